@@ -1,0 +1,176 @@
+"""Conventions shared by every ``genlab`` command.
+
+* ``--json`` prints one JSON object with the results on stdout; logs go to stderr.
+* ``--seed`` makes a run reproducible; ``--device auto|cpu|cuda``.
+* A user error raises :class:`~genlab.errors.GenlabError`; ``main`` prints it as one
+  line ``genlab: error: ...`` and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from genlab.errors import GenlabError
+from genlab.io import to_jsonable
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one-line :class:`GenlabError` s."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise GenlabError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+HELP_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def add_group(subparsers: argparse._SubParsersAction, name: str, help: str,
+              description: str | None = None) -> argparse._SubParsersAction:
+    """Add a command group ``genlab NAME`` and return its sub-command registry."""
+    parser = subparsers.add_parser(name, help=help, description=description or help,
+                                   formatter_class=HELP_FORMATTER)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    sub.required = True
+    return sub
+
+
+def add_command(sub: argparse._SubParsersAction, name: str, func: Callable[[argparse.Namespace],
+                Any], help: str, examples: str = "", description: str | None = None,
+                seed: bool = True, device: bool = True, json_flag: bool = True
+                ) -> argparse.ArgumentParser:
+    """Add ``genlab GROUP NAME`` running ``func(args)``, with the common options.
+
+    ``examples`` (one command per line) is shown at the end of ``--help``.
+    """
+    epilog = "examples:\n" + "\n".join("  " + line for line in examples.strip().splitlines()) \
+        if examples.strip() else None
+    parser = sub.add_parser(name, help=help, description=description or help, epilog=epilog,
+                            formatter_class=HELP_FORMATTER)
+    if json_flag:
+        parser.add_argument("--json", action="store_true",
+                            help="print one JSON object with the results on stdout")
+    if seed:
+        parser.add_argument("--seed", type=int, default=0,
+                            help="random seed; the same seed gives the same run (default 0)")
+    if device:
+        parser.add_argument("--device", default="auto",
+                            help="auto | cpu | cuda[:N] (auto picks CUDA when present)")
+    parser.set_defaults(func=func)
+    return parser
+
+
+def emit(args: argparse.Namespace, result: dict[str, Any],
+         text: str | Callable[[dict[str, Any]], str] | None = None) -> None:
+    """Print a command's result: one JSON object with ``--json``, else readable text."""
+    if getattr(args, "json", False):
+        print(json.dumps(to_jsonable(result), allow_nan=False))
+    else:
+        if callable(text):
+            text = text(result)
+        print(text if text is not None else format_result(result))
+    sys.stdout.flush()
+
+
+def format_result(result: dict[str, Any], indent: int = 0) -> str:
+    """A plain ``key: value`` rendering of a result dictionary."""
+    lines = []
+    pad = " " * indent
+    for key, value in result.items():
+        if isinstance(value, dict):
+            lines.append(f"{pad}{key}:")
+            lines.append(format_result(value, indent + 2))
+        elif isinstance(value, float):
+            lines.append(f"{pad}{key}: {value:.6g}" if math.isfinite(value) else f"{pad}{key}: {value}")
+        elif isinstance(value, list) and len(value) > 12:
+            lines.append(f"{pad}{key}: [{len(value)} values]")
+        else:
+            lines.append(f"{pad}{key}: {value}")
+    return "\n".join(lines)
+
+
+# ----- argument types that fail with clear messages ---------------------------------------
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def nonneg_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite float."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite float > 0."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def probability(text: str) -> float:
+    """argparse type: a float in [0, 1]."""
+    value = finite_float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1], got {text!r}")
+    return value
+
+
+def existing_file(text: str) -> Path:
+    """argparse type: a path to an existing file."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"file {text!r} not found")
+    return path
+
+
+def add_data_options(parser: argparse.ArgumentParser, default: str = "mnist5k",
+                     binarize: str = "none", positional: bool = False) -> None:
+    """Add the options every data loader honours (see :func:`genlab.data.load_dataset`).
+
+    The data set is ``--data NAME`` (default ``default``), or a positional ``NAME`` when
+    ``positional``; either way it lands in ``args.data``.
+    """
+    what = ("data set name or path: digits, mnist5k, fashion-mnist, a .npz, an IDX images "
+            "file (or IMAGES,LABELS), or a folder of PNGs")
+    if positional:
+        parser.add_argument("data", metavar="NAME", help=what)
+    else:
+        parser.add_argument("--data", default=default, help=f"{what} (default {default})")
+    parser.add_argument("--split", default="train", choices=("train", "test", "all"),
+                        help="which part of the data set (default train)")
+    parser.add_argument("--binarize", default=binarize, choices=("none", "threshold", "bernoulli"),
+                        help=f"none, threshold at 0.5, or bernoulli resampling (default {binarize})")
+    parser.add_argument("--limit", type=positive_int, default=None,
+                        help="use at most this many examples")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding data files (default $GENLAB_DATA, then system paths)")

@@ -1,0 +1,62 @@
+"""``genlab``: the entry point. Each command group lives in its own module in this package
+and exposes ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+from genlab import __version__
+from genlab.cli.common import HELP_FORMATTER, ArgumentParser
+from genlab.errors import GenlabError
+
+# Command groups, in the order ``genlab --help`` lists them: module genlab.cli.<name>.
+GROUPS = (
+    "data",
+)
+
+EXAMPLES = """\
+examples:
+  genlab data list
+  genlab data show mnist5k --out grid.png
+  genlab <group> --help            # the commands of a group
+  genlab <group> <command> --help  # options and examples of one command
+"""
+
+
+def build_parser() -> ArgumentParser:
+    """The full ``genlab`` argument parser with every command group registered."""
+    parser = ArgumentParser(
+        prog="genlab",
+        description="genlab: Hopfield networks, Boltzmann machines, autoencoders, VAEs, "
+                    "beta-VAEs and Gumbel-softmax models.",
+        epilog=EXAMPLES, formatter_class=HELP_FORMATTER)
+    parser.add_argument("--version", action="version", version=f"genlab {__version__}")
+    sub = parser.add_subparsers(dest="group", metavar="GROUP", parser_class=ArgumentParser)
+    sub.required = True
+    for name in GROUPS:
+        importlib.import_module(f"genlab.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``genlab``; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        status = args.func(args)
+        return int(status or 0)
+    except GenlabError as exc:
+        message = " ".join(str(exc).split())
+        print(f"genlab: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genlab: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
