@@ -26,6 +26,7 @@ are applied by :meth:`ImageDataset.draw`.
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -270,7 +271,7 @@ def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
             y = np.asarray(z["y"]) if "y" in keys else None
     except GenlabError:
         raise
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise GenlabError(f"{path} is not a readable .npz file ({exc})") from None
     if x.ndim == 2:
         side = int(round(np.sqrt(x.shape[1])))

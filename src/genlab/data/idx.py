@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 import zlib
 from pathlib import Path
@@ -79,7 +80,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             dims = tuple(int(d) for d in np.frombuffer(
                 _read_exact(fh, 4 * ndim, path, "the dimension sizes"), dtype=">u4"))
             dtype = IDX_TYPES[code]
-            count = int(np.prod(dims, dtype=np.int64)) if dims else 0
+            count = math.prod(dims)
             if count > MAX_ELEMENTS:
                 raise GenlabError(f"{path} declares {count} elements, more than any real "
                                   "IDX file; the header is corrupt")
