@@ -73,6 +73,16 @@ def en_energy(y: torch.Tensor, x: torch.Tensor, K: float, cfg: ElasticNetConfig)
     return fit + tension
 
 
+def en_step(y: torch.Tensor, x: torch.Tensor, K: float, cfg: ElasticNetConfig) -> torch.Tensor:
+    """``dy_j = alpha sum_i w_ij (x_i - y_j) + beta K (y_{j+1} - 2 y_j + y_{j-1})``, which is
+    ``-K dE/dy`` for rings ``y`` (B, M, 2) and cities ``x`` (n, 2)."""
+    diff = x[None, :, None, :] - y[:, None, :, :]  # (B, n, M, 2)
+    w = torch.softmax(-(diff ** 2).sum(-1) / (2 * K * K), 2)  # (B, n, M)
+    pull = (w[..., None] * diff).sum(1)  # (B, M, 2)
+    lap = torch.roll(y, -1, 1) - 2 * y + torch.roll(y, 1, 1)
+    return cfg.alpha * pull + cfg.beta * K * lap
+
+
 def solve_elastic_net(dist: np.ndarray, coords: np.ndarray | None = None, restarts: int = 8,
                       config: ElasticNetConfig | None = None, seed: int | None = 0,
                       device: str | torch.device = "auto") -> SolveResult:
@@ -96,11 +106,7 @@ def solve_elastic_net(dist: np.ndarray, coords: np.ndarray | None = None, restar
     energies, steps = [en_energy(y, x, K, cfg)], [0]
     step = 0
     for step in range(1, cfg.max_steps + 1):
-        diff = x[None, :, None, :] - y[:, None, :, :]  # (B, n, M, 2)
-        w = torch.softmax(-(diff ** 2).sum(-1) / (2 * K * K), 2)  # (B, n, M)
-        pull = (w[..., None] * diff).sum(1)  # (B, M, 2)
-        lap = torch.roll(y, -1, 1) - 2 * y + torch.roll(y, 1, 1)
-        y = y + cfg.alpha * pull + cfg.beta * K * lap
+        y = y + en_step(y, x, K, cfg)
         K = max(cfg.decay * K, cfg.K_min)
         if step % cfg.record_every == 0:
             energies.append(en_energy(y, x, K, cfg))

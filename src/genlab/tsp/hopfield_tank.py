@@ -73,6 +73,17 @@ def stable_step(n: int, d: torch.Tensor, cfg: HopfieldTankConfig) -> float:
     return 2 * cfg.u0 / curv
 
 
+def ht_field(V: torch.Tensor, d: torch.Tensor, cfg: HopfieldTankConfig) -> torch.Tensor:
+    """``dE/dV_Xi = A sum_{j != i} V_Xj + B sum_{Y != X} V_Yi + C (sum V - n~)
+    + D sum_Y d_XY (V_{Y,i+1} + V_{Y,i-1})`` for states ``V`` (B, n, n)."""
+    n_t = V.shape[1] + cfg.n_extra
+    row = V.sum(2, keepdim=True)
+    col = V.sum(1, keepdim=True)
+    total = V.sum((1, 2), keepdim=True)
+    return cfg.A * (row - V) + cfg.B * (col - V) + cfg.C * (total - n_t) \
+        + cfg.D * (d @ (torch.roll(V, -1, 2) + torch.roll(V, 1, 2)))
+
+
 def ht_energy(V: torch.Tensor, u: torch.Tensor | None, d: torch.Tensor,
               cfg: HopfieldTankConfig) -> torch.Tensor:
     """(B,) Lyapunov energy ``L`` of states ``V`` (B, n, n) under scaled distances ``d`` (n, n)."""
@@ -107,7 +118,6 @@ def solve_hopfield_tank(dist: np.ndarray, restarts: int = 20,
     gen = make_generator(seed, dev)
     n = dist.shape[0]
     d = torch.as_tensor(scale_distances(dist), dtype=torch.float64, device=dev)
-    n_t = n + cfg.n_extra
     v_start = 1.0 / n
     u00 = cfg.u0 * np.arctanh(2 * v_start - 1)
     noise = torch.rand((restarts, n, n), generator=gen, device=dev, dtype=torch.float64)
@@ -117,12 +127,7 @@ def solve_hopfield_tank(dist: np.ndarray, restarts: int = 20,
     dt = cfg.dt if cfg.dt is not None else stable_step(n, d, cfg)
     step, V_rec = 0, V
     for step in range(1, cfg.max_steps + 1):
-        row = V.sum(2, keepdim=True)
-        col = V.sum(1, keepdim=True)
-        total = V.sum((1, 2), keepdim=True)
-        grad = cfg.A * (row - V) + cfg.B * (col - V) + cfg.C * (total - n_t) \
-            + cfg.D * (d @ (torch.roll(V, -1, 2) + torch.roll(V, 1, 2)))
-        u = u + dt * (-u / cfg.tau - grad)
+        u = u + dt * (-u / cfg.tau - ht_field(V, d, cfg))
         V = 0.5 * (1 + torch.tanh(u / cfg.u0))
         if step % cfg.record_every == 0:
             energies.append(ht_energy(V, u, d, cfg))

@@ -14,12 +14,16 @@ maximising ``sum_X V_{X, pi(X)}``) is always a permutation. ``beta`` starts just
 critical ``beta_c`` at which the uniform state ``V = 1/n`` turns unstable,
 
 ``beta_c = n / (gamma + max_{a,k} (-mu_a) 2 cos(2 pi k / n))``, ``mu_a`` the eigenvalues of the
-centred distance matrix ``J d J``,
+centred distance matrix ``J d J``
+(the linearised update maps the mode ``u_a v_k^T`` to ``(beta / n)(gamma - mu_a c_k)`` times
+itself; modes where that factor is very negative make synchronous updates oscillate with
+period 2 before ``beta_c``, which the damping ``V <- (V + V_new) / 2`` removes),
 
 and grows geometrically until the state is saturated (the mean over positions of the largest
 entry exceeds 0.98). ``gamma`` is given in units of ``lambda = n / beta_c(gamma = 0)``, the
-largest curvature of the distance term; a small ``gamma`` (0.1) makes the network commit to
-0/1 states without freezing at the first bifurcation.
+largest curvature of the distance term. It starts small (0.1), so the network does not freeze
+at the first bifurcation, and grows with the annealing up to ``lambda``, where ``E`` is concave
+on the doubly-stochastic states and the network must commit to a permutation.
 """
 
 from __future__ import annotations
@@ -42,12 +46,14 @@ class MeanFieldConfig:
     """Annealing schedule and couplings of the softassign mean-field network."""
 
     gamma: float = 0.1         # self-coupling, in units of lambda = n / beta_c(gamma=0)
+    gamma_growth: float = 1.005  # gamma <- min(gamma_growth * gamma, gamma_max) per temperature
+    gamma_max: float = 1.0     # at gamma = lambda the energy is concave and the state saturates
     start: float = 0.9         # beta_0 = start * beta_c
-    rate: float = 1.01         # geometric annealing: beta <- rate * beta
+    rate: float = 1.005        # geometric annealing: beta <- rate * beta
     inner: int = 4             # mean-field updates per temperature
     sinkhorn: int = 10         # Sinkhorn sweeps per update
     damping: float = 0.5       # V <- (1 - damping) V_new + damping V_old (stops 2-cycles)
-    noise: float = 0.01        # initial V = (1 + noise * uniform(-1, 1)) / n
+    noise: float = 0.3         # initial V = (1 + noise * uniform(-1, 1)) / n
     max_temps: int = 1000      # at most this many temperatures
     saturation: float = 0.98   # stop when the mean over positions of max_X V_Xi exceeds this
 
@@ -89,7 +95,8 @@ def solve_mean_field(dist: np.ndarray, restarts: int = 32, config: MeanFieldConf
     n = dist.shape[0]
     ds = scale_distances(dist)
     d = torch.as_tensor(ds, dtype=torch.float64, device=dev)
-    gamma = cfg.gamma * n / critical_beta(ds, 0.0)
+    lam = n / critical_beta(ds, 0.0)
+    gamma = cfg.gamma * lam
     beta = cfg.start * critical_beta(ds, gamma)
     noise = torch.rand((restarts, n, n), generator=gen, device=dev, dtype=torch.float64)
     V = sinkhorn(torch.log1p(cfg.noise * (2 * noise - 1)) - math.log(n), cfg.sinkhorn)
@@ -105,6 +112,7 @@ def solve_mean_field(dist: np.ndarray, restarts: int = 32, config: MeanFieldConf
         if float(V.amax(1).mean()) > cfg.saturation:
             break
         beta *= cfg.rate
+        gamma = min(gamma * cfg.gamma_growth, cfg.gamma_max * lam)
     tours, _ = state_to_tours(V)
     valid = np.ones(restarts, dtype=bool)  # a doubly-stochastic state decodes to a permutation
     idx, lengths = pick_best(dist, tours, valid)
