@@ -12,7 +12,7 @@ from genlab.tsp.polish import nearest_neighbour
 
 @pytest.mark.parametrize("n", [3, 4, 5, 6, 7, 8, 9])
 def test_held_karp_equals_brute_force(n):
-    for seed in range(3):
+    for seed in range(3 if n < 9 else 1):  # 8! tours take a few seconds in Python
         d = random_euclidean(n, seed).dist
         hk, bf = held_karp(d), brute_force(d)
         assert np.isclose(hk.length, bf.length)
