@@ -1,0 +1,135 @@
+"""The elastic net for the TSP (Durbin & Willshaw 1987), batched over restarts.
+
+A ring of ``M = ceil(ratio * n)`` points ``y_j`` (``(batch, M, 2)``) is pulled towards the
+cities ``x_i`` (``(n, 2)``, scaled to the unit square) and held together by its own tension.
+With the scale ``K`` lowered geometrically, each step is
+
+``w_ij = exp(-|x_i - y_j|^2 / 2K^2) / sum_k exp(-|x_i - y_k|^2 / 2K^2)``
+``dy_j = alpha sum_i w_ij (x_i - y_j) + beta K (y_{j+1} - 2 y_j + y_{j-1})``,
+
+a gradient step on ``E = -alpha K sum_i ln sum_j exp(-|x_i - y_j|^2 / 2K^2) +
+beta/2 sum_j |y_{j+1} - y_j|^2``. The tour visits the cities in the order of their nearest
+ring points (always a permutation); a restart is *valid* when every city has its own nearest
+ring point within ``tol`` of it, i.e. the ring really passes through each city once.
+Instances without coordinates are embedded in the plane by classical multidimensional scaling
+of their distance matrix; tour lengths always use the instance's own distances.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from genlab.device import make_generator, resolve_device
+from genlab.errors import GenlabError
+from genlab.tsp.decode import SolveResult, pick_best
+
+
+@dataclass
+class ElasticNetConfig:
+    """Parameters of the elastic net; alpha, beta, K0 are Durbin & Willshaw's."""
+
+    alpha: float = 0.2      # pull of the cities
+    beta: float = 2.0       # tension of the ring
+    ratio: float = 2.5      # ring points per city
+    K0: float = 0.2         # initial scale
+    K_min: float = 0.005    # final scale
+    decay: float = 0.995    # K <- max(decay * K, K_min) each step
+    max_steps: int = 3000   # at most this many steps
+    tol: float = 0.01       # a city is reached when a ring point is this close (unit square)
+    radius: float = 0.1     # initial ring: a circle of this radius around the centroid
+    record_every: int = 10  # energy recorded every this many steps
+
+
+def embed_plane(dist: np.ndarray) -> np.ndarray:
+    """``(n, 2)`` points whose Euclidean distances approximate ``dist`` (classical MDS)."""
+    n = dist.shape[0]
+    J = np.eye(n) - 1.0 / n
+    G = -0.5 * J @ (dist ** 2) @ J
+    w, v = np.linalg.eigh(G)
+    top = np.argsort(w)[::-1][:2]
+    return v[:, top] * np.sqrt(np.maximum(w[top], 0.0))
+
+
+def unit_square(coords: np.ndarray) -> np.ndarray:
+    """Shift and scale ``coords`` (n, 2) into ``[0, 1]^2``, keeping the aspect ratio."""
+    c = np.asarray(coords, dtype=np.float64)
+    c = c - c.min(0)
+    span = float(c.max())
+    if span <= 0:
+        raise GenlabError("all cities are at the same place; nothing to optimise")
+    return c / span
+
+
+def en_energy(y: torch.Tensor, x: torch.Tensor, K: float, cfg: ElasticNetConfig) -> torch.Tensor:
+    """(B,) elastic-net energy of rings ``y`` (B, M, 2) for cities ``x`` (n, 2) at scale K."""
+    sq = ((x[None, :, None, :] - y[:, None, :, :]) ** 2).sum(-1)  # (B, n, M)
+    fit = -cfg.alpha * K * torch.logsumexp(-sq / (2 * K * K), 2).sum(1)
+    tension = 0.5 * cfg.beta * ((torch.roll(y, -1, 1) - y) ** 2).sum((1, 2))
+    return fit + tension
+
+
+def en_step(y: torch.Tensor, x: torch.Tensor, K: float, cfg: ElasticNetConfig) -> torch.Tensor:
+    """``dy_j = alpha sum_i w_ij (x_i - y_j) + beta K (y_{j+1} - 2 y_j + y_{j-1})``, which is
+    ``-K dE/dy`` for rings ``y`` (B, M, 2) and cities ``x`` (n, 2)."""
+    diff = x[None, :, None, :] - y[:, None, :, :]  # (B, n, M, 2)
+    w = torch.softmax(-(diff ** 2).sum(-1) / (2 * K * K), 2)  # (B, n, M)
+    pull = (w[..., None] * diff).sum(1)  # (B, M, 2)
+    lap = torch.roll(y, -1, 1) - 2 * y + torch.roll(y, 1, 1)
+    return cfg.alpha * pull + cfg.beta * K * lap
+
+
+def solve_elastic_net(dist: np.ndarray, coords: np.ndarray | None = None, restarts: int = 8,
+                      config: ElasticNetConfig | None = None, seed: int | None = 0,
+                      device: str | torch.device = "auto") -> SolveResult:
+    """Run ``restarts`` elastic nets at once (random ring phases); return the best tour."""
+    cfg = config or ElasticNetConfig()
+    if restarts < 1:
+        raise GenlabError(f"restarts must be >= 1, got {restarts}")
+    t0 = time.perf_counter()
+    dev = resolve_device(device)
+    gen = make_generator(seed, dev)
+    n = dist.shape[0]
+    pts = unit_square(coords if coords is not None else embed_plane(dist))
+    x = torch.as_tensor(pts, dtype=torch.float64, device=dev)  # (n, 2)
+    M = math.ceil(cfg.ratio * n)
+    phase = 2 * math.pi * torch.rand((restarts, 1), generator=gen, device=dev, dtype=torch.float64)
+    ang = phase + 2 * math.pi * torch.arange(M, device=dev, dtype=torch.float64) / M  # (B, M)
+    jitter = 0.01 * cfg.radius * torch.randn((restarts, M, 2), generator=gen, device=dev,
+                                             dtype=torch.float64)
+    y = x.mean(0) + cfg.radius * torch.stack([ang.cos(), ang.sin()], -1) + jitter  # (B, M, 2)
+    K = cfg.K0
+    energies, steps = [en_energy(y, x, K, cfg)], [0]
+    step = 0
+    for step in range(1, cfg.max_steps + 1):
+        y = y + en_step(y, x, K, cfg)
+        K = max(cfg.decay * K, cfg.K_min)
+        if step % cfg.record_every == 0:
+            energies.append(en_energy(y, x, K, cfg))
+            steps.append(step)
+            near = ((x[None, :, None, :] - y[:, None, :, :]) ** 2).sum(-1).amin(2).sqrt()
+            if K <= cfg.K_min and bool((near.amax(1) < cfg.tol).all()):
+                break
+    sq = ((x[None, :, None, :] - y[:, None, :, :]) ** 2).sum(-1)  # (B, n, M)
+    nearest = sq.argmin(2)  # (B, n)
+    # order by nearest ring point; ties broken by the angle towards the neighbouring points
+    nxt = torch.gather(torch.roll(y, -1, 1), 1, nearest[..., None].expand(-1, -1, 2))
+    here = torch.gather(y, 1, nearest[..., None].expand(-1, -1, 2))
+    along = ((x[None] - here) * (nxt - here)).sum(-1)  # (B, n) projection on the next segment
+    key = nearest.to(torch.float64) + 0.5 * torch.tanh(along / (K * K + 1e-12))
+    tours = key.argsort(1).cpu().numpy()
+    reached = sq.amin(2).sqrt() < cfg.tol
+    srt = nearest.sort(1).values
+    distinct = (srt[:, 1:] != srt[:, :-1]).all(1).cpu()
+    valid = (reached.all(1).cpu() & distinct).numpy()
+    idx, lengths = pick_best(dist, tours, valid)
+    E = torch.stack(energies, 1)[idx].cpu().numpy()
+    return SolveResult(method="elastic-net", tour=tours[idx], length=float(lengths[idx]),
+                       best_valid=bool(valid[idx]), lengths=lengths, valid=valid, energy=E,
+                       energy_steps=np.asarray(steps), seconds=time.perf_counter() - t0,
+                       steps=step, extra={"config": asdict(cfg), "ring": y[idx].cpu().numpy(),
+                                          "points": pts})

@@ -1,0 +1,27 @@
+"""One entry point for every TSP method: ``solve(instance, method, ...)``."""
+
+from __future__ import annotations
+
+import torch
+
+from genlab.errors import GenlabError
+from genlab.tsp.decode import SolveResult
+from genlab.tsp.elastic import solve_elastic_net
+from genlab.tsp.hopfield_tank import solve_hopfield_tank
+from genlab.tsp.meanfield import solve_mean_field
+from genlab.tsp.tsplib import Instance
+
+METHODS = ("hopfield-tank", "mean-field", "elastic-net")
+
+
+def solve(instance: Instance, method: str = "mean-field", restarts: int = 16,
+          seed: int | None = 0, device: str | torch.device = "auto") -> SolveResult:
+    """Solve ``instance`` with one of :data:`METHODS`, ``restarts`` runs batched on ``device``."""
+    if method == "hopfield-tank":
+        return solve_hopfield_tank(instance.dist, restarts=restarts, seed=seed, device=device)
+    if method == "mean-field":
+        return solve_mean_field(instance.dist, restarts=restarts, seed=seed, device=device)
+    if method == "elastic-net":
+        return solve_elastic_net(instance.dist, instance.coords, restarts=restarts, seed=seed,
+                                 device=device)
+    raise GenlabError(f"unknown method {method!r}; choose one of " + ", ".join(METHODS))
