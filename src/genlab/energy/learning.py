@@ -127,7 +127,8 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
         stop: called as ``stop(epoch, model)`` after each epoch; training ends when it
             returns True.
     Returns:
-        :class:`TrainResult`; ``history`` has per epoch the learning rate, the largest
+        :class:`TrainResult`; ``history`` has per epoch (epoch 0 = the start, when the
+        log-likelihood is evaluated) the learning rate, the largest
         gap ``max |<x_i x_j>_data - <x_i x_j>_P|`` seen in the last update, and the exact
         mean log-likelihood when the machine has at most ``max_exact_units`` units.
     """
@@ -165,6 +166,11 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
                  for k in range(cfg.sweeps)]
     t = 0
     gap = float("nan")
+    lr = cfg.lr
+    if exact_ll:  # the starting point of the curve
+        history.append({"epoch": 0, "updates": 0, "lr": lr, "corr_gap": gap,
+                        "log_likelihood": exact_log_likelihood(model.weights, model.bias,
+                                                               v_all, nv, cfg.beta)})
     for epoch in progress(range(1, cfg.epochs + 1), total=cfg.epochs, desc="bm train",
                           enabled=show_progress):
         order = torch.randperm(n_data, generator=generator, device=device)
