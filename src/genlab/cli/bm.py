@@ -235,8 +235,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_encoder(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
-    cfg = replace(encoder_config(args.hidden, args.epochs), method=args.method, lr=args.lr,
-                  momentum=args.momentum)
+    cfg = replace(encoder_config(args.hidden, args.epochs, args.method, args.groups),
+                  lr=args.lr, momentum=args.momentum)
     runs = []
     t0 = time.perf_counter()
     for seed in range(args.seed, args.seed + args.seeds):

@@ -17,6 +17,7 @@ import torch
 from genlab.energy.boltzmann import BoltzmannMachine
 from genlab.energy.exact import enumerate_states, state_index
 from genlab.energy.learning import BMTrainConfig, fit_boltzmann
+from genlab.errors import GenlabError
 
 
 def encoder_data(groups: int = 4) -> torch.Tensor:
@@ -63,10 +64,17 @@ class EncoderRun(NamedTuple):
 def train_encoder(seed: int, groups: int = 4, hidden: int = 2,
                   config: BMTrainConfig | None = None, check_every: int = 10,
                   device: torch.device | str = "cpu") -> EncoderRun:
-    """Train the encoder from seed ``seed``, checking every ``check_every`` epochs and
-    stopping at the first check that finds it solved. One epoch is one update on the
-    ``groups`` patterns (the default batch is the whole set)."""
+    """Train the encoder from seed ``seed``, checking every ``check_every`` updates and
+    stopping at the first check that finds it solved.
+
+    The training set is the ``groups`` patterns, each repeated so that the batch
+    (``config.batch_size``, a multiple of ``groups``) holds them all: one epoch is one
+    update, and with Monte Carlo learning each repeat carries its own persistent hidden
+    state, so the clamped phase averages over ``batch_size / groups`` samples per pattern.
+    """
     cfg = config or encoder_config(hidden)
+    if cfg.batch_size % groups:
+        raise GenlabError(f"batch_size must be a multiple of {groups}, got {cfg.batch_size}")
     gen = torch.Generator(device=device).manual_seed(seed)
     solved = False
 
@@ -76,12 +84,17 @@ def train_encoder(seed: int, groups: int = 4, hidden: int = 2,
             solved = encoder_solved(model, groups, cfg.beta)
         return solved
 
-    result = fit_boltzmann(encoder_data(groups).to(device), cfg, gen, device,
-                           encoder_mask(groups, hidden).to(device), stop=stop)
+    data = encoder_data(groups).to(device).repeat(cfg.batch_size // groups, 1)
+    result = fit_boltzmann(data, cfg, gen, device, encoder_mask(groups, hidden).to(device),
+                           stop=stop)
     return EncoderRun(solved, result.updates)
 
 
-def encoder_config(hidden: int = 2, epochs: int = 2000) -> BMTrainConfig:
-    """The settings used for the encoder: PCD, the whole pattern set per update."""
-    return BMTrainConfig(n_hidden=hidden, epochs=epochs, batch_size=4, lr=0.1, momentum=0.5,
-                         n_chains=200, sweeps=1, clamped_sweeps=1, max_exact_units=0)
+def encoder_config(hidden: int = 2, epochs: int = 2000, method: str = "exact",
+                   groups: int = 4) -> BMTrainConfig:
+    """The settings used for the encoder: momentum 0.9, learning rate 0.05; for Monte Carlo
+    methods 50 copies of each pattern in the clamped phase and 500 free-phase chains."""
+    replicas = 1 if method == "exact" else 50
+    return BMTrainConfig(n_hidden=hidden, epochs=epochs, batch_size=groups * replicas,
+                         lr=0.05, momentum=0.9, method=method, n_chains=500, sweeps=1,
+                         clamped_sweeps=1, max_exact_units=0)
