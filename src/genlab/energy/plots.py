@@ -30,3 +30,11 @@ def plot_energy_traces(trace: torch.Tensor, path: str | os.PathLike[str],
     curves = {f"chain {c}": trace[:, c].tolist() for c in range(min(max_chains,
                                                                      trace.shape[1]))}
     return plot_curves(curves, path, "sweep", "energy E(x)", "Gibbs energy traces")
+
+
+def plot_bound_vs_beta(betas: list[float], bounds: list[float], exact: list[float],
+                       path: str | os.PathLike[str]) -> Path:
+    """The mean-field bound ``-F`` beside exact ``log Z`` as functions of beta."""
+    return plot_curves({"exact log Z": exact, "mean-field bound -F": bounds}, path,
+                       "inverse temperature beta", "log Z",
+                       "log Z >= -F (the gap is KL(Q||P))", x=betas)
