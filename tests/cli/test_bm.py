@@ -66,7 +66,8 @@ def test_sample_json_within_mcse(capsys, machine, tmp_path):
     wp, bp, w, b = machine
     obj = run_json(capsys, "bm", "sample", "--weights", wp, "--bias", bp, "--chains", "16",
                    "--samples", "500", "--burn-in", "50", "--correlations",
-                   "--out", tmp_path / "X.npy", "--seed", "3")
+                   "--out", tmp_path / "X.npy", "--seed", "3", "--plot-trace",
+                   tmp_path / "t.png")
     ex = exact_moments(w, b)
     # 6 means and 15 correlations, each within 5 MCSE (false alarm ~ 21 x 5.7e-7)
     z = np.abs(np.array(obj["mean"]) - ex.mean.numpy()) / np.array(obj["mean_mcse"])
@@ -75,6 +76,7 @@ def test_sample_json_within_mcse(capsys, machine, tmp_path):
     zc = np.abs(np.array(obj["correlations"])[i, j] - ex.corr.numpy()[i, j]) \
         / np.array(obj["correlations_mcse"])[i, j]
     assert zc.max() < 5 and obj["max_rhat"] < 1.1
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     x = np.load(tmp_path / "X.npy")
     assert x.shape == (500, 16, 6) and set(np.unique(x)) <= {-1, 1}
 

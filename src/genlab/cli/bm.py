@@ -138,6 +138,10 @@ def cmd_sample(args: argparse.Namespace) -> None:
     if args.out:
         _write_npy(args.out, run.samples.cpu().numpy())
         result["out"] = str(args.out)
+    if args.plot_trace:
+        from genlab.energy.plots import plot_energy_traces
+        plot_energy_traces(run.energy_trace.cpu(), args.plot_trace)
+        result["plot_trace"] = str(args.plot_trace)
 
     def text(r: dict) -> str:
         lines = [f"{r['chains']} chains x {r['samples']} samples of {r['n_units']} units "
@@ -264,7 +268,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Gibbs-sample many chains; means, correlations, MCSE and R-hat",
                     examples="genlab bm sample --weights W.npy --bias b.npy --beta 0.5 "
                              "--chains 64 --samples 2000 --burn-in 200 --json\n"
-                             "genlab bm sample --model bm --correlations --out X.npy")
+                             "genlab bm sample --model bm --correlations --out X.npy "
+                             "--plot-trace trace.png")
     _machine_options(p)
     p.add_argument("--chains", type=positive_int, default=16, help="parallel chains (16)")
     p.add_argument("--samples", type=positive_int, default=1000,
@@ -277,6 +282,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="also report <x_i x_j> with its MCSE")
     p.add_argument("--float64", action="store_true", help="compute in float64")
     p.add_argument("--out", help="save the samples (samples, chains, units) int8 as .npy")
+    p.add_argument("--plot-trace", help="save per-chain energy traces (every sweep) as a PNG")
 
     p = add_command(sub, "exact", cmd_exact, "log Z, means and correlations by enumeration "
                     f"(n <= {MAX_EXACT_UNITS})",
