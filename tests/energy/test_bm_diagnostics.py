@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from bm_helpers import one_thread  # noqa: F401  (an autouse fixture)
 from scipy.signal import lfilter
 
 from genlab.energy.diagnostics import (

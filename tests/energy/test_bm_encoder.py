@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from bm_helpers import one_thread  # noqa: F401  (an autouse fixture)
 
 from genlab.energy.boltzmann import BoltzmannMachine
 from genlab.energy.encoder import (

@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from bm_helpers import one_thread, random_machine  # noqa: F401  (one_thread: autouse fixture)
 
 from genlab.energy.boltzmann import BoltzmannMachine, check_weights, energy
 from genlab.energy.exact import (
@@ -36,7 +37,7 @@ def brute_force(w, b, beta):
 
 
 @pytest.mark.parametrize("beta", [0.3, 1.0, 2.5])
-def test_moments_match_brute_force(random_machine, beta):
+def test_moments_match_brute_force(beta):
     w, b = random_machine(5, seed=1)
     log_z, mean, corr, _, _ = brute_force(w.tolist(), b.tolist(), beta)
     ex = exact_moments(w, b, beta, chunk=7)  # a chunk size that does not divide 2^5
@@ -53,7 +54,7 @@ def test_independent_units_closed_form():
     torch.testing.assert_close(ex.mean, torch.tanh(0.7 * b))
 
 
-def test_chunking_and_large_energies_are_stable(random_machine):
+def test_chunking_and_large_energies_are_stable():
     # scale 40 gives energies in the hundreds: exp overflows without the streaming max
     w, b = random_machine(10, seed=2, scale=40.0)
     a = exact_moments(w, b, 1.0, chunk=1 << 10)
@@ -67,7 +68,7 @@ def test_state_index_inverts_enumeration():
     assert torch.equal(state_index(x), torch.arange(64))
 
 
-def test_state_log_probs_normalised_and_consistent(random_machine):
+def test_state_log_probs_normalised_and_consistent():
     w, b = random_machine(6, seed=3)
     logp = state_log_probs(w, b, 1.3)
     assert float(torch.logsumexp(logp, 0)) == pytest.approx(0.0, abs=1e-12)
@@ -76,7 +77,7 @@ def test_state_log_probs_normalised_and_consistent(random_machine):
     torch.testing.assert_close(-1.3 * energy(x, w, b) - ex.log_z, logp)
 
 
-def test_log_likelihood_with_hidden_units_matches_brute_force(random_machine):
+def test_log_likelihood_with_hidden_units_matches_brute_force():
     w, b = random_machine(6, seed=4)  # 4 visible + 2 hidden
     log_z, _, _, states, weights = brute_force(w.tolist(), b.tolist(), 0.8)
     data = torch.tensor([[1, -1, 1, 1], [-1, -1, 1, -1], [1, -1, 1, 1]], dtype=torch.float64)
@@ -88,14 +89,14 @@ def test_log_likelihood_with_hidden_units_matches_brute_force(random_machine):
     assert got == pytest.approx(expect / 3, abs=1e-12)
 
 
-def test_log_likelihood_without_hidden_is_minus_energy_minus_log_z(random_machine):
+def test_log_likelihood_without_hidden_is_minus_energy_minus_log_z():
     w, b = random_machine(7, seed=5)
     data = enumerate_states(7)[[3, 50, 100]]
     expect = float((-energy(data, w, b)).mean()) - exact_moments(w, b).log_z
     assert exact_log_likelihood(w, b, data) == pytest.approx(expect, abs=1e-12)
 
 
-def test_clamped_moments_match_brute_force(random_machine):
+def test_clamped_moments_match_brute_force():
     w, b = random_machine(5, seed=6)  # 3 visible, 2 hidden
     _, _, _, states, weights = brute_force(w.tolist(), b.tolist(), 1.0)
     data = [[1.0, 1.0, -1.0], [-1.0, 1.0, 1.0]]
@@ -137,7 +138,7 @@ def test_bad_bias_and_data_are_user_errors():
         exact_log_likelihood(torch.zeros(3, 3), None, torch.tensor([[0.0, 1.0, 1.0]]))
 
 
-def test_save_load_round_trip(tmp_path, random_machine):
+def test_save_load_round_trip(tmp_path):
     w, b = random_machine(6, seed=7, dtype=torch.float32)
     m = BoltzmannMachine(w, b, 4, torch.ones(6, 6).fill_diagonal_(0))
     m.save(tmp_path / "bm")

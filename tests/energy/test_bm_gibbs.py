@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from bm_helpers import one_thread, random_machine  # noqa: F401  (one_thread: autouse fixture)
 from scipy import stats
 
 from genlab.energy.diagnostics import pair_products, summarize
@@ -21,7 +22,7 @@ def reference_sweep(x, w, b, beta, logit_u):
 
 @pytest.mark.parametrize("backend", ["torch", "native"])
 @pytest.mark.parametrize("block", [1, 5, 64])
-def test_blocked_sweep_equals_one_unit_at_a_time(random_machine, backend, block):
+def test_blocked_sweep_equals_one_unit_at_a_time(backend, block):
     if backend == "native" and native_kernel(torch.float64, torch.device("cpu")) is None:
         pytest.skip("no C compiler")
     w, b = random_machine(23, seed=1, scale=2.0)
@@ -37,7 +38,7 @@ def test_blocked_sweep_equals_one_unit_at_a_time(random_machine, backend, block)
     assert torch.equal(x, ref)
 
 
-def test_per_chain_bias_equals_separate_runs(random_machine):
+def test_per_chain_bias_equals_separate_runs():
     w, b = random_machine(9, seed=2)
     biases = torch.stack([b, -b, 2 * b])                     # (3, n)
     g = torch.Generator().manual_seed(0)
@@ -52,7 +53,7 @@ def test_per_chain_bias_equals_separate_runs(random_machine):
 
 @pytest.mark.parametrize("order", ["fixed", "random"])
 @pytest.mark.parametrize("beta", [0.5, 1.5])
-def test_state_frequencies_chi_square(random_machine, order, beta):
+def test_state_frequencies_chi_square(order, beta):
     # 20,000 independent chains, each run 100 sweeps from a random start; the final states
     # are independent draws. A Pearson chi-square over the 2^5 states then has 31 degrees
     # of freedom (fewer after pooling the states expected fewer than 5 times into one bin,
@@ -74,7 +75,7 @@ def test_state_frequencies_chi_square(random_machine, order, beta):
 
 @pytest.mark.parametrize("n, beta, seed", [(8, 0.5, 10), (8, 2.0, 11), (12, 1.0, 12),
                                            (16, 0.5, 13), (16, 1.5, 14)])
-def test_moments_within_five_mcse(random_machine, n, beta, seed):
+def test_moments_within_five_mcse(n, beta, seed):
     # Every sampled mean and pair correlation is within 5 MCSE of its exact value. With
     # at most 136 quantities per model, a wrong failure needs a 5-sigma deviation:
     # probability < 136 * 5.7e-7 ~ 1e-4 per model if the MCSE is honest.
@@ -93,7 +94,7 @@ def test_moments_within_five_mcse(random_machine, n, beta, seed):
     assert float(s.rhat.max()) < 1.05 and float(sc.rhat.max()) < 1.05
 
 
-def test_mcse_coverage_over_repeated_runs(random_machine):
+def test_mcse_coverage_over_repeated_runs():
     # 400 independent repetitions (4 chains x 400 draws each, run as one batch of 1,600
     # chains). If the MCSE is honest, |mean - exact| < MCSE in 68.3% of them: Binomial
     # sd = sqrt(.683 * .317 / 400) = 0.023, so a 5-sigma band is [0.567, 0.799]. Unit 0
@@ -109,7 +110,7 @@ def test_mcse_coverage_over_repeated_runs(random_machine):
     assert 0.567 < covered < 0.799
 
 
-def test_energy_trace_and_shapes(random_machine):
+def test_energy_trace_and_shapes():
     w, b = random_machine(7, seed=5)
     run = sample(w, b, 1.0, n_chains=3, n_samples=10, burn_in=5, thin=2,
                  generator=torch.Generator().manual_seed(0))
@@ -121,14 +122,14 @@ def test_energy_trace_and_shapes(random_machine):
     assert torch.equal(run.samples[-1].double(), last)
 
 
-def test_same_seed_same_chains(random_machine):
+def test_same_seed_same_chains():
     w, b = random_machine(6, seed=6)
     a = sample(w, b, n_chains=4, n_samples=5, generator=torch.Generator().manual_seed(3))
     c = sample(w, b, n_chains=4, n_samples=5, generator=torch.Generator().manual_seed(3))
     assert torch.equal(a.samples, c.samples)
 
 
-def test_bad_arguments_are_user_errors(random_machine):
+def test_bad_arguments_are_user_errors():
     w, b = random_machine(4, seed=7)
     with pytest.raises(GenlabError, match="order"):
         sample(w, b, order="backwards")

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from bm_helpers import one_thread, random_machine  # noqa: F401  (one_thread: autouse fixture)
 
 from genlab.energy.boltzmann import BoltzmannMachine
 from genlab.energy.exact import (
@@ -24,7 +25,7 @@ def exact_draws(w, b, count, seed):
 
 
 @pytest.fixture
-def ten_unit_data(random_machine):
+def ten_unit_data():
     w, b = random_machine(10, seed=42, scale=1.0)
     return exact_draws(w, b, 4000, seed=1)
 
@@ -62,7 +63,7 @@ def test_pcd_matches_data_correlations(ten_unit_data):
     assert ll[-1] > ll[0]
 
 
-def test_clamped_sampling_matches_exact_data_term(random_machine):
+def test_clamped_sampling_matches_exact_data_term():
     # 6 visible + 3 hidden. 4,000 independent clamped chains (1,000 per data row), 30
     # sweeps each; the mean of x_i x_j over chains has sd <= 1/sqrt(4000) = 0.016, so
     # 5 sd = 0.08 bounds every entry's error.
@@ -81,7 +82,7 @@ def test_clamped_sampling_matches_exact_data_term(random_machine):
 
 
 @pytest.mark.parametrize("method", ["exact", "pcd"])
-def test_hidden_units_raise_exact_log_likelihood(random_machine, method):
+def test_hidden_units_raise_exact_log_likelihood(method):
     # 200 rows on 5 visible units drawn from a 7-unit machine's visible part, fitted by a
     # machine with 2 hidden units: the exact log-likelihood must rise clearly above its
     # starting value (nearly -5 log 2, the uniform distribution)

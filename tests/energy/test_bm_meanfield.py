@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from bm_helpers import one_thread, random_machine  # noqa: F401  (one_thread: autouse fixture)
 
 from genlab.energy.exact import enumerate_states, exact_moments
 from genlab.energy.meanfield import binary_entropy, mean_field, variational_free_energy
@@ -12,7 +13,7 @@ from genlab.errors import GenlabError
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_bound_never_exceeds_exact_log_z(random_machine, seed):
+def test_bound_never_exceeds_exact_log_z(seed):
     n = 6 + seed % 7
     beta = [0.2, 0.7, 1.0, 2.0, 4.0][seed % 5]
     w, b = random_machine(n, seed=100 + seed, scale=1.5)
@@ -22,7 +23,7 @@ def test_bound_never_exceeds_exact_log_z(random_machine, seed):
     assert r.log_z_bound <= log_z + 1e-10 and kl >= -1e-10
 
 
-def test_free_energy_equals_enumerated_expectation(random_machine):
+def test_free_energy_equals_enumerated_expectation():
     # F[Q] = beta E_Q[E] + E_Q[log Q], by summing over the 2^n states under the product Q
     w, b = random_machine(5, seed=1)
     m = torch.tensor([0.3, -0.9, 0.0, 0.99, -0.2], dtype=torch.float64)
@@ -42,7 +43,7 @@ def test_exact_for_independent_units():
 
 
 @pytest.mark.parametrize("beta", [0.01, 0.03, 0.1])
-def test_tight_at_high_temperature(random_machine, beta):
+def test_tight_at_high_temperature(beta):
     # With b = 0, log Z = n log 2 + beta^2/2 sum_{i<j} w_ij^2 + O(beta^3) while the mean-
     # field optimum is m = 0 with -F = n log 2, so the gap is beta^2/2 sum_{i<j} w_ij^2 to
     # leading order: we require it below twice that, and it vanishes as beta -> 0.
@@ -55,7 +56,7 @@ def test_tight_at_high_temperature(random_machine, beta):
     assert r.log_z_bound == pytest.approx(10 * math.log(2), abs=1e-9)
 
 
-def test_fixed_point_satisfies_mean_field_equations(random_machine):
+def test_fixed_point_satisfies_mean_field_equations():
     w, b = random_machine(8, seed=6)
     r = mean_field(w, b, 0.9)
     assert r.converged

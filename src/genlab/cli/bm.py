@@ -139,7 +139,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
         _write_npy(args.out, run.samples.cpu().numpy())
         result["out"] = str(args.out)
     if args.plot_trace:
-        from genlab.energy.plots import plot_energy_traces
+        from genlab.energy.bm_plots import plot_energy_traces
         plot_energy_traces(run.energy_trace.cpu(), args.plot_trace)
         result["plot_trace"] = str(args.plot_trace)
 
@@ -223,7 +223,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             "history": res.history, "log_likelihood": final_ll}
     res.model.save(args.out, {**meta, "train_config": config_dict(cfg)})
     if args.plot:
-        from genlab.energy.plots import plot_training_curve
+        from genlab.energy.bm_plots import plot_training_curve
         plot_training_curve(res.history, args.plot)
     result = {"out": str(args.out), "n_visible": int(x.shape[1]), "n_hidden": args.hidden,
               "rows": int(x.shape[0]), "method": cfg.method, "updates": res.updates,
