@@ -112,6 +112,7 @@ def test_mask_is_respected_and_weights_stay_symmetric():
 @pytest.mark.parametrize("change, msg", [
     ({"method": "sgd"}, "unknown method"), ({"epochs": 0}, "epochs"),
     ({"lr": -1.0}, "lr"), ({"momentum": 1.0}, "momentum"), ({"anneal_from": 0.0}, "anneal"),
+    ({"data_noise": 0.5}, "data_noise"),
 ])
 def test_bad_config_is_a_user_error(change, msg):
     data = torch.ones(4, 3)
@@ -127,3 +128,19 @@ def test_exact_method_refuses_large_machines():
 def test_bad_data_is_a_user_error():
     with pytest.raises(GenlabError, match="-1 and \\+1"):
         fit_boltzmann(torch.zeros(4, 3))
+
+
+def test_noisy_clamping_keeps_weights_finite():
+    # Data all +1 on 3 units: the maximum-likelihood biases are infinite. With each bit
+    # flipped with probability p = 0.1 per update, the target is the noisy data's moments:
+    # <x_i> = 1 - 2p = 0.8 and, bits flipping independently, <x_i x_j> = 0.8^2 = 0.64.
+    # 1,000 rows per update give a data-term sd of at most 1/sqrt(1000) = 0.03 per update,
+    # averaged over the last updates by the decaying rate; 0.05 allows for that.
+    data = torch.ones(1000, 3)
+    cfg = BMTrainConfig(method="exact", epochs=200, batch_size=1000, lr=0.2, lr_decay=0.05,
+                        momentum=0.0, data_noise=0.1)
+    res = fit_boltzmann(data, cfg, torch.Generator().manual_seed(0))
+    ex = exact_moments(res.model.weights, res.model.bias)
+    assert float((ex.mean - 0.8).abs().max()) < 0.05
+    off = ex.corr[~torch.eye(3, dtype=torch.bool)]
+    assert float((off - 0.64).abs().max()) < 0.05

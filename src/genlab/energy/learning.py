@@ -17,6 +17,11 @@ units clamped to each example ("clamped phase"); the model term is taken under `
   optionally annealed (``beta_t`` rising geometrically from ``anneal_from * beta`` to
   ``beta``), as Ackley, Hinton & Sejnowski did.
 
+With ``data_noise = p`` each clamped visible bit is flipped with probability ``p`` in every
+update ("noisy clamping"; Ackley, Hinton & Sejnowski used it to keep the weights finite on
+data whose maximum-likelihood weights are infinite). The log-likelihood is always
+evaluated on the clean data.
+
 Updates use momentum ``mu``, weight decay ``lambda`` and the schedule
 ``eta_t = eta / (1 + decay t)``::
 
@@ -64,6 +69,7 @@ class BMTrainConfig:
     anneal_from: float = 1.0     # fresh chains: beta_t rises geometrically from this * beta
     clamped_sweeps: int = 2      # hidden-unit sweeps per update in the clamped phase
     beta: float = 1.0            # inverse temperature of the model being fitted
+    data_noise: float = 0.0      # flip each clamped visible bit with this probability
     init_scale: float = 0.01     # initial w_ij ~ N(0, init_scale^2)
     eval_every: int = 1          # epochs between exact log-likelihood evaluations
     max_exact_units: int = 16    # evaluate the exact log-likelihood up to this many units
@@ -87,6 +93,8 @@ def validate_config(cfg: BMTrainConfig) -> None:
             raise GenlabError(f"{name} must be >= 1, got {getattr(cfg, name)}")
     if cfg.n_hidden < 0:
         raise GenlabError(f"n_hidden must be >= 0, got {cfg.n_hidden}")
+    if not 0 <= cfg.data_noise < 0.5:
+        raise GenlabError(f"data_noise must be in [0, 0.5), got {cfg.data_noise}")
     if not 0 < cfg.anneal_from <= 1:
         raise GenlabError(f"anneal_from must be in (0, 1], got {cfg.anneal_from}")
     for name in ("lr", "lr_decay", "momentum", "weight_decay", "beta", "init_scale"):
@@ -176,16 +184,20 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
         order = torch.randperm(n_data, generator=generator, device=device)
         for s in range(0, n_data - batch + 1, batch):
             idx = order[s:s + batch]
+            v = v_all[idx]
+            if cfg.data_noise > 0:  # noisy clamping: keeps the weights finite
+                flip = torch.rand(v.shape, generator=generator, device=device) < cfg.data_noise
+                v = torch.where(flip, -v, v)
             # clamped (data) phase
             if cfg.method == "exact":
-                pos = exact_clamped_moments(model.weights, model.bias, v_all[idx], nv, cfg.beta)
+                pos = exact_clamped_moments(model.weights, model.bias, v, nv, cfg.beta)
                 m_data, c_data = pos.mean.float(), pos.corr.float()
             else:
                 h = hidden[idx].contiguous()
                 for _ in range(cfg.clamped_sweeps if cfg.n_hidden else 0):
-                    clamped_sweep(model, v_all[idx], h, cfg.beta, generator)
+                    clamped_sweep(model, v, h, cfg.beta, generator)
                 hidden[idx] = h
-                m_data, c_data = _correlations(torch.cat([v_all[idx], h], dim=1))
+                m_data, c_data = _correlations(torch.cat([v, h], dim=1))
             # free (model) phase
             if cfg.method == "exact":
                 neg = exact_moments(model.weights, model.bias, cfg.beta)
