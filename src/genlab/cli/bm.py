@@ -45,6 +45,14 @@ def nonneg_float(text: str) -> float:
     return value
 
 
+def noise_probability(text: str) -> float:
+    """argparse type: a flip probability in [0, 0.5)."""
+    value = finite_float(text)
+    if not 0.0 <= value < 0.5:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 0.5), got {text!r}")
+    return value
+
+
 def _load_npy(path: str, what: str) -> torch.Tensor:
     p = Path(path)
     if not p.is_file():
@@ -211,7 +219,8 @@ def cmd_train(args: argparse.Namespace) -> None:
                         lr=args.lr, lr_decay=args.lr_decay, momentum=args.momentum,
                         weight_decay=args.weight_decay, method=args.method,
                         n_chains=args.chains, sweeps=args.sweeps,
-                        clamped_sweeps=args.clamped_sweeps, eval_every=args.eval_every)
+                        clamped_sweeps=args.clamped_sweeps, eval_every=args.eval_every,
+                        data_noise=args.data_noise)
     log(f"bm train: {x.shape[0]} rows x {x.shape[1]} visible + {args.hidden} hidden units, "
         f"{cfg.method}, {cfg.epochs} epochs on {device}")
     t0 = time.perf_counter()
@@ -240,7 +249,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_encoder(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     cfg = replace(encoder_config(args.hidden, args.epochs, args.method, args.groups),
-                  lr=args.lr, momentum=args.momentum)
+                  lr=args.lr, momentum=args.momentum, data_noise=args.data_noise)
     runs = []
     t0 = time.perf_counter()
     for seed in range(args.seed, args.seed + args.seeds):
@@ -334,6 +343,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="hidden-unit sweeps per update with the data clamped (2)")
     p.add_argument("--eval-every", type=positive_int, default=1,
                    help="epochs between exact log-likelihood evaluations (1)")
+    p.add_argument("--data-noise", type=noise_probability, default=0.0,
+                   help="flip each clamped visible bit with this probability per update (0)")
     p.add_argument("--plot", default=None, help="save the training curve as this PNG")
     p.add_argument("--out", required=True, help="model name: writes NAME.safetensors + .json")
 
@@ -348,4 +359,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=METHODS, default="exact", help="exact | pcd | fresh")
     p.add_argument("--lr", type=positive_float, default=0.05, help="learning rate (0.05)")
     p.add_argument("--momentum", type=probability, default=0.9, help="momentum (0.9)")
+    p.add_argument("--data-noise", type=noise_probability, default=0.05,
+                   help="noisy clamping: flip probability of each clamped bit (0.05)")
 
