@@ -48,8 +48,8 @@ def test_exact_learning_solves_a_seed():
 
 @pytest.mark.slow
 def test_most_seeds_solve_with_exact_gradient():
-    # not a statistical tolerance: the exact-gradient learner from 20 seeds solves the
-    # problem in most of them (15/20 when measured); failures are the known local minima
-    # where two patterns share a hidden code
+    # not a statistical tolerance: with noisy clamping the exact-gradient learner solved
+    # all 20 seeds when measured (15/20 without it; the failures are local optima where
+    # two patterns share a hidden code); we require 17
     runs = [train_encoder(s, config=encoder_config(epochs=1000)) for s in range(20)]
-    assert sum(r.solved for r in runs) >= 12
+    assert sum(r.solved for r in runs) >= 17
