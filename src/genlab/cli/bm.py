@@ -248,8 +248,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_encoder(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
-    cfg = replace(encoder_config(args.hidden, args.epochs, args.method, args.groups),
-                  lr=args.lr, momentum=args.momentum, data_noise=args.data_noise)
+    cfg = encoder_config(args.hidden, args.epochs, args.method, args.groups, args.data_noise)
+    if args.lr is not None:
+        cfg = replace(cfg, lr=args.lr)
+    if args.momentum is not None:
+        cfg = replace(cfg, momentum=args.momentum)
     runs = []
     t0 = time.perf_counter()
     for seed in range(args.seed, args.seed + args.seeds):
@@ -357,8 +360,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=positive_int, default=2, help="hidden units (2)")
     p.add_argument("--epochs", type=positive_int, default=2000, help="update cap per seed")
     p.add_argument("--method", choices=METHODS, default="exact", help="exact | pcd | fresh")
-    p.add_argument("--lr", type=positive_float, default=0.05, help="learning rate (0.05)")
-    p.add_argument("--momentum", type=probability, default=0.9, help="momentum (0.9)")
+    p.add_argument("--lr", type=positive_float, default=None, help="learning rate (0.05)")
+    p.add_argument("--momentum", type=probability, default=None,
+                   help="momentum (0.9 for exact, 0.5 for pcd and fresh)")
     p.add_argument("--data-noise", type=noise_probability, default=0.05,
                    help="noisy clamping: flip probability of each clamped bit (0.05)")
 

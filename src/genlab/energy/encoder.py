@@ -92,11 +92,15 @@ def train_encoder(seed: int, groups: int = 4, hidden: int = 2,
 
 def encoder_config(hidden: int = 2, epochs: int = 2000, method: str = "exact",
                    groups: int = 4, data_noise: float = 0.05) -> BMTrainConfig:
-    """The settings used for the encoder: momentum 0.9, learning rate 0.05, noisy clamping
-    (each clamped bit flipped with probability ``data_noise`` per update, as in the 1985
-    paper); for Monte Carlo methods 50 copies of each pattern in the clamped phase and
-    500 free-phase chains."""
-    replicas = 1 if method == "exact" else 50
+    """The settings used for the encoder: learning rate 0.05 and noisy clamping (each
+    clamped bit flipped with probability ``data_noise`` per update, as the 1985 paper did
+    in its own form). Exact gradient: momentum 0.9. Monte Carlo methods: momentum 0.5
+    (0.9 lets the weights outrun the persistent chains), 2,000 free-phase chains and 50
+    copies of each pattern, each with its own persistent hidden state, in the clamped
+    phase."""
+    exact = method == "exact"
+    replicas = 1 if exact else 50
     return BMTrainConfig(n_hidden=hidden, epochs=epochs, batch_size=groups * replicas,
-                         lr=0.05, momentum=0.9, method=method, n_chains=500, sweeps=1,
-                         clamped_sweeps=1, max_exact_units=0, data_noise=data_noise)
+                         lr=0.05, momentum=0.9 if exact else 0.5, method=method,
+                         n_chains=2000, sweeps=1, clamped_sweeps=1, max_exact_units=0,
+                         data_noise=data_noise)
