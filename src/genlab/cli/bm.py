@@ -1,0 +1,368 @@
+"""``genlab bm``: sample, enumerate, bound and train fully connected Boltzmann machines."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genlab.cli.common import (
+    add_command,
+    add_group,
+    emit,
+    finite_float,
+    nonneg_int,
+    positive_float,
+    positive_int,
+    probability,
+)
+from genlab.data import load_dataset
+from genlab.device import make_generator, resolve_device
+from genlab.energy.boltzmann import BoltzmannMachine, check_spins, check_weights
+from genlab.energy.diagnostics import pair_products, summarize
+from genlab.energy.encoder import encoder_config, train_encoder
+from genlab.energy.exact import MAX_EXACT_UNITS, exact_moments
+from genlab.energy.gibbs import ORDERS, sample
+from genlab.energy.learning import METHODS, BMTrainConfig, config_dict, fit_boltzmann
+from genlab.energy.meanfield import mean_field
+from genlab.errors import GenlabError
+from genlab.io import atomic_write_bytes
+from genlab.progress import log
+
+MAX_CORRELATION_UNITS = 200
+
+
+def nonneg_float(text: str) -> float:
+    """argparse type: a finite float >= 0."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def noise_probability(text: str) -> float:
+    """argparse type: a flip probability in [0, 0.5)."""
+    value = finite_float(text)
+    if not 0.0 <= value < 0.5:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 0.5), got {text!r}")
+    return value
+
+
+def _load_npy(path: str, what: str) -> torch.Tensor:
+    p = Path(path)
+    if not p.is_file():
+        raise GenlabError(f"{what} file {path} not found")
+    try:
+        arr = np.load(p, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise GenlabError(f"{path} is not a readable .npy array ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise GenlabError(f"{path}: {what} must be numbers, got dtype {arr.dtype}")
+    return torch.from_numpy(np.ascontiguousarray(arr).astype(np.float64))
+
+
+def _load_machine(args: argparse.Namespace) -> tuple[torch.Tensor, torch.Tensor]:
+    """W, b (float64, CPU) from ``--weights/--bias`` or ``--model``."""
+    if (args.weights is None) == (args.model is None):
+        raise GenlabError("give exactly one of --weights W.npy or --model MODEL")
+    if args.model is not None:
+        m = BoltzmannMachine.load(args.model)
+        if args.bias is not None:
+            raise GenlabError("--bias goes with --weights, not with --model")
+        return m.weights.double(), m.bias.double()
+    w = _load_npy(args.weights, "weights")
+    b = None if args.bias is None else _load_npy(args.bias, "bias")
+    return check_weights(w, b)
+
+
+def _write_npy(path: str, arr: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    try:
+        atomic_write_bytes(path, buf.getvalue())
+    except OSError as exc:
+        raise GenlabError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _machine_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", help="W as an (n, n) .npy: symmetric, zero diagonal")
+    p.add_argument("--bias", help="b as an (n,) .npy (default zeros)")
+    p.add_argument("--model", help="a machine saved by 'genlab bm train' instead of --weights")
+    p.add_argument("--beta", type=finite_float, default=1.0,
+                   help="inverse temperature beta >= 0 (default 1)")
+
+
+def _check_beta(beta: float) -> None:
+    if beta < 0:
+        raise GenlabError(f"--beta must be >= 0, got {beta}")
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    w, b = _load_machine(args)
+    _check_beta(args.beta)
+    n = w.shape[0]
+    if args.correlations and n > MAX_CORRELATION_UNITS:
+        raise GenlabError(f"--correlations keeps n(n-1)/2 series per draw; at most "
+                          f"{MAX_CORRELATION_UNITS} units, got {n}")
+    if args.samples < 4:
+        raise GenlabError("--samples must be >= 4 for the diagnostics")
+    device = resolve_device(args.device)
+    gen = make_generator(args.seed, device)
+    dtype = torch.float64 if args.float64 else torch.float32
+    log(f"bm sample: n={n}, beta={args.beta}, {args.chains} chains x {args.samples} samples, "
+        f"burn-in {args.burn_in}, thin {args.thin}, {args.order} order, on {device}")
+    t0 = time.perf_counter()
+    run = sample(w, b, args.beta, args.chains, args.samples, args.burn_in, args.thin, gen,
+                 args.order, device=device, dtype=dtype)
+    seconds = time.perf_counter() - t0
+    s = summarize(run.samples)
+    energy = summarize(run.energy_trace[args.burn_in:, :, None])
+    result = {
+        "n_units": n, "beta": args.beta, "chains": args.chains, "samples": args.samples,
+        "burn_in": args.burn_in, "thin": args.thin, "order": args.order, "seed": args.seed,
+        "device": str(device), "seconds": seconds,
+        "updates_per_second": n * args.chains * run.sweeps / seconds,
+        "mean": s.mean.tolist(), "mean_mcse": s.mcse.tolist(), "mean_ess": s.ess.tolist(),
+        "mean_rhat": s.rhat.tolist(),
+        "energy": {"mean": float(energy.mean[0]), "mcse": float(energy.mcse[0]),
+                   "ess": float(energy.ess[0]), "rhat": float(energy.rhat[0])},
+        "energy_trace_per_chain_last": run.energy_trace[-1].tolist(),
+        "max_rhat": float(s.rhat.max()),
+    }
+    if args.correlations:
+        prods, (i, j) = pair_products(run.samples)
+        c = summarize(prods)
+        corr = torch.eye(n, dtype=torch.float64)
+        se = torch.zeros(n, n, dtype=torch.float64)
+        corr[i, j] = corr[j, i] = c.mean
+        se[i, j] = se[j, i] = c.mcse
+        result.update(correlations=corr.tolist(), correlations_mcse=se.tolist(),
+                      max_rhat=max(result["max_rhat"], float(c.rhat.max())))
+    if args.out:
+        _write_npy(args.out, run.samples.cpu().numpy())
+        result["out"] = str(args.out)
+    if args.plot_trace:
+        from genlab.energy.bm_plots import plot_energy_traces
+        plot_energy_traces(run.energy_trace.cpu(), args.plot_trace)
+        result["plot_trace"] = str(args.plot_trace)
+
+    def text(r: dict) -> str:
+        lines = [f"{r['chains']} chains x {r['samples']} samples of {r['n_units']} units "
+                 f"(beta {r['beta']}) in {r['seconds']:.2f} s; max R-hat {r['max_rhat']:.3f}",
+                 f"{'unit':>5} {'mean':>9} {'mcse':>8} {'ess':>8} {'rhat':>6}"]
+        for k in range(min(n, 20)):
+            lines.append(f"{k:>5} {r['mean'][k]:>9.4f} {r['mean_mcse'][k]:>8.4f} "
+                         f"{r['mean_ess'][k]:>8.0f} {r['mean_rhat'][k]:>6.3f}")
+        if n > 20:
+            lines.append(f"  ... {n - 20} more units (use --json)")
+        if "out" in r:
+            lines.append(f"samples (samples, chains, units) saved to {r['out']}")
+        return "\n".join(lines)
+
+    emit(args, result, text)
+
+
+def cmd_exact(args: argparse.Namespace) -> None:
+    w, b = _load_machine(args)
+    _check_beta(args.beta)
+    ex = exact_moments(w, b, args.beta)
+    result = {"n_units": w.shape[0], "beta": args.beta, "log_z": ex.log_z,
+              "mean": ex.mean.tolist(), "correlations": ex.corr.tolist()}
+    emit(args, result, lambda r: f"log Z = {r['log_z']:.6f}\nmeans: "
+         + " ".join(f"{m:.4f}" for m in r["mean"]))
+
+
+def cmd_meanfield(args: argparse.Namespace) -> None:
+    w, b = _load_machine(args)
+    _check_beta(args.beta)
+    r = mean_field(w, b, args.beta, args.damping, args.tol, args.max_iter, args.restarts,
+                   make_generator(args.seed))
+    result = {"n_units": w.shape[0], "beta": args.beta, "log_z_bound": r.log_z_bound,
+              "free_energy": r.free_energy, "m": r.m.tolist(), "iterations": r.iterations,
+              "converged": r.converged, "log_z": None, "kl": None}
+    if w.shape[0] <= MAX_EXACT_UNITS:
+        log_z = exact_moments(w, b, args.beta).log_z
+        result.update(log_z=log_z, kl=log_z + r.free_energy)
+
+    def text(res: dict) -> str:
+        line = f"log Z >= -F = {res['log_z_bound']:.6f} ({res['iterations']} iterations" \
+               f"{', converged' if res['converged'] else ', NOT converged'})"
+        if res["log_z"] is not None:
+            line += f"\nexact log Z = {res['log_z']:.6f}, KL(Q||P) = {res['kl']:.6f}"
+        return line
+
+    emit(args, result, text)
+
+
+def _load_train_data(args: argparse.Namespace) -> torch.Tensor:
+    if args.data.endswith(".npy"):
+        x = _load_npy(args.data, "data")
+        if x.ndim != 2:
+            raise GenlabError(f"{args.data}: data must be (rows, units), got {tuple(x.shape)}")
+        x = check_spins(x, x.shape[1], f"{args.data}: data rows")
+        return x[: args.limit] if args.limit else x
+    binarize = "threshold" if args.binarize == "none" else args.binarize
+    data = load_dataset(args.data, split=args.split, binarize=binarize, spins=True,
+                        limit=args.limit, data_dir=args.data_dir)
+    return data.draw(make_generator(args.seed))
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    device = resolve_device(args.device)
+    x = _load_train_data(args).to(device)
+    cfg = BMTrainConfig(n_hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
+                        lr=args.lr, lr_decay=args.lr_decay, momentum=args.momentum,
+                        weight_decay=args.weight_decay, method=args.method,
+                        n_chains=args.chains, sweeps=args.sweeps,
+                        clamped_sweeps=args.clamped_sweeps, eval_every=args.eval_every,
+                        data_noise=args.data_noise)
+    log(f"bm train: {x.shape[0]} rows x {x.shape[1]} visible + {args.hidden} hidden units, "
+        f"{cfg.method}, {cfg.epochs} epochs on {device}")
+    t0 = time.perf_counter()
+    res = fit_boltzmann(x, cfg, make_generator(args.seed, device), device)
+    seconds = time.perf_counter() - t0
+    final_ll = next((h["log_likelihood"] for h in reversed(res.history)
+                     if "log_likelihood" in h), None)
+    meta = {"data": args.data, "rows": int(x.shape[0]), "seed": args.seed,
+            "history": res.history, "log_likelihood": final_ll}
+    res.model.save(args.out, {**meta, "train_config": config_dict(cfg)})
+    if args.plot:
+        from genlab.energy.bm_plots import plot_training_curve
+        plot_training_curve(res.history, args.plot)
+    result = {"out": str(args.out), "n_visible": int(x.shape[1]), "n_hidden": args.hidden,
+              "rows": int(x.shape[0]), "method": cfg.method, "updates": res.updates,
+              "seconds": seconds, "log_likelihood": final_ll,
+              "log_likelihood_note": None if final_ll is not None else
+              f"exact log-likelihood only for at most {cfg.max_exact_units} units",
+              "history": res.history, "plot": args.plot}
+    emit(args, result, lambda r: f"trained {r['n_visible']}+{r['n_hidden']} units, "
+         f"{r['updates']} updates in {r['seconds']:.1f} s; saved to {r['out']}"
+         + (f"; exact log-likelihood {r['log_likelihood']:.4f}"
+            if r["log_likelihood"] is not None else ""))
+
+
+def cmd_encoder(args: argparse.Namespace) -> None:
+    device = resolve_device(args.device)
+    cfg = encoder_config(args.hidden, args.epochs, args.method, args.groups, args.data_noise)
+    if args.lr is not None:
+        cfg = replace(cfg, lr=args.lr)
+    if args.momentum is not None:
+        cfg = replace(cfg, momentum=args.momentum)
+    runs = []
+    t0 = time.perf_counter()
+    for seed in range(args.seed, args.seed + args.seeds):
+        run = train_encoder(seed, args.groups, args.hidden, cfg, device=device)
+        log(f"seed {seed}: {'solved' if run.solved else 'not solved'} after {run.updates} "
+            "updates")
+        runs.append({"seed": seed, "solved": run.solved, "updates": run.updates})
+    solved = [r["updates"] for r in runs if r["solved"]]
+    result = {"problem": f"{args.groups}-{args.hidden}-{args.groups} encoder",
+              "method": args.method, "seeds": args.seeds, "solved": len(solved),
+              "success_rate": len(solved) / args.seeds,
+              "median_updates": float(np.median(solved)) if solved else None,
+              "max_updates": max(solved) if solved else None,
+              "seconds": time.perf_counter() - t0, "runs": runs,
+              "config": config_dict(cfg)}
+    emit(args, result, lambda r: f"{r['problem']}: solved {r['solved']}/{r['seeds']} "
+         f"(median {r['median_updates']} updates, max {r['max_updates']})")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    sub = add_group(subparsers, "bm", "fully connected Boltzmann machines on ±1 units",
+                    description="Boltzmann machines: E(x) = -1/2 x'Wx - b'x, "
+                                "P(x) = exp(-beta E(x)) / Z, units x_i in {-1, +1}.")
+    p = add_command(sub, "sample", cmd_sample,
+                    "Gibbs-sample many chains; means, correlations, MCSE and R-hat",
+                    examples="genlab bm sample --weights W.npy --bias b.npy --beta 0.5 "
+                             "--chains 64 --samples 2000 --burn-in 200 --json\n"
+                             "genlab bm sample --model bm --correlations --out X.npy "
+                             "--plot-trace trace.png")
+    _machine_options(p)
+    p.add_argument("--chains", type=positive_int, default=16, help="parallel chains (16)")
+    p.add_argument("--samples", type=positive_int, default=1000,
+                   help="kept samples per chain (1000)")
+    p.add_argument("--burn-in", type=nonneg_int, default=100, help="sweeps discarded (100)")
+    p.add_argument("--thin", type=positive_int, default=1, help="keep every k-th sweep (1)")
+    p.add_argument("--order", choices=ORDERS, default="fixed",
+                   help="sweep order: fixed 0..n-1 or a random permutation each sweep")
+    p.add_argument("--correlations", action="store_true",
+                   help="also report <x_i x_j> with its MCSE")
+    p.add_argument("--float64", action="store_true", help="compute in float64")
+    p.add_argument("--out", help="save the samples (samples, chains, units) int8 as .npy")
+    p.add_argument("--plot-trace", help="save per-chain energy traces (every sweep) as a PNG")
+
+    p = add_command(sub, "exact", cmd_exact, "log Z, means and correlations by enumeration "
+                    f"(n <= {MAX_EXACT_UNITS})",
+                    examples="genlab bm exact --weights W.npy --bias b.npy --json\n"
+                             "genlab bm exact --model bm --beta 2", seed=False, device=False)
+    _machine_options(p)
+
+    p = add_command(sub, "meanfield", cmd_meanfield,
+                    "the mean-field bound log Z >= -F (beside exact log Z when small)",
+                    examples="genlab bm meanfield --weights W.npy --beta 0.5 --json\n"
+                             "genlab bm meanfield --model bm --damping 0.3 --restarts 16",
+                    device=False)
+    _machine_options(p)
+    p.add_argument("--damping", type=probability, default=0.5,
+                   help="lambda in m <- (1-lambda) m + lambda tanh(beta(Wm+b)) (0.5)")
+    p.add_argument("--restarts", type=positive_int, default=8, help="random starts (8)")
+    p.add_argument("--max-iter", type=positive_int, default=2000, help="iteration cap (2000)")
+    p.add_argument("--tol", type=positive_float, default=1e-10,
+                   help="stop when max |dm| < tol (1e-10)")
+
+    p = add_command(sub, "train", cmd_train,
+                    "fit a machine (optionally with hidden units) to ±1 data",
+                    examples="genlab bm train rows.npy --epochs 50 --out bm --json\n"
+                             "genlab bm train rows.npy --hidden 4 --method exact --out bm\n"
+                             "genlab bm train digits --limit 500 --epochs 5 --out digits_bm")
+    p.add_argument("data", metavar="DATA",
+                   help="a .npy of -1/+1 rows, or a data set name (digits, mnist5k, "
+                        "fashion-mnist), thresholded at 0.5 and mapped to ±1")
+    p.add_argument("--split", default="train", choices=("train", "test", "all"),
+                   help="data set split (train)")
+    p.add_argument("--binarize", default="threshold", choices=("none", "threshold",
+                                                               "bernoulli"),
+                   help="data set binarisation (threshold)")
+    p.add_argument("--limit", type=positive_int, default=None, help="use at most N rows")
+    p.add_argument("--data-dir", default=None, help="folder holding data files")
+    p.add_argument("--hidden", type=nonneg_int, default=0, help="hidden units (0)")
+    p.add_argument("--epochs", type=positive_int, default=50, help="passes over the data (50)")
+    p.add_argument("--method", choices=METHODS, default="pcd",
+                   help="exact (n <= 20) | pcd | fresh (pcd)")
+    p.add_argument("--batch-size", type=positive_int, default=100, help="rows per update")
+    p.add_argument("--lr", type=positive_float, default=0.05, help="learning rate (0.05)")
+    p.add_argument("--lr-decay", type=nonneg_float, default=0.0,
+                   help="eta_t = eta / (1 + decay t) (0)")
+    p.add_argument("--momentum", type=probability, default=0.5, help="momentum (0.5)")
+    p.add_argument("--weight-decay", type=nonneg_float, default=0.0, help="L2 on W (0)")
+    p.add_argument("--chains", type=positive_int, default=100, help="free-phase chains (100)")
+    p.add_argument("--sweeps", type=positive_int, default=1, help="free sweeps per update (1)")
+    p.add_argument("--clamped-sweeps", type=positive_int, default=2,
+                   help="hidden-unit sweeps per update with the data clamped (2)")
+    p.add_argument("--eval-every", type=positive_int, default=1,
+                   help="epochs between exact log-likelihood evaluations (1)")
+    p.add_argument("--data-noise", type=noise_probability, default=0.0,
+                   help="flip each clamped visible bit with this probability per update (0)")
+    p.add_argument("--plot", default=None, help="save the training curve as this PNG")
+    p.add_argument("--out", required=True, help="model name: writes NAME.safetensors + .json")
+
+    p = add_command(sub, "encoder", cmd_encoder,
+                    "the 4-2-4 encoder problem (Ackley, Hinton & Sejnowski 1985) over seeds",
+                    examples="genlab bm encoder --seeds 20 --json\n"
+                             "genlab bm encoder --method pcd --seeds 20")
+    p.add_argument("--seeds", type=positive_int, default=20, help="seeds to try (20)")
+    p.add_argument("--groups", type=positive_int, default=4, help="units per visible group")
+    p.add_argument("--hidden", type=positive_int, default=2, help="hidden units (2)")
+    p.add_argument("--epochs", type=positive_int, default=2000, help="update cap per seed")
+    p.add_argument("--method", choices=METHODS, default="exact", help="exact | pcd | fresh")
+    p.add_argument("--lr", type=positive_float, default=None, help="learning rate (0.05)")
+    p.add_argument("--momentum", type=probability, default=None,
+                   help="momentum (0.9 for exact, 0.5 for pcd and fresh)")
+    p.add_argument("--data-noise", type=noise_probability, default=0.05,
+                   help="noisy clamping: flip probability of each clamped bit (0.05)")
+

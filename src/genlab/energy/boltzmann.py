@@ -1,0 +1,169 @@
+"""The Boltzmann machine on ±1 units (Ackley, Hinton & Sejnowski, 1985).
+
+Units ``x_i in {-1, +1}``, a symmetric weight matrix ``W`` with zero diagonal and
+biases ``b``::
+
+    E(x; W) = -1/2 x^T W x - b^T x,        P(x | beta, W) = exp(-beta E(x; W)) / Z.
+
+The first ``n_visible`` units are visible, the rest hidden; every pair of units may be
+connected (a general, not a restricted, Boltzmann machine). ``mask`` says which pairs
+are connected (all of them by default).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from genlab.errors import GenlabError
+from genlab.io import load_model, save_model
+
+MODEL_KIND = "boltzmann-machine"
+
+
+def check_weights(weights: torch.Tensor, bias: torch.Tensor | None = None,
+                  atol: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate ``W`` (n, n) symmetric, zero diagonal, finite and ``b`` (n,); return both.
+
+    ``bias=None`` gives ``b = 0``. Raises :class:`GenlabError` with what is wrong.
+    """
+    w = torch.as_tensor(weights)
+    if not (w.is_floating_point()):
+        w = w.to(torch.float64)
+    if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] < 1:
+        raise GenlabError(f"weights must be a square (n, n) matrix, got shape {tuple(w.shape)}")
+    if not torch.isfinite(w).all():
+        raise GenlabError("weights contain NaN or infinite values")
+    scale = max(1.0, float(w.abs().max()))
+    if not torch.allclose(w, w.T, atol=atol * scale, rtol=0):
+        raise GenlabError("weights must be symmetric (w_ij = w_ji); symmetrise with (W + W.T)/2")
+    if float(w.diagonal().abs().max()) > atol * scale:
+        raise GenlabError("weights must have a zero diagonal (no self-connections w_ii)")
+    n = w.shape[0]
+    if bias is None:
+        b = torch.zeros(n, dtype=w.dtype, device=w.device)
+    else:
+        b = torch.as_tensor(bias).to(dtype=w.dtype, device=w.device)
+        if b.ndim != 1 or b.shape[0] != n:
+            raise GenlabError(f"bias must have shape ({n},) to match weights ({n}, {n}), "
+                              f"got {tuple(b.shape)}")
+        if not torch.isfinite(b).all():
+            raise GenlabError("bias contains NaN or infinite values")
+    w = 0.5 * (w + w.T)
+    w.fill_diagonal_(0.0)
+    return w, b
+
+
+def check_spins(x: torch.Tensor, n: int, what: str = "states") -> torch.Tensor:
+    """Validate a ``(batch, n)`` matrix of ±1 values; return it as float."""
+    x = torch.as_tensor(x)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != n:
+        raise GenlabError(f"{what} must have shape (batch, {n}), got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        x = x.to(torch.float32)
+    if not torch.isfinite(x).all() or not ((x == 1) | (x == -1)).all():
+        raise GenlabError(f"{what} must contain only -1 and +1 values")
+    return x
+
+
+def energy(x: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``E(x) = -1/2 x^T W x - b^T x`` for a batch ``x`` of shape (batch, n) -> (batch,)."""
+    return -0.5 * ((x @ weights) * x).sum(-1) - x @ bias
+
+
+def local_fields(x: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``a_i = sum_j w_ij x_j + b_i`` for ``x`` of shape (batch, n) -> (batch, n)."""
+    return x @ weights + bias
+
+
+def full_mask(n: int, device: torch.device | str = "cpu",
+              dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The (n, n) connectivity of a fully connected machine: ones off the diagonal."""
+    m = torch.ones(n, n, dtype=dtype, device=device)
+    m.fill_diagonal_(0.0)
+    return m
+
+
+@dataclass
+class BoltzmannMachine:
+    """A Boltzmann machine: weights, biases, which units are visible, which pairs connect.
+
+    Attributes:
+        weights: ``W`` of shape (n, n), symmetric with zero diagonal.
+        bias: ``b`` of shape (n,).
+        n_visible: the first ``n_visible`` units are visible, the other ``n - n_visible``
+            hidden.
+        mask: (n, n) 0/1 connectivity, symmetric, zero diagonal; ``w_ij = 0`` where 0.
+    """
+
+    weights: torch.Tensor
+    bias: torch.Tensor
+    n_visible: int
+    mask: torch.Tensor
+
+    @classmethod
+    def zeros(cls, n_visible: int, n_hidden: int = 0, mask: torch.Tensor | None = None,
+              device: torch.device | str = "cpu",
+              dtype: torch.dtype = torch.float32) -> BoltzmannMachine:
+        """A machine with ``W = 0, b = 0`` (the uniform distribution)."""
+        n = n_visible + n_hidden
+        if n_visible < 1 or n_hidden < 0:
+            raise GenlabError(f"need n_visible >= 1 and n_hidden >= 0, got {n_visible}, "
+                              f"{n_hidden}")
+        if mask is None:
+            mask = full_mask(n, device, dtype)
+        else:
+            mask = torch.as_tensor(mask, dtype=dtype, device=device)
+            if mask.shape != (n, n) or not torch.equal(mask, mask.T):
+                raise GenlabError(f"mask must be a symmetric ({n}, {n}) 0/1 matrix")
+            mask = mask.clone()
+            mask.fill_diagonal_(0.0)
+        return cls(torch.zeros(n, n, dtype=dtype, device=device),
+                   torch.zeros(n, dtype=dtype, device=device), n_visible, mask)
+
+    @property
+    def n_units(self) -> int:
+        """``n``, visible plus hidden."""
+        return int(self.weights.shape[0])
+
+    @property
+    def n_hidden(self) -> int:
+        """Number of hidden units."""
+        return self.n_units - self.n_visible
+
+    def energy(self, x: torch.Tensor) -> torch.Tensor:
+        """``E(x)`` for ``x`` of shape (batch, n) -> (batch,)."""
+        return energy(x, self.weights, self.bias)
+
+    def to(self, device: torch.device | str | None = None,
+           dtype: torch.dtype | None = None) -> BoltzmannMachine:
+        """A copy on ``device`` with ``dtype``."""
+        def move(t: torch.Tensor) -> torch.Tensor:
+            return t.to(device=device, dtype=dtype)
+        return BoltzmannMachine(move(self.weights), move(self.bias), self.n_visible,
+                                move(self.mask))
+
+    def save(self, path: str | os.PathLike[str], meta: dict | None = None) -> None:
+        """Save as ``NAME.safetensors`` + ``NAME.json`` (see :func:`genlab.io.save_model`)."""
+        save_model(path, {"weights": self.weights, "bias": self.bias, "mask": self.mask},
+                   MODEL_KIND, {"n_visible": self.n_visible, "n_hidden": self.n_hidden}, meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str],
+             device: torch.device | str = "cpu") -> BoltzmannMachine:
+        """Load a machine saved by :meth:`save`; raises :class:`GenlabError` if unusable."""
+        tensors, config, _ = load_model(path, MODEL_KIND, device)
+        try:
+            w, b, m = tensors["weights"], tensors["bias"], tensors["mask"]
+            n_visible = int(config["n_visible"])
+        except (KeyError, TypeError, ValueError):
+            raise GenlabError(f"{path} lacks weights, bias, mask or n_visible; re-save it") \
+                from None
+        w, b = check_weights(w, b)
+        if m.shape != w.shape or not 1 <= n_visible <= w.shape[0]:
+            raise GenlabError(f"{path}: mask shape or n_visible does not match the weights")
+        return cls(w, b, n_visible, m.to(w.dtype))

@@ -1,0 +1,116 @@
+"""Markov chain diagnostics: effective sample size, Monte Carlo standard error, R-hat.
+
+Draws are arranged ``(n_draws, n_chains, *shape)``: time first, then chains, then any
+number of quantities (means of units, products of pairs, energies) treated separately.
+
+With ``S`` draws per chain and ``C`` chains, ``W`` the mean within-chain variance,
+``B / S`` the variance of the chain means and ``var+ = (S-1)/S W + B/S``
+(Gelman et al., Bayesian Data Analysis, 3rd ed., sec. 11.4):
+
+* autocorrelation at lag t: ``rho_t = 1 - (W - mean_c acov_c(t)) / var+``;
+* integrated autocorrelation time ``tau = -1 + 2 sum_k P_k`` over Geyer's initial
+  positive, monotone sequence of pair sums ``P_k = rho_2k + rho_2k+1`` (Geyer, 1992);
+* ``ESS = C S / tau`` and ``MCSE = sqrt(var+ / ESS)``, the standard error of the mean;
+* split R-hat: each chain cut in two halves, ``R = sqrt(var+ / W)`` over the 2C halves.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+
+from genlab.errors import GenlabError
+
+
+class ChainSummary(NamedTuple):
+    """Per-quantity summary of draws, each of the quantities' shape.
+
+    mean: the mean over all draws and chains. mcse: its Monte Carlo standard error.
+    ess: effective sample size. rhat: split R-hat (1 for perfectly mixed chains).
+    """
+
+    mean: torch.Tensor
+    mcse: torch.Tensor
+    ess: torch.Tensor
+    rhat: torch.Tensor
+
+
+def _check(draws: torch.Tensor, min_draws: int = 4) -> torch.Tensor:
+    if draws.ndim < 2:
+        raise GenlabError(f"draws must have shape (n_draws, n_chains, ...), got "
+                          f"{tuple(draws.shape)}")
+    if draws.shape[0] < min_draws:
+        raise GenlabError(f"need at least {min_draws} draws per chain for diagnostics, got "
+                          f"{draws.shape[0]}")
+    return draws.to(torch.float64)
+
+
+def autocovariance(draws: torch.Tensor) -> torch.Tensor:
+    """Biased autocovariance ``1/S sum_s (x_s - m)(x_{s+t} - m)`` of each chain along dim 0.
+
+    (S, ...) -> (S, ...) for lags t = 0..S-1, by FFT with zero padding.
+    """
+    x = draws.to(torch.float64)
+    s = x.shape[0]
+    x = x - x.mean(0, keepdim=True)
+    size = 1 << (2 * s - 1).bit_length()
+    f = torch.fft.rfft(x, n=size, dim=0)
+    return torch.fft.irfft(f * f.conj(), n=size, dim=0)[:s] / s
+
+
+def effective_sample_size(draws: torch.Tensor) -> torch.Tensor:
+    """Multi-chain ESS of the mean of each quantity: (S, C, ...) -> (...)."""
+    x = _check(draws)
+    s, c = x.shape[:2]
+    acov = autocovariance(x)                                  # (S, C, ...)
+    chain_var = acov[0] * s / (s - 1)                         # unbiased, (C, ...)
+    w = chain_var.mean(0)
+    b_over_s = x.mean(0).var(0, correction=1) if c > 1 else torch.zeros_like(w)
+    var_plus = (s - 1) / s * w + b_over_s
+    safe = torch.where(var_plus > 0, var_plus, torch.ones_like(var_plus))
+    rho = 1.0 - (w - acov.mean(1)) / safe                     # (S, ...)
+    rho[0] = 1.0
+    k = s // 2
+    pairs = rho[:2 * k].reshape(k, 2, *rho.shape[1:]).sum(1)  # (K, ...)
+    positive = torch.cumprod((pairs > 0).to(torch.float64), dim=0)
+    monotone = torch.cummin(pairs, dim=0).values
+    tau = -1.0 + 2.0 * (monotone * positive).sum(0)
+    n = s * c
+    tau = torch.clamp(tau, min=1.0 / math.log10(max(n, 10)))  # Stan's cap: ESS <= N log10 N
+    ess = n / tau
+    return torch.where(var_plus > 0, ess, torch.full_like(ess, float(n)))
+
+
+def split_rhat(draws: torch.Tensor) -> torch.Tensor:
+    """Split R-hat of each quantity: (S, C, ...) -> (...); 1 means the chains agree."""
+    x = _check(draws)
+    half = x.shape[0] // 2
+    x = torch.cat([x[:half], x[x.shape[0] - half:]], dim=1)  # (S/2, 2C, ...)
+    s = x.shape[0]
+    w = x.var(0, correction=1).mean(0)
+    b_over_s = x.mean(0).var(0, correction=1)
+    var_plus = (s - 1) / s * w + b_over_s
+    rhat = torch.sqrt(var_plus / torch.where(w > 0, w, torch.ones_like(w)))
+    stuck = (w == 0) & (var_plus > 0)  # every chain constant, but not at the same value
+    rhat = torch.where(stuck, torch.full_like(rhat, float("inf")), rhat)
+    return torch.where((w == 0) & (var_plus == 0), torch.ones_like(rhat), rhat)
+
+
+def summarize(draws: torch.Tensor) -> ChainSummary:
+    """Mean, MCSE, ESS and split R-hat of each quantity in ``draws`` (S, C, ...)."""
+    x = _check(draws)
+    s, c = x.shape[:2]
+    ess = effective_sample_size(x)
+    w = x.var(0, correction=1).mean(0)
+    var_plus = (s - 1) / s * w + (x.mean(0).var(0, correction=1) if c > 1 else 0.0)
+    return ChainSummary(x.mean((0, 1)), torch.sqrt(var_plus / ess), ess, split_rhat(x))
+
+
+def pair_products(samples: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Products ``x_i x_j`` for ``i < j``: (S, C, n) -> ((S, C, P), (2, P) pair indices)."""
+    n = samples.shape[-1]
+    i, j = torch.triu_indices(n, n, offset=1, device=samples.device)
+    x = samples.to(torch.float32)
+    return x[..., i] * x[..., j], torch.stack([i, j])

@@ -1,0 +1,235 @@
+"""Learning a Boltzmann machine by following the gradient of the log-likelihood.
+
+For data ``v_1..v_N`` on the visible units and ``P(x) = exp(-beta E(x)) / Z``::
+
+    d<log P(v)>_data / d w_ij = beta (<x_i x_j>_data - <x_i x_j>_P),
+    d<log P(v)>_data / d b_i  = beta (<x_i>_data   - <x_i>_P)
+
+(Ackley, Hinton & Sejnowski, 1985). Without hidden units the data term is the data's
+own correlation. With hidden units it is taken under ``P(h | v)`` with the visible
+units clamped to each example ("clamped phase"); the model term is taken under ``P``
+("free phase"). Three ways to get the two terms:
+
+* ``exact``: both by enumeration (small machines; see :mod:`genlab.energy.exact`);
+* ``pcd``: the free phase from persistent chains that carry on between updates
+  (Tieleman, 2008), the clamped phase from persistent hidden states per example;
+* ``fresh``: the free phase from new random chains each update, ``sweeps`` sweeps long,
+  optionally annealed (``beta_t`` rising geometrically from ``anneal_from * beta`` to
+  ``beta``), as Ackley, Hinton & Sejnowski did.
+
+With ``data_noise = p`` each clamped visible bit is flipped with probability ``p`` in every
+update ("noisy clamping"; Ackley, Hinton & Sejnowski used it to keep the weights finite on
+data whose maximum-likelihood weights are infinite). The log-likelihood is always
+evaluated on the clean data.
+
+Updates use momentum ``mu``, weight decay ``lambda`` and the schedule
+``eta_t = eta / (1 + decay t)``::
+
+    V <- mu V + eta_t (grad - lambda W);   W <- W + V * mask
+
+with ``mask`` symmetric with zero diagonal, so W stays symmetric with ``w_ii = 0``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from genlab.energy.boltzmann import BoltzmannMachine, check_spins
+from genlab.energy.exact import (
+    MAX_EXACT_UNITS,
+    exact_clamped_moments,
+    exact_log_likelihood,
+    exact_moments,
+)
+from genlab.energy.gibbs import gibbs_sweep, random_spins
+from genlab.errors import GenlabError
+from genlab.progress import progress
+
+METHODS = ("exact", "pcd", "fresh")
+
+
+@dataclass
+class BMTrainConfig:
+    """How to train a Boltzmann machine (every field has a default)."""
+
+    n_hidden: int = 0            # hidden units after the visible ones
+    epochs: int = 100            # passes over the data
+    batch_size: int = 100        # examples per update (the whole set when larger)
+    lr: float = 0.05             # eta, the learning rate
+    lr_decay: float = 0.0        # eta_t = eta / (1 + lr_decay * t), t = update count
+    momentum: float = 0.5        # mu
+    weight_decay: float = 0.0    # lambda, L2 penalty on W
+    method: str = "pcd"          # exact | pcd | fresh
+    n_chains: int = 100          # free-phase chains
+    sweeps: int = 1              # free-phase sweeps per update (pcd), or chain length (fresh)
+    anneal_from: float = 1.0     # fresh chains: beta_t rises geometrically from this * beta
+    clamped_sweeps: int = 2      # hidden-unit sweeps per update in the clamped phase
+    beta: float = 1.0            # inverse temperature of the model being fitted
+    data_noise: float = 0.0      # flip each clamped visible bit with this probability
+    init_scale: float = 0.01     # initial w_ij ~ N(0, init_scale^2)
+    eval_every: int = 1          # epochs between exact log-likelihood evaluations
+    max_exact_units: int = 16    # evaluate the exact log-likelihood up to this many units
+
+
+@dataclass
+class TrainResult:
+    """What :func:`fit_boltzmann` returns: the machine, the per-epoch curve, update count."""
+
+    model: BoltzmannMachine
+    history: list[dict] = field(default_factory=list)
+    updates: int = 0
+
+
+def validate_config(cfg: BMTrainConfig) -> None:
+    """Raise :class:`GenlabError` for a configuration that cannot run."""
+    if cfg.method not in METHODS:
+        raise GenlabError(f"unknown method {cfg.method!r}; choose one of {', '.join(METHODS)}")
+    for name in ("epochs", "batch_size", "n_chains", "sweeps", "clamped_sweeps", "eval_every"):
+        if getattr(cfg, name) < 1:
+            raise GenlabError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+    if cfg.n_hidden < 0:
+        raise GenlabError(f"n_hidden must be >= 0, got {cfg.n_hidden}")
+    if not 0 <= cfg.data_noise < 0.5:
+        raise GenlabError(f"data_noise must be in [0, 0.5), got {cfg.data_noise}")
+    if not 0 < cfg.anneal_from <= 1:
+        raise GenlabError(f"anneal_from must be in (0, 1], got {cfg.anneal_from}")
+    for name in ("lr", "lr_decay", "momentum", "weight_decay", "beta", "init_scale"):
+        value = getattr(cfg, name)
+        if not math.isfinite(value) or value < 0:
+            raise GenlabError(f"{name} must be a finite number >= 0, got {value}")
+    if cfg.momentum >= 1:
+        raise GenlabError(f"momentum must be < 1, got {cfg.momentum}")
+
+
+def _correlations(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``<x_i>`` (n,) and ``<x_i x_j>`` (n, n) of the rows of ``x`` (batch, n)."""
+    return x.mean(0), x.T @ x / x.shape[0]
+
+
+def clamped_sweep(model: BoltzmannMachine, v: torch.Tensor, h: torch.Tensor, beta: float,
+                  generator: torch.Generator) -> torch.Tensor:
+    """One Gibbs sweep of the hidden units ``h`` (batch, H) with visible units clamped to
+    ``v`` (batch, V): the hidden units see the bias ``b_h + sum_v w_hv v``. In place."""
+    nv = model.n_visible
+    bias = model.bias[nv:] + v @ model.weights[:nv, nv:]                 # (batch, H)
+    return gibbs_sweep(h, model.weights[nv:, nv:].contiguous(), bias, beta, generator)
+
+
+def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
+                  generator: torch.Generator | None = None,
+                  device: torch.device | str = "cpu", mask: torch.Tensor | None = None,
+                  init: BoltzmannMachine | None = None,
+                  stop: Callable[[int, BoltzmannMachine], bool] | None = None,
+                  show_progress: bool | None = None) -> TrainResult:
+    """Fit a Boltzmann machine to ±1 data (N, V) by log-likelihood gradient ascent.
+
+    Args:
+        data: (N, V) rows of -1/+1 on the visible units.
+        config: :class:`BMTrainConfig`. generator: all randomness (seeded).
+        mask: (n, n) 0/1 connectivity, n = V + n_hidden (all pairs by default).
+        init: start from this machine instead of small random weights.
+        stop: called as ``stop(epoch, model)`` after each epoch; training ends when it
+            returns True.
+    Returns:
+        :class:`TrainResult`; ``history`` has per epoch (epoch 0 = the start, when the
+        log-likelihood is evaluated) the learning rate, the largest
+        gap ``max |<x_i x_j>_data - <x_i x_j>_P|`` seen in the last update, and the exact
+        mean log-likelihood when the machine has at most ``max_exact_units`` units.
+    """
+    cfg = config or BMTrainConfig()
+    validate_config(cfg)
+    device = torch.device(device)
+    v_all = check_spins(data, int(torch.as_tensor(data).shape[-1]), "data")
+    v_all = v_all.to(device=device, dtype=torch.float32)
+    n_data, nv = v_all.shape
+    n = nv + cfg.n_hidden
+    if cfg.method == "exact" and n > MAX_EXACT_UNITS:
+        raise GenlabError(f"method 'exact' enumerates 2^n states and needs n <= "
+                          f"{MAX_EXACT_UNITS}; this machine has {n} units: use 'pcd'")
+    if generator is None:
+        generator = torch.Generator(device=device).manual_seed(0)
+    if init is not None:
+        if init.n_units != n or init.n_visible != nv:
+            raise GenlabError(f"initial machine has {init.n_visible}+{init.n_hidden} units, "
+                              f"need {nv}+{cfg.n_hidden}")
+        model = init.to(device, torch.float32)
+    else:
+        model = BoltzmannMachine.zeros(nv, cfg.n_hidden, mask, device)
+        w = cfg.init_scale * torch.randn(n, n, generator=generator, device=device)
+        model.weights = torch.triu(w, 1) + torch.triu(w, 1).T
+        model.weights *= model.mask
+    vel_w, vel_b = torch.zeros_like(model.weights), torch.zeros_like(model.bias)
+    chains = random_spins(cfg.n_chains, n, generator, device)
+    hidden = random_spins(n_data, cfg.n_hidden, generator, device)        # clamped states
+    batch = min(cfg.batch_size, n_data)
+    exact_ll = n <= min(cfg.max_exact_units, MAX_EXACT_UNITS)
+    history: list[dict] = []
+    betas = [cfg.beta] * cfg.sweeps
+    if cfg.method == "fresh" and cfg.anneal_from < 1.0:  # simulated annealing to beta
+        betas = [cfg.beta * cfg.anneal_from ** (1 - k / max(cfg.sweeps - 1, 1))
+                 for k in range(cfg.sweeps)]
+    t = 0
+    gap = float("nan")
+    lr = cfg.lr
+    if exact_ll:  # the starting point of the curve
+        history.append({"epoch": 0, "updates": 0, "lr": lr, "corr_gap": gap,
+                        "log_likelihood": exact_log_likelihood(model.weights, model.bias,
+                                                               v_all, nv, cfg.beta)})
+    for epoch in progress(range(1, cfg.epochs + 1), total=cfg.epochs, desc="bm train",
+                          enabled=show_progress):
+        order = torch.randperm(n_data, generator=generator, device=device)
+        for s in range(0, n_data - batch + 1, batch):
+            idx = order[s:s + batch]
+            v = v_all[idx]
+            if cfg.data_noise > 0:  # noisy clamping: keeps the weights finite
+                flip = torch.rand(v.shape, generator=generator, device=device) < cfg.data_noise
+                v = torch.where(flip, -v, v)
+            # clamped (data) phase
+            if cfg.method == "exact":
+                pos = exact_clamped_moments(model.weights, model.bias, v, nv, cfg.beta)
+                m_data, c_data = pos.mean.float(), pos.corr.float()
+            else:
+                h = hidden[idx].contiguous()
+                for _ in range(cfg.clamped_sweeps if cfg.n_hidden else 0):
+                    clamped_sweep(model, v, h, cfg.beta, generator)
+                hidden[idx] = h
+                m_data, c_data = _correlations(torch.cat([v, h], dim=1))
+            # free (model) phase
+            if cfg.method == "exact":
+                neg = exact_moments(model.weights, model.bias, cfg.beta)
+                m_model, c_model = neg.mean.float(), neg.corr.float()
+            else:
+                if cfg.method == "fresh":
+                    chains = random_spins(cfg.n_chains, n, generator, device)
+                for beta_t in betas:
+                    gibbs_sweep(chains, model.weights, model.bias, beta_t, generator)
+                m_model, c_model = _correlations(chains)
+            lr = cfg.lr / (1.0 + cfg.lr_decay * t)
+            grad_w = cfg.beta * (c_data - c_model) - cfg.weight_decay * model.weights
+            grad_b = cfg.beta * (m_data - m_model)
+            vel_w = cfg.momentum * vel_w + lr * grad_w * model.mask
+            vel_b = cfg.momentum * vel_b + lr * grad_b
+            model.weights = model.weights + vel_w
+            model.bias = model.bias + vel_b
+            gap = float(((c_data - c_model) * model.mask).abs().max()) if n > 1 else 0.0
+            t += 1
+        if not (torch.isfinite(model.weights).all() and torch.isfinite(model.bias).all()):
+            raise GenlabError(f"training diverged at epoch {epoch} (non-finite weights); "
+                              "lower the learning rate")
+        row = {"epoch": epoch, "updates": t, "lr": lr, "corr_gap": gap}
+        if exact_ll and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
+            row["log_likelihood"] = exact_log_likelihood(model.weights, model.bias, v_all, nv,
+                                                         cfg.beta)
+        history.append(row)
+        if stop is not None and stop(epoch, model):
+            break
+    return TrainResult(model, history, t)
+
+
+def config_dict(cfg: BMTrainConfig) -> dict:
+    """The configuration as a plain dict (saved beside the weights)."""
+    return asdict(cfg)
