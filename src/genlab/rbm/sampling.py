@@ -27,7 +27,6 @@ from genlab.rbm.energy import (
     hidden_probs,
     sample_visible,
     scaled_visible,
-    visible_input,
 )
 
 LOG_VAR_RANGE = (-9.0, 9.0)  # keeps sigma^2 in [1.2e-4, 8.1e3] while it is learned
@@ -69,37 +68,48 @@ def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
     ``chain`` is the persistent hidden state ``(M, n_h)`` for PCD. The parameters of
     ``p`` (and ``velocity`` when momentum is used) are updated in place by gradient
     ascent on the log-likelihood; returns the new hidden chain state ``(M, n_h)``.
+
+    The positive and negative phases share their matrix products: with
+    ``V = [v_data; v_model]`` ``(B + M, n_v)``, ``H = P(h | V)`` and row weights
+    ``a = [1/B ... 1/B, -1/M ... -1/M]``, the weight gradient is ``(a * H)' V`` in one
+    product (and for PCD, ``H`` itself is one product), three large products a step
+    in all for PCD-1 instead of five.
     """
-    h_pos = hidden_probs(p, v_pos)  # P(h | v_data), (B, n_h)
-    start = bernoulli(h_pos, generator) if chain is None else chain
-    neg = gibbs_from_hidden(p, start, k, generator)
-    n_pos, n_neg = v_pos.shape[0], neg.v.shape[0]
-    s_pos, s_neg = scaled_visible(p, v_pos), scaled_visible(p, neg.v)
-    lr = opt.learning_rate
-    if velocity is None and opt.weight_decay == 0.0:
-        # the hot path (scikit-learn's update): no temporaries beyond the two products
-        p.weights.addmm_(h_pos.t(), s_pos, alpha=lr / n_pos)
-        p.weights.addmm_(neg.h_prob.t(), s_neg, alpha=-lr / n_neg)
-        _add_mean_diff(p.hidden_bias, h_pos, neg.h_prob, lr)
-        if p.log_var is None:
-            _add_mean_diff(p.visible_bias, v_pos, neg.v, lr)
-        else:
-            grads = _gaussian_bias_grads(p, v_pos, h_pos, neg)
-            p.visible_bias.add_(grads[0], alpha=lr)
-            if opt.learn_variance:
-                p.log_var.add_(grads[1], alpha=lr).clamp_(*LOG_VAR_RANGE)
-        return neg.h
-    g_w = h_pos.t() @ s_pos / n_pos - neg.h_prob.t() @ s_neg / n_neg
-    if opt.weight_decay:
-        g_w -= opt.weight_decay * p.weights
-    g_c = h_pos.mean(0) - neg.h_prob.mean(0)
-    if p.log_var is None:
-        g_b, g_z = v_pos.mean(0) - neg.v.mean(0), None
+    n_pos = v_pos.shape[0]
+    if chain is None:
+        h_pos = hidden_probs(p, v_pos)  # P(h | v_data), (B, n_h)
+        neg = gibbs_from_hidden(p, bernoulli(h_pos, generator), k, generator)
+        v_all = torch.cat([v_pos, neg.v])
+        h_all = torch.cat([h_pos, neg.h_prob])
+        new_chain = neg.h
     else:
-        g_b, g_z = _gaussian_bias_grads(p, v_pos, h_pos, neg)
+        h = chain if k == 1 else gibbs_from_hidden(p, chain, k - 1, generator).h
+        v_all = torch.cat([v_pos, sample_visible(p, h, generator)])
+        h_all = hidden_probs(p, v_all)  # (B + M, n_h)
+        new_chain = bernoulli(h_all[n_pos:], generator)
+    n_neg = v_all.shape[0] - n_pos
+    coef = torch.empty(v_all.shape[0], 1, dtype=v_all.dtype, device=v_all.device)
+    coef[:n_pos] = 1.0 / n_pos
+    coef[n_pos:] = -1.0 / n_neg
+    h_w = h_all * coef  # (B + M, n_h)
+    s_all = scaled_visible(p, v_all)
+    lr = opt.learning_rate
+    if p.log_var is None:
+        g_b = (coef.t() @ v_all).squeeze(0)
+        g_z = None
+    else:
+        g_b, g_z = _gaussian_bias_grads(p, v_all, h_all, coef)
         if not opt.learn_variance:
             g_z = None
-    grads = RBMParams(g_w, g_b, g_c, g_z)
+    g_c = h_w.sum(0)
+    if velocity is None and opt.weight_decay == 0.0:
+        p.weights.addmm_(h_w.t(), s_all, alpha=lr)  # the hot path: no (n_h, n_v) temporary
+        grads = RBMParams(None, g_b, g_c, g_z)
+    else:
+        g_w = h_w.t() @ s_all
+        if opt.weight_decay:
+            g_w -= opt.weight_decay * p.weights
+        grads = RBMParams(g_w, g_b, g_c, g_z)
     for name, g in grads._asdict().items():
         if g is None:
             continue
@@ -112,26 +122,20 @@ def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
             param.add_(g, alpha=lr)
     if p.log_var is not None:
         p.log_var.clamp_(*LOG_VAR_RANGE)
-    return neg.h
+    return new_chain
 
 
-def _add_mean_diff(param: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor,
-                   lr: float) -> None:
-    param.add_(pos.sum(0), alpha=lr / pos.shape[0]).add_(neg.sum(0), alpha=-lr / neg.shape[0])
+def _gaussian_bias_grads(p: RBMParams, v: torch.Tensor, h: torch.Tensor, coef: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients for ``b`` and ``z = log sigma^2`` of a Gaussian-Bernoulli RBM, ``(n_v,)`` each.
 
-
-def _gaussian_bias_grads(p: RBMParams, v_pos: torch.Tensor, h_pos: torch.Tensor,
-                         neg: ChainState) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gradients for ``b`` and ``z = log sigma^2`` of a Gaussian-Bernoulli RBM, ``(n_v,)`` each."""
+    ``v`` ``(R, n_v)`` and ``h = P(h | v)`` ``(R, n_h)`` hold data and model rows, weighted
+    by ``coef`` ``(R, 1)`` (``1/B`` for data rows, ``-1/M`` for model rows).
+    """
     assert p.log_var is not None
     prec = torch.exp(-p.log_var)
-
-    def stats(v: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        r = v - p.visible_bias
-        wh = visible_input(p, h) - p.visible_bias  # W'h, (B, n_v)
-        g_z = (0.5 * r * r - v * wh) * prec
-        return (r * prec).mean(0), g_z.mean(0)
-
-    b_pos, z_pos = stats(v_pos, h_pos)
-    b_neg, z_neg = stats(neg.v, neg.h_prob)
-    return b_pos - b_neg, z_pos - z_neg
+    r = v - p.visible_bias
+    wh = h @ p.weights  # W'h, (R, n_v)
+    g_b = (coef.t() @ (r * prec)).squeeze(0)
+    g_z = (coef.t() @ ((0.5 * r * r - v * wh) * prec)).squeeze(0)
+    return g_b, g_z
