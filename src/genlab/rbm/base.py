@@ -88,7 +88,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def _store(self, p: RBMParams) -> None:
         """Copy tensors back into the numpy attributes (float32)."""
-        self.components_ = p.weights.detach().cpu().numpy()
+        self.components_ = np.ascontiguousarray(p.weights.detach().cpu().numpy())
         self.intercept_visible_ = p.visible_bias.detach().cpu().numpy()
         self.intercept_hidden_ = p.hidden_bias.detach().cpu().numpy()
         if p.log_var is not None:
@@ -148,8 +148,8 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def _train(self, p: RBMParams, x: torch.Tensor, n_epochs: int,
                gen: torch.Generator, epoch_offset: int = 0, total_epochs: int = 0,
-               ) -> torch.Tensor:
-        """Run ``n_epochs`` of CD-k/PCD-k over ``x`` ``(n, n_v)``; returns the chain state."""
+               ) -> RBMParams:
+        """Run ``n_epochs`` of CD-k/PCD-k over ``x`` ``(n, n_v)``; returns the trained parameters."""
         velocity = RBMParams(*(None if t is None else torch.zeros_like(t) for t in p)) \
             if self.momentum > 0 else None
         if velocity is not None and hasattr(self, "_velocity"):
@@ -179,7 +179,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             self._velocity = tuple(None if t is None else t.cpu().numpy() for t in velocity)
         if chain is not None:
             self.h_samples_ = chain.cpu().numpy()
-        return chain
+        return p
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> BaseRBM:
@@ -204,7 +204,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self._update_data_mean(X, reset=True)
         gen = self._generator(rng, self._device())
         with torch.no_grad():
-            self._train(p, self._tensor(X), int(self.n_iter), gen)
+            p = self._train(p, self._tensor(X), int(self.n_iter), gen)
         self._store(p)
         return self
 
@@ -225,7 +225,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         shuffle, self.shuffle = self.shuffle, False
         try:
             with torch.no_grad():
-                self._train(p, self._tensor(X), 1, gen)
+                p = self._train(p, self._tensor(X), 1, gen)
         finally:
             self.shuffle = shuffle
         self._store(p)
