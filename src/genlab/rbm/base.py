@@ -149,7 +149,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _train(self, p: RBMParams, x: torch.Tensor, n_epochs: int,
                gen: torch.Generator, epoch_offset: int = 0, total_epochs: int = 0,
                ) -> RBMParams:
-        """Run ``n_epochs`` of CD-k/PCD-k over ``x`` ``(n, n_v)``; returns the trained parameters."""
+        """Run ``n_epochs`` of CD-k/PCD-k over ``x`` ``(n, n_v)``; returns the parameters."""
         velocity = RBMParams(*(None if t is None else torch.zeros_like(t) for t in p)) \
             if self.momentum > 0 else None
         if velocity is not None and hasattr(self, "_velocity"):
