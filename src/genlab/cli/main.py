@@ -16,6 +16,7 @@ GROUPS = (
     "data",
     "tsp",
     "bm",
+    "rbm",
 )
 
 EXAMPLES = """\

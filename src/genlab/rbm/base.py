@@ -1,0 +1,432 @@
+"""What the Bernoulli and the Gaussian-Bernoulli RBM estimators share.
+
+The estimators follow scikit-learn's conventions: ``__init__`` only stores
+parameters; fitted state ends in ``_`` and is kept as numpy arrays (so pickling,
+``clone`` and pipelines behave as with ``sklearn.neural_network.BernoulliRBM``); the
+work is done in float32 torch tensors on ``device``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from genlab.device import resolve_device
+from genlab.errors import GenlabError
+from genlab.io import load_model, model_paths, save_model
+from genlab.progress import log
+from genlab.rbm.energy import (
+    RBMParams,
+    free_energy,
+    hidden_probs,
+    sample_hidden,
+    sample_visible,
+    visible_mean,
+)
+from genlab.rbm.partition import (
+    AISResult,
+    ais_log_partition,
+    base_rate_bias,
+    exact_log_partition,
+)
+from genlab.rbm.sampling import Optimiser, cd_update, gibbs_from_hidden
+
+TRAIN_DTYPE = torch.float32
+
+
+class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared fitting, sampling, likelihood and save/load code (not used directly)."""
+
+    _gaussian: ClassVar[bool] = False
+    _parameter_constraints: ClassVar[dict] = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "method": [StrOptions({"cd", "pcd"})],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"constant", "linear"})],
+        "shuffle": ["boolean"],
+        "device": [str],
+    }
+
+    # ----- torch views of the fitted state -------------------------------------------------
+
+    def _device(self) -> torch.device:
+        return resolve_device(self.device)
+
+    def _params(self, dtype: torch.dtype = TRAIN_DTYPE) -> RBMParams:
+        """The fitted parameters as fresh tensors on the estimator's device."""
+        dev = self._device()
+
+        def t(a: np.ndarray) -> torch.Tensor:
+            return torch.tensor(np.asarray(a), dtype=dtype, device=dev)
+
+        log_var = t(self.log_variance_) if self._gaussian else None
+        return RBMParams(t(self.components_), t(self.intercept_visible_),
+                         t(self.intercept_hidden_), log_var)
+
+    def _store(self, p: RBMParams) -> None:
+        """Copy tensors back into the numpy attributes (float32)."""
+        self.components_ = np.ascontiguousarray(p.weights.detach().cpu().numpy())
+        self.intercept_visible_ = p.visible_bias.detach().cpu().numpy()
+        self.intercept_hidden_ = p.hidden_bias.detach().cpu().numpy()
+        if p.log_var is not None:
+            self.log_variance_ = p.log_var.detach().cpu().numpy()
+        self._n_features_out = self.components_.shape[0]
+
+    def _tensor(self, X: np.ndarray, dtype: torch.dtype = TRAIN_DTYPE) -> torch.Tensor:
+        return torch.tensor(X, dtype=dtype, device=self._device())
+
+    def _check(self, X: Any, reset: bool) -> np.ndarray:
+        """Validate ``X`` (dense or CSR, float32/64) into a dense numpy array."""
+        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32),
+                          reset=reset)
+        if hasattr(X, "toarray"):
+            X = X.toarray()
+        return X
+
+    def _infer_dtype(self, X: np.ndarray) -> torch.dtype:
+        """Inference runs in float64 for float64 input (exactly reproducible row by row)."""
+        return torch.float64 if X.dtype == np.float64 else torch.float32
+
+    @staticmethod
+    def _generator(rng: np.random.RandomState, device: torch.device) -> torch.Generator:
+        gen = torch.Generator(device=device)
+        gen.manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        return gen
+
+    # ----- fitting ---------------------------------------------------------------------------
+
+    def _init_params(self, n_features: int, rng: np.random.RandomState,
+                     X: np.ndarray) -> RBMParams:
+        dev = self._device()
+        w = torch.tensor(rng.normal(0, 0.01, (self.n_components, n_features)),
+                         dtype=TRAIN_DTYPE, device=dev)
+        b = torch.zeros(n_features, dtype=TRAIN_DTYPE, device=dev)
+        c = torch.zeros(self.n_components, dtype=TRAIN_DTYPE, device=dev)
+        return RBMParams(w, b, c, self._init_log_var(n_features, X))
+
+    def _init_log_var(self, n_features: int, X: np.ndarray) -> torch.Tensor | None:
+        return None
+
+    def _optimiser(self, epoch: int, n_epochs: int) -> Optimiser:
+        lr = float(self.learning_rate)
+        if self.learning_rate_schedule == "linear" and n_epochs > 0:
+            lr *= 1.0 - epoch / n_epochs
+        return Optimiser(lr, float(self.momentum), float(self.weight_decay),
+                         bool(getattr(self, "learn_variance", False)))
+
+    def _update_data_mean(self, X: np.ndarray, reset: bool) -> None:
+        mean, n = X.mean(axis=0), X.shape[0]
+        if reset or not hasattr(self, "_data_count"):
+            self._data_mean, self._data_count = mean.astype(np.float64), n
+        else:
+            total = self._data_count + n
+            self._data_mean = self._data_mean + (mean - self._data_mean) * (n / total)
+            self._data_count = total
+
+    def _train(self, p: RBMParams, x: torch.Tensor, n_epochs: int,
+               gen: torch.Generator, epoch_offset: int = 0, total_epochs: int = 0,
+               ) -> RBMParams:
+        """Run ``n_epochs`` of CD-k/PCD-k over ``x`` ``(n, n_v)``; returns the parameters."""
+        velocity = RBMParams(*(None if t is None else torch.zeros_like(t) for t in p)) \
+            if self.momentum > 0 else None
+        if velocity is not None and hasattr(self, "_velocity"):
+            velocity = RBMParams(*(None if a is None else self._tensor(a) for a in self._velocity))
+        chain = self._tensor(self.h_samples_) if self.method == "pcd" else None
+        n, bs = x.shape[0], int(self.batch_size)
+        begin = time.perf_counter()
+        for epoch in range(n_epochs):
+            opt = self._optimiser(epoch_offset + epoch, total_epochs or n_epochs)
+            xs = x[torch.randperm(n, generator=gen, device=gen.device)] \
+                if self.shuffle and n > 1 else x
+            for start in range(0, n, bs):
+                h = cd_update(p, velocity, xs[start:start + bs], chain, int(self.k), opt, gen)
+                if chain is not None:
+                    chain = h
+            if not torch.isfinite(p.weights).all():
+                raise GenlabError("the RBM's weights became NaN or infinite during training; "
+                                  "lower learning_rate (or momentum) and fit again")
+            if self.verbose:
+                now = time.perf_counter()
+                self._store(p)
+                pl = float(np.mean(self.score_samples(x[:1000].cpu().numpy())))
+                log(f"[{type(self).__name__}] Iteration {epoch_offset + epoch + 1}, "
+                    f"pseudo-likelihood = {pl:.2f}, time = {now - begin:.2f}s")
+                begin = now
+        if velocity is not None:
+            self._velocity = tuple(None if t is None else t.cpu().numpy() for t in velocity)
+        if chain is not None:
+            self.h_samples_ = chain.cpu().numpy()
+        return p
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any = None) -> BaseRBM:
+        """Fit the model to ``X`` by ``n_iter`` epochs of CD-k or PCD-k.
+
+        Args:
+            X: ndarray or CSR matrix of shape ``(n_samples, n_features)``.
+            y: ignored.
+
+        Returns:
+            self, with ``components_`` ``(n_components, n_features)``,
+            ``intercept_hidden_`` ``(n_components,)``, ``intercept_visible_``
+            ``(n_features,)`` and ``h_samples_`` (the persistent chains,
+            ``(batch_size, n_components)``) as float32 arrays.
+        """
+        X = self._check(X, reset=True)
+        rng = check_random_state(self.random_state)
+        p = self._init_params(X.shape[1], rng, X)
+        self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=np.float32)
+        if hasattr(self, "_velocity"):
+            del self._velocity
+        self._update_data_mean(X, reset=True)
+        gen = self._generator(rng, self._device())
+        with torch.no_grad():
+            p = self._train(p, self._tensor(X), int(self.n_iter), gen)
+        self._store(p)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: Any, y: Any = None) -> BaseRBM:
+        """One CD-k/PCD-k pass over ``X`` ``(n_samples, n_features)`` (mini-batches of
+        ``batch_size``), starting from the current parameters; returns self."""
+        first = not hasattr(self, "components_")
+        X = self._check(X, reset=first)
+        if not hasattr(self, "random_state_"):
+            self.random_state_ = check_random_state(self.random_state)
+        if first:
+            self._store(self._init_params(X.shape[1], self.random_state_, X))
+            self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=np.float32)
+        self._update_data_mean(X, reset=first)
+        p = self._params()
+        gen = self._generator(self.random_state_, self._device())
+        shuffle, self.shuffle = self.shuffle, False
+        try:
+            with torch.no_grad():
+                p = self._train(p, self._tensor(X), 1, gen)
+        finally:
+            self.shuffle = shuffle
+        self._store(p)
+        return self
+
+    # ----- inference -------------------------------------------------------------------------
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The hidden activation probabilities ``P(h = 1 | v = X)``.
+
+        Args:
+            X: ndarray or CSR matrix of shape ``(n_samples, n_features)``.
+
+        Returns:
+            ndarray of shape ``(n_samples, n_components)`` in the dtype of ``X``.
+        """
+        check_is_fitted(self)
+        X = self._check(X, reset=False)
+        dt = self._infer_dtype(X)
+        with torch.no_grad():
+            return hidden_probs(self._params(dt), self._tensor(X, dt)).cpu().numpy()
+
+    def free_energy(self, X: Any) -> np.ndarray:
+        """``F(v) = -log sum_h exp(-E(v, h))`` for each row of ``X``; shape ``(n_samples,)``."""
+        check_is_fitted(self)
+        X = self._check(X, reset=False)
+        dt = self._infer_dtype(X)
+        with torch.no_grad():
+            return free_energy(self._params(dt), self._tensor(X, dt)).cpu().numpy()
+
+    def gibbs(self, v: Any) -> np.ndarray:
+        """One Gibbs sweep ``h ~ P(h | v)``, ``v' ~ p(v | h)``.
+
+        Args:
+            v: ndarray of shape ``(n_samples, n_features)``, the visible states.
+
+        Returns:
+            ndarray of shape ``(n_samples, n_features)``: the new visible sample (0./1.
+            for Bernoulli units), float in the dtype of ``v`` (scikit-learn returns bool).
+        """
+        check_is_fitted(self)
+        v = self._check(v, reset=False)
+        if not hasattr(self, "random_state_"):
+            self.random_state_ = check_random_state(self.random_state)
+        dt = self._infer_dtype(v)
+        gen = self._generator(self.random_state_, self._device())
+        with torch.no_grad():
+            p = self._params(dt)
+            h = sample_hidden(p, self._tensor(v, dt), gen)
+            return sample_visible(p, h, gen).cpu().numpy()
+
+    def sample(self, n_samples: int = 64, n_steps: int = 1000, init: Any = None) -> np.ndarray:
+        """Run ``n_samples`` Gibbs chains for ``n_steps`` sweeps; return ``E[v | h]`` at the end.
+
+        Chains start from ``init`` ``(n_samples, n_features)`` when given, else from the
+        visible biases' own distribution (``W = 0``). Returns an ndarray of shape
+        ``(n_samples, n_features)``, float32: the visible means of the last sweep.
+        """
+        check_is_fitted(self)
+        if int(n_samples) < 1 or int(n_steps) < 1:
+            raise GenlabError(f"sample needs n_samples >= 1 and n_steps >= 1, got {n_samples} "
+                              f"and {n_steps}")
+        if not hasattr(self, "random_state_"):
+            self.random_state_ = check_random_state(self.random_state)
+        gen = self._generator(self.random_state_, self._device())
+        with torch.no_grad():
+            p = self._params()
+            if init is None:
+                zero_h = torch.zeros(n_samples, p.n_hidden, device=p.weights.device)
+                v = sample_visible(p, zero_h, gen)
+            else:
+                v = self._tensor(self._check(init, reset=False))
+            h = sample_hidden(p, v, gen)
+            state = gibbs_from_hidden(p, h, int(n_steps), gen)
+            return visible_mean(p, state.h).cpu().numpy()
+
+    # ----- the likelihood --------------------------------------------------------------------
+
+    def exact_log_partition(self, max_units: int = 20) -> float:
+        """``log Z`` by enumerating the smaller layer (at most ``max_units`` units), float64.
+
+        See :func:`genlab.rbm.partition.exact_log_partition`.
+        """
+        check_is_fitted(self)
+        return exact_log_partition(self._params(torch.float64), max_units=max_units)
+
+    def ais_log_partition(self, n_runs: int = 100, n_betas: int = 10000,
+                          seed: int | None = 0) -> AISResult:
+        """``log Z`` by annealed importance sampling with the base-rate model.
+
+        The base model's visible biases come from the mean of the training data seen by
+        ``fit``/``partial_fit`` (Salakhutdinov and Murray 2008). Returns an
+        :class:`~genlab.rbm.partition.AISResult` (``log_z``, ``std_err``, ...); see
+        :func:`genlab.rbm.partition.ais_log_partition`.
+        """
+        check_is_fitted(self)
+        if int(n_runs) < 2 or int(n_betas) < 3:
+            raise GenlabError(f"AIS needs n_runs >= 2 and n_betas >= 3, got {n_runs} and "
+                              f"{n_betas}")
+        p = self._params()
+        mean = getattr(self, "_data_mean", None)
+        base = None if mean is None else base_rate_bias(
+            torch.tensor(mean, dtype=TRAIN_DTYPE, device=p.weights.device), self._gaussian)
+        gen = torch.Generator(device=p.weights.device)
+        if seed is None:
+            gen.seed()
+        else:
+            gen.manual_seed(int(seed))
+        with torch.no_grad():
+            return ais_log_partition(p, base, int(n_runs), int(n_betas), gen)
+
+    def log_likelihood(self, X: Any, log_z: float | None = None, n_runs: int = 100,
+                       n_betas: int = 10000, seed: int | None = 0) -> float:
+        """The average log-likelihood ``mean_n log p(v_n) = -mean_n F(v_n) - log Z`` (nats).
+
+        ``log_z`` defaults to the AIS estimate (:meth:`ais_log_partition` with ``n_runs``,
+        ``n_betas``, ``seed``); pass :meth:`exact_log_partition` for small models. Unlike
+        :meth:`score_samples`, this is the likelihood itself, not a proxy for it.
+        """
+        fe = self.free_energy(X)
+        if log_z is None:
+            log_z = self.ais_log_partition(n_runs, n_betas, seed).log_z
+        return float(-np.mean(fe.astype(np.float64)) - log_z)
+
+    # ----- save / load -----------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str], meta: dict[str, Any] | None = None) -> Path:
+        """Save as ``NAME.safetensors`` + ``NAME.json`` (see :func:`genlab.io.save_model`)."""
+        check_is_fitted(self)
+        tensors = {"components": self.components_, "intercept_hidden": self.intercept_hidden_,
+                   "intercept_visible": self.intercept_visible_, "h_samples": self.h_samples_}
+        if self._gaussian:
+            tensors["log_variance"] = self.log_variance_
+        if hasattr(self, "_data_mean"):
+            tensors["data_mean"] = self._data_mean
+        tensors = {k: torch.as_tensor(np.ascontiguousarray(v, dtype=np.float32))
+                   for k, v in tensors.items()}
+        params = self.get_params()
+        if not isinstance(params.get("random_state"), (int, type(None))):
+            params["random_state"] = None
+        meta = dict(meta or {})
+        meta.setdefault("n_features_in", int(self.n_features_in_))
+        meta.setdefault("data_count", int(getattr(self, "_data_count", 0)))
+        return save_model(path, tensors, kind=f"rbm.{type(self).__name__}", config=params,
+                          meta=meta)
+
+    @classmethod
+    def _from_saved(cls, tensors: dict[str, torch.Tensor], config: dict[str, Any],
+                    meta: dict[str, Any]) -> BaseRBM:
+        names = ["components", "intercept_hidden", "intercept_visible", "h_samples"]
+        if cls._gaussian:
+            names.append("log_variance")
+        missing = [n for n in names if n not in tensors]
+        if missing:
+            raise GenlabError(f"saved {cls.__name__} lacks tensors {', '.join(missing)}; the "
+                              "file is damaged, save the model again")
+        valid = set(cls().get_params())
+        unknown = set(config) - valid
+        if unknown:
+            raise GenlabError(f"saved {cls.__name__} has unknown settings {sorted(unknown)}")
+        model = cls(**config)
+        arr = {k: v.cpu().numpy() for k, v in tensors.items()}
+        w = arr["components"]
+        if w.ndim != 2 or arr["intercept_hidden"].shape != (w.shape[0],) or \
+                arr["intercept_visible"].shape != (w.shape[1],):
+            raise GenlabError(f"saved {cls.__name__} has inconsistent tensor shapes")
+        for k, v in arr.items():
+            if not np.isfinite(v).all():
+                raise GenlabError(f"saved {cls.__name__} tensor {k} holds NaN or infinity")
+        model.components_ = w
+        model.intercept_hidden_ = arr["intercept_hidden"]
+        model.intercept_visible_ = arr["intercept_visible"]
+        model.h_samples_ = arr["h_samples"]
+        if cls._gaussian:
+            model.log_variance_ = arr["log_variance"]
+        model.n_features_in_ = int(w.shape[1])
+        model._n_features_out = int(w.shape[0])
+        if "data_mean" in arr:
+            model._data_mean = arr["data_mean"].astype(np.float64)
+            model._data_count = int(meta.get("data_count", 0))
+        return model
+
+
+def load_rbm(path: str | os.PathLike[str], device: str = "auto") -> BaseRBM:
+    """Load a :class:`BernoulliRBM` or :class:`GaussianBernoulliRBM` saved with ``save``.
+
+    ``device`` replaces the saved device setting. Raises :class:`GenlabError` for a
+    missing, corrupt or non-RBM file.
+    """
+    from genlab.rbm.bernoulli import BernoulliRBM
+    from genlab.rbm.gaussian import GaussianBernoulliRBM
+
+    classes = {f"rbm.{c.__name__}": c for c in (BernoulliRBM, GaussianBernoulliRBM)}
+    tensors, config, meta = load_model(path)
+    jpath = model_paths(path)[1]
+    kind = json.loads(jpath.read_text()).get("kind")
+    if kind not in classes:
+        raise GenlabError(f"{jpath} holds a {kind!r} model, not an RBM; give a model saved by "
+                          "'genlab rbm train'")
+    config["device"] = device
+    model = classes[kind]._from_saved(tensors, config, meta)
+    model.meta_ = meta
+    return model
+

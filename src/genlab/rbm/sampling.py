@@ -1,0 +1,141 @@
+"""Gibbs chains and the contrastive-divergence learning step (CD-k and persistent CD).
+
+The log-likelihood gradient of an RBM is the data correlation minus the model
+correlation (the lecture's learning rule)::
+
+    d log p(v) / dW_ji = <h_j v_i>_data - <h_j v_i>_model
+    d log p(v) / db_i  = <v_i>_data - <v_i>_model
+    d log p(v) / dc_j  = <h_j>_data - <h_j>_model
+
+(Gaussian units read ``v / sigma^2`` for ``v`` and add ``d/dz_i = <(v_i - b_i)^2 / (2
+sigma_i^2) - v_i (W'h)_i / sigma_i^2>_data - <...>_model`` for ``z = log sigma^2``.) The
+data term uses ``P(h | v)``; the model term is estimated from Gibbs chains: CD-k restarts
+them at the mini-batch and runs ``k`` sweeps (Hinton 2002); PCD keeps them going from
+one update to the next (Tieleman 2008), which is scikit-learn's BernoulliRBM with ``k = 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+
+from genlab.rbm.energy import (
+    RBMParams,
+    bernoulli,
+    hidden_probs,
+    sample_visible,
+    scaled_visible,
+)
+
+LOG_VAR_RANGE = (-9.0, 9.0)  # keeps sigma^2 in [1.2e-4, 8.1e3] while it is learned
+
+
+class ChainState(NamedTuple):
+    """The end of a Gibbs run: visible sample ``(M, n_v)``, ``P(h | v)`` and ``h ~ P(h | v)``."""
+
+    v: torch.Tensor
+    h_prob: torch.Tensor
+    h: torch.Tensor
+
+
+def gibbs_from_hidden(p: RBMParams, h: torch.Tensor, k: int,
+                      generator: torch.Generator | None) -> ChainState:
+    """Run ``k >= 1`` Gibbs sweeps ``v ~ p(v | h)``, ``h ~ P(h | v)`` from hidden states ``h``."""
+    for _ in range(k):
+        v = sample_visible(p, h, generator)
+        h_prob = hidden_probs(p, v)
+        h = bernoulli(h_prob, generator)
+    return ChainState(v, h_prob, h)
+
+
+@dataclass
+class Optimiser:
+    """Hyper-parameters of the update ``u <- momentum u + lr (grad - weight_decay W)``."""
+
+    learning_rate: float
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    learn_variance: bool = False
+
+
+def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
+              chain: torch.Tensor | None, k: int, opt: Optimiser,
+              generator: torch.Generator | None) -> torch.Tensor:
+    """One CD-k (``chain`` None) or PCD-k step on mini-batch ``v_pos`` ``(B, n_v)``, in place.
+
+    ``chain`` is the persistent hidden state ``(M, n_h)`` for PCD. The parameters of
+    ``p`` (and ``velocity`` when momentum is used) are updated in place by gradient
+    ascent on the log-likelihood; returns the new hidden chain state ``(M, n_h)``.
+
+    The positive and negative phases share their matrix products: with
+    ``V = [v_data; v_model]`` ``(B + M, n_v)``, ``H = P(h | V)`` and row weights
+    ``a = [1/B ... 1/B, -1/M ... -1/M]``, the weight gradient is ``(a * H)' V`` in one
+    product (and for PCD, ``H`` itself is one product), three large products a step
+    in all for PCD-1 instead of five.
+    """
+    n_pos = v_pos.shape[0]
+    if chain is None:
+        h_pos = hidden_probs(p, v_pos)  # P(h | v_data), (B, n_h)
+        neg = gibbs_from_hidden(p, bernoulli(h_pos, generator), k, generator)
+        v_all = torch.cat([v_pos, neg.v])
+        h_all = torch.cat([h_pos, neg.h_prob])
+        new_chain = neg.h
+    else:
+        h = chain if k == 1 else gibbs_from_hidden(p, chain, k - 1, generator).h
+        v_all = torch.cat([v_pos, sample_visible(p, h, generator)])
+        h_all = hidden_probs(p, v_all)  # (B + M, n_h)
+        new_chain = bernoulli(h_all[n_pos:], generator)
+    n_neg = v_all.shape[0] - n_pos
+    coef = torch.empty(v_all.shape[0], 1, dtype=v_all.dtype, device=v_all.device)
+    coef[:n_pos] = 1.0 / n_pos
+    coef[n_pos:] = -1.0 / n_neg
+    h_w = h_all * coef  # (B + M, n_h)
+    s_all = scaled_visible(p, v_all)
+    lr = opt.learning_rate
+    if p.log_var is None:
+        g_b = (coef.t() @ v_all).squeeze(0)
+        g_z = None
+    else:
+        g_b, g_z = _gaussian_bias_grads(p, v_all, h_all, coef)
+        if not opt.learn_variance:
+            g_z = None
+    g_c = h_w.sum(0)
+    if velocity is None and opt.weight_decay == 0.0:
+        p.weights.addmm_(h_w.t(), s_all, alpha=lr)  # the hot path: no (n_h, n_v) temporary
+        grads = RBMParams(None, g_b, g_c, g_z)
+    else:
+        g_w = h_w.t() @ s_all
+        if opt.weight_decay:
+            g_w -= opt.weight_decay * p.weights
+        grads = RBMParams(g_w, g_b, g_c, g_z)
+    for name, g in grads._asdict().items():
+        if g is None:
+            continue
+        param = getattr(p, name)
+        if velocity is not None:
+            u = getattr(velocity, name)
+            u.mul_(opt.momentum).add_(g, alpha=lr)
+            param.add_(u)
+        else:
+            param.add_(g, alpha=lr)
+    if p.log_var is not None:
+        p.log_var.clamp_(*LOG_VAR_RANGE)
+    return new_chain
+
+
+def _gaussian_bias_grads(p: RBMParams, v: torch.Tensor, h: torch.Tensor, coef: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients for ``b`` and ``z = log sigma^2`` of a Gaussian-Bernoulli RBM, ``(n_v,)`` each.
+
+    ``v`` ``(R, n_v)`` and ``h = P(h | v)`` ``(R, n_h)`` hold data and model rows, weighted
+    by ``coef`` ``(R, 1)`` (``1/B`` for data rows, ``-1/M`` for model rows).
+    """
+    assert p.log_var is not None
+    prec = torch.exp(-p.log_var)
+    r = v - p.visible_bias
+    wh = h @ p.weights  # W'h, (R, n_v)
+    g_b = (coef.t() @ (r * prec)).squeeze(0)
+    g_z = (coef.t() @ ((0.5 * r * r - v * wh) * prec)).squeeze(0)
+    return g_b, g_z

@@ -1,0 +1,103 @@
+"""``genlab rbm``: --json output, files written, and one-line user errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from genlab.cli.main import main
+
+SMALL = ["--hidden", "8", "--epochs", "2", "--limit", "300", "--threads", "1"]
+
+
+def _run(capsys, *args):
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _json(capsys, *args) -> dict:
+    code, out, err = _run(capsys, *args, "--json")
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1
+    return json.loads(lines[0])
+
+
+def _user_error(capsys, *args) -> str:
+    code, out, err = _run(capsys, *args)
+    lines = err.strip().splitlines()
+    assert code == 2, (code, out, err)
+    assert len(lines) == 1 and lines[0].startswith("genlab: error: "), err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    path = tmp_path_factory.mktemp("rbm") / "small"
+    assert main(["rbm", "train", "digits", *SMALL, "--out", str(path), "--device", "cpu"]) == 0
+    return path
+
+
+def test_train_reports_and_saves(capsys, tmp_path):
+    r = _json(capsys, "rbm", "train", "digits", *SMALL, "--method", "cd", "--k", "2",
+              "--out", tmp_path / "m", "--device", "cpu")
+    assert r["n_hidden"] == 8 and r["n_train"] == 300 and r["method"] == "cd"
+    assert (tmp_path / "m.safetensors").is_file() and (tmp_path / "m.json").is_file()
+    # 64 binary units: log p(v) lies in (64 log 1/2 ... 0) for a model no worse than uniform
+    assert -64 * 0.6931472 < r["train_log_likelihood"] < 0
+
+
+def test_train_gaussian(capsys, tmp_path):
+    r = _json(capsys, "rbm", "train", "digits", *SMALL, "--visible", "gaussian", "--lr",
+              "0.005", "--out", tmp_path / "g", "--device", "cpu")
+    assert r["model"] == "GaussianBernoulliRBM" and r["binarize"] == "none"
+    assert "exact_log_z" in r
+
+
+def test_eval_reports_ais_beside_exact(capsys, trained):
+    r = _json(capsys, "rbm", "eval", trained, "digits", "--ais-runs", "50", "--ais-betas",
+              "500", "--threads", "1", "--device", "cpu")
+    assert r["split"] == "test" and r["n_examples"] == 300
+    for key in ("log_z", "log_z_std_err", "log_likelihood", "exact_log_z",
+                "exact_log_likelihood", "pseudo_likelihood"):
+        assert isinstance(r[key], float)
+    # log-likelihoods differ exactly by the difference of the log Zs
+    assert r["log_likelihood"] - r["exact_log_likelihood"] == pytest.approx(
+        r["exact_log_z"] - r["log_z"], abs=1e-6)
+
+
+def test_sample_and_filters_write_pngs(capsys, trained, tmp_path):
+    r = _json(capsys, "rbm", "sample", trained, "--n", "9", "--steps", "20",
+              "--out", tmp_path / "s.png", "--threads", "1")
+    assert r["n"] == 9 and (tmp_path / "s.png").stat().st_size > 0
+    r = _json(capsys, "rbm", "filters", trained, "--out", tmp_path / "f.png")
+    assert r["n"] == 8 and r["image_shape"] == [8, 8] and (tmp_path / "f.png").is_file()
+    code, out, _ = _run(capsys, "rbm", "filters", trained, "--out", tmp_path / "f2.png")
+    assert code == 0 and "saved 8 filters" in out
+
+
+def test_user_errors(capsys, trained, tmp_path):
+    missing = tmp_path / "nothing"
+    assert "not found" in _user_error(capsys, "rbm", "eval", missing, "digits")
+    assert "not found" in _user_error(capsys, "rbm", "sample", missing)
+    assert "not found" in _user_error(capsys, "rbm", "filters", missing)
+    _user_error(capsys, "rbm", "train", "digits", "--hidden", "0", "--out", tmp_path / "x")
+    _user_error(capsys, "rbm", "train", "nosuchdata", "--out", tmp_path / "x")
+    _user_error(capsys, "rbm", "train", "digits", "--out", tmp_path / "x", "--lr", "nan")
+    _user_error(capsys, "rbm", "train", "digits")  # --out is required
+    _user_error(capsys, "rbm", "train", "digits", *SMALL, "--momentum", "1",
+                "--out", tmp_path / "x")
+    assert "features" in _user_error(capsys, "rbm", "eval", trained, "mnist5k", "--limit", "5")
+    _user_error(capsys, "rbm", "eval", trained, "digits", "--ais-runs", "0")
+    _user_error(capsys, "rbm", "sample", trained, "--n", "-3")
+    (tmp_path / "junk.json").write_text("[]")
+    (tmp_path / "junk.safetensors").write_bytes(b"junk")
+    _user_error(capsys, "rbm", "filters", tmp_path / "junk")
+
+
+def test_help_has_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["rbm", "train", "--help"])
+    assert "examples:" in capsys.readouterr().out
