@@ -27,7 +27,8 @@ def ags_overlap(alpha: float) -> float:
     """Retrieval overlap ``m(alpha)`` of the Hebbian network at T = 0 (0 above ``alpha_c``)."""
     if alpha <= 0:
         return 1.0
-    ys = np.linspace(1e-4, 6.0, 60001)
+    top = max(6.0, 1.0 / math.sqrt(2 * alpha) + 1.0)  # the root is near 1/sqrt(2 alpha)
+    ys = np.linspace(1e-4, top, 60001)
     erf = np.vectorize(math.erf)(ys)
     f = erf - ys * (math.sqrt(2 * alpha) + 2 / math.sqrt(math.pi) * np.exp(-ys ** 2))
     roots = np.nonzero(np.sign(f[:-1]) != np.sign(f[1:]))[0]
