@@ -101,7 +101,7 @@ def _sync_sweep(j: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor,
                 clamp: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """One synchronous sweep of ``x`` ``(C, N)``; returns ``(new, energy of x)``."""
     h = x @ j  # (C, N); j is symmetric
-    e = -0.5 * (h * x).sum(1)
+    e = -0.5 * torch.linalg.vecdot(h, x)
     if b is not None:
         h = h + b
         e = e - x @ b
@@ -215,7 +215,8 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
                     full = x.clone()
                     full[active] = snap
                     trace.append(full)
-        same = (new == xa).all(1)
+        # ±1 rows are equal iff their dot product is N (a 0 in xa counts as a change)
+        same = torch.linalg.vecdot(new, xa) == n
         sweeps[active] = s
         if whole:
             x = new
