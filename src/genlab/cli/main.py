@@ -17,6 +17,7 @@ GROUPS = (
     "tsp",
     "bm",
     "rbm",
+    "hopfield",
 )
 
 EXAMPLES = """\

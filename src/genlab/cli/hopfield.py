@@ -1,0 +1,190 @@
+"""``genlab hopfield``: store patterns, recall from cues, measure capacity, the letters demo."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genlab.cli.common import add_command, add_group, emit, existing_file, positive_int
+from genlab.device import make_generator, resolve_device
+from genlab.errors import GenlabError
+from genlab.hopfield.capacity import AGS_CRITICAL_LOAD, capacity_curve
+from genlab.hopfield.learning import RULES
+from genlab.hopfield.letters import (
+    DEMO_LETTERS,
+    OVERLOAD_LETTERS,
+    SHAPE,
+    flip_cues,
+    half_cues,
+    letters,
+)
+from genlab.hopfield.network import HopfieldNetwork
+from genlab.hopfield.patterns import load_patterns
+from genlab.hopfield.plots import plot_capacity, plot_recall_strips
+from genlab.io import atomic_write_bytes
+from genlab.progress import log
+
+
+def _strips(net: HopfieldNetwork, cues: torch.Tensor, clamp: torch.Tensor | None,
+            gen: torch.Generator) -> tuple[list[torch.Tensor], list[dict]]:
+    rows, info = [], []
+    for i in range(len(cues)):
+        out = net.recall(cues[i], clamp=clamp, generator=gen, record="updates")
+        rows.append(out.trajectory[:, 0])
+        info.append({"nearest": int(out.nearest[0]), "overlap": float(out.overlap[0]),
+                     "converged": bool(out.converged[0]), "sweeps": int(out.sweeps[0]),
+                     "updates": int(out.trajectory.shape[0] - 1)})
+    return rows, info
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    dev = resolve_device(args.device)
+    gen = make_generator(args.seed)
+    out = Path(args.out)
+    pats = letters(DEMO_LETTERS)
+    net = HopfieldNetwork(device=dev).fit(pats)
+    flipped = flip_cues(pats, args.flips, gen)
+    halves, known = half_cues(pats)
+    rows, info = _strips(net, torch.cat([flipped, halves]), None, gen)
+    labels = [f"{c}, {args.flips} flipped" for c in DEMO_LETTERS] + \
+             [f"{c}, half missing" for c in DEMO_LETTERS]
+    recall_png = plot_recall_strips(rows, labels, out / "hopfield_recall.png", SHAPE,
+                                    "25-unit Hopfield network, 4 letters: state after each "
+                                    "unit that changed")
+    big = letters(OVERLOAD_LETTERS)
+    over = HopfieldNetwork(device=dev).fit(big)
+    orows, oinfo = _strips(over, big[:6], None, gen)
+    olabels = [f"{c} (stored)" for c in OVERLOAD_LETTERS[:6]]
+    over_png = plot_recall_strips(orows, olabels, out / "hopfield_overload.png", SHAPE,
+                                  f"{len(OVERLOAD_LETTERS)} letters in 25 units: stored "
+                                  "patterns drift to spurious states")
+    ok = sum(r["nearest"] == i % 4 and r["overlap"] == 1.0 for i, r in enumerate(info))
+    emit(args, {"letters": DEMO_LETTERS, "recall_figure": str(recall_png),
+                "overload_figure": str(over_png), "cues": len(info), "recalled": ok,
+                "per_cue": info, "overload": {"letters": OVERLOAD_LETTERS,
+                                              "stable": [bool(s) for s in over.stable(big)],
+                                              "per_cue": oinfo}},
+         lambda r: f"recalled {r['recalled']} of {r['cues']} cues exactly; figures "
+                   f"{r['recall_figure']} and {r['overload_figure']}")
+
+
+def cmd_store(args: argparse.Namespace) -> None:
+    pats, shape = load_patterns(args.patterns)
+    net = HopfieldNetwork(rule=args.rule, eta=args.eta, device=resolve_device(args.device)
+                          ).fit(pats)
+    stable = net.stable(net.patterns_)
+    path = net.save(args.out, meta={"source": str(args.patterns),
+                                    "image_shape": list(shape) if shape else None})
+    emit(args, {"out": str(path), "rule": args.rule, "patterns": int(pats.shape[0]),
+                "units": int(pats.shape[1]), "load": pats.shape[0] / pats.shape[1],
+                "stable_patterns": int(stable.sum()),
+                "image_shape": list(shape) if shape else None},
+         lambda r: f"stored {r['patterns']} patterns of {r['units']} units ({r['rule']}); "
+                   f"{r['stable_patterns']} are fixed points; saved {r['out']}")
+
+
+def cmd_recall(args: argparse.Namespace) -> None:
+    net = HopfieldNetwork.load(args.net, device=resolve_device(args.device))
+    cues, _ = load_patterns(args.cues, "cues", allow_zero=True)
+    if cues.shape[1] != net.n_units:
+        raise GenlabError(f"cues have {cues.shape[1]} units but the network has {net.n_units}")
+    clamp = None
+    if args.clamp is not None:
+        try:
+            clamp = torch.as_tensor(np.load(args.clamp, allow_pickle=False))
+        except (OSError, ValueError) as exc:
+            raise GenlabError(f"{args.clamp} is not a readable .npy mask ({exc})") from None
+    gen = make_generator(args.seed)
+    res = net.recall(cues, mode=args.mode, max_sweeps=args.max_sweeps, clamp=clamp,
+                     generator=gen)
+    if args.out:
+        import io as _io
+        buf = _io.BytesIO()
+        np.save(buf, res.states.cpu().numpy().astype(np.int8))
+        atomic_write_bytes(args.out, buf.getvalue())
+    per = [{"nearest": int(n), "overlap": float(m), "converged": bool(c), "sweeps": int(s),
+            "energy": float(e)} for n, m, c, s, e in zip(res.nearest, res.overlap,
+                                                         res.converged, res.sweeps, res.energy,
+                                                         strict=True)]
+    emit(args, {"cues": len(per), "mode": args.mode, "converged": int(res.converged.sum()),
+                "out": str(args.out) if args.out else None, "results": per},
+         lambda r: "\n".join(f"cue {i}: nearest {p['nearest']} overlap {p['overlap']:.3f} "
+                             f"{'converged' if p['converged'] else 'NOT converged'} after "
+                             f"{p['sweeps']} sweeps, energy {p['energy']:.4g}"
+                             for i, p in enumerate(r["results"])))
+
+
+def cmd_capacity(args: argparse.Namespace) -> None:
+    dev = resolve_device(args.device)
+    gen = make_generator(args.seed)
+    rules = RULES if args.rule == "all" else (args.rule,)
+    alphas = [float(a) for a in args.alphas.split(",")] if args.alphas else \
+        [round(0.02 * k, 2) for k in range(1, 13)]
+    results = []
+    for rule in rules:
+        log(f"capacity: {rule}, N = {args.n}, {len(alphas)} loads, {args.trials} trials")
+        results.append(capacity_curve(args.n, rule, alphas, args.trials, mode=args.mode,
+                                      max_sweeps=args.max_sweeps, generator=gen, device=dev))
+    fig = plot_capacity(results, args.out) if args.out else None
+    emit(args, {"n": args.n, "trials": args.trials, "theory_critical_load": AGS_CRITICAL_LOAD,
+                "figure": str(fig) if fig else None,
+                "rules": {r.rule: {"alphas": r.alphas, "patterns": r.patterns,
+                                   "overlap": r.overlap, "recalled": r.recalled,
+                                   "stable": r.stable, "critical_load": r.critical_load}
+                          for r in results}},
+         lambda r: "\n".join(f"{k}: critical load {v['critical_load']}; overlap "
+                             + " ".join(f"{a:g}:{m:.2f}" for a, m in zip(v["alphas"],
+                                                                         v["overlap"], strict=True))
+                             for k, v in r["rules"].items()))
+
+
+def _alphas(text: str) -> str:
+    try:
+        vals = [float(a) for a in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected loads like 0.05,0.1,0.15, got {text!r}"
+                                         ) from None
+    if not vals or any(not (0 < v <= 4) for v in vals):
+        raise argparse.ArgumentTypeError("every load must be in (0, 4]")
+    return text
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    sub = add_group(subparsers, "hopfield", "binary Hopfield networks: store, recall, capacity")
+    p = add_command(sub, "demo", cmd_demo, "letters demo: 25 units, 4 letters, cleaned cues",
+                    examples="genlab hopfield demo --out figs\ngenlab hopfield demo --json")
+    p.add_argument("--out", default="hopfield_demo", help="folder for the figures")
+    p.add_argument("--flips", type=positive_int, default=3, help="pixels flipped per cue")
+    p = add_command(sub, "store", cmd_store, "store patterns in a network file",
+                    examples="genlab hopfield store letters.txt --rule storkey --out net\n"
+                             "genlab hopfield store pats.npy --out net --json", seed=False)
+    p.add_argument("patterns", type=existing_file,
+                   help=".npy/.npz (P, N) of ±1 or {0,1}, or a text file of '#'/'.' glyphs")
+    p.add_argument("--rule", choices=RULES, default="hebbian")
+    p.add_argument("--eta", type=float, default=None, help="Hebbian rate (default 1/N)")
+    p.add_argument("--out", required=True, help="network NAME (NAME.safetensors + NAME.json)")
+    p = add_command(sub, "recall", cmd_recall, "run the dynamics from cues",
+                    examples="genlab hopfield recall net cues.npy --out states.npy --json\n"
+                             "genlab hopfield recall net cues.npy --mode sync --clamp mask.npy")
+    p.add_argument("net", help="network saved by 'genlab hopfield store'")
+    p.add_argument("cues", type=existing_file, help=".npy/.npz (C, N) of -1/0/+1 or glyphs")
+    p.add_argument("--mode", choices=("async", "sync"), default="async")
+    p.add_argument("--max-sweeps", type=positive_int, default=100)
+    p.add_argument("--clamp", type=existing_file, default=None,
+                   help=".npy bool/0-1 mask (N,) or (C, N) of units held at their cue values")
+    p.add_argument("--out", default=None, help=".npy file for the final states (int8)")
+    p = add_command(sub, "capacity", cmd_capacity, "retrieval against load alpha = P/N",
+                    examples="genlab hopfield capacity --n 200 --rule all --out cap.png\n"
+                             "genlab hopfield capacity --n 1000 --rule hebbian "
+                             "--alphas 0.12,0.13,0.14,0.15,0.16 --trials 2 --json")
+    p.add_argument("--n", type=positive_int, default=200, help="units (default 200)")
+    p.add_argument("--rule", choices=(*RULES, "all"), default="all")
+    p.add_argument("--trials", type=positive_int, default=1)
+    p.add_argument("--alphas", type=_alphas, default=None,
+                   help="comma-separated loads (default 0.02..0.24)")
+    p.add_argument("--mode", choices=("async", "sync"), default="async")
+    p.add_argument("--max-sweeps", type=positive_int, default=100)
+    p.add_argument("--out", default="hopfield_capacity.png", help="PNG for the plot")

@@ -1,0 +1,242 @@
+"""Hopfield dynamics on ±1 units, batched over cues.
+
+Activity ``a_i = sum_j w_ij x_j + b_i``; activity rule ``x_i = +1 if a_i >= 0 else -1``;
+energy ``E(x) = -1/2 sum_ij w_ij x_i x_j - sum_i b_i x_i``. States are ``(C, N)``: one
+row per cue. A cue may hold 0 for an unknown unit: it contributes nothing to the other
+units' activities until it is first updated. Clamped units keep their cue values.
+
+* synchronous: ``x <- sign(x W + b)`` for all units at once: one matrix product per sweep.
+* asynchronous (the default): one unit at a time, in a fresh random order each sweep.
+  The order is shared by the cues of a batch, so a cue gets exactly the answer it would
+  get alone with the same generator. For speed the units of a sweep are taken in blocks
+  of ``block_size`` consecutive positions of the order: the activities of a whole block
+  come from one matrix product at the start of the block, and before each unit is
+  updated its activity is corrected for the units of the same block already updated,
+  ``a_k = a_k^(0) + sum_{j<k in block} w_kj (x_j^new - x_j^old)``. That is algebraically
+  the one-unit-at-a-time rule, at the cost of a matrix product per sweep.
+
+A sweep that changes no unit proves a fixed point (asynchronous: every unit's activity
+was evaluated at the final state). The energy of the asynchronous dynamics is tracked
+exactly as ``E <- E - a_k dx_k`` (``w_kk = 0``), which the activity rule makes <= 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from genlab.errors import GenlabError
+
+MODES = ("async", "sync")
+RECORDS = ("none", "sweeps", "updates")
+
+
+@dataclass(frozen=True)
+class Dynamics:
+    """The result of running the dynamics from ``C`` cues on ``N`` units.
+
+    Attributes:
+        states: ``(C, N)`` final states, ±1 (float).
+        converged: ``(C,)`` bool, True when a sweep changed no unit (a fixed point).
+        sweeps: ``(C,)`` int64, sweeps run for each cue, counting the last one, in
+            which nothing changed when it converged.
+        energy: ``(C,)`` final energies ``E(x)``.
+        energy_history: ``(S + 1, C)`` the energy of the cue (row 0) and after every
+            sweep; a cue that stopped earlier repeats its final energy.
+        trajectory: ``(T, C, N)`` recorded states: the cues, then the state after every
+            sweep (``record="sweeps"``) or after every single-unit update that changed
+            some cue (``record="updates"``); ``(0, C, N)`` when nothing was recorded.
+    """
+
+    states: torch.Tensor
+    converged: torch.Tensor
+    sweeps: torch.Tensor
+    energy: torch.Tensor
+    energy_history: torch.Tensor
+    trajectory: torch.Tensor
+
+
+def energy(weights: torch.Tensor, states: torch.Tensor,
+           bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``E(x) = -1/2 x^T W x - b^T x`` for states ``(C, N)`` (or ``(N,)``); returns ``(C,)``."""
+    x = states if states.ndim == 2 else states.unsqueeze(0)
+    x = x.to(weights.dtype)
+    e = -0.5 * ((x @ weights) * x).sum(1)
+    if bias is not None:
+        e = e - x @ bias
+    return e
+
+
+def check_clamp(clamp: torch.Tensor | None, cues: torch.Tensor) -> torch.Tensor | None:
+    """Broadcast a clamp mask ``(N,)`` or ``(C, N)`` to ``(C, N)`` bool, checking it."""
+    if clamp is None:
+        return None
+    m = torch.as_tensor(clamp, device=cues.device)
+    if m.dtype != torch.bool:
+        if m.is_floating_point() and not bool(torch.isfinite(m).all()):
+            raise GenlabError("the clamp mask contains NaN or infinite values; use 0/1 or bool")
+        if not bool(((m == 0) | (m == 1)).all()):
+            raise GenlabError("the clamp mask must hold only 0/1 (or True/False)")
+        m = m.bool()
+    if m.ndim == 1:
+        m = m.unsqueeze(0)
+    if m.ndim != 2 or m.shape[1] != cues.shape[1] or m.shape[0] not in (1, cues.shape[0]):
+        raise GenlabError(f"the clamp mask has shape {tuple(m.shape)}; it must be "
+                          f"({cues.shape[1]},) or ({cues.shape[0]}, {cues.shape[1]})")
+    m = m.expand(cues.shape[0], -1)
+    if bool((m & (cues == 0)).any()):
+        raise GenlabError("a clamped unit has the unknown value 0 in its cue; clamp only "
+                          "units whose values are known (±1)")
+    return m.contiguous()
+
+
+def _sign(a: torch.Tensor) -> torch.Tensor:
+    """The activity rule: +1 where ``a >= 0``, else -1 (same dtype as ``a``)."""
+    return torch.where(a >= 0, 1.0, -1.0).to(a.dtype)
+
+
+def _sync_sweep(j: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor,
+                clamp: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One synchronous sweep of ``x`` ``(C, N)``; returns ``(new, energy of x)``."""
+    h = x @ j  # (C, N); j is symmetric
+    e = -0.5 * torch.linalg.vecdot(h, x)
+    if b is not None:
+        h = h + b
+        e = e - x @ b
+    new = _sign(h)
+    if clamp is not None:
+        new = torch.where(clamp, x, new)
+    return new, e
+
+
+def _async_sweep(j: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor,
+                 clamp: torch.Tensor | None, perm: torch.Tensor, block_size: int,
+                 trace: list[torch.Tensor] | None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One asynchronous sweep in the order ``perm``; returns ``(new, energy decrease)``.
+
+    Within a block the new states are kept as bits ``u = (x + 1) / 2`` so that one
+    unit costs two small kernels: ``a_k += sum_{j<k} 2 w_kj u_j`` (the block's other
+    contributions, ``- sum_{j<k} w_kj (x_j^old + 1)``, are folded into ``a^(0)`` by one
+    matrix product per block) and ``u_k = H(a_k)`` with ``H(0) = 1``.
+    """
+    n, c = x.shape[1], x.shape[0]
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(n, device=perm.device)
+    xp = x[:, perm].T.contiguous()  # (N, C): units in update order
+    jp = j[perm][:, perm]  # (N, N)
+    bp = None if b is None else b[perm]
+    mp = None if clamp is None else clamp[:, perm].T.contiguous()  # (N, C)
+    one = torch.ones((), dtype=x.dtype, device=x.device)
+    drop = torch.zeros(c, dtype=x.dtype, device=x.device)
+    for s0 in range(0, n, block_size):
+        s1 = min(n, s0 + block_size)
+        old = xp[s0:s1]  # (B, C) states before the block
+        low = jp[s0:s1, s0:s1].tril(-1)  # (B, B) w_kj for j before k in the block
+        h = jp[s0:s1] @ xp  # (B, C) activities at the start of the block
+        h -= low @ (old + 1.0)
+        if bp is not None:
+            h += bp[s0:s1, None]
+        low2 = 2.0 * low
+        u = torch.empty_like(old)  # (B, C) new bits
+        for k in range(s1 - s0):
+            if k:
+                h[k].addmv_(u[:k].T, low2[k, :k])
+            torch.heaviside(h[k], one, out=u[k])
+            if mp is not None:
+                torch.where(mp[s0 + k], (old[k] + 1.0) * 0.5, u[k], out=u[k])
+            if trace is not None and bool((2.0 * u[k] - 1.0 != old[k]).any()):
+                snap = xp.clone()
+                snap[s0:s0 + k + 1] = 2.0 * u[:k + 1] - 1.0
+                trace.append(snap.T[:, inv])
+        new = 2.0 * u - 1.0
+        drop += (h * (new - old)).sum(0)
+        xp[s0:s1] = new
+    return xp.T[:, inv].contiguous(), drop
+
+
+def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor | None = None,
+                 mode: Literal["async", "sync"] = "async", max_sweeps: int = 100,
+                 clamp: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                 block_size: int = 64, record: Literal["none", "sweeps", "updates"] = "none",
+                 scale: float = 1.0) -> Dynamics:
+    """Run the dynamics from ``cues`` ``(C, N)`` (entries -1, 0, +1) with weights ``(N, N)``.
+
+    ``weights`` must be symmetric with a zero diagonal; the energy reported is that of
+    ``scale * weights`` and ``scale * bias`` (the dynamics, a sign rule, does not depend
+    on a positive scale). ``clamp`` ``(N,)`` or ``(C, N)`` marks units held at their cue
+    values. Stops a cue at its first sweep that changes nothing, or after ``max_sweeps``.
+    """
+    if mode not in MODES:
+        raise GenlabError(f"unknown update mode {mode!r}; choose async or sync")
+    if record not in RECORDS:
+        raise GenlabError(f"unknown record option {record!r}; choose one of {RECORDS}")
+    if max_sweeps < 1 or block_size < 1:
+        raise GenlabError("max_sweeps and block_size must be >= 1")
+    n = weights.shape[0]
+    if cues.ndim != 2 or cues.shape[1] != n:
+        raise GenlabError(f"cues have shape {tuple(cues.shape)} but the network has {n} "
+                          f"units; give an array of shape (count, {n})")
+    dev, dtype = weights.device, weights.dtype
+    x = cues.to(device=dev, dtype=dtype).clone()
+    mask = check_clamp(clamp, x)
+    c = x.shape[0]
+    gen = generator if generator is not None else torch.Generator(device="cpu")
+    if generator is None:
+        gen.manual_seed(0)
+    active = torch.arange(c, device=dev)
+    converged = torch.zeros(c, dtype=torch.bool, device=dev)
+    sweeps = torch.zeros(c, dtype=torch.int64, device=dev)
+    hist = torch.full((max_sweeps + 1, c), float("nan"), dtype=dtype, device=dev)
+    frames: list[torch.Tensor] = [x.clone()] if record != "none" else []
+    trace = [] if record == "updates" else None
+    if mode == "async":
+        hist[0] = energy(weights, x, bias)
+    last = 0
+    for s in range(1, max_sweeps + 1):
+        if active.numel() == 0:
+            break
+        last = s
+        whole = active.numel() == c
+        xa = x if whole else x[active]
+        ma = None if mask is None else (mask if whole else mask[active])
+        if mode == "sync":
+            new, e_before = _sync_sweep(weights, bias, xa, ma)
+            hist[s - 1, active] = e_before
+        else:
+            perm = torch.randperm(n, generator=gen, device=gen.device).to(dev)
+            sub: list[torch.Tensor] | None = [] if trace is not None else None
+            new, drop = _async_sweep(weights, bias, xa, ma, perm, block_size, sub)
+            hist[s, active] = hist[s - 1, active] - drop
+            if sub:
+                for snap in sub:
+                    full = x.clone()
+                    full[active] = snap
+                    trace.append(full)
+        # ±1 rows are equal iff their dot product is N (a 0 in xa counts as a change)
+        same = torch.linalg.vecdot(new, xa) == n
+        sweeps[active] = s
+        if whole:
+            x = new
+        else:
+            x[active] = new
+        if record == "sweeps":
+            frames.append(x.clone())
+        elif trace:
+            frames.extend(trace)
+            trace.clear()
+        converged[active[same]] = True
+        if mode == "sync":
+            hist[s, active[same]] = e_before[same]
+        active = active[~same]
+    if mode == "sync" and active.numel():  # energy of the last state of unconverged cues
+        hist[last, active] = energy(weights, x[active], bias)
+    hist = hist[: last + 1]
+    idx = torch.arange(last + 1, device=dev)[:, None]
+    final = hist[sweeps, torch.arange(c, device=dev)]
+    hist = torch.where(idx > sweeps[None, :], final[None, :], hist) * scale
+    traj = torch.stack(frames) if frames else x.new_zeros((0, c, n))
+    return Dynamics(states=x, converged=converged, sweeps=sweeps, energy=final * scale,
+                    energy_history=hist, trajectory=traj)

@@ -1,0 +1,97 @@
+"""The modern continuous Hopfield network (Ramsauer et al. 2020, "Hopfield Networks is All
+You Need"): a softmax update whose storage capacity grows exponentially with ``N``.
+
+Stored patterns are the columns of ``X`` ``(N, P)`` (here the rows of ``patterns``
+``(P, N)``). For a state ``xi`` ``(N,)``::
+
+    xi_new = X softmax(beta X^T xi)
+    E(xi) = -lse(beta, X^T xi) + 1/2 xi^T xi + beta^-1 log P + 1/2 M^2
+
+with ``lse(beta, z) = beta^-1 log sum_mu exp(beta z_mu)`` and ``M`` the largest pattern
+norm. Each update lowers ``E`` (a concave-convex procedure; Theorem 1 of the paper).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from genlab.device import resolve_device
+from genlab.errors import GenlabError
+from genlab.hopfield.patterns import as_spins
+
+
+@dataclass(frozen=True)
+class ModernRecall:
+    """Result for ``C`` cues: ``states`` ``(C, N)`` continuous; ``nearest``, ``overlap``
+    ``(C,)`` (``m = sign(xi) . x^mu / N``); ``converged`` ``(C,)``; ``steps`` ``(C,)``;
+    ``energy`` ``(C,)``; ``energy_history`` ``(S + 1, C)``."""
+
+    states: torch.Tensor
+    nearest: torch.Tensor
+    overlap: torch.Tensor
+    converged: torch.Tensor
+    steps: torch.Tensor
+    energy: torch.Tensor
+    energy_history: torch.Tensor
+
+
+class ModernHopfield:
+    """Modern (dense, continuous) Hopfield network with inverse temperature ``beta``."""
+
+    def __init__(self, beta: float = 1.0, device: str | torch.device = "cpu",
+                 dtype: torch.dtype = torch.float32) -> None:
+        self.beta = beta
+        self.device = device
+        self.dtype = dtype
+
+    def fit(self, patterns: torch.Tensor) -> ModernHopfield:
+        """Store ``patterns`` ``(P, N)`` of ±1 (or {0,1})."""
+        if not (isinstance(self.beta, int | float) and math.isfinite(self.beta) and self.beta > 0):
+            raise GenlabError(f"beta must be a finite number > 0, got {self.beta!r}")
+        self.patterns_ = as_spins(patterns, "patterns", dtype=self.dtype,
+                                  device=resolve_device(self.device))
+        return self
+
+    def energy(self, states: torch.Tensor) -> torch.Tensor:
+        """``E(xi)`` for states ``(C, N)``; returns ``(C,)``."""
+        x = self.patterns_
+        z = self.beta * states @ x.T  # (C, P)
+        m2 = float((x * x).sum(1).max())
+        return (-torch.logsumexp(z, 1) / self.beta + 0.5 * (states * states).sum(1)
+                + math.log(x.shape[0]) / self.beta + 0.5 * m2)
+
+    def update(self, states: torch.Tensor) -> torch.Tensor:
+        """One step ``xi <- X softmax(beta X^T xi)`` for ``(C, N)`` states."""
+        return torch.softmax(self.beta * states @ self.patterns_.T, dim=1) @ self.patterns_
+
+    def recall(self, cues: torch.Tensor, max_steps: int = 20, tol: float = 1e-6
+               ) -> ModernRecall:
+        """Iterate the update from ``cues`` ``(C, N)`` (0 = unknown) until the largest
+        change of a unit is below ``tol`` or ``max_steps`` steps."""
+        if not hasattr(self, "patterns_"):
+            raise GenlabError("the network stores no patterns yet; call fit(patterns) first")
+        x = as_spins(cues, "cues", allow_zero=True, dtype=self.dtype,
+                     device=self.patterns_.device)
+        if x.shape[1] != self.patterns_.shape[1]:
+            raise GenlabError(f"cues have {x.shape[1]} units but the network has "
+                              f"{self.patterns_.shape[1]}")
+        c = x.shape[0]
+        converged = torch.zeros(c, dtype=torch.bool, device=x.device)
+        steps = torch.zeros(c, dtype=torch.int64, device=x.device)
+        hist = [self.energy(x)]
+        for s in range(1, max_steps + 1):
+            new = self.update(x)
+            moved = (new - x).abs().amax(1) > tol
+            steps = torch.where(converged, steps, torch.full_like(steps, s))
+            converged = converged | ~moved
+            x = new
+            hist.append(self.energy(x))
+            if bool(converged.all()):
+                break
+        m = torch.where(x >= 0, 1.0, -1.0).to(x) @ self.patterns_.T / x.shape[1]
+        overlap, nearest = m.max(1)
+        return ModernRecall(states=x, nearest=nearest, overlap=overlap, converged=converged,
+                            steps=steps, energy=hist[-1], energy_history=torch.stack(hist))

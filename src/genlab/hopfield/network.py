@@ -1,0 +1,219 @@
+"""The binary Hopfield network: store ±1 patterns, recall from cues.
+
+``N`` units ``x_i in {-1,+1}``; symmetric weights ``w_ij = w_ji`` with ``w_ii = 0``;
+activity ``a_i = sum_j w_ij x_j + b_i``; rule ``x_i = +1 if a_i >= 0 else -1``;
+energy ``E(x) = -1/2 sum_ij w_ij x_i x_j - sum_i b_i x_i``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from genlab.device import resolve_device
+from genlab.errors import GenlabError
+from genlab.hopfield.dynamics import Dynamics, energy, run_dynamics
+from genlab.hopfield.learning import RULES, learn
+from genlab.hopfield.patterns import as_spins
+from genlab.io import load_model, save_model
+
+KIND = "hopfield"
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass
+class HopfieldConfig:
+    """How the weights were made."""
+
+    rule: str = "hebbian"  # hebbian | storkey | pseudoinverse | custom
+    eta: float | None = None  # Hebbian learning rate; None means 1/N
+    dtype: str = "float32"  # float32 (default) or float64 for weights and states
+
+
+@dataclass(frozen=True)
+class Recall:
+    """What :meth:`HopfieldNetwork.recall` returns for ``C`` cues.
+
+    Attributes:
+        states: ``(C, N)`` final states (±1).
+        nearest: ``(C,)`` int64 index of the stored pattern with the largest overlap
+            (-1 when no patterns are stored).
+        overlap: ``(C,)`` the overlap ``m = x . xi / N`` with that pattern.
+        converged, sweeps, energy, energy_history, trajectory: see
+            :class:`genlab.hopfield.dynamics.Dynamics`.
+    """
+
+    states: torch.Tensor
+    nearest: torch.Tensor
+    overlap: torch.Tensor
+    converged: torch.Tensor
+    sweeps: torch.Tensor
+    energy: torch.Tensor
+    energy_history: torch.Tensor
+    trajectory: torch.Tensor
+
+
+class HopfieldNetwork:
+    """A binary Hopfield network (sklearn-like: ``fit`` stores, fitted state ends in ``_``).
+
+    Example::
+
+        net = HopfieldNetwork(rule="hebbian").fit(patterns)   # patterns (P, N) of ±1
+        out = net.recall(cues, mode="async", generator=torch.Generator().manual_seed(0))
+        out.states, out.nearest, out.overlap, out.converged, out.sweeps, out.energy
+    """
+
+    def __init__(self, rule: str = "hebbian", eta: float | None = None,
+                 device: str | torch.device = "cpu", dtype: str = "float32") -> None:
+        self.rule = rule
+        self.eta = eta
+        self.device = device
+        self.dtype = dtype
+
+    # ----- fitted state -----------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.rule not in RULES:
+            raise GenlabError(f"unknown learning rule {self.rule!r}; choose one of "
+                              f"{', '.join(RULES)}")
+        if self.dtype not in DTYPES:
+            raise GenlabError(f"unknown dtype {self.dtype!r}; choose float32 or float64")
+
+    @property
+    def n_units(self) -> int:
+        return int(self.coupling_.shape[0])
+
+    @property
+    def weights(self) -> torch.Tensor:
+        """``W = scale_ * coupling_``, shape ``(N, N)``."""
+        return self.coupling_ * self.scale_
+
+    @property
+    def bias(self) -> torch.Tensor | None:
+        return None if self.bias_ is None else self.bias_ * self.scale_
+
+    def fit(self, patterns: torch.Tensor, bias: torch.Tensor | None = None) -> HopfieldNetwork:
+        """Store ``patterns`` ``(P, N)`` of ±1 (or {0,1}) with the configured rule.
+
+        ``bias`` ``(N,)`` is optional (default none). Sets ``patterns_`` ``(P, N)``,
+        ``coupling_`` ``(N, N)``, ``scale_`` (``W = scale_ * coupling_``) and ``bias_``.
+        """
+        self._check_params()
+        dev = resolve_device(self.device)
+        dt = DTYPES[self.dtype]
+        x = as_spins(patterns, "patterns", dtype=dt, device=dev)
+        self.patterns_ = x
+        self.coupling_, self.scale_ = learn(x, self.rule, self.eta)
+        self.bias_ = None
+        if bias is not None:
+            b = torch.as_tensor(bias, dtype=dt, device=dev).reshape(-1)
+            if b.shape[0] != x.shape[1] or not bool(torch.isfinite(b).all()):
+                raise GenlabError(f"bias must be {x.shape[1]} finite numbers")
+            self.bias_ = b / self.scale_
+        return self
+
+    @classmethod
+    def from_weights(cls, weights: torch.Tensor, bias: torch.Tensor | None = None,
+                     patterns: torch.Tensor | None = None, device: str | torch.device = "cpu",
+                     dtype: str = "float32") -> HopfieldNetwork:
+        """A network with given weights ``(N, N)`` (must be symmetric, zero diagonal)."""
+        net = cls(rule="custom", device=device, dtype=dtype)
+        dev, dt = resolve_device(device), DTYPES[dtype]
+        w = torch.as_tensor(weights, dtype=dt, device=dev)
+        if w.ndim != 2 or w.shape[0] != w.shape[1]:
+            raise GenlabError(f"weights must be a square matrix, got shape {tuple(w.shape)}")
+        if not bool(torch.isfinite(w).all()):
+            raise GenlabError("weights contain NaN or infinite values")
+        if not torch.equal(w, w.T) or bool(w.diagonal().any()):
+            raise GenlabError("Hopfield weights must be symmetric (w_ij = w_ji) with a zero "
+                              "diagonal (w_ii = 0)")
+        net.coupling_, net.scale_ = w, 1.0
+        net.bias_ = None if bias is None else torch.as_tensor(bias, dtype=dt, device=dev)
+        net.patterns_ = (w.new_zeros((0, w.shape[0])) if patterns is None
+                         else as_spins(patterns, "patterns", dtype=dt, device=dev))
+        return net
+
+    def _fitted(self) -> None:
+        if not hasattr(self, "coupling_"):
+            raise GenlabError("the network stores no patterns yet; call fit(patterns) first")
+
+    # ----- use --------------------------------------------------------------------------
+    def energy(self, states: torch.Tensor) -> torch.Tensor:
+        """``E(x) = -1/2 x^T W x - b^T x`` for ``(C, N)`` states; returns ``(C,)``."""
+        self._fitted()
+        x = torch.as_tensor(states).to(self.coupling_.device)
+        return energy(self.coupling_, x, self.bias_) * self.scale_
+
+    def overlaps(self, states: torch.Tensor) -> torch.Tensor:
+        """``m_{c,mu} = x_c . xi_mu / N`` for states ``(C, N)``; returns ``(C, P)``."""
+        self._fitted()
+        x = torch.as_tensor(states).to(self.coupling_)
+        return x @ self.patterns_.T / self.n_units
+
+    def recall(self, cues: torch.Tensor, mode: Literal["async", "sync"] = "async",
+               max_sweeps: int = 100, clamp: torch.Tensor | None = None,
+               generator: torch.Generator | None = None, block_size: int = 64,
+               record: Literal["none", "sweeps", "updates"] = "none") -> Recall:
+        """Run the dynamics from ``cues`` ``(C, N)`` or ``(N,)``: entries ±1, 0 = unknown.
+
+        ``clamp`` ``(N,)`` or ``(C, N)`` (bool or 0/1) holds units at their cue values.
+        Asynchronous updates visit the units one at a time in a fresh random order per
+        sweep drawn from ``generator``; the answer for a cue does not depend on the
+        other cues in the batch.
+        """
+        self._fitted()
+        x = as_spins(cues, "cues", allow_zero=True, dtype=self.coupling_.dtype,
+                     device=self.coupling_.device)
+        dyn: Dynamics = run_dynamics(self.coupling_, x, self.bias_, mode=mode,
+                                     max_sweeps=max_sweeps, clamp=clamp, generator=generator,
+                                     block_size=block_size, record=record, scale=self.scale_)
+        if self.patterns_.shape[0]:
+            m = dyn.states @ self.patterns_.T / self.n_units  # (C, P)
+            overlap, nearest = m.max(1)
+        else:
+            nearest = torch.full((x.shape[0],), -1, dtype=torch.int64, device=x.device)
+            overlap = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        return Recall(states=dyn.states, nearest=nearest, overlap=overlap,
+                      converged=dyn.converged, sweeps=dyn.sweeps, energy=dyn.energy,
+                      energy_history=dyn.energy_history, trajectory=dyn.trajectory)
+
+    def stable(self, states: torch.Tensor) -> torch.Tensor:
+        """``(C,)`` bool: is each state a fixed point (``x_i = sign(a_i)`` for every i)?"""
+        self._fitted()
+        x = torch.as_tensor(states).to(self.coupling_)
+        x = x if x.ndim == 2 else x.unsqueeze(0)
+        h = x @ self.coupling_
+        if self.bias_ is not None:
+            h = h + self.bias_
+        return (torch.where(h >= 0, 1.0, -1.0).to(x) == x).all(1)
+
+    # ----- save / load ------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str], meta: dict | None = None) -> Path:
+        """Save as ``NAME.safetensors`` + ``NAME.json`` (weights, patterns, config)."""
+        self._fitted()
+        tensors = {"coupling": self.coupling_, "patterns": self.patterns_}
+        if self.bias_ is not None:
+            tensors["bias"] = self.bias_
+        cfg = asdict(HopfieldConfig(rule=self.rule, eta=self.eta, dtype=self.dtype))
+        cfg["scale"] = self.scale_
+        cfg["n_units"] = self.n_units
+        return save_model(path, tensors, KIND, cfg, meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], device: str | torch.device = "cpu"
+             ) -> HopfieldNetwork:
+        """Load a network saved by :meth:`save`."""
+        dev = resolve_device(device)
+        tensors, cfg, _ = load_model(path, KIND, device=dev)
+        if "coupling" not in tensors or "patterns" not in tensors:
+            raise GenlabError(f"{path} is missing the Hopfield weights or patterns")
+        net = cls(rule=cfg.get("rule", "hebbian"), eta=cfg.get("eta"), device=dev,
+                  dtype=cfg.get("dtype", "float32"))
+        net.coupling_ = tensors["coupling"]
+        net.patterns_ = tensors["patterns"]
+        net.scale_ = float(cfg.get("scale", 1.0))
+        net.bias_ = tensors.get("bias")
+        return net

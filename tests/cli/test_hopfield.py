@@ -1,0 +1,117 @@
+"""``genlab hopfield demo|store|recall|capacity`` through the CLI, including bad inputs."""
+
+import json
+
+import numpy as np
+import pytest
+
+from genlab.cli.main import main
+
+
+@pytest.fixture
+def run(capsys):
+    def go(*args):
+        code = main([str(a) for a in args])
+        cap = capsys.readouterr()
+        return code, cap.out, cap.err
+    return go
+
+
+def one_json(out: str) -> dict:
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    assert len(lines) == 1
+    return json.loads(lines[0])
+
+
+def test_demo_recalls_letters(run, tmp_path):
+    code, out, _ = run("hopfield", "demo", "--out", tmp_path, "--json")
+    assert code == 0
+    obj = one_json(out)
+    assert obj["recalled"] == obj["cues"] == 8
+    assert (tmp_path / "hopfield_recall.png").stat().st_size > 0
+    assert not all(obj["overload"]["stable"])  # 12 letters in 25 units: spurious states
+
+
+def test_store_and_recall_round_trip(run, tmp_path):
+    rng = np.random.default_rng(0)
+    pats = rng.choice([-1, 1], size=(3, 64))
+    np.save(tmp_path / "p.npy", pats)
+    cues = pats.copy()
+    cues[:, :6] *= -1
+    cues[0, 10:20] = 0
+    np.save(tmp_path / "c.npy", cues)
+    code, out, _ = run("hopfield", "store", tmp_path / "p.npy", "--rule", "storkey", "--out",
+                       tmp_path / "net", "--json")
+    assert code == 0 and one_json(out)["stable_patterns"] == 3
+    code, out, _ = run("hopfield", "recall", tmp_path / "net", tmp_path / "c.npy", "--out",
+                       tmp_path / "s.npy", "--json")
+    assert code == 0
+    res = one_json(out)["results"]
+    assert [r["nearest"] for r in res] == [0, 1, 2]
+    assert all(r["overlap"] == 1.0 and r["converged"] for r in res)
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), pats)
+    mask = np.zeros(64, bool)
+    mask[:6] = True
+    np.save(tmp_path / "m.npy", mask)
+    code, out, _ = run("hopfield", "recall", tmp_path / "net", tmp_path / "c.npy", "--clamp",
+                       tmp_path / "m.npy", "--mode", "sync", "--json")
+    assert code == 0
+
+
+def test_store_glyph_text(run, tmp_path):
+    (tmp_path / "g.txt").write_text("#.#\n.#.\n\n..#\n#..\n")
+    code, out, _ = run("hopfield", "store", tmp_path / "g.txt", "--out", tmp_path / "n",
+                       "--json")
+    assert code == 0 and one_json(out)["image_shape"] == [2, 3]
+
+
+def test_capacity_json(run, tmp_path):
+    code, out, _ = run("hopfield", "capacity", "--n", 40, "--alphas", "0.05,0.5",
+                       "--out", tmp_path / "c.png", "--json")
+    assert code == 0
+    rules = one_json(out)["rules"]
+    assert set(rules) == {"hebbian", "storkey", "pseudoinverse"}
+    assert rules["pseudoinverse"]["stable"][1] == 1.0  # projection: stable at alpha 0.5
+
+
+BAD_GLYPHS = "#.#\n.#.\n\n##\n..\n"
+
+
+@pytest.mark.parametrize("content,what", [
+    (np.array([[1, -1, 2]]), "non-binary"),
+    (np.array([[1.0, np.nan, -1.0]]), "NaN"),
+    (np.zeros((0, 5)), "empty"),
+    (np.ones((2, 2, 2, 2)), "4-D"),
+])
+def test_store_bad_arrays(run, tmp_path, content, what):
+    np.save(tmp_path / "bad.npy", content)
+    code, out, err = run("hopfield", "store", tmp_path / "bad.npy", "--out", tmp_path / "n")
+    assert code == 2 and out == ""
+    assert err.startswith("genlab: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_bad_inputs_exit_2(run, tmp_path):
+    (tmp_path / "g.txt").write_text(BAD_GLYPHS)
+    (tmp_path / "x.txt").write_text("#a#\n")
+    np.save(tmp_path / "p.npy", np.ones((2, 9)))
+    run("hopfield", "store", tmp_path / "p.npy", "--out", tmp_path / "n")
+    np.save(tmp_path / "c8.npy", np.ones((2, 8)))
+    np.save(tmp_path / "cnan.npy", np.full((1, 9), np.nan))
+    np.save(tmp_path / "mask.npy", np.ones(4))
+    cases = [
+        ("store", tmp_path / "g.txt", "--out", tmp_path / "n2"),  # glyphs of different sizes
+        ("store", tmp_path / "x.txt", "--out", tmp_path / "n2"),  # bad character
+        ("store", tmp_path / "missing.npy", "--out", tmp_path / "n2"),
+        ("store", tmp_path / "p.npy", "--rule", "oja", "--out", tmp_path / "n2"),
+        ("recall", tmp_path / "n", tmp_path / "c8.npy"),  # wrong size
+        ("recall", tmp_path / "n", tmp_path / "cnan.npy"),
+        ("recall", tmp_path / "n", tmp_path / "p.npy", "--clamp", tmp_path / "mask.npy"),
+        ("recall", tmp_path / "nonet", tmp_path / "p.npy"),
+        ("recall", tmp_path / "n", tmp_path / "p.npy", "--mode", "random"),
+        ("capacity", "--n", "0"),
+        ("capacity", "--alphas", "0.1,x"),
+    ]
+    for args in cases:
+        code, out, err = run("hopfield", *args)
+        assert code == 2, args
+        assert err.startswith("genlab: error:") and len(err.strip().splitlines()) == 1, args
