@@ -14,10 +14,11 @@ from genlab.errors import GenlabError
 # Command groups, in the order ``genlab --help`` lists them: module genlab.cli.<name>.
 GROUPS = (
     "data",
+    "hopfield",
     "tsp",
     "bm",
     "rbm",
-    "hopfield",
+    "tour",
 )
 
 EXAMPLES = """\

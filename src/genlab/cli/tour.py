@@ -1,0 +1,72 @@
+"""``genlab tour``: run every model on built-in data and write a report page."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from genlab.cli.common import emit
+from genlab.device import resolve_device
+from genlab.errors import GenlabError
+
+INTRO = ("Every model of the lecture, run end to end on built-in data: Hopfield networks, "
+         "the travelling salesman, Boltzmann machines, RBMs, autoencoders, VAEs, beta-VAEs "
+         "and Gumbel-softmax models. Each section gives the equation, the command that "
+         "reproduces it, its figures and its numbers.")
+
+
+def cmd_tour(args: argparse.Namespace) -> int:
+    import torch
+
+    from genlab.tour.runner import TourContext, run_tour
+    from genlab.tour.steps import STEP_KEYS, STEPS
+
+    steps = STEPS
+    if args.only:
+        keys = [k.strip() for k in args.only.split(",") if k.strip()]
+        unknown = [k for k in keys if k not in STEP_KEYS]
+        if unknown or not keys:
+            raise GenlabError(f"unknown tour step(s) {', '.join(unknown) or '(none)'}; choose "
+                              f"from {', '.join(STEP_KEYS)}")
+        steps = [s for s in STEPS if s.key in keys]
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise GenlabError(f"--out {out} is a file; give a folder for the report")
+    device = resolve_device(args.device)
+    if device.type == "cpu" and args.threads:
+        torch.set_num_threads(args.threads)
+    ctx = TourContext(out=out, quick=args.quick, device=device, seed=args.seed)
+    result = run_tour(steps, ctx, "genlab tour" + (" (quick)" if args.quick else ""), INTRO)
+    emit(args, {"out": str(out), "page": str(result.page), "results": str(out / "results.json"),
+                "quick": args.quick, "seconds": result.seconds,
+                "steps": {s.key: s.status for s in result.sections}, "failed": result.failed},
+         lambda r: f"wrote {r['page']} ({len(r['steps'])} steps in {r['seconds']:.0f} s"
+                   + (f"; FAILED: {', '.join(r['failed'])}" if r["failed"] else "") + ")")
+    return 1 if result.failed else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from genlab.cli.common import HELP_FORMATTER
+
+    examples = ("genlab tour --out genlab-report\n"
+                "genlab tour --quick --out /tmp/report --json\n"
+                "genlab tour --only hopfield,tsp --out report\n"
+                "genlab tour --device cuda --out report")
+    p = subparsers.add_parser(
+        "tour", help="run every model end to end and write a report page",
+        description="Run the lecture's models end to end on built-in data and write "
+                    "DIR/index.html (self-contained), DIR/results.json and a PNG per figure. "
+                    "Exit status 1 when a step fails (the other steps still run).",
+        epilog="examples:\n" + "\n".join("  " + e for e in examples.splitlines()),
+        formatter_class=HELP_FORMATTER)
+    p.add_argument("--out", default="genlab-report", help="report folder (default genlab-report)")
+    p.add_argument("--quick", action="store_true", help="small settings: about two minutes")
+    p.add_argument("--only", default=None,
+                   help="comma-separated steps to run: hopfield, capacity, tsp, boltzmann, rbm, "
+                        "autoencoder, vae, betavae, gumbel")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    p.set_defaults(func=cmd_tour)

@@ -1,0 +1,179 @@
+"""The steps of ``genlab tour``: the lecture's models in order, each small enough for two
+CPU cores. ``quick`` shrinks every step so the whole tour runs in about two minutes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from genlab.tour.cli_steps import Command, cli_step
+from genlab.tour.runner import Step, StepOutput, TourContext
+
+
+def _q(ctx: TourContext, quick: Any, full: Any) -> str:
+    return str(quick if ctx.quick else full)
+
+
+# ----- 1. Hopfield associative memory ---------------------------------------------------------
+
+def _hopfield_memory(ctx: TourContext) -> list[Command]:
+    return [Command(["hopfield", "demo", "--out", "{out}/hopfield", "--seed", str(ctx.seed)],
+                    [("hopfield/hopfield_recall.png",
+                      "four 5x5 letters stored; corrupted cues recalled unit by unit"),
+                     ("hopfield/hopfield_overload.png",
+                      "twelve letters in 25 units: the memory fails")])]
+
+
+def _hopfield_memory_numbers(results: list[dict]) -> dict[str, Any]:
+    r = results[0]
+    over = r["overload"]
+    return {"letters stored": r["letters"], "cues": r["cues"], "cues recalled": r["recalled"],
+            "overloaded memory": over["letters"],
+            "stable letters when overloaded": f"{sum(over['stable'])} of {len(over['stable'])}"}
+
+
+# ----- 2. Hopfield capacity -------------------------------------------------------------------
+
+def _hopfield_capacity(ctx: TourContext) -> list[Command]:
+    return [Command(["hopfield", "capacity", "--n", _q(ctx, 100, 400), "--rule", "all",
+                     "--trials", _q(ctx, 1, 2), "--out", "{out}/hopfield_capacity.png",
+                     "--seed", str(ctx.seed)],
+                    [("hopfield_capacity.png", "fraction of patterns recalled against the load "
+                      "alpha = P/N for each learning rule, with the 0.138 line")])]
+
+
+def _hopfield_capacity_numbers(results: list[dict]) -> dict[str, Any]:
+    r = results[0]
+    out: dict[str, Any] = {"units N": r["n"], "theory critical load": r["theory_critical_load"]}
+    for rule, v in r["rules"].items():
+        alphas, rec = v["alphas"], v["recalled"]
+        ok = [a for a, f in zip(alphas, rec, strict=False) if f >= 0.5]
+        out[f"{rule}: largest load with half the patterns recalled"] = max(ok) if ok else 0.0
+    return out
+
+
+# ----- 3. TSP ---------------------------------------------------------------------------------
+
+def _tsp(ctx: TourContext) -> list[Command]:
+    inst = "ulysses16"
+    return [Command(["tsp", "solve", inst, "--method", "mean-field", "--restarts",
+                     _q(ctx, 4, 16), "--plot", "{out}/tsp_meanfield.png", "--seed", str(ctx.seed)],
+                    [("tsp_meanfield.png", f"{inst}: the mean-field (softassign) network's tour "
+                      "and its energy over the annealing")]),
+            Command(["tsp", "solve", "random:10", "--method", "hopfield-tank", "--restarts",
+                     _q(ctx, 20, 100), "--plot", "{out}/tsp_hopfield_tank.png",
+                     "--seed", str(ctx.seed)],
+                    [("tsp_hopfield_tank.png", "10 random cities on the Hopfield-Tank network")])]
+
+
+def _tsp_numbers(results: list[dict]) -> dict[str, Any]:
+    mf, ht = results
+    return {"instance": mf["instance"], "cities": mf["n"], "mean-field tour length": mf["length"],
+            "optimum": mf["optimum"], "mean-field gap to optimum": mf["gap"],
+            "Hopfield-Tank (10 cities) gap": ht.get("gap"),
+            "Hopfield-Tank restarts valid without repair": ht["valid_fraction"]}
+
+
+# ----- 4. Boltzmann machine (Python API: a random 12-unit machine) ---------------------------
+
+def _boltzmann(ctx: TourContext) -> StepOutput:
+    from genlab.energy.bm_plots import plot_bound_vs_beta
+    from genlab.energy.exact import exact_moments
+    from genlab.energy.gibbs import sample
+    from genlab.energy.meanfield import mean_field
+    from genlab.plots import plot_curves
+
+    g = torch.Generator().manual_seed(ctx.seed)
+    n = 12
+    w = torch.randn(n, n, generator=g, dtype=torch.float64) / n ** 0.5
+    w = torch.triu(w, 1)
+    w = w + w.T
+    b = 0.3 * torch.randn(n, generator=g, dtype=torch.float64)
+    beta = 1.0
+    exact = exact_moments(w, b, beta)
+    run = sample(w, b, beta, n_chains=16, n_samples=500 if ctx.quick else 4000, burn_in=100,
+                 generator=g)
+    x = run.samples.reshape(-1, n).double()
+    gibbs_mean = x.mean(0)
+    err = (gibbs_mean - exact.mean).abs()
+    plot_curves({"exact <x_i>": exact.mean.tolist(), "Gibbs <x_i>": gibbs_mean.tolist()},
+                ctx.file("bm_marginals.png"), xlabel="unit i", ylabel="<x_i>",
+                title="Gibbs sampling against exact enumeration (12 units, beta = 1)")
+    betas = [0.1 * k for k in range(0, 31)]
+    bounds = [mean_field(w, b, bb).log_z_bound for bb in betas]
+    exacts = [exact_moments(w, b, bb).log_z for bb in betas]
+    plot_bound_vs_beta(betas, bounds, exacts, ctx.file("bm_meanfield.png"))
+    return StepOutput(
+        figures=[("bm_marginals.png", "means <x_i> from Gibbs chains and from summing over all "
+                  "2^12 states"),
+                 ("bm_meanfield.png", "the mean-field bound on log Z against exact log Z over "
+                  "inverse temperature beta")],
+        numbers={"units": n, "exact log Z (beta=1)": float(exact.log_z),
+                 "Gibbs samples": int(x.shape[0]),
+                 "max |Gibbs mean - exact mean|": float(err.max()),
+                 "mean-field bound (beta=1)": float(mean_field(w, b, beta).log_z_bound),
+                 "bound never above log Z": all(bd <= ex + 1e-9
+                                                for bd, ex in zip(bounds, exacts, strict=True))},
+        command=f"genlab tour --only boltzmann --seed {ctx.seed}",
+        summary="A random 12-unit machine: Gibbs sampling with P(x_i=+1) = 1/(1+exp(-2 a_i)) "
+                "checked against exact enumeration, and the variational free energy as a "
+                "bound on log Z.")
+
+
+# ----- 5. RBM ---------------------------------------------------------------------------------
+
+def _rbm(ctx: TourContext) -> list[Command]:
+    hidden, epochs = _q(ctx, 64, 200), _q(ctx, 3, 15)
+    return [Command(["rbm", "train", "mnist5k", "--hidden", hidden, "--method", "pcd",
+                     "--epochs", epochs, "--momentum", "0.5", "--schedule", "linear",
+                     "--out", "{out}/runs/rbm", "--seed", str(ctx.seed)]),
+            Command(["rbm", "filters", "{out}/runs/rbm", "--n", "64", "--out",
+                     "{out}/rbm_filters.png"], [("rbm_filters.png", "learned filters W_j")]),
+            Command(["rbm", "sample", "{out}/runs/rbm", "--n", "36", "--steps",
+                     _q(ctx, 200, 1000), "--out", "{out}/rbm_samples.png", "--seed",
+                     str(ctx.seed)], [("rbm_samples.png", "samples after block Gibbs sweeps")]),
+            Command(["rbm", "eval", "{out}/runs/rbm", "mnist5k", "--split", "test",
+                     "--limit", _q(ctx, 300, 1000), "--ais-runs", _q(ctx, 16, 100),
+                     "--ais-betas", _q(ctx, 1000, 10000), "--seed", str(ctx.seed)])]
+
+
+def _rbm_numbers(results: list[dict]) -> dict[str, Any]:
+    tr, ev = results[0], results[3]
+    return {"hidden units": tr["n_hidden"], "epochs": tr["epochs"],
+            "training seconds": tr["seconds"], "AIS log Z": ev["log_z"],
+            "AIS standard error": ev["log_z_std_err"],
+            "test log-likelihood (nats/image)": ev["log_likelihood"],
+            "test images": ev["n_examples"]}
+
+
+STEPS: list[Step] = [
+    Step("hopfield", "Hopfield associative memory",
+         "x_i = sign(sum_j w_ij x_j),   w_ij = eta sum_n x_i^(n) x_j^(n),   w_ii = 0,   "
+         "E(x) = -1/2 sum_ij w_ij x_i x_j",
+         cli_step(_hopfield_memory, _hopfield_memory_numbers,
+                  "A 25-unit network stores four 5x5 letters by Hebb's rule and cleans "
+                  "corrupted cues one unit at a time; twelve letters overload it.")),
+    Step("capacity", "Hopfield capacity",
+         "alpha = P / N;   Hebbian recall breaks down near alpha_c = 0.138",
+         cli_step(_hopfield_capacity, _hopfield_capacity_numbers,
+                  "How many random patterns each learning rule stores before recall fails.")),
+    Step("tsp", "Travelling salesman on a Hopfield network",
+         "E = A/2 sum_x sum_i!=j V_xi V_xj + B/2 sum_i sum_x!=y V_xi V_yi "
+         "+ C/2 (sum V - n)^2 + D/2 sum_xy d_xy sum_i V_xi (V_y,i+1 + V_y,i-1)",
+         cli_step(_tsp, _tsp_numbers,
+                  "One neuron per city x position: strong inhibition within rows and "
+                  "columns, distance-weighted inhibition between neighbouring positions.")),
+    Step("boltzmann", "Boltzmann machine",
+         "P(x | beta, W) = exp(-beta E(x; W)) / Z,   P(x_i = +1) = 1 / (1 + exp(-2 a_i)),   "
+         "log Z >= -beta F_MF(m)",
+         _boltzmann),
+    Step("rbm", "Restricted Boltzmann machine on MNIST-5k",
+         "E(v, h) = -b'v - c'h - v'Wh;   dW ~ <v h'>_data - <v h'>_model (PCD);   "
+         "log Z by annealed importance sampling",
+         cli_step(_rbm, _rbm_numbers,
+                  "Persistent contrastive divergence on 4,000 real MNIST digits; test "
+                  "log-likelihood from AIS.")),
+]
+
+STEP_KEYS = [s.key for s in STEPS]
