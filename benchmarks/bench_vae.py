@@ -187,6 +187,7 @@ def main() -> None:
     ap.add_argument("--conv-steps", type=int, default=None,
                     help="train the conv model for only this many steps (time per epoch is "
                          "then extrapolated and its NLL is that of the short run)")
+    ap.add_argument("--out", default="vae.json", help="file name in benchmarks/results/")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     peak = matmul_gflops(args.threads)
@@ -241,7 +242,7 @@ def main() -> None:
               "epochs": args.epochs, "k": args.k, "n_test": args.n_test, "rows": rows,
               "command": "python " + " ".join(sys.argv)}
     (HERE / "results").mkdir(exist_ok=True)
-    atomic_write_json(HERE / "results" / "vae.json", result)
+    atomic_write_json(HERE / "results" / args.out, result)
     print(f"\n| model | epochs | s/epoch (best) | train s | test ELBO | NLL (IWAE K={args.k}) "
           "| matmul use |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
