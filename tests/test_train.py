@@ -98,11 +98,11 @@ def test_early_stopping_restores_the_best_weights():
     model = Shift()
     seen = []
     r = fit(model, train, TrainConfig(epochs=50, batch_size=64, lr=0.05, patience=3),
-            val=val, quiet=True, on_epoch=lambda e, s: seen.append(float(model.w)))
+            val=val, quiet=True, on_epoch=lambda e, s: seen.append(model.w.item()))
     # the val loss (w - 1)^2 grows every epoch as w moves to 0: best after epoch 1
     assert r.stopped_early and r.epochs == 4
     assert r.val_loss == sorted(r.val_loss)
-    assert float(model.w) == pytest.approx(seen[0])
+    assert model.w.item() == pytest.approx(seen[0])
 
 
 def test_bad_inputs(digits):

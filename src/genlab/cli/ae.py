@@ -24,7 +24,7 @@ from genlab.latent.corruption import parse_corruption
 from genlab.latent.evaluate import reconstruction_error
 from genlab.latent.runs import fixed_draw, run_data, train_run
 from genlab.progress import log
-from genlab.train import seeded_init
+from genlab.train import dist_info, seeded_init
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "default": {"arch": "mlp", "hidden": [256], "latent": 32, "activation": "relu",
@@ -54,6 +54,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         f"on {len(data)} {args.data} images for {cfg.epochs} epochs")
     result = train_run(model, data, cfg, args.out, val=val, resume=args.resume, device=device,
                        data_dir=args.data_dir)
+    if dist_info().rank != 0:  # under torchrun only rank 0 reports
+        return
     test = run_data({"data": {"name": args.data, "binarize": args.binarize,
                               "image_shape": list(data.image_shape)}}, "test", 2000, None,
                     args.data_dir) if args.split == "train" else None

@@ -37,7 +37,7 @@ from genlab.latent.plots import plot_codes, plot_manifold, plot_reconstructions
 from genlab.latent.runs import fixed_draw, run_data, split_validation, train_run
 from genlab.plots import plot_image_grid
 from genlab.progress import log
-from genlab.train import TrainConfig, seeded_init
+from genlab.train import TrainConfig, dist_info, seeded_init
 
 # Modules that extend ``genlab vae`` (latent types, extra commands); imported by register().
 EXTENSIONS: tuple[str, ...] = ()
@@ -177,6 +177,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     result = train_run(model.to(device), data, cfg, args.out, val=val, resume=args.resume,
                        device=device, data_dir=args.data_dir,
                        extra_meta={"latent_type": args.latent_type})
+    if dist_info().rank != 0:  # under torchrun only rank 0 reports
+        return
     out = {"out": str(args.out), "kind": model.kind, "latent_type": args.latent_type,
            "settings": settings, "config": asdict(model.config), "steps": result.steps,
            "epochs": result.epochs, "seconds": result.seconds,
