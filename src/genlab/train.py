@@ -454,7 +454,7 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
                 out = trained(x, gen)
             loss = out.loss
             if not torch.isfinite(loss):
-                raise GenlabError(f"the loss became {float(loss)} at step {loop['step']}; "
+                raise GenlabError(f"the loss became {loss.item()} at step {loop['step']}; "
                                   "lower the learning rate or check the data")
             opt.zero_grad(set_to_none=True)
             loss.backward()
