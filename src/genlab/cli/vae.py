@@ -83,7 +83,7 @@ register_latent_type(LatentType("gaussian", "z ~ N(mu, diag sigma^2), prior N(0,
 DEFAULTS: dict[str, dict[str, Any]] = {
     "default": {"arch": "mlp", "hidden": [512, 256], "latent": 32, "activation": "elu",
                 "epochs": 10, "batch_size": 128, "lr": 2e-3, "schedule": "cosine",
-                "kl_warmup": 0.0, "iw_train": 1, "likelihood": "bernoulli",
+                "kl_warmup": 0.3, "iw_train": 1, "likelihood": "bernoulli",
                 "channels": [32, 64]},
     "digits": {"hidden": [128], "latent": 8, "epochs": 50, "batch_size": 64},
 }
