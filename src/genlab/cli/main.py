@@ -18,6 +18,8 @@ GROUPS = (
     "tsp",
     "bm",
     "rbm",
+    "ae",
+    "vae",
     "tour",
 )
 
