@@ -76,7 +76,7 @@ def test_scale_sets_the_area(shape):
     # error far below 1% for these smooth boundaries, so 1% is the tolerance.
     unit = {0: 4.0, 1: math.pi * 0.5,  # square [-1,1]^2; ellipse axes 1 and 1/2
             2: _heart_unit_area() / 1.15 ** 2}[shape]
-    for scale in range(6):
+    for scale in (0, 5):  # the smallest and largest
         s = ds.FACTOR_VALUES[1][scale]
         area = unit * (ds.SPRITE_HALF * s) ** 2
         mean_count = ds.render(grid_factors(shape, scale, 7)).sum((1, 2)).mean().item()
