@@ -62,11 +62,11 @@ def codes_of(code_fn: CodeFunction, factors: torch.Tensor, chunk: int = 4096) ->
 
 def dsprites_code_function(encode: Callable[[torch.Tensor], torch.Tensor],
                            device: torch.device | str = "cpu") -> CodeFunction:
-    """A code function for dSprites: render the factors' images ``(n, 1, 64, 64)`` on
-    ``device`` and apply ``encode`` (e.g. a VAE encoder's mean ``mu(x)``)."""
+    """A code function for dSprites: render the factors' images, flattened to ``(n, 4096)``,
+    on ``device`` and apply ``encode`` (e.g. a VAE's posterior mean ``mu(x)``)."""
     from genlab.data import dsprites
 
     def code_fn(factors: torch.Tensor) -> torch.Tensor:
-        return encode(dsprites.render(factors.to(device))[:, None])
+        return encode(dsprites.render(factors.to(device)).reshape(len(factors), -1))
 
     return code_fn
