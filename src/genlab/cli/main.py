@@ -15,6 +15,7 @@ from genlab.errors import GenlabError
 GROUPS = (
     "data",
     "vae",
+    "disentangle",
 )
 
 EXAMPLES = """\

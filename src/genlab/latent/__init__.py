@@ -14,9 +14,11 @@ from genlab.latent.base import (
     load_latent_model,
     register_model,
 )
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig
 from genlab.latent.vae import VAE, DiagonalGaussian, VAEConfig
 
 __all__ = [
-    "MODEL_REGISTRY", "VAE", "DiagonalGaussian", "ELBOTerms", "LatentModel", "Posterior",
+    "MODEL_REGISTRY", "VAE", "BetaVAE", "BetaVAEConfig", "DiagonalGaussian", "ELBOTerms",
+    "LatentModel", "Posterior",
     "VAEConfig", "VariationalModel", "load_latent_model", "register_model",
 ]
