@@ -52,7 +52,6 @@ def cmd_train(args: argparse.Namespace) -> None:
     data = DSpritesData(rows if args.limit is None else rows[:args.limit])
     config = BetaVAEConfig(latent=args.latent, beta=args.beta, capacity_max=args.capacity,
                            capacity_steps=args.capacity_steps, gamma=args.gamma)
-    model = BetaVAE(config)
     epochs = max(1, math.ceil(args.steps * args.batch_size / len(data)))
     cfg = TrainConfig(epochs=epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       checkpoint_every=args.checkpoint_every, amp=args.amp,
@@ -79,13 +78,16 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    unknown = [m for m in metrics if m not in METRICS] or ([] if metrics else ["(none)"])
+    if unknown:
+        raise GenlabError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
+    sizes = SampleSizes().scaled(args.fraction)
     model, meta = _load_variational(args.run, device)
     if model.image_shape != (64, 64):
         raise GenlabError(f"{args.run} was trained on {model.image_shape[0]}x"
                           f"{model.image_shape[1]} images; the metrics need a dSprites model "
                           "(64x64)")
-    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    sizes = SampleSizes().scaled(args.fraction)
     model.eval()
     log(f"scoring {args.run} on {', '.join(metrics)} (fraction {args.fraction} of the papers' "
         "sample sizes)")
@@ -103,7 +105,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
 def cmd_traverse(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     model, meta = _load_variational(args.run, device)
-    data = run_data(meta, split="test", limit=max(args.n_kl, args.index + 1), data=args.data,
+    if args.steps < 2:
+        raise GenlabError(f"--steps must be at least 2 for a traversal, got {args.steps}")
+    if args.index >= args.n_kl:
+        raise GenlabError(f"--index {args.index} must be below --n-kl {args.n_kl} (the seed "
+                          "image is one of the test images the KL is measured on)")
+    data = run_data(meta, split="test", limit=args.n_kl, data=args.data,
                     data_dir=args.data_dir)
     if args.index >= len(data):
         raise GenlabError(f"--index {args.index} is past the {len(data)} test images")
