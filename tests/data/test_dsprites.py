@@ -67,8 +67,8 @@ def test_position_translates_exactly():
         assert torch.equal(torch.roll(x0, 36, dims=0), ds.render(fy)[0])
 
 
-@pytest.mark.parametrize("shape", [0, 1, 2])
-def test_scale_sets_the_area(shape):
+@pytest.mark.parametrize(("shape", "scale"), [(0, 0), (1, 5), (2, 0), (2, 5)])
+def test_scale_sets_the_area(shape, scale):
     # Averaged over the 32 x 32 positions, the pixel count equals the sprite's area: the
     # centre offsets 36 k / 31 px have fractional parts 5k/31 mod 1, spread evenly over
     # [0, 1), and the expected number of lattice points in a shape under a uniformly
@@ -76,11 +76,10 @@ def test_scale_sets_the_area(shape):
     # error far below 1% for these smooth boundaries, so 1% is the tolerance.
     unit = {0: 4.0, 1: math.pi * 0.5,  # square [-1,1]^2; ellipse axes 1 and 1/2
             2: _heart_unit_area() / 1.15 ** 2}[shape]
-    for scale in (0, 5):  # the smallest and largest
-        s = ds.FACTOR_VALUES[1][scale]
-        area = unit * (ds.SPRITE_HALF * s) ** 2
-        mean_count = ds.render(grid_factors(shape, scale, 7)).sum((1, 2)).mean().item()
-        assert mean_count == pytest.approx(area, rel=0.01)
+    s = ds.FACTOR_VALUES[1][scale]
+    area = unit * (ds.SPRITE_HALF * s) ** 2
+    mean_count = ds.render(grid_factors(shape, scale, 7)).sum((1, 2)).mean().item()
+    assert mean_count == pytest.approx(area, rel=0.01)
 
 
 def _heart_unit_area() -> float:

@@ -35,12 +35,12 @@ def five_sigma(p: float, n: int) -> float:
 def test_betavae_score_ground_truth_is_one_and_random_is_chance():
     # truth: z_diff is exactly 0 in dimension k and > 0 elsewhere (a.s. for L = 64):
     # linearly separable, so the logistic classifier is perfect.
-    res = betavae_score(truth, FACTOR_SIZES, seed=0, n_train=500, n_eval=500)
+    res = betavae_score(truth, FACTOR_SIZES, seed=0, n_train=300, n_eval=300)
     assert res.score == 1.0 and res.chance == pytest.approx(0.2)
     # random: the prediction is independent of the evaluation label, so the accuracy is
-    # Binomial(500, 1/K) / 500.
-    res = betavae_score(random_codes(), FACTOR_SIZES, seed=0, n_train=500, n_eval=500)
-    assert abs(res.score - 1 / K) < five_sigma(1 / K, 500)
+    # Binomial(300, 1/K) / 300.
+    res = betavae_score(random_codes(), FACTOR_SIZES, seed=0, n_train=300, n_eval=300)
+    assert abs(res.score - 1 / K) < five_sigma(1 / K, 300)
 
 
 def test_factorvae_score_ground_truth_is_one_and_random_is_chance():
