@@ -13,6 +13,7 @@ and prints the markdown table for ``benchmarks/RESULTS.md``.
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import statistics
 import time
@@ -36,11 +37,13 @@ SIZES = SampleSizes(factorvae_train=200, factorvae_eval=100, n_variance=4000,
                     mig_samples=10_000)
 
 
-def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: bool
-            ) -> dict:
+def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: bool,
+            init_bias: bool = False, tag: str = "") -> dict:
     torch.manual_seed(seed)  # weight initialisation
     model = BetaVAE(BetaVAEConfig(beta=beta))
     data = DSpritesData(split_indices("train"))
+    if init_bias:
+        model.init_output_bias(data.draw(index=torch.arange(2000)))
     cfg = TrainConfig(epochs=1, batch_size=batch, lr=lr, seed=seed, max_steps=steps,
                       checkpoint_every=0, log_every=max(1, steps // 5))
     t0 = time.perf_counter()
@@ -57,15 +60,24 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
     eval_s = time.perf_counter() - t0
     if figure:
         trav = latent_traversal(model, test[0], kl)
-        plot_traversal(trav, ROOT / "docs" / "figures" / f"betavae_traverse_beta{beta:g}.png",
+        name = f"betavae_traverse_beta{beta:g}{tag}.png"
+        plot_traversal(trav, ROOT / "docs" / "figures" / name,
                        title=f"beta = {beta:g}, {steps} steps of {batch} (seed {seed})")
-    return {"beta": beta, "seed": seed, "steps": result.steps, "batch_size": batch, "lr": lr,
+    return {"beta": beta, "seed": seed, "init_output_bias": init_bias, "steps": result.steps,
+            "batch_size": batch, "lr": lr,
             "train_seconds": train_s, "images_per_second": result.steps * batch / train_s,
             "eval_seconds": eval_s, "test_recon_nats": float(-t.log_px_z.mean()),
             "test_kl_nats": float(t.kl.mean()), "kl_per_latent": kl.tolist(),
             "active_latents": int((kl > 0.1).sum()), "mig": scores["mig"]["score"],
             "mig_per_factor": scores["mig"]["per_factor"],
             "factorvae": scores["factorvae"]["score"]}
+
+
+def save_sweep(path: Path, sweep: dict) -> None:
+    """Store ``sweep`` in the results file, replacing an earlier sweep of the same command."""
+    sweeps = json.loads(path.read_text())["sweeps"] if path.is_file() else []
+    sweeps = [s for s in sweeps if s["command"] != sweep["command"]] + [sweep]
+    atomic_write_json(path, {"sweeps": sweeps})
 
 
 def summary(runs: list[dict], beta: float, key: str) -> str:
@@ -85,6 +97,9 @@ def main() -> None:
     ap.add_argument("--betas", type=float, nargs="+", default=[1.0, 4.0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init-bias", action="store_true",
+                    help="start the decoder's output bias at logit(mean pixel)")
+    ap.add_argument("--tag", default="", help="suffix of the figure names")
     ap.add_argument("--budget", type=float, default=3600.0,
                     help="wall seconds; no new run starts after this")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "betavae.json"))
@@ -98,21 +113,25 @@ def main() -> None:
                 print(f"budget of {args.budget:.0f} s spent; stopping before beta={beta} "
                       f"seed={seed}", flush=True)
                 break
-            r = one_run(beta, seed, args.steps, args.batch_size, args.lr, figure=seed == 0)
+            r = one_run(beta, seed, args.steps, args.batch_size, args.lr, figure=seed == 0,
+                        init_bias=args.init_bias, tag=args.tag)
             runs.append(r)
             print(f"beta={beta:g} seed={seed}: MIG {r['mig']:.3f} FactorVAE "
                   f"{r['factorvae']:.3f} recon {r['test_recon_nats']:.1f} KL "
                   f"{r['test_kl_nats']:.1f} ({r['images_per_second']:.1f} img/s, train "
                   f"{r['train_seconds']:.0f} s, eval {r['eval_seconds']:.0f} s)", flush=True)
-            atomic_write_json(args.out, {
+            sweep = {
                 "command": "nice python benchmarks/bench_betavae.py " + " ".join(
                     f"--{k.replace('_', '-')} {v}" for k, v in
                     (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr),
-                     ("seeds", " ".join(map(str, args.seeds))))),
+                     ("seeds", " ".join(map(str, args.seeds))))) + (
+                    " --init-bias" if args.init_bias else "") + (
+                    f" --tag {args.tag}" if args.tag else ""),
                 "machine": f"{platform.machine()} {platform.processor()}, torch "
                            f"{torch.__version__}, {args.threads} thread(s)",
                 "metric_sample_sizes": asdict(SIZES), "runs": runs,
-                "wall_seconds": time.perf_counter() - start})
+                "wall_seconds": time.perf_counter() - start}
+            save_sweep(Path(args.out), sweep)
     print()
     print("| beta | MIG (mean ± sd over seeds) | FactorVAE score | test recon (nats) "
           "| test KL (nats) | active latents | images/s |")

@@ -114,3 +114,11 @@ def test_bad_configs_are_user_errors():
         BetaVAE(BetaVAEConfig(beta=-1.0))
     with pytest.raises(GenlabError, match="expected images"):
         BetaVAE(BetaVAEConfig()).loss(torch.zeros(2, 100), torch.Generator())
+
+
+def test_output_bias_starts_at_the_mean_intensity(batch):
+    model = BetaVAE(BetaVAEConfig(latent=2))
+    model.init_output_bias(batch)
+    p = batch.mean().item()
+    assert model.decoder.deconv[-1].bias.item() == pytest.approx(
+        torch.logit(torch.tensor(p)).item(), rel=1e-5)

@@ -62,6 +62,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         f"for {args.steps} steps of {args.batch_size} on {device}")
     torch.manual_seed(args.seed)  # weight initialisation
     model = BetaVAE(config)
+    if not args.resume:
+        model.init_output_bias(data.draw(index=torch.arange(min(len(data), 2000))))
     t0 = time.perf_counter()
     result = train_run(model.to(device), data, cfg, args.out, resume=args.resume,
                        device=device, extra_meta={"latent_type": "beta"})
