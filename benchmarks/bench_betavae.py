@@ -7,7 +7,7 @@ record the per-latent KL. Writes ``benchmarks/results/betavae.json`` after every
 a partial sweep keeps its numbers), traversal figures for seed 0 into ``docs/figures``,
 and prints the markdown table for ``benchmarks/RESULTS.md``.
 
-    nice python benchmarks/bench_betavae.py --steps 250 --seeds 0 1 2
+    PYTHONPATH=src python benchmarks/bench_betavae.py --steps 800 --batch-size 16 --init-bias
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def main() -> None:
                   f"{r['test_kl_nats']:.1f} ({r['images_per_second']:.1f} img/s, train "
                   f"{r['train_seconds']:.0f} s, eval {r['eval_seconds']:.0f} s)", flush=True)
             sweep = {
-                "command": "nice python benchmarks/bench_betavae.py " + " ".join(
+                "command": "PYTHONPATH=src python benchmarks/bench_betavae.py " + " ".join(
                     f"--{k.replace('_', '-')} {v}" for k, v in
                     (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr),
                      ("seeds", " ".join(map(str, args.seeds))))) + (

@@ -144,3 +144,16 @@ def test_bad_indices_are_user_errors():
         ds.render(torch.zeros(2, 4, dtype=torch.long))
     with pytest.raises(GenlabError, match="integers"):
         ds.render(torch.zeros(2, 5))
+
+
+def test_data_show_dsprites(tmp_path, capsys):
+    import json
+
+    from genlab.cli.main import main
+
+    out = tmp_path / "d.png"
+    assert main(["data", "show", "dsprites", "--limit", "40", "--n", "9", "--out", str(out),
+                 "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["shape"] == [64, 64] and res["size"] == 40 and res["classes"] == 3
+    assert out.read_bytes()[:4] == b"\x89PNG"
