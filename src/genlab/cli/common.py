@@ -86,7 +86,8 @@ def format_result(result: dict[str, Any], indent: int = 0) -> str:
             lines.append(f"{pad}{key}:")
             lines.append(format_result(value, indent + 2))
         elif isinstance(value, float):
-            lines.append(f"{pad}{key}: {value:.6g}" if math.isfinite(value) else f"{pad}{key}: {value}")
+            shown = f"{value:.6g}" if math.isfinite(value) else str(value)
+            lines.append(f"{pad}{key}: {shown}")
         elif isinstance(value, list) and len(value) > 12:
             lines.append(f"{pad}{key}: [{len(value)} values]")
         else:
@@ -168,8 +169,10 @@ def add_data_options(parser: argparse.ArgumentParser, default: str = "mnist5k",
         parser.add_argument("--data", default=default, help=f"{what} (default {default})")
     parser.add_argument("--split", default="train", choices=("train", "test", "all"),
                         help="which part of the data set (default train)")
-    parser.add_argument("--binarize", default=binarize, choices=("none", "threshold", "bernoulli"),
-                        help=f"none, threshold at 0.5, or bernoulli resampling (default {binarize})")
+    parser.add_argument("--binarize", default=binarize,
+                        choices=("none", "threshold", "bernoulli"),
+                        help=f"none, threshold at 0.5, or bernoulli resampling each epoch "
+                             f"(default {binarize})")
     parser.add_argument("--limit", type=positive_int, default=None,
                         help="use at most this many examples")
     parser.add_argument("--data-dir", default=None,
