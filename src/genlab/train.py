@@ -34,11 +34,12 @@ What :func:`fit` guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -144,6 +145,18 @@ def mix_seed(*parts: int) -> int:
         h = (h * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
         h ^= h >> 29
     return h & 0x7FFFFFFFFFFFFFFF
+
+
+@contextlib.contextmanager
+def seeded_init(seed: int) -> Iterator[None]:
+    """Build modules inside this block for a weight initialisation fixed by ``seed``.
+
+    PyTorch's layer initialisers draw from the global CPU generator; this forks it, so
+    the caller's global random state is left as it was.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(mix_seed(seed, -3))
+        yield
 
 
 def step_generator(seed: int, epoch: int, step: int, device: torch.device) -> torch.Generator:
@@ -441,7 +454,7 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
                 out = trained(x, gen)
             loss = out.loss
             if not torch.isfinite(loss):
-                raise GenlabError(f"the loss became {float(loss)} at step {loop['step']}; "
+                raise GenlabError(f"the loss became {loss.item()} at step {loop['step']}; "
                                   "lower the learning rate or check the data")
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -37,7 +37,7 @@ from genlab.latent.plots import plot_codes, plot_manifold, plot_reconstructions
 from genlab.latent.runs import fixed_draw, run_data, split_validation, train_run
 from genlab.plots import plot_image_grid
 from genlab.progress import log
-from genlab.train import TrainConfig
+from genlab.train import TrainConfig, dist_info, seeded_init
 
 # Modules that extend ``genlab vae`` (latent types, extra commands); imported by register().
 EXTENSIONS: tuple[str, ...] = ("genlab.cli.disentangle",)
@@ -82,7 +82,7 @@ register_latent_type(LatentType("gaussian", "z ~ N(mu, diag sigma^2), prior N(0,
 # (see docs/vae.md for how they compare). Anything not here falls back to "default".
 DEFAULTS: dict[str, dict[str, Any]] = {
     "default": {"arch": "mlp", "hidden": [512, 256], "latent": 32, "activation": "elu",
-                "epochs": 10, "batch_size": 128, "lr": 1e-3, "schedule": "cosine",
+                "epochs": 10, "batch_size": 128, "lr": 2e-3, "schedule": "cosine",
                 "kl_warmup": 0.0, "iw_train": 1, "likelihood": "bernoulli",
                 "channels": [32, 64]},
     "digits": {"hidden": [128], "latent": 8, "epochs": 50, "batch_size": 64},
@@ -92,18 +92,22 @@ SHARED = ("arch", "hidden", "latent", "activation", "epochs", "batch_size", "lr"
           "kl_warmup", "iw_train", "likelihood", "channels")
 
 
-def resolve_defaults(args: argparse.Namespace) -> dict[str, Any]:
-    """Fill every shared flag left unset from :data:`DEFAULTS` for the data set."""
-    chosen = dict(DEFAULTS["default"])
-    chosen.update(DEFAULTS.get(args.data, {}))
-    for key in SHARED:
+def resolve_defaults(args: argparse.Namespace, defaults: dict[str, dict[str, Any]] | None = None,
+                     keys: tuple[str, ...] = SHARED) -> dict[str, Any]:
+    """Fill every flag in ``keys`` left unset (None) from ``defaults`` for the data set."""
+    defaults = DEFAULTS if defaults is None else defaults
+    chosen = dict(defaults["default"])
+    chosen.update(defaults.get(args.data, {}))
+    for key in keys:
         if getattr(args, key, None) is None:
             setattr(args, key, chosen[key])
-    return {k: getattr(args, k) for k in SHARED}
+    return {k: getattr(args, k) for k in keys}
 
 
 def int_list(text: str) -> list[int]:
-    """argparse type: comma-separated positive integers (``512,256``)."""
+    """argparse type: comma-separated positive integers (``512,256``); ``none``: empty."""
+    if text.strip().lower() == "none":
+        return []
     try:
         values = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
@@ -151,11 +155,9 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="stop after this many steps in total (a resumable partial run)")
     p.add_argument("--amp", action="store_true", help="bfloat16 mixed precision (CUDA only)")
     p.add_argument("--hidden", type=int_list, default=None,
-                   help="hidden layer sizes, comma-separated (e.g. 512,256)")
+                   help="hidden layer sizes, comma-separated (e.g. 512,256; none: no hidden layer)")
     p.add_argument("--latent", type=positive_int, default=None, help="latent dimension")
     p.add_argument("--arch", choices=("mlp", "conv"), default=None, help="network type")
-    p.add_argument("--activation", choices=("relu", "elu", "gelu", "silu", "tanh"),
-                   default=None, help="hidden activation")
     p.add_argument("--channels", type=int_list, default=None,
                    help="conv channels per stride-2 layer (default 32,64)")
 
@@ -165,7 +167,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     settings = resolve_defaults(args)
     spec = LATENT_TYPES[args.latent_type]
     data, val = load_training_data(args)
-    model = spec.build(args, data.image_shape)
+    with seeded_init(args.seed):
+        model = spec.build(args, data.image_shape)
     if hasattr(model, "init_output_bias") and not args.resume:
         model.init_output_bias(data.images.mean(0))
     cfg = train_config(args)
@@ -174,6 +177,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     result = train_run(model.to(device), data, cfg, args.out, val=val, resume=args.resume,
                        device=device, data_dir=args.data_dir,
                        extra_meta={"latent_type": args.latent_type})
+    if dist_info().rank != 0:  # under torchrun only rank 0 reports
+        return
     out = {"out": str(args.out), "kind": model.kind, "latent_type": args.latent_type,
            "settings": settings, "config": asdict(model.config), "steps": result.steps,
            "epochs": result.epochs, "seconds": result.seconds,
@@ -288,6 +293,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_train_options(p)
     p.add_argument("--latent-type", default="gaussian", choices=sorted(LATENT_TYPES),
                    help="the latent variable's family (default gaussian)")
+    p.add_argument("--activation", choices=("relu", "elu", "gelu", "silu", "tanh"),
+                   default=None, help="hidden activation")
     p.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default=None,
                    help="decoder p(x|z) (default bernoulli; gaussian for --binarize none)")
     p.add_argument("--kl-warmup", type=probability, default=None,

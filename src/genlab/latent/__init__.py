@@ -5,6 +5,7 @@ Every model here is a :class:`~genlab.latent.base.LatentModel` trained by
 :func:`~genlab.latent.base.load_latent_model` whatever its kind.
 """
 
+from genlab.latent.autoencoder import AEConfig, Autoencoder
 from genlab.latent.base import (
     MODEL_REGISTRY,
     ELBOTerms,
@@ -18,7 +19,8 @@ from genlab.latent.betavae import BetaVAE, BetaVAEConfig
 from genlab.latent.vae import VAE, DiagonalGaussian, VAEConfig
 
 __all__ = [
-    "MODEL_REGISTRY", "VAE", "BetaVAE", "BetaVAEConfig", "DiagonalGaussian", "ELBOTerms",
+    "AEConfig", "Autoencoder", "BetaVAE", "BetaVAEConfig", "MODEL_REGISTRY", "VAE",
+    "DiagonalGaussian", "ELBOTerms",
     "LatentModel", "Posterior",
     "VAEConfig", "VariationalModel", "load_latent_model", "register_model",
 ]

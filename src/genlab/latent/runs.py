@@ -18,7 +18,7 @@ import torch
 from genlab.data import ImageDataset, load_dataset
 from genlab.errors import GenlabError
 from genlab.latent.base import LatentModel
-from genlab.train import FitResult, TrainConfig, fit
+from genlab.train import FitResult, TrainConfig, fit, init_distributed_from_env
 
 MODEL_NAME = "model"
 
@@ -50,8 +50,13 @@ def train_run(model: LatentModel, data: ImageDataset, config: TrainConfig,
               resume: bool = False, device: torch.device | str = "cpu",
               data_dir: str | None = None, extra_meta: dict[str, Any] | None = None
               ) -> FitResult:
-    """Train ``model`` with :func:`genlab.train.fit` and save it as ``RUN/model``."""
+    """Train ``model`` with :func:`genlab.train.fit` and save it as ``RUN/model``.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) the process group is set up from the
+    environment and the run is data parallel; rank 0 saves.
+    """
     run = Path(run)
+    rank = init_distributed_from_env(torch.device(device)).rank
     if run.exists() and not run.is_dir():
         raise GenlabError(f"--out {run} is a file; give a folder for the run")
     result = fit(model, data, config, val=val, run=run, resume=resume, device=device)
@@ -60,7 +65,8 @@ def train_run(model: LatentModel, data: ImageDataset, config: TrainConfig,
                     "train_loss": result.train_loss, "val_loss": result.val_loss,
                     "epoch_seconds": result.epoch_seconds, "stopped_early": result.stopped_early},
             **(extra_meta or {})}
-    model.save(run / MODEL_NAME, meta)
+    if rank == 0:
+        model.save(run / MODEL_NAME, meta)
     return result
 
 
