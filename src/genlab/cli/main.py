@@ -20,6 +20,7 @@ GROUPS = (
     "rbm",
     "ae",
     "vae",
+    "disentangle",
     "tour",
 )
 

@@ -15,10 +15,12 @@ from genlab.latent.base import (
     load_latent_model,
     register_model,
 )
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig
 from genlab.latent.vae import VAE, DiagonalGaussian, VAEConfig
 
 __all__ = [
-    "AEConfig", "Autoencoder", "MODEL_REGISTRY", "VAE", "DiagonalGaussian", "ELBOTerms",
+    "AEConfig", "Autoencoder", "BetaVAE", "BetaVAEConfig", "MODEL_REGISTRY", "VAE",
+    "DiagonalGaussian", "ELBOTerms",
     "LatentModel", "Posterior",
     "VAEConfig", "VariationalModel", "load_latent_model", "register_model",
 ]

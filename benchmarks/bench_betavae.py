@@ -1,0 +1,151 @@
+"""beta = 1 (the VAE) against beta = 4 on dSprites under the same CPU training budget.
+
+For each beta and seed: train genlab's conv beta-VAE (the literature's 64x64 networks) on
+batches rendered from the dSprites train split with :func:`genlab.train.fit`, time it
+(images/second), then score MIG and the FactorVAE score with fixed metric seeds, and
+record the per-latent KL. Writes ``benchmarks/results/betavae.json`` after every run (so
+a partial sweep keeps its numbers), traversal figures for seed 0 into ``docs/figures``,
+and prints the markdown table for ``benchmarks/RESULTS.md``.
+
+    PYTHONPATH=src python benchmarks/bench_betavae.py --steps 800 --batch-size 16 --init-bias
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from genlab.data.dsprites import DSpritesData, split_indices
+from genlab.io import atomic_write_json
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
+from genlab.latent.traverse import latent_traversal, plot_traversal
+from genlab.metrics.dsprites_eval import SampleSizes, evaluate_dsprites
+from genlab.train import TrainConfig, fit
+
+ROOT = Path(__file__).resolve().parent.parent
+# Metric sample sizes that fit the CPU budget: MIG at the papers' 10,000 codes; the
+# FactorVAE score with the papers' L = 64 but 200 + 100 votes (papers: 10,000 + 5,000)
+# and 4,000 codes for the scales (papers: 10,000).
+SIZES = SampleSizes(factorvae_train=200, factorvae_eval=100, n_variance=4000,
+                    mig_samples=10_000)
+
+
+def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: bool,
+            init_bias: bool = False, tag: str = "") -> dict:
+    torch.manual_seed(seed)  # weight initialisation
+    model = BetaVAE(BetaVAEConfig(beta=beta))
+    data = DSpritesData(split_indices("train"))
+    if init_bias:
+        model.init_output_bias(data.draw(index=torch.arange(2000)))
+    cfg = TrainConfig(epochs=1, batch_size=batch, lr=lr, seed=seed, max_steps=steps,
+                      checkpoint_every=0, log_every=max(1, steps // 5))
+    t0 = time.perf_counter()
+    result = fit(model, data, cfg, device="cpu", quiet=True)
+    train_s = time.perf_counter() - t0
+    model.eval()
+    test = DSpritesData(split_indices("test")).draw(index=torch.arange(2000))
+    with torch.no_grad():
+        t = model.elbo_terms(test, torch.Generator().manual_seed(0))
+    kl = kl_per_latent(model, test)
+    t0 = time.perf_counter()
+    scores = evaluate_dsprites(model.encode, "cpu", seed=0, sizes=SIZES,
+                               metrics=("mig", "factorvae"))
+    eval_s = time.perf_counter() - t0
+    if figure:
+        trav = latent_traversal(model, test[0], kl)
+        name = f"betavae_traverse_beta{beta:g}{tag}.png"
+        plot_traversal(trav, ROOT / "docs" / "figures" / name,
+                       title=f"beta = {beta:g}, {steps} steps of {batch} (seed {seed})")
+    return {"beta": beta, "seed": seed, "init_output_bias": init_bias, "steps": result.steps,
+            "batch_size": batch, "lr": lr,
+            "train_seconds": train_s, "images_per_second": result.steps * batch / train_s,
+            "eval_seconds": eval_s, "test_recon_nats": float(-t.log_px_z.mean()),
+            "test_kl_nats": float(t.kl.mean()), "kl_per_latent": kl.tolist(),
+            "active_latents": int((kl > 0.1).sum()), "mig": scores["mig"]["score"],
+            "mig_per_factor": scores["mig"]["per_factor"],
+            "factorvae": scores["factorvae"]["score"]}
+
+
+def save_sweep(path: Path, sweep: dict) -> None:
+    """Store ``sweep`` in the results file, replacing an earlier sweep of the same command."""
+    sweeps = json.loads(path.read_text())["sweeps"] if path.is_file() else []
+    sweeps = [s for s in sweeps if s["command"] != sweep["command"]] + [sweep]
+    atomic_write_json(path, {"sweeps": sweeps})
+
+
+def summary(runs: list[dict], beta: float, key: str) -> str:
+    vals = [r[key] for r in runs if r["beta"] == beta]
+    if not vals:
+        return "-"
+    sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+    return f"{statistics.mean(vals):.3f} ± {sd:.3f} (n={len(vals)}; " + \
+        ", ".join(f"{v:.3f}" for v in vals) + ")"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=250)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--betas", type=float, nargs="+", default=[1.0, 4.0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init-bias", action="store_true",
+                    help="start the decoder's output bias at logit(mean pixel)")
+    ap.add_argument("--tag", default="", help="suffix of the figure names")
+    ap.add_argument("--budget", type=float, default=3600.0,
+                    help="wall seconds; no new run starts after this")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "betavae.json"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    runs: list[dict] = []
+    for seed in args.seeds:
+        for beta in args.betas:
+            if time.perf_counter() - start > args.budget:
+                print(f"budget of {args.budget:.0f} s spent; stopping before beta={beta} "
+                      f"seed={seed}", flush=True)
+                break
+            r = one_run(beta, seed, args.steps, args.batch_size, args.lr, figure=seed == 0,
+                        init_bias=args.init_bias, tag=args.tag)
+            runs.append(r)
+            print(f"beta={beta:g} seed={seed}: MIG {r['mig']:.3f} FactorVAE "
+                  f"{r['factorvae']:.3f} recon {r['test_recon_nats']:.1f} KL "
+                  f"{r['test_kl_nats']:.1f} ({r['images_per_second']:.1f} img/s, train "
+                  f"{r['train_seconds']:.0f} s, eval {r['eval_seconds']:.0f} s)", flush=True)
+            sweep = {
+                "command": "PYTHONPATH=src python benchmarks/bench_betavae.py " + " ".join(
+                    f"--{k.replace('_', '-')} {v}" for k, v in
+                    (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr),
+                     ("seeds", " ".join(map(str, args.seeds))))) + (
+                    " --init-bias" if args.init_bias else "") + (
+                    f" --tag {args.tag}" if args.tag else ""),
+                "machine": f"{platform.machine()} {platform.processor()}, torch "
+                           f"{torch.__version__}, {args.threads} thread(s)",
+                "metric_sample_sizes": asdict(SIZES), "runs": runs,
+                "wall_seconds": time.perf_counter() - start}
+            save_sweep(Path(args.out), sweep)
+    print()
+    print("| beta | MIG (mean ± sd over seeds) | FactorVAE score | test recon (nats) "
+          "| test KL (nats) | active latents | images/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for beta in args.betas:
+        sel = [r for r in runs if r["beta"] == beta]
+        if not sel:
+            continue
+        print(f"| {beta:g} | {summary(runs, beta, 'mig')} | {summary(runs, beta, 'factorvae')} "
+              f"| {statistics.mean(r['test_recon_nats'] for r in sel):.1f} "
+              f"| {statistics.mean(r['test_kl_nats'] for r in sel):.1f} "
+              f"| {statistics.mean(r['active_latents'] for r in sel):.1f} "
+              f"| {statistics.mean(r['images_per_second'] for r in sel):.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""``genlab disentangle``: train beta-VAEs on dSprites and score their disentanglement;
+also adds ``genlab vae traverse`` (latent traversals) to the ``vae`` group."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from dataclasses import asdict
+
+import torch
+
+from genlab.cli.common import (
+    add_command,
+    add_group,
+    emit,
+    finite_float,
+    nonneg_int,
+    positive_float,
+    positive_int,
+    probability,
+)
+from genlab.data.dsprites import DSpritesData, split_indices
+from genlab.device import resolve_device
+from genlab.errors import GenlabError
+from genlab.latent import VariationalModel, load_latent_model
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
+from genlab.latent.runs import run_data, train_run
+from genlab.latent.traverse import latent_traversal, plot_traversal
+from genlab.metrics.dsprites_eval import METRICS, SampleSizes, evaluate_dsprites
+from genlab.progress import log
+from genlab.train import TrainConfig
+
+
+def _nonneg_float(text: str) -> float:
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _load_variational(run: str, device: torch.device) -> tuple[VariationalModel, dict]:
+    model, meta = load_latent_model(run, device=device)
+    if not isinstance(model, VariationalModel):
+        raise GenlabError(f"{run} holds a {model.kind!r} model; this needs a VAE or beta-VAE")
+    return model, meta
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    device = resolve_device(args.device)
+    rows = split_indices("train")
+    data = DSpritesData(rows if args.limit is None else rows[:args.limit])
+    config = BetaVAEConfig(latent=args.latent, beta=args.beta, capacity_max=args.capacity,
+                           capacity_steps=args.capacity_steps, gamma=args.gamma)
+    epochs = max(1, math.ceil(args.steps * args.batch_size / len(data)))
+    cfg = TrainConfig(epochs=epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                      checkpoint_every=args.checkpoint_every, amp=args.amp,
+                      max_steps=args.steps, log_every=max(1, min(200, args.steps // 10)))
+    what = (f"capacity C_max={args.capacity} gamma={args.gamma}" if args.capacity > 0
+            else f"beta={args.beta}")
+    log(f"training a beta-VAE ({what}, latent {args.latent}) on {len(data)} dSprites images "
+        f"for {args.steps} steps of {args.batch_size} on {device}")
+    torch.manual_seed(args.seed)  # weight initialisation
+    model = BetaVAE(config)
+    if not args.resume:
+        model.init_output_bias(data.draw(index=torch.arange(min(len(data), 2000))))
+    t0 = time.perf_counter()
+    result = train_run(model.to(device), data, cfg, args.out, resume=args.resume,
+                       device=device, extra_meta={"latent_type": "beta"})
+    seconds = time.perf_counter() - t0
+    last = next((h for h in reversed(result.history) if "kl" in h), {})
+    out = {"out": str(args.out), "kind": model.kind, "config": asdict(config),
+           "steps": result.steps, "seconds": result.seconds,
+           "images_per_second": result.steps * args.batch_size / max(seconds, 1e-9),
+           "train_loss": result.train_loss, "last": last,
+           "parameters": sum(p.numel() for p in model.parameters())}
+    emit(args, out, lambda r: f"trained {r['steps']} steps in {r['seconds']:.1f} s "
+         f"({r['images_per_second']:.0f} images/s); saved {r['out']}/model")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    device = resolve_device(args.device)
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    unknown = [m for m in metrics if m not in METRICS] or ([] if metrics else ["(none)"])
+    if unknown:
+        raise GenlabError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
+    sizes = SampleSizes().scaled(args.fraction)
+    model, meta = _load_variational(args.run, device)
+    if model.image_shape != (64, 64):
+        raise GenlabError(f"{args.run} was trained on {model.image_shape[0]}x"
+                          f"{model.image_shape[1]} images; the metrics need a dSprites model "
+                          "(64x64)")
+    model.eval()
+    log(f"scoring {args.run} on {', '.join(metrics)} (fraction {args.fraction} of the papers' "
+        "sample sizes)")
+    result = evaluate_dsprites(model.encode, device, args.seed, sizes, metrics)
+    result.update(run=str(args.run), config=getattr(model, "config", None) and
+                  asdict(model.config))
+
+    def text(r: dict) -> str:
+        return "\n".join(f"{m:<10} {r[m]['score']:.3f}  ({r[m]['seconds']:.0f} s)"
+                         for m in metrics)
+
+    emit(args, result, text)
+
+
+def cmd_traverse(args: argparse.Namespace) -> None:
+    device = resolve_device(args.device)
+    model, meta = _load_variational(args.run, device)
+    if args.steps < 2:
+        raise GenlabError(f"--steps must be at least 2 for a traversal, got {args.steps}")
+    if args.index >= args.n_kl:
+        raise GenlabError(f"--index {args.index} must be below --n-kl {args.n_kl} (the seed "
+                          "image is one of the test images the KL is measured on)")
+    data = run_data(meta, split="test", limit=args.n_kl, data=args.data,
+                    data_dir=args.data_dir)
+    if args.index >= len(data):
+        raise GenlabError(f"--index {args.index} is past the {len(data)} test images")
+    x = data.draw(torch.Generator().manual_seed(args.seed)).to(device)
+    kl = kl_per_latent(model, x[:args.n_kl])
+    trav = latent_traversal(model, x[args.index], kl, -args.span, args.span, args.steps)
+    plot_traversal(trav, args.out, title=f"{args.run}: latent traversals around test image "
+                   f"{args.index} (rows sorted by KL)")
+    emit(args, {"out": str(args.out), "order": trav.order, "kl": trav.kl,
+                "values": trav.values, "index": args.index},
+         lambda r: f"saved the traversal of {len(r['order'])} latents to {r['out']}")
+
+
+def add_vae_commands(sub: argparse._SubParsersAction) -> None:
+    """``genlab vae traverse`` (called by :mod:`genlab.cli.vae` for its extensions)."""
+    p = add_command(sub, "traverse", cmd_traverse,
+                    "vary each latent from -3 to +3 around a seed image, one row per latent",
+                    examples="genlab vae traverse runs/beta4 --out traverse.png\n"
+                             "genlab vae traverse runs/beta4 --index 7 --steps 8 --json")
+    p.add_argument("run", metavar="RUN", help="run folder (from train --out) or model path")
+    p.add_argument("--out", default="traverse.png", help="PNG file (default traverse.png)")
+    p.add_argument("--index", type=nonneg_int, default=0,
+                   help="which test image seeds the traversal (default 0)")
+    p.add_argument("--steps", type=positive_int, default=10,
+                   help="values per latent (default 10)")
+    p.add_argument("--span", type=positive_float, default=3.0,
+                   help="each latent goes from -span to +span (default 3)")
+    p.add_argument("--n-kl", type=positive_int, default=1000,
+                   help="test images used to sort the latents by KL (default 1000)")
+    p.add_argument("--data", default=None, help="use this data set instead of the run's own")
+    p.add_argument("--data-dir", default=None, help="folder holding data files")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    sub = add_group(subparsers, "disentangle",
+                    "beta-VAEs on dSprites and the BetaVAE, FactorVAE and MIG scores")
+    p = add_command(sub, "train", cmd_train, "train a beta-VAE (or capacity-annealed VAE) "
+                    "on dSprites, rendered batch by batch",
+                    examples="genlab disentangle train --beta 4 --steps 20000 --out runs/b4\n"
+                             "genlab disentangle train --beta 1 --out runs/vae\n"
+                             "genlab disentangle train --capacity 25 --capacity-steps 100000 "
+                             "--steps 150000 --out runs/cap --device cuda\n"
+                             "genlab disentangle train --beta 4 --limit 20000 --steps 500 "
+                             "--out runs/quick --json")
+    p.add_argument("--out", required=True, help="run folder: model.*, checkpoint.*, "
+                   "metrics.jsonl")
+    p.add_argument("--beta", type=_nonneg_float, default=4.0,
+                   help="weight of the KL term (default 4; 1 is the plain VAE)")
+    p.add_argument("--capacity", type=_nonneg_float, default=0.0,
+                   help="C_max in nats: > 0 trains -(recon) + gamma |KL - C| instead, "
+                        "C rising linearly from 0 (default 0: off)")
+    p.add_argument("--capacity-steps", type=positive_int, default=100_000,
+                   help="steps for C to reach C_max (default 100000)")
+    p.add_argument("--gamma", type=positive_float, default=1000.0,
+                   help="weight of |KL - C| (default 1000)")
+    p.add_argument("--latent", type=positive_int, default=10, help="latents (default 10)")
+    p.add_argument("--steps", type=positive_int, default=20_000,
+                   help="optimiser steps (default 20000)")
+    p.add_argument("--batch-size", type=positive_int, default=64,
+                   help="images per step (default 64)")
+    p.add_argument("--lr", type=positive_float, default=5e-4,
+                   help="Adam learning rate (default 5e-4)")
+    p.add_argument("--limit", type=positive_int, default=None,
+                   help="train on the first N images of the shuffled train split "
+                        "(default all 614,400)")
+    p.add_argument("--checkpoint-every", type=nonneg_int, default=1000,
+                   help="steps between checkpoints (default 1000)")
+    p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint")
+    p.add_argument("--amp", action="store_true", help="bfloat16 mixed precision (CUDA only)")
+
+    p = add_command(sub, "eval", cmd_eval, "BetaVAE score, FactorVAE score and MIG of a "
+                    "trained model on dSprites",
+                    examples="genlab disentangle eval runs/b4 --json\n"
+                             "genlab disentangle eval runs/b4 --metrics mig,factorvae "
+                             "--fraction 0.1 --json")
+    p.add_argument("run", metavar="RUN", help="run folder (from train --out) or model path")
+    p.add_argument("--metrics", default=",".join(METRICS),
+                   help=f"comma-separated, from {', '.join(METRICS)} (default all)")
+    p.add_argument("--fraction", type=probability, default=1.0,
+                   help="fraction of the papers' sample sizes (default 1: 10,000 training "
+                        "and 5,000 evaluation votes of 64, 10,000 MIG codes)")

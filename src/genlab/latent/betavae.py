@@ -1,0 +1,223 @@
+"""beta-VAE (Higgins et al. 2017) and its capacity-annealed form (Burgess et al. 2018,
+"Understanding disentangling in beta-VAE"), with the convolutional encoder and decoder
+the disentanglement literature uses for 64x64 images.
+
+Objective (to maximise), with q(z|x) = N(mu(x), diag sigma^2(x)), p(z) = N(0, I) and a
+Bernoulli decoder:
+
+* beta-VAE:   E_q[log p(x|z)] - beta KL(q(z|x) || p(z))        (beta = 1: the VAE ELBO)
+* capacity:   E_q[log p(x|z)] - gamma | KL(q(z|x) || p(z)) - C |,
+  C = C_max min(1, step / capacity_steps), raised linearly from 0 nats.
+
+beta > 1 presses q(z|x) towards the factorised prior, which favours codes whose axes
+are independent factors of variation; the capacity form instead lets the KL grow
+slowly so that the latents take up one factor at a time, in the order of how much
+reconstruction each buys.
+
+Architecture (Higgins et al. 2017 appendix; Burgess et al. 2018; Locatello et al. 2019
+table 1), for ``(h, w)`` divisible by 16:
+
+* encoder: 4 x [Conv 4x4 stride 2 (32, 32, 64, 64 channels), ReLU] -> FC 256, ReLU ->
+  FC 2L (mu, log sigma^2)
+* decoder: FC 256, ReLU -> FC 64 (h/16)(w/16), ReLU -> 4 x ConvTranspose 4x4 stride 2
+  (64, 32, 32, 1 channels, ReLU between) -> Bernoulli logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from genlab.errors import GenlabError
+from genlab.latent.base import VariationalModel, register_model
+from genlab.latent.vae import DiagonalGaussian, bernoulli_log_prob, standard_normal_log_prob
+from genlab.train import LossOutput
+
+CONV_CHANNELS = (32, 32, 64, 64)
+
+
+@dataclass
+class BetaVAEConfig:
+    """A beta-VAE with the literature's 64x64 convolutional networks."""
+
+    image_shape: tuple[int, int] = (64, 64)  # (h, w), each divisible by 16
+    latent: int = 10                         # L, the dimension of z (10 in the literature)
+    beta: float = 4.0                        # KL weight; 1 is the plain VAE
+    capacity_max: float = 0.0                # C_max in nats; > 0 switches to |KL - C|
+    capacity_steps: int = 100_000            # steps over which C rises from 0 to C_max
+    gamma: float = 1000.0                    # weight of |KL - C| (Burgess et al.)
+    hidden: int = 256                        # width of the fully connected layers
+
+    def validate(self) -> None:
+        """Raise :class:`GenlabError` for impossible settings."""
+        h, w = self.image_shape
+        checks = [(h % 16 == 0 and w % 16 == 0 and h > 0 and w > 0,
+                   f"the conv beta-VAE needs image sides divisible by 16, got {h}x{w}; "
+                   "use 64x64 images such as dsprites"),
+                  (self.latent >= 1, "the latent dimension must be >= 1"),
+                  (self.beta >= 0, f"beta must be >= 0, got {self.beta}"),
+                  (self.capacity_max >= 0, "the capacity C_max must be >= 0"),
+                  (self.capacity_steps >= 1, "capacity steps must be >= 1"),
+                  (self.gamma > 0, "gamma must be > 0"),
+                  (self.hidden >= 1, "hidden must be >= 1")]
+        for ok, msg in checks:
+            if not ok:
+                raise GenlabError(msg)
+
+
+class Conv64Encoder(nn.Module):
+    """``(B, h*w) -> (B, out)``: four stride-2 4x4 convolutions, then FC 256 -> FC out."""
+
+    def __init__(self, image_shape: tuple[int, int], out: int, hidden: int = 256) -> None:
+        super().__init__()
+        self.image_shape = image_shape
+        layers: list[nn.Module] = []
+        c_in = 1
+        for c in CONV_CHANNELS:
+            layers += [nn.Conv2d(c_in, c, 4, stride=2, padding=1), nn.ReLU()]
+            c_in = c
+        self.conv = nn.Sequential(*layers)
+        flat = c_in * (image_shape[0] // 16) * (image_shape[1] // 16)
+        self.head = nn.Sequential(nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv(x.reshape(x.shape[0], 1, *self.image_shape))  # (B, 64, h/16, w/16)
+        return self.head(h.reshape(x.shape[0], -1))
+
+
+class Conv64Decoder(nn.Module):
+    """``(B, L) -> (B, h*w)`` logits: FC 256 -> FC 64 (h/16)(w/16) -> four 4x4 stride-2
+    transposed convolutions (each doubles h and w)."""
+
+    def __init__(self, image_shape: tuple[int, int], latent: int, hidden: int = 256) -> None:
+        super().__init__()
+        self.image_shape = image_shape
+        self.start = (CONV_CHANNELS[-1], image_shape[0] // 16, image_shape[1] // 16)
+        self.head = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(),
+                                  nn.Linear(hidden, self.start[0] * self.start[1]
+                                            * self.start[2]), nn.ReLU())
+        chans = (*reversed(CONV_CHANNELS), 1)  # 64, 64, 32, 32, 1
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(chans[:-1], chans[1:], strict=True)):
+            layers.append(nn.ConvTranspose2d(a, b, 4, stride=2, padding=1))
+            if i < len(chans) - 2:
+                layers.append(nn.ReLU())
+        self.deconv = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.head(z).reshape(z.shape[0], *self.start)
+        return self.deconv(h).reshape(z.shape[0], -1)
+
+
+@register_model
+class BetaVAE(VariationalModel):
+    """beta-VAE / capacity-annealed VAE on 64x64 binary images (see the module docs).
+
+    Example::
+
+        from genlab.data.dsprites import DSpritesData
+        model = BetaVAE(BetaVAEConfig(beta=4.0))
+        fit(model, DSpritesData(), TrainConfig(batch_size=64, lr=5e-4, max_steps=2000))
+    """
+
+    kind = "betavae"
+    config_class = BetaVAEConfig
+
+    def __init__(self, config: BetaVAEConfig) -> None:
+        config.validate()
+        super().__init__(config)
+        self.encoder = Conv64Encoder(config.image_shape, 2 * config.latent, config.hidden)
+        self.decoder = Conv64Decoder(config.image_shape, config.latent, config.hidden)
+        self._step = 0
+
+    def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
+        """q(z|x): the encoder outputs ``(mu, log sigma^2)``, each ``(B, L)``."""
+        mu, logvar = self.encoder(x).chunk(2, dim=-1)
+        return DiagonalGaussian(mu, logvar.clamp(-30.0, 20.0))
+
+    def prior_log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        return standard_normal_log_prob(z)
+
+    def prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return torch.randn((n, self.config.latent), generator=generator, device=self.device)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Bernoulli logits ``(..., D)`` for codes ``(..., L)``."""
+        lead = z.shape[:-1]
+        return self.decoder(z.reshape(-1, z.shape[-1])).reshape(*lead, self.data_dim)
+
+    def decoder_log_prob(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return bernoulli_log_prob(x, self.decode(z))
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode(z))
+
+    @torch.no_grad()
+    def init_output_bias(self, mean_image: torch.Tensor) -> None:
+        """Start the decoder at the data's mean intensity: last bias = logit(mean pixel).
+
+        dSprites is 96% black; starting from the mean saves the first steps' work and
+        makes it less likely that the decoder settles on a blank image with an unused code.
+        """
+        last = self.decoder.deconv[-1]
+        m = mean_image.float().mean().clamp(1e-3, 1 - 1e-3)
+        last.bias.fill_(float(torch.logit(m)))
+
+    # ----- training -------------------------------------------------------------------------
+    def set_progress(self, step: int, total_steps: int) -> None:
+        """Called by :func:`genlab.train.fit` before each step (drives the capacity C)."""
+        self._step = step
+
+    def capacity(self) -> float:
+        """``C = C_max min(1, step / capacity_steps)`` in nats (0 when annealing is off)."""
+        c = self.config
+        return c.capacity_max * min(1.0, self._step / c.capacity_steps)
+
+    def kl_weight(self) -> float:
+        return self.config.beta
+
+    def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput:
+        """``-(E_q log p(x|z) - beta KL)`` or ``-(E_q log p(x|z) - gamma |KL - C|)``,
+        batch mean, one reparameterised sample of z per image."""
+        x = self.check_input(x)
+        t = self.elbo_terms(x, generator)
+        recon, kl = t.log_px_z.mean(), t.kl.mean()
+        if self.config.capacity_max > 0:
+            c = self.capacity()
+            loss = -recon + self.config.gamma * (kl - c).abs()
+        else:
+            c = 0.0
+            loss = -recon + self.config.beta * kl
+        return LossOutput(loss, {"elbo": (recon - kl).detach(), "recon": -recon.detach(),
+                                 "kl": kl.detach(), "capacity": c})
+
+    @torch.no_grad()
+    def kl_per_latent(self, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """``1/N sum_n KL(q(z_j|x_n) || N(0, 1))`` for each latent j: ``(L,)`` nats.
+
+        Latents the model does not use have KL near 0 (their posterior is the prior).
+        """
+        return kl_per_latent(self, x, batch_size)
+
+
+def kl_per_latent(model: VariationalModel, x: torch.Tensor, batch_size: int = 256
+                  ) -> torch.Tensor:
+    """Mean per-dimension ``KL(N(mu_j, sigma_j^2) || N(0, 1))`` of a Gaussian-latent model
+    over images ``x`` ``(N, D)``: ``(L,)``."""
+    if len(x) == 0:
+        raise GenlabError("per-latent KL needs at least one image")
+    total = torch.zeros(())
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            q = model.posterior(model.check_input(x[start:start + batch_size]))
+            if not hasattr(q, "logvar"):
+                raise GenlabError("per-latent KL needs a Gaussian-latent model (a VAE or "
+                                  "beta-VAE)")
+            kl = 0.5 * (q.mu ** 2 + q.logvar.exp() - 1.0 - q.logvar)  # (B, L)
+            total = total + kl.sum(0).cpu()
+    model.train(was)
+    return (total / len(x)).cpu()

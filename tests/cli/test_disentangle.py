@@ -1,0 +1,73 @@
+"""``genlab disentangle train/eval`` and ``genlab vae traverse`` in-process: JSON and errors."""
+
+import json
+
+import pytest
+
+from genlab.cli.main import main
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "b4"
+    status = main(["disentangle", "train", "--beta", "4", "--steps", "2", "--batch-size", "8",
+                   "--limit", "64", "--latent", "3", "--checkpoint-every", "0",
+                   "--out", str(run_dir), "--json", "--device", "cpu"])
+    assert status == 0
+    return run_dir
+
+
+def test_train_json(trained, capsys):
+    run_dir = trained.parent / "cap"
+    status, out, _ = run(capsys, "disentangle", "train", "--capacity", "10", "--steps", "1",
+                         "--batch-size", "4", "--limit", "16", "--latent", "2",
+                         "--out", str(run_dir), "--json", "--device", "cpu")
+    assert status == 0
+    res = json.loads(out)
+    assert res["steps"] == 1 and res["config"]["capacity_max"] == 10.0
+    assert res["images_per_second"] > 0 and (run_dir / "model.json").is_file()
+
+
+def test_eval_json(trained, capsys):
+    status, out, err = run(capsys, "disentangle", "eval", str(trained), "--metrics",
+                           "mig,factorvae", "--fraction", "0.001", "--json", "--device", "cpu")
+    assert status == 0, err
+    res = json.loads(out)
+    assert 0.0 <= res["mig"]["score"] <= 1.0 and 0.0 <= res["factorvae"]["score"] <= 1.0
+    assert res["sample_sizes"]["mig_samples"] == 10 and "betavae" not in res
+
+
+def test_traverse_json(trained, tmp_path, capsys):
+    png = tmp_path / "t.png"
+    status, out, err = run(capsys, "vae", "traverse", str(trained), "--out", str(png),
+                           "--steps", "3", "--n-kl", "8", "--index", "2", "--json",
+                           "--device", "cpu")
+    assert status == 0, err
+    res = json.loads(out)
+    assert png.stat().st_size > 0 and sorted(res["order"]) == [0, 1, 2]
+    assert len(res["values"]) == 3 and res["values"][0] == -3.0
+
+
+@pytest.mark.parametrize("argv", [
+    ["disentangle", "eval", "no/such/run"],
+    ["disentangle", "eval", "RUN", "--metrics", "dci"],
+    ["disentangle", "eval", "RUN", "--fraction", "0"],
+    ["disentangle", "eval", "RUN", "--fraction", "2"],
+    ["disentangle", "train", "--beta", "-1", "--out", "x"],
+    ["disentangle", "train", "--steps", "0", "--out", "x"],
+    ["disentangle", "train", "--beta", "nan", "--out", "x"],
+    ["vae", "traverse", "RUN", "--index", "50", "--n-kl", "10"],
+    ["vae", "traverse", "RUN", "--steps", "1"],
+    ["vae", "traverse", "no/such/run"],
+])
+def test_bad_inputs_exit_2_with_one_line(trained, capsys, argv):
+    argv = [str(trained) if a == "RUN" else a for a in argv]
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.startswith("genlab: error: ") and err.count("\n") == 1

@@ -1,0 +1,124 @@
+"""beta-VAE: the literature's architecture, the two objectives, traversals, save/load."""
+
+import pytest
+import torch
+
+from genlab.data.dsprites import DSpritesData
+from genlab.errors import GenlabError
+from genlab.latent import load_latent_model
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
+from genlab.latent.traverse import latent_traversal, plot_traversal
+from genlab.train import TrainConfig, fit
+
+
+@pytest.fixture(scope="module")
+def batch() -> torch.Tensor:
+    return DSpritesData().draw(index=torch.arange(0, 737280, 737280 // 6))  # (6, 4096)
+
+
+def conv_params(c_in: int, c_out: int, k: int = 4) -> int:
+    return c_in * c_out * k * k + c_out
+
+
+def test_architecture_is_the_literatures():
+    # Locatello et al. 2019 table 1: conv 32, 32, 64, 64 (4x4 stride 2), FC 256, FC 2L;
+    # decoder FC 256, FC 4x4x64, deconv 64, 32, 32, 1 (4x4 stride 2); L = 10.
+    enc = conv_params(1, 32) + conv_params(32, 32) + conv_params(32, 64) + conv_params(64, 64) \
+        + (1024 * 256 + 256) + (256 * 20 + 20)
+    dec = (10 * 256 + 256) + (256 * 1024 + 1024) + conv_params(64, 64) + conv_params(64, 32) \
+        + conv_params(32, 32) + conv_params(32, 1)
+    model = BetaVAE(BetaVAEConfig())
+    assert sum(p.numel() for p in model.encoder.parameters()) == enc
+    assert sum(p.numel() for p in model.decoder.parameters()) == dec
+    z = torch.randn(3, 10)
+    assert model.decode(z).shape == (3, 4096) and model.decode(z[None]).shape == (1, 3, 4096)
+
+
+def test_beta_objective_is_recon_plus_beta_kl(batch):
+    torch.manual_seed(0)
+    for beta in (1.0, 4.0):
+        model = BetaVAE(BetaVAEConfig(beta=beta))
+        out = model.loss(batch, torch.Generator().manual_seed(3))
+        t = model.elbo_terms(batch, torch.Generator().manual_seed(3))  # same noise
+        expected = -(t.log_px_z.mean() - beta * t.kl.mean())
+        assert out.loss.item() == pytest.approx(expected.item(), rel=1e-6)
+        assert out.metrics["elbo"].item() == pytest.approx(t.elbo.mean().item(), rel=1e-6)
+        if beta == 1.0:  # the plain VAE: the loss is the negative ELBO
+            assert out.loss.item() == pytest.approx(-t.elbo.mean().item(), rel=1e-6)
+
+
+def test_capacity_objective_and_schedule(batch):
+    torch.manual_seed(0)
+    model = BetaVAE(BetaVAEConfig(capacity_max=20.0, capacity_steps=100, gamma=50.0))
+    for step, c in ((0, 0.0), (50, 10.0), (100, 20.0), (400, 20.0)):
+        model.set_progress(step, 1000)
+        assert model.capacity() == pytest.approx(c)
+        out = model.loss(batch, torch.Generator().manual_seed(1))
+        t = model.elbo_terms(batch, torch.Generator().manual_seed(1))
+        expected = -t.log_px_z.mean() + 50.0 * (t.kl.mean() - c).abs()
+        assert out.loss.item() == pytest.approx(expected.item(), rel=1e-6)
+        assert out.metrics["capacity"] == pytest.approx(c)
+
+
+def test_kl_per_latent_sums_to_the_closed_form_kl(batch):
+    torch.manual_seed(0)
+    model = BetaVAE(BetaVAEConfig()).eval()
+    per = kl_per_latent(model, batch, batch_size=5)
+    total = model.posterior(batch).kl_to_prior().mean()
+    assert per.shape == (10,) and (per >= 0).all()
+    assert per.sum().item() == pytest.approx(total.item(), rel=1e-5)
+
+
+def test_traversal_sweeps_one_latent_per_row(batch, tmp_path):
+    torch.manual_seed(0)
+    model = BetaVAE(BetaVAEConfig(latent=3)).eval()
+    kl = torch.tensor([0.1, 3.0, 1.0])
+    trav = latent_traversal(model, batch[2], kl, -3.0, 3.0, steps=3)
+    assert trav.order == [1, 2, 0] and trav.images.shape == (3, 3, 64, 64)
+    mu = model.encode(batch[2:3])[0]
+    with torch.no_grad():
+        for r, j in enumerate(trav.order):
+            for t, v in enumerate(trav.values):
+                z = mu.clone()
+                z[j] = v
+                ref = model.decode_mean(z[None])[0].reshape(64, 64)
+                torch.testing.assert_close(trav.images[r, t], ref)
+    assert plot_traversal(trav, tmp_path / "t.png").stat().st_size > 0
+    with pytest.raises(GenlabError):
+        latent_traversal(model, batch[2], kl[:2])
+
+
+def test_save_load_round_trip(batch, tmp_path):
+    torch.manual_seed(0)
+    model = BetaVAE(BetaVAEConfig(beta=2.5, latent=6)).eval()
+    model.save(tmp_path / "model", {"note": 1})
+    back, meta = load_latent_model(tmp_path / "model")
+    assert isinstance(back, BetaVAE) and back.config.beta == 2.5 and meta == {"note": 1}
+    torch.testing.assert_close(back.encode(batch), model.encode(batch))
+
+
+def test_trains_on_rendered_dsprites_through_fit():
+    torch.manual_seed(0)
+    model = BetaVAE(BetaVAEConfig(capacity_max=5.0, capacity_steps=2, latent=2))
+    res = fit(model, DSpritesData(torch.arange(12)), TrainConfig(epochs=1, batch_size=4,
+              log_every=1, checkpoint_every=0), device="cpu", quiet=True)
+    assert res.steps == 3
+    caps = [h["capacity"] for h in res.history if "capacity" in h]
+    assert caps == [0.0, 2.5, 5.0]
+
+
+def test_bad_configs_are_user_errors():
+    with pytest.raises(GenlabError, match="divisible by 16"):
+        BetaVAE(BetaVAEConfig(image_shape=(28, 28)))
+    with pytest.raises(GenlabError, match="beta"):
+        BetaVAE(BetaVAEConfig(beta=-1.0))
+    with pytest.raises(GenlabError, match="expected images"):
+        BetaVAE(BetaVAEConfig()).loss(torch.zeros(2, 100), torch.Generator())
+
+
+def test_output_bias_starts_at_the_mean_intensity(batch):
+    model = BetaVAE(BetaVAEConfig(latent=2))
+    model.init_output_bias(batch)
+    p = batch.mean().item()
+    assert model.decoder.deconv[-1].bias.item() == pytest.approx(
+        torch.logit(torch.tensor(p)).item(), rel=1e-5)
