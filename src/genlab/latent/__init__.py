@@ -1,0 +1,1 @@
+"""Neural latent-variable models: autoencoders, VAEs and categorical (Gumbel) latents."""
