@@ -14,6 +14,7 @@ from genlab.errors import GenlabError
 # Command groups, in the order ``genlab --help`` lists them: module genlab.cli.<name>.
 GROUPS = (
     "data",
+    "vae",
     "gumbel",
 )
 

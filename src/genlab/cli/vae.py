@@ -1,0 +1,340 @@
+"""``genlab vae``: train, evaluate, sample, reconstruct and map variational autoencoders.
+
+Latent types are a registry: ``--latent-type NAME`` picks a :class:`LatentType`, which
+adds its own flags to ``vae train`` and builds the model from the parsed flags. Another
+module extends the group by calling :func:`register_latent_type` at import time and/or
+defining ``add_vae_commands(sub)``, and by adding its module name to :data:`EXTENSIONS`.
+Every other command (eval, sample, reconstruct, manifold) works for any model registered
+with :func:`genlab.latent.register_model`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from genlab.cli.common import (
+    add_command,
+    add_data_options,
+    add_group,
+    emit,
+    nonneg_int,
+    positive_float,
+    positive_int,
+    probability,
+)
+from genlab.data import FASHION_CLASSES, ImageDataset, load_dataset
+from genlab.device import make_generator, resolve_device
+from genlab.errors import GenlabError
+from genlab.latent import VAE, LatentModel, VAEConfig, VariationalModel, load_latent_model
+from genlab.latent.evaluate import evaluate_likelihood, reconstruction_error
+from genlab.latent.plots import plot_codes, plot_manifold, plot_reconstructions
+from genlab.latent.runs import fixed_draw, run_data, split_validation, train_run
+from genlab.plots import plot_image_grid
+from genlab.progress import log
+from genlab.train import TrainConfig
+
+# Modules that extend ``genlab vae`` (latent types, extra commands); imported by register().
+EXTENSIONS: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LatentType:
+    """A kind of latent variable ``vae train --latent-type NAME`` can build.
+
+    ``build(args, image_shape)`` returns the untrained model from the parsed flags (the
+    shared ones: arch, hidden, latent, activation, channels, likelihood, kl_warmup,
+    iw_train, already resolved to the data set's defaults, plus the type's own, added by
+    ``add_arguments(parser)``).
+    """
+
+    name: str
+    help: str
+    build: Callable[[argparse.Namespace, tuple[int, int]], LatentModel]
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+LATENT_TYPES: dict[str, LatentType] = {}
+
+
+def register_latent_type(spec: LatentType) -> LatentType:
+    """Make ``spec`` available as ``vae train --latent-type spec.name``."""
+    LATENT_TYPES[spec.name] = spec
+    return spec
+
+
+def _build_gaussian(args: argparse.Namespace, image_shape: tuple[int, int]) -> LatentModel:
+    return VAE(VAEConfig(image_shape=image_shape, arch=args.arch, hidden=tuple(args.hidden),
+                         latent=args.latent, likelihood=args.likelihood,
+                         activation=args.activation, channels=tuple(args.channels),
+                         kl_warmup=args.kl_warmup, iw_train=args.iw_train))
+
+
+register_latent_type(LatentType("gaussian", "z ~ N(mu, diag sigma^2), prior N(0, I)",
+                                _build_gaussian))
+
+# The defaults ``vae train DATA`` uses with no flags: genlab's best model per data set
+# (see docs/vae.md for how they compare). Anything not here falls back to "default".
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "default": {"arch": "mlp", "hidden": [512, 256], "latent": 32, "activation": "elu",
+                "epochs": 10, "batch_size": 128, "lr": 1e-3, "schedule": "cosine",
+                "kl_warmup": 0.0, "iw_train": 1, "likelihood": "bernoulli",
+                "channels": [32, 64]},
+    "digits": {"hidden": [128], "latent": 8, "epochs": 50, "batch_size": 64},
+}
+
+SHARED = ("arch", "hidden", "latent", "activation", "epochs", "batch_size", "lr", "schedule",
+          "kl_warmup", "iw_train", "likelihood", "channels")
+
+
+def resolve_defaults(args: argparse.Namespace) -> dict[str, Any]:
+    """Fill every shared flag left unset from :data:`DEFAULTS` for the data set."""
+    chosen = dict(DEFAULTS["default"])
+    chosen.update(DEFAULTS.get(args.data, {}))
+    for key in SHARED:
+        if getattr(args, key, None) is None:
+            setattr(args, key, chosen[key])
+    return {k: getattr(args, k) for k in SHARED}
+
+
+def int_list(text: str) -> list[int]:
+    """argparse type: comma-separated positive integers (``512,256``)."""
+    try:
+        values = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}"
+                                         ) from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers like 512,256, got {text!r}")
+    return values
+
+
+def load_training_data(args: argparse.Namespace) -> tuple[ImageDataset, ImageDataset | None]:
+    data = load_dataset(args.data, split=args.split, binarize=args.binarize,
+                        limit=args.limit, data_dir=args.data_dir)
+    return split_validation(data, args.val)
+
+
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    if args.patience is not None and args.val == 0:
+        raise GenlabError("--patience needs a validation set; add --val N")
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                       schedule=args.schedule, seed=args.seed,
+                       checkpoint_every=args.checkpoint_every, patience=args.patience,
+                       amp=args.amp, max_steps=args.max_steps)
+
+
+def add_train_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``ae train`` and ``vae train`` (data, loop, run folder)."""
+    add_data_options(p, positional=True, binarize="bernoulli")
+    p.add_argument("--out", required=True, help="run folder: model.*, checkpoint.*, "
+                   "metrics.jsonl")
+    p.add_argument("--epochs", type=positive_int, default=None, help="passes over the data")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="mini-batch size")
+    p.add_argument("--lr", type=positive_float, default=None, help="Adam learning rate")
+    p.add_argument("--schedule", choices=("constant", "cosine"), default=None,
+                   help="learning-rate schedule")
+    p.add_argument("--val", type=nonneg_int, default=0,
+                   help="hold out the last N training images for validation (default 0)")
+    p.add_argument("--patience", type=positive_int, default=None,
+                   help="early stopping after this many epochs without validation gain")
+    p.add_argument("--checkpoint-every", type=nonneg_int, default=500,
+                   help="steps between checkpoints (default 500; 0: epoch ends only)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from RUN/checkpoint exactly where it stopped")
+    p.add_argument("--max-steps", type=positive_int, default=None,
+                   help="stop after this many steps in total (a resumable partial run)")
+    p.add_argument("--amp", action="store_true", help="bfloat16 mixed precision (CUDA only)")
+    p.add_argument("--hidden", type=int_list, default=None,
+                   help="hidden layer sizes, comma-separated (e.g. 512,256)")
+    p.add_argument("--latent", type=positive_int, default=None, help="latent dimension")
+    p.add_argument("--arch", choices=("mlp", "conv"), default=None, help="network type")
+    p.add_argument("--activation", choices=("relu", "elu", "gelu", "silu", "tanh"),
+                   default=None, help="hidden activation")
+    p.add_argument("--channels", type=int_list, default=None,
+                   help="conv channels per stride-2 layer (default 32,64)")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    device = resolve_device(args.device)
+    settings = resolve_defaults(args)
+    spec = LATENT_TYPES[args.latent_type]
+    data, val = load_training_data(args)
+    model = spec.build(args, data.image_shape)
+    if hasattr(model, "init_output_bias") and not args.resume:
+        model.init_output_bias(data.images.mean(0))
+    cfg = train_config(args)
+    log(f"training a {model.kind} ({args.latent_type}, {args.arch} {settings['hidden']}, "
+        f"latent {args.latent}) on {len(data)} {args.data} images for {cfg.epochs} epochs")
+    result = train_run(model.to(device), data, cfg, args.out, val=val, resume=args.resume,
+                       device=device, data_dir=args.data_dir,
+                       extra_meta={"latent_type": args.latent_type})
+    out = {"out": str(args.out), "kind": model.kind, "latent_type": args.latent_type,
+           "settings": settings, "config": asdict(model.config), "steps": result.steps,
+           "epochs": result.epochs, "seconds": result.seconds,
+           "epoch_seconds": result.epoch_seconds, "train_loss": result.train_loss,
+           "val_loss": result.val_loss, "stopped_early": result.stopped_early,
+           "resumed_from": result.resumed_from,
+           "parameters": sum(p.numel() for p in model.parameters())}
+    emit(args, out, lambda r: f"trained {r['steps']} steps ({r['epochs']} epochs, "
+         f"{r['seconds']:.1f} s); saved {r['out']}/model")
+
+
+def _load(args: argparse.Namespace) -> tuple[LatentModel, dict[str, Any], torch.device]:
+    device = resolve_device(args.device)
+    model, meta = load_latent_model(args.run, device=device)
+    return model, meta, device
+
+
+def _variational(model: LatentModel, what: str) -> VariationalModel:
+    if not isinstance(model, VariationalModel):
+        raise GenlabError(f"{what} needs a VAE, but this run holds a {model.kind!r} model")
+    return model
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    model, meta, device = _load(args)
+    model = _variational(model, "vae eval")
+    data = run_data(meta, "test", args.n, args.data, args.data_dir)
+    x = fixed_draw(data, args.seed, device)
+    gen = make_generator(args.seed, device)
+    r = evaluate_likelihood(model, x, args.iw, gen, batch_size=args.batch_size)
+    emit(args, {"elbo": r.elbo, "nll_iw": r.nll_iw, "k": r.k, "n": r.n,
+                "elbo_se": r.elbo_se, "nll_iw_se": r.nll_iw_se, "kind": model.kind},
+         lambda d: f"test ELBO {d['elbo']:.2f} nats, IWAE NLL (K={d['k']}) "
+                   f"{d['nll_iw']:.2f} +- {d['nll_iw_se']:.2f} nats on {d['n']} images")
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    model, meta, device = _load(args)
+    model = _variational(model, "vae sample")
+    with torch.no_grad():
+        x = model.sample(args.n, make_generator(args.seed, device))
+    plot_image_grid(x.cpu(), args.out, image_shape=model.image_shape, vmin=0, vmax=1,
+                    title=f"{args.n} samples from p(x|z) p(z) (means)")
+    emit(args, {"out": str(args.out), "n": args.n, "kind": model.kind},
+         lambda d: f"saved {d['n']} samples to {d['out']}")
+
+
+def reconstruct_command(args: argparse.Namespace, corrupt: Callable | None = None) -> None:
+    """``reconstruct`` for both groups: test images above their reconstructions."""
+    model, meta, device = _load(args)
+    data = run_data(meta, "test", None, args.data, args.data_dir)
+    gen = torch.Generator().manual_seed(args.seed)
+    idx = torch.randperm(len(data), generator=gen)[:args.n].sort().values
+    x = data.draw(gen, idx).to(device)
+    noisy = corrupt(x, make_generator(args.seed, device)) if corrupt is not None else None
+    with torch.no_grad():
+        r = model.reconstruct(noisy if noisy is not None else x)
+    err = reconstruction_error(model, fixed_draw(data, args.seed, device)[:2000])
+    plot_reconstructions(x.cpu(), r.cpu(), model.image_shape, args.out,
+                         noisy=None if noisy is None else noisy.cpu(),
+                         title=f"{model.kind}: test inputs and reconstructions")
+    emit(args, {"out": str(args.out), "n": len(x), "kind": model.kind,
+                "mse": err.mse, "bce": err.bce, "n_error": err.n},
+         lambda d: f"saved {d['n']} reconstructions to {d['out']}; test squared error "
+                   f"{d['mse']:.3f}, cross-entropy {d['bce']:.2f} nats per image")
+
+
+def cmd_manifold(args: argparse.Namespace) -> None:
+    model, meta, device = _load(args)
+    model = _variational(model, "vae manifold")
+    if model.latent_dim != 2:
+        raise GenlabError(f"vae manifold needs a 2-D latent, this model has {model.latent_dim}; "
+                          "train one with --latent 2")
+    g = args.grid
+    vals = torch.linspace(-args.span, args.span, g)
+    # row 0 of the picture is the largest z2, so the grid reads like the z-plane
+    z = torch.stack(torch.meshgrid(vals, vals.flip(0), indexing="xy"), -1).reshape(-1, 2)
+    z = z.to(device)
+    with torch.no_grad():
+        images = model.decode_mean(z).cpu()
+    plot_manifold(images, model.image_shape, g, args.span, args.out)
+    result = {"out": str(args.out), "grid": g, "kind": model.kind}
+    if args.codes is not None:
+        data = run_data(meta, "test", args.n, args.data, args.data_dir)
+        with torch.no_grad():
+            codes = model.encode(fixed_draw(data, args.seed, device)).cpu()
+        names = list(FASHION_CLASSES) if data.name == "fashion-mnist" else None
+        plot_codes(codes, data.labels, args.codes, names)
+        result.update(codes=str(args.codes), n=len(codes))
+    emit(args, result, lambda d: f"saved the {g}x{g} manifold to {d['out']}"
+         + (f" and the code scatter to {d['codes']}" if "codes" in d else ""))
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", metavar="RUN", help="run folder (from train --out) or model path")
+    p.add_argument("--data", default=None, help="evaluate on this data set instead of the "
+                   "run's own (same image size)")
+    p.add_argument("--data-dir", default=None, help="folder holding data files")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    for name in EXTENSIONS:
+        importlib.import_module(name)
+    sub = add_group(subparsers, "vae", "variational autoencoders: train, evaluate, sample")
+    p = add_command(sub, "train", cmd_train, "train a VAE on a data set",
+                    examples="genlab vae train fashion-mnist --out runs/vae\n"
+                             "genlab vae train fashion-mnist --hidden 400 --latent 20 "
+                             "--activation relu --schedule constant --out runs/ref\n"
+                             "genlab vae train mnist5k --arch conv --epochs 20 --out runs/conv\n"
+                             "genlab vae train digits --latent 2 --out runs/d2\n"
+                             "genlab vae train fashion-mnist --out runs/vae --resume")
+    add_train_options(p)
+    p.add_argument("--latent-type", default="gaussian", choices=sorted(LATENT_TYPES),
+                   help="the latent variable's family (default gaussian)")
+    p.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default=None,
+                   help="decoder p(x|z) (default bernoulli; gaussian for --binarize none)")
+    p.add_argument("--kl-warmup", type=probability, default=None,
+                   help="fraction of training over which the KL weight rises from 0 to 1")
+    p.add_argument("--iw-train", type=positive_int, default=None,
+                   help="train on the IWAE bound with K samples (default 1: the ELBO)")
+    for spec in LATENT_TYPES.values():
+        if spec.add_arguments is not None:
+            spec.add_arguments(p)
+
+    p = add_command(sub, "eval", cmd_eval, "test ELBO and importance-weighted NLL (nats/image)",
+                    examples="genlab vae eval runs/vae --json\n"
+                             "genlab vae eval runs/vae --iw 5000 --n 1000 --json")
+    add_run_options(p)
+    p.add_argument("--iw", type=positive_int, default=1000,
+                   help="importance samples K of the IWAE estimate (default 1000)")
+    p.add_argument("--n", type=positive_int, default=None,
+                   help="evaluate the first N test images (default all)")
+    p.add_argument("--batch-size", type=positive_int, default=100,
+                   help="test images per batch (default 100)")
+
+    p = add_command(sub, "sample", cmd_sample, "save a grid of samples from the model",
+                    examples="genlab vae sample runs/vae --n 64 --out samples.png")
+    p.add_argument("run", metavar="RUN", help="run folder (from train --out) or model path")
+    p.add_argument("--n", type=positive_int, default=64, help="how many samples (default 64)")
+    p.add_argument("--out", default="samples.png", help="PNG file (default samples.png)")
+
+    p = add_command(sub, "reconstruct", reconstruct_command,
+                    "save test images beside their reconstructions",
+                    examples="genlab vae reconstruct runs/vae --out recon.png")
+    add_run_options(p)
+    p.add_argument("--n", type=positive_int, default=16, help="how many images (default 16)")
+    p.add_argument("--out", default="recon.png", help="PNG file (default recon.png)")
+
+    p = add_command(sub, "manifold", cmd_manifold,
+                    "decode a grid over a 2-D latent space; scatter the test codes",
+                    examples="genlab vae manifold runs/d2 --out manifold.png "
+                             "--codes codes.png")
+    add_run_options(p)
+    p.add_argument("--grid", type=positive_int, default=20, help="grid points per axis")
+    p.add_argument("--span", type=positive_float, default=3.0,
+                   help="the grid covers [-span, span] on each axis (default 3)")
+    p.add_argument("--out", default="manifold.png", help="PNG file (default manifold.png)")
+    p.add_argument("--codes", default=None, help="also save a scatter of test codes here")
+    p.add_argument("--n", type=positive_int, default=None, help="test images for --codes")
+
+    for name in EXTENSIONS:
+        add = getattr(importlib.import_module(name), "add_vae_commands", None)
+        if add is not None:
+            add(sub)

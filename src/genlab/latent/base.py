@@ -1,0 +1,263 @@
+"""What every latent-variable model in genlab shares: config, save/load by kind, and the
+variational interface the ELBO/IWAE code and ``genlab vae eval/sample/reconstruct`` use.
+
+Two levels:
+
+* :class:`LatentModel` (every autoencoder and VAE): an ``nn.Module`` built from a typed
+  dataclass ``config`` (which must have ``image_shape: tuple[int, int]``), trained by
+  :func:`genlab.train.fit` through ``loss(x, generator)``, with ``encode`` (codes),
+  ``reconstruct`` and ``save``; :func:`load_latent_model` rebuilds any registered
+  ``kind``.
+* :class:`VariationalModel` (VAE-like models, encoder q(z|x), decoder p(x|z), prior
+  p(z)): a subclass provides :meth:`~VariationalModel.posterior`,
+  :meth:`~VariationalModel.prior_log_prob`, :meth:`~VariationalModel.prior_sample`,
+  :meth:`~VariationalModel.decoder_log_prob` and :meth:`~VariationalModel.decode_mean`;
+  the ELBO, the importance weights of the IWAE bound, ``sample`` and ``reconstruct`` then
+  come for free and are the same code for Gaussian, categorical or any other latents.
+
+Shapes: ``x`` is ``(B, D)`` with ``D = h * w``; a latent sample ``z`` carries leading
+sample dimensions, ``(K, B, ...)``, and every log-density sums over the event dimensions
+so it has shape ``(K, B)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple, Protocol
+
+import torch
+from torch import nn
+
+from genlab.errors import GenlabError
+from genlab.io import load_model, model_paths, save_model
+from genlab.train import LossOutput
+
+MODEL_REGISTRY: dict[str, type[LatentModel]] = {}
+
+
+def register_model(cls: type[LatentModel]) -> type[LatentModel]:
+    """Class decorator: make ``cls`` loadable by :func:`load_latent_model` under ``cls.kind``."""
+    MODEL_REGISTRY[cls.kind] = cls
+    return cls
+
+
+def config_from_dict(config_class: type, values: dict[str, Any]) -> Any:
+    """Rebuild a config dataclass from its JSON dict (lists back to tuples)."""
+    names = {f.name for f in fields(config_class)}
+    unknown = set(values) - names
+    if unknown:
+        raise GenlabError(f"model config has unknown fields {sorted(unknown)}; was it saved by "
+                          "a newer genlab?")
+    return config_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+class LatentModel(nn.Module):
+    """Base of every autoencoder and VAE (see the module docstring)."""
+
+    kind: ClassVar[str]            # registry name saved in NAME.json
+    config_class: ClassVar[type]   # the dataclass of ``config``
+
+    def __init__(self, config: Any) -> None:
+        super().__init__()
+        self.config = config
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """``(h, w)`` of the images the model was built for."""
+        return tuple(self.config.image_shape)  # type: ignore[return-value]
+
+    @property
+    def data_dim(self) -> int:
+        """``D = h * w``."""
+        h, w = self.image_shape
+        return h * w
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def check_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Validate and flatten a batch to ``(B, D)`` on the model's device."""
+        if x.dim() == 3:
+            x = x.reshape(x.shape[0], -1)
+        if x.dim() != 2 or x.shape[1] != self.data_dim:
+            raise GenlabError(f"expected images of {self.image_shape[0]}x{self.image_shape[1]} "
+                              f"= {self.data_dim} pixels, got a batch of shape "
+                              f"{tuple(x.shape)}")
+        return x.to(self.device, torch.float32)
+
+    # ----- to implement -------------------------------------------------------------------
+    def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput:
+        """The training objective on a ``(B, D)`` batch (mean over the batch)."""
+        raise NotImplementedError
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Deterministic codes ``(B, L)`` (the posterior mean for stochastic encoders)."""
+        raise NotImplementedError
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean reconstruction ``(B, D)`` of ``x`` through the code ``encode(x)``."""
+        raise NotImplementedError
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` images ``(n, D)`` decoded from the prior (models with a prior only)."""
+        raise GenlabError(f"a {self.kind} model has no prior to sample from; train a VAE")
+
+    @property
+    def latent_dim(self) -> int:
+        """``L``, the length of a code."""
+        return int(self.config.latent)
+
+    # ----- saving ---------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str], meta: dict[str, Any] | None = None) -> Path:
+        """Save as ``NAME.safetensors`` + ``NAME.json`` (kind, config, ``meta``)."""
+        return save_model(path, self.state_dict(), self.kind, asdict(self.config), meta)
+
+    @classmethod
+    def from_config(cls, config: Any) -> LatentModel:
+        return cls(config)
+
+
+def model_kind(path: str | os.PathLike[str]) -> str:
+    """The ``kind`` recorded in ``NAME.json`` (raises GenlabError when unreadable)."""
+    _, jpath = model_paths(path)
+    if not jpath.is_file():
+        raise GenlabError(f"model file {jpath} not found; give the path used with --out "
+                          "when the model was saved")
+    try:
+        return str(json.loads(jpath.read_text()).get("kind"))
+    except (OSError, ValueError, AttributeError) as exc:
+        raise GenlabError(f"{jpath} is not a readable genlab model config ({exc})") from None
+
+
+def resolve_model_path(path: str | os.PathLike[str]) -> Path:
+    """Accept a run folder (holding ``model.*``) or a model path ``NAME``."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "model"
+    return p
+
+
+def load_latent_model(path: str | os.PathLike[str], device: torch.device | str = "cpu",
+                      kind: str | None = None) -> tuple[LatentModel, dict[str, Any]]:
+    """Load any registered latent model from ``NAME`` or a run folder: ``(model, meta)``."""
+    p = resolve_model_path(path)
+    found = model_kind(p)
+    if found not in MODEL_REGISTRY:
+        raise GenlabError(f"{p} holds a {found!r} model, not an autoencoder or VAE "
+                          f"(known: {', '.join(sorted(MODEL_REGISTRY))})")
+    if kind is not None and found != kind:
+        raise GenlabError(f"{p} holds a {found!r} model, not a {kind!r} model")
+    cls = MODEL_REGISTRY[found]
+    tensors, config, meta = load_model(p, kind=found, device=device)
+    model = cls.from_config(config_from_dict(cls.config_class, config))
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as exc:
+        raise GenlabError(f"{p}: weights do not match the config ({str(exc).splitlines()[0]})"
+                          ) from None
+    return model.to(device).eval(), meta
+
+
+# ----- variational models --------------------------------------------------------------------
+
+class Posterior(Protocol):
+    """q(z|x) for a batch: what :class:`VariationalModel` needs from it."""
+
+    @property
+    def mean(self) -> torch.Tensor:
+        """A representative code per row, ``(B, ...)`` (mean or mode)."""
+        ...
+
+    def rsample(self, k: int, generator: torch.Generator) -> torch.Tensor:
+        """``k`` samples ``(k, B, ...)``, reparameterised where the family allows."""
+        ...
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """``log q(z|x)`` for ``z`` of shape ``(k, B, ...)``: ``(k, B)``."""
+        ...
+
+    def kl_to_prior(self) -> torch.Tensor:
+        """``KL(q(z|x) || p(z))`` in closed form, ``(B,)``."""
+        ...
+
+
+class ELBOTerms(NamedTuple):
+    """Per-example pieces of the ELBO, each ``(B,)``, in nats.
+
+    ``elbo = log_px_z - kl`` with ``log_px_z`` the Monte Carlo estimate of
+    ``E_q[log p(x|z)]`` and ``kl = KL(q(z|x) || p(z))``.
+    """
+
+    elbo: torch.Tensor
+    log_px_z: torch.Tensor
+    kl: torch.Tensor
+
+
+class VariationalModel(LatentModel):
+    """A latent model with encoder q(z|x), decoder p(x|z) and prior p(z)."""
+
+    def posterior(self, x: torch.Tensor) -> Posterior:
+        """q(z|x) for a ``(B, D)`` batch."""
+        raise NotImplementedError
+
+    def prior_log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """``log p(z)`` for ``(k, B, ...)`` samples: ``(k, B)``."""
+        raise NotImplementedError
+
+    def prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` draws from p(z): ``(n, ...)``."""
+        raise NotImplementedError
+
+    def decoder_log_prob(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``log p(x|z)`` for ``x`` ``(B, D)`` and ``z`` ``(k, B, ...)``: ``(k, B)``."""
+        raise NotImplementedError
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """``E[x|z]`` for codes ``(..., L)``: ``(..., D)``."""
+        raise NotImplementedError
+
+    def kl_weight(self) -> float:
+        """Weight of the KL term in the training loss (1 = the ELBO)."""
+        return 1.0
+
+    # ----- provided -----------------------------------------------------------------------
+    def elbo_terms(self, x: torch.Tensor, generator: torch.Generator) -> ELBOTerms:
+        """ELBO = E_q[log p(x|z)] - KL(q(z|x)||p(z)), one sample z = rsample, KL closed form."""
+        q = self.posterior(x)
+        z = q.rsample(1, generator)                     # (1, B, ...)
+        log_px_z = self.decoder_log_prob(x, z)[0]       # (B,)
+        kl = q.kl_to_prior()                            # (B,)
+        return ELBOTerms(log_px_z - kl, log_px_z, kl)
+
+    def log_importance_weights(self, x: torch.Tensor, k: int, generator: torch.Generator,
+                               q: Posterior | None = None) -> torch.Tensor:
+        """``log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x)``, z_k ~ q: ``(k, B)``.
+
+        ``log (1/K) sum_k w_k`` is the IWAE bound (Burda et al. 2016), a lower bound on
+        ``log p(x)`` that increases with K.
+        """
+        q = self.posterior(x) if q is None else q
+        z = q.rsample(k, generator)                     # (k, B, ...)
+        return self.decoder_log_prob(x, z) + self.prior_log_prob(z) - q.log_prob(z)
+
+    def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput:
+        """Negative ELBO (KL weighted by :meth:`kl_weight`), mean over the batch."""
+        t = self.elbo_terms(x, generator)
+        beta = self.kl_weight()
+        loss = -(t.log_px_z - beta * t.kl).mean()
+        return LossOutput(loss, {"elbo": t.elbo.mean().detach(),
+                                 "recon": -t.log_px_z.mean().detach(),
+                                 "kl": t.kl.mean().detach()})
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.posterior(self.check_input(x)).mean
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode_mean(self.encode(x))
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self.decode_mean(self.prior_sample(n, generator))

@@ -1,0 +1,86 @@
+"""Training runs of latent models: a folder ``RUN`` holding the model and its history.
+
+``RUN/model.safetensors`` + ``RUN/model.json`` (weights, config, and in ``meta`` the data
+set, binarisation, training configuration and results), ``RUN/checkpoint.*`` (for
+``--resume``) and ``RUN/metrics.jsonl``. :func:`train_run` is what ``genlab ae train``
+and ``genlab vae train`` call; :func:`run_data` reloads the data a run was trained on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genlab.data import ImageDataset, load_dataset
+from genlab.errors import GenlabError
+from genlab.latent.base import LatentModel
+from genlab.train import FitResult, TrainConfig, fit
+
+MODEL_NAME = "model"
+
+
+def split_validation(data: ImageDataset, n_val: int) -> tuple[ImageDataset, ImageDataset | None]:
+    """Hold out the last ``n_val`` images of ``data`` for validation."""
+    if n_val <= 0:
+        return data, None
+    if n_val >= len(data):
+        raise GenlabError(f"--val {n_val} leaves no training images (the split has "
+                          f"{len(data)}); use a smaller --val")
+    cut = len(data) - n_val
+
+    def part(sl: slice) -> ImageDataset:
+        labels = None if data.labels is None else data.labels[sl]
+        return data.with_options(images=data.images[sl], labels=labels)
+
+    return part(slice(0, cut)), part(slice(cut, None))
+
+
+def data_meta(data: ImageDataset, data_dir: str | None) -> dict[str, Any]:
+    """What :func:`run_data` needs to reload a run's data set."""
+    return {"name": data.name, "binarize": data.binarize, "data_dir": data_dir,
+            "image_shape": list(data.image_shape)}
+
+
+def train_run(model: LatentModel, data: ImageDataset, config: TrainConfig,
+              run: str | os.PathLike[str], val: ImageDataset | None = None,
+              resume: bool = False, device: torch.device | str = "cpu",
+              data_dir: str | None = None, extra_meta: dict[str, Any] | None = None
+              ) -> FitResult:
+    """Train ``model`` with :func:`genlab.train.fit` and save it as ``RUN/model``."""
+    run = Path(run)
+    if run.exists() and not run.is_dir():
+        raise GenlabError(f"--out {run} is a file; give a folder for the run")
+    result = fit(model, data, config, val=val, run=run, resume=resume, device=device)
+    meta = {"data": data_meta(data, data_dir), "train": asdict(config),
+            "fit": {"steps": result.steps, "epochs": result.epochs,
+                    "train_loss": result.train_loss, "val_loss": result.val_loss,
+                    "epoch_seconds": result.epoch_seconds, "stopped_early": result.stopped_early},
+            **(extra_meta or {})}
+    model.save(run / MODEL_NAME, meta)
+    return result
+
+
+def run_data(meta: dict[str, Any], split: str = "test", limit: int | None = None,
+             data: str | None = None, data_dir: str | None = None) -> ImageDataset:
+    """The data set a run was trained on (or ``data`` instead), split ``split``."""
+    info = meta.get("data", {})
+    name = data or info.get("name")
+    if not name:
+        raise GenlabError("the model does not record its data set; pass --data NAME")
+    ds = load_dataset(name, split=split, binarize=info.get("binarize", "none"),
+                      limit=limit, data_dir=data_dir or info.get("data_dir"))
+    shape = tuple(info.get("image_shape", ds.image_shape))
+    if ds.image_shape != shape:
+        raise GenlabError(f"{name} has {ds.image_shape[0]}x{ds.image_shape[1]} images but the "
+                          f"model was trained on {shape[0]}x{shape[1]}")
+    return ds
+
+
+def fixed_draw(data: ImageDataset, seed: int, device: torch.device | str = "cpu"
+               ) -> torch.Tensor:
+    """``(n, D)`` images binarised once with ``seed`` (a fixed test set for evaluation)."""
+    return data.draw(torch.Generator().manual_seed(seed)).to(device)

@@ -1,0 +1,507 @@
+"""The one training loop for every neural model in genlab.
+
+A model trains here when it is an ``nn.Module`` with a method
+
+    ``model.loss(x, generator) -> LossOutput(loss, metrics)``
+
+where ``x`` is a ``(B, D)`` mini-batch on the model's device, ``generator`` is the
+``torch.Generator`` (on that device) to draw every random number of the step from
+(reparameterisation noise, corruption, Gumbel noise), ``loss`` is the scalar to
+minimise (a mean over the batch, so that data-parallel gradient averaging equals the
+gradient of the combined batch) and ``metrics`` maps names to floats or 0-d tensors to
+log. A model may also define ``set_progress(step, total_steps)`` (called before every
+step, e.g. for KL warm-up or capacity schedules).
+
+What :func:`fit` guarantees:
+
+* **Seeded and resumable.** The order of epoch ``e`` is ``randperm`` under seed
+  ``mix(seed, e)`` and the random numbers of step ``s`` of that epoch come from a fresh
+  generator seeded ``mix(seed, e, s)``; so the run is a pure function of the seed, and
+  resuming at ``(e, s)`` from a checkpoint (weights, optimiser state, scheduler step,
+  early-stopping state) continues exactly as if it had never stopped.
+* **Checkpoints** ``RUN/checkpoint.safetensors`` + ``.json`` every ``checkpoint_every``
+  steps and at the end of each epoch, written atomically by :func:`genlab.io.save_model`.
+* **Metrics** as JSON lines in ``RUN/metrics.jsonl`` (one object per logged step and
+  per validation), optionally TensorBoard.
+* **Early stopping** on the validation loss (mean of ``loss`` over the validation set,
+  fixed noise), keeping the best weights.
+* **Devices and precision**: any torch device; ``amp`` uses bfloat16 autocast on CUDA.
+* **Data parallel** (``torch.distributed``, launched by ``torchrun``; gloo on CPU, nccl on
+  CUDA): each global batch of ``batch_size`` rows is split into ``world_size``
+  contiguous shards, gradients are averaged by ``DistributedDataParallel``; with equal
+  shards this is the gradient of the combined batch. Rank 0 logs and checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from genlab.device import resolve_device
+from genlab.errors import GenlabError
+from genlab.io import atomic_write_bytes, load_model, model_paths, save_model
+from genlab.progress import log, progress
+
+CHECKPOINT_KIND = "genlab-checkpoint"
+CHECKPOINT_NAME = "checkpoint"
+METRICS_NAME = "metrics.jsonl"
+
+
+class LossOutput(NamedTuple):
+    """What ``model.loss`` returns: the scalar to minimise and named values to log."""
+
+    loss: torch.Tensor
+    metrics: dict[str, float | torch.Tensor]
+
+
+@runtime_checkable
+class Trainable(Protocol):
+    """The contract of a model trained by :func:`fit` (see the module docstring)."""
+
+    def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput: ...
+
+
+class Batches(Protocol):
+    """A data set :func:`fit` can draw from (e.g. :class:`genlab.data.ImageDataset`)."""
+
+    def __len__(self) -> int: ...
+
+    def draw(self, generator: torch.Generator | None = None,
+             index: torch.Tensor | None = None) -> torch.Tensor: ...
+
+
+@dataclass
+class TrainConfig:
+    """How to train (model-independent)."""
+
+    epochs: int = 10                 # passes over the training set
+    batch_size: int = 128            # global batch (split over DDP ranks)
+    lr: float = 1e-3                 # peak learning rate of Adam
+    weight_decay: float = 0.0        # AdamW decoupled weight decay
+    schedule: str = "constant"       # constant | cosine (decay to lr_min over the run)
+    warmup_steps: int = 0            # linear learning-rate warm-up steps
+    lr_min: float = 0.0              # final learning rate of the cosine schedule
+    grad_clip: float | None = None   # clip the global gradient norm to this (None: off)
+    seed: int = 0                    # the whole run is a function of this seed
+    checkpoint_every: int = 500      # steps between checkpoints (0: only at epoch ends)
+    log_every: int = 50              # steps between training-metric lines
+    patience: int | None = None      # early stopping: epochs without val improvement
+    min_delta: float = 0.0           # improvement smaller than this does not count
+    amp: bool = False                # bfloat16 autocast (CUDA only; ignored on CPU)
+    tensorboard: bool = False        # also write TensorBoard events to RUN/tb
+    max_steps: int | None = None     # stop after this many steps (for tests/interruptions)
+    drop_last: bool = False          # drop the last incomplete batch of an epoch
+
+    def validate(self) -> None:
+        """Raise :class:`GenlabError` for values that cannot train."""
+        checks = [(self.epochs >= 1, "epochs must be >= 1"),
+                  (self.batch_size >= 1, "batch size must be >= 1"),
+                  (math.isfinite(self.lr) and self.lr > 0, "learning rate must be > 0"),
+                  (self.schedule in ("constant", "cosine"),
+                   "schedule must be constant or cosine"),
+                  (self.warmup_steps >= 0, "warmup steps must be >= 0"),
+                  (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
+                  (self.log_every >= 1, "log_every must be >= 1"),
+                  (self.patience is None or self.patience >= 1, "patience must be >= 1"),
+                  (self.grad_clip is None or self.grad_clip > 0, "grad clip must be > 0")]
+        for ok, msg in checks:
+            if not ok:
+                raise GenlabError(msg)
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns."""
+
+    steps: int                                  # optimiser steps taken in total
+    epochs: int                                 # epochs completed
+    seconds: float                              # wall time of this call
+    epoch_seconds: list[float]                  # wall time of each epoch run in this call
+    train_loss: list[float]                     # mean training loss per epoch
+    val_loss: list[float]                       # validation loss per epoch (if validated)
+    best_val: float | None                      # best validation loss
+    stopped_early: bool                         # early stopping fired
+    resumed_from: int | None                    # step resumed from, or None
+    history: list[dict[str, Any]] = field(default_factory=list)  # the metrics lines
+
+
+def mix_seed(*parts: int) -> int:
+    """A 63-bit seed from integers (splitmix64), so nearby seeds give unrelated streams."""
+    h = 0x9E3779B97F4A7C15
+    for p in parts:
+        h = (h ^ (int(p) & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 31
+        h = (h * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 29
+    return h & 0x7FFFFFFFFFFFFFFF
+
+
+def step_generator(seed: int, epoch: int, step: int, device: torch.device) -> torch.Generator:
+    """The generator for step ``step`` of epoch ``epoch`` (what resume relies on)."""
+    return torch.Generator(device=device).manual_seed(mix_seed(seed, epoch, step))
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffled row order of epoch ``epoch``: ``(n,)`` int64 on the CPU."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(mix_seed(seed, epoch, -1)))
+
+
+def lr_factor(step: int, total: int, cfg: TrainConfig) -> float:
+    """Learning-rate multiplier at ``step``: linear warm-up, then constant or cosine."""
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "cosine":
+        t = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
+        floor = cfg.lr_min / cfg.lr
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+    return 1.0
+
+
+class DistInfo(NamedTuple):
+    """This process's place in a data-parallel run."""
+
+    rank: int
+    world_size: int
+    active: bool
+
+
+def dist_info() -> DistInfo:
+    """Rank and world size when ``torch.distributed`` is initialised, else ``(0, 1, False)``."""
+    if dist.is_available() and dist.is_initialized():
+        return DistInfo(dist.get_rank(), dist.get_world_size(), True)
+    return DistInfo(0, 1, False)
+
+
+def init_distributed_from_env(device: torch.device) -> DistInfo:
+    """Initialise the process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist_info()
+
+
+class _LossModule(nn.Module):
+    """Makes ``model.loss`` the forward pass, so DDP's gradient hooks see it."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput:
+        return self.model.loss(x, generator)
+
+
+# ----- checkpoints ---------------------------------------------------------------------------
+
+def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    sd = opt.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for pid, state in sd["state"].items():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim.{pid}.{key}"] = value
+            else:
+                scalars.setdefault(str(pid), {})[key] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
+                    meta: dict[str, Any]) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        if name.startswith("optim."):
+            _, pid, key = name.split(".", 2)
+            state.setdefault(int(pid), {})[key] = value
+    for pid, values in meta["scalars"].items():
+        state.setdefault(int(pid), {}).update(values)
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def save_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
+                    state: dict[str, Any], best: dict[str, torch.Tensor] | None,
+                    config: TrainConfig) -> Path:
+    """Write ``RUN/checkpoint`` (weights, optimiser, best weights, loop state) atomically."""
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    opt_tensors, opt_meta = _optimizer_tensors(opt)
+    tensors.update(opt_tensors)
+    if best is not None:
+        tensors.update({f"best.{k}": v for k, v in best.items()})
+    return save_model(run / CHECKPOINT_NAME, tensors, CHECKPOINT_KIND, asdict(config),
+                      {"loop": state, "optimizer": opt_meta})
+
+
+def load_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
+                    device: torch.device) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
+    """Restore weights and optimiser from ``RUN/checkpoint``; returns (loop state, best)."""
+    tensors, _, meta = load_model(run / CHECKPOINT_NAME, kind=CHECKPOINT_KIND, device=device)
+    weights = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise GenlabError(f"checkpoint in {run} does not fit this model (different "
+                          f"architecture?): {str(exc).splitlines()[0]}") from None
+    _load_optimizer(opt, tensors, meta["optimizer"])
+    best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")} or None
+    return meta["loop"], best
+
+
+def has_checkpoint(run: str | os.PathLike[str]) -> bool:
+    """True when ``RUN/checkpoint`` exists (so ``resume`` has something to continue)."""
+    return all(p.is_file() for p in model_paths(Path(run) / CHECKPOINT_NAME))
+
+
+# ----- the loop ------------------------------------------------------------------------------
+
+def _value(v: float | torch.Tensor) -> float:
+    return float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
+
+
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, data: Batches, batch_size: int, device: torch.device,
+                  seed: int = 0) -> float:
+    """Mean of ``model.loss`` over ``data`` (batch-size weighted) with fixed noise ``seed``."""
+    was_training = model.training
+    model.eval()
+    n = len(data)
+    total = 0.0
+    for k, start in enumerate(range(0, n, batch_size)):
+        idx = torch.arange(start, min(n, start + batch_size))
+        gen = step_generator(seed, -2, k, device)
+        x = data.draw(gen, idx.to(_data_device(data))).to(device)
+        total += _value(model.loss(x, gen).loss) * len(idx)
+    model.train(was_training)
+    return total / n
+
+
+def _data_device(data: Batches) -> torch.device:
+    images = getattr(data, "images", None)
+    return images.device if isinstance(images, torch.Tensor) else torch.device("cpu")
+
+
+def _on_device(data: Batches, device: torch.device) -> Batches:
+    """Move an :class:`ImageDataset`'s images to ``device`` once (draws then stay there)."""
+    images = getattr(data, "images", None)
+    if isinstance(images, torch.Tensor) and images.device != device and \
+            hasattr(data, "with_options"):
+        return data.with_options(images=images.to(device))
+    return data
+
+
+class _MetricsLog:
+    def __init__(self, run: Path | None, enabled: bool, resume_step: int | None,
+                 tensorboard: bool) -> None:
+        self.path = run / METRICS_NAME if run is not None and enabled else None
+        self.lines: list[dict[str, Any]] = []
+        self.writer = None
+        if self.path is not None:
+            old: list[str] = []
+            if resume_step is not None and self.path.is_file():
+                # keep only what happened up to the checkpoint: the rest is redone
+                old = [ln for ln in self.path.read_text().splitlines()
+                       if ln.strip() and json.loads(ln).get("step", 0) <= resume_step]
+            atomic_write_bytes(self.path, "".join(ln + "\n" for ln in old).encode())
+            if tensorboard:
+                try:
+                    from torch.utils.tensorboard import SummaryWriter
+                except ImportError:
+                    raise GenlabError("TensorBoard logging needs the tensorboard package "
+                                      "(pip install tensorboard); or leave it off") from None
+                self.writer = SummaryWriter(str(run / "tb"))
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.lines.append(record)
+        if self.path is not None:
+            with open(self.path, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+        if self.writer is not None:
+            for k, v in record.items():
+                if isinstance(v, float) and k not in ("step", "epoch"):
+                    self.writer.add_scalar(f"{record.get('split', 'train')}/{k}", v,
+                                           record["step"])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | None = None,
+        run: str | os.PathLike[str] | None = None, resume: bool = False,
+        device: torch.device | str | None = None,
+        on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+        quiet: bool = False) -> FitResult:
+    """Train ``model`` (see the module docstring for the contract) with Adam(W).
+
+    Args:
+        model: an ``nn.Module`` with ``loss(x, generator) -> LossOutput``; moved to
+            ``device``. Its parameters end as the last (or, with early stopping, the best)
+            weights.
+        train: training data; ``train.draw(gen, index)`` gives the ``(B, D)`` batch.
+        config: :class:`TrainConfig`.
+        val: validation data for the per-epoch validation loss and early stopping.
+        run: folder for ``checkpoint.*`` and ``metrics.jsonl`` (None: nothing written).
+        resume: continue from ``RUN/checkpoint`` when it exists.
+        device: default: the device of the model's parameters.
+        on_epoch: called on every rank as ``on_epoch(epoch, {"train_loss", "val_loss"})``.
+        quiet: no log lines.
+
+    Returns:
+        :class:`FitResult`.
+    """
+    config.validate()
+    if not isinstance(model, Trainable):
+        raise GenlabError(f"{type(model).__name__} has no loss(x, generator) method; it "
+                          "cannot be trained by genlab.train.fit")
+    if len(train) == 0:
+        raise GenlabError("the training set is empty")
+    if device is None:
+        device = next(model.parameters()).device
+    device = resolve_device(device)
+    model.to(device)
+    rank, world, active = dist_info()
+    if config.batch_size % world:
+        raise GenlabError(f"batch size {config.batch_size} must be a multiple of the number "
+                          f"of processes {world}")
+    is_main = rank == 0
+    run_dir = Path(run) if run is not None else None
+    if run_dir is not None and is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    train = _on_device(train, device)
+    if val is not None:
+        val = _on_device(val, device)
+
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                            weight_decay=config.weight_decay) if config.weight_decay else \
+        torch.optim.Adam(model.parameters(), lr=config.lr)
+    n = len(train)
+    per_epoch = n // config.batch_size if config.drop_last else math.ceil(n / config.batch_size)
+    if per_epoch == 0:
+        raise GenlabError(f"batch size {config.batch_size} is larger than the training set "
+                          f"({n}) with drop_last")
+    total_steps = per_epoch * config.epochs
+
+    loop = {"step": 0, "epoch": 0, "epoch_step": 0, "best_val": None, "bad_epochs": 0,
+            "stopped": False, "train_loss": [], "val_loss": [], "epoch_loss_sum": 0.0,
+            "epoch_count": 0}
+    best: dict[str, torch.Tensor] | None = None
+    resumed_from = None
+    if resume and run_dir is not None and has_checkpoint(run_dir):
+        loop, best = load_checkpoint(run_dir, model, opt, device)
+        resumed_from = loop["step"]
+        if not quiet and is_main:
+            log(f"resuming from step {loop['step']} (epoch {loop['epoch'] + 1}, "
+                f"step {loop['epoch_step']} of it)")
+    metrics = _MetricsLog(run_dir, is_main, resumed_from, config.tensorboard and is_main)
+
+    trained = _LossModule(model)
+    if active:
+        from torch.nn.parallel import DistributedDataParallel
+        trained = DistributedDataParallel(
+            trained, device_ids=[device.index or 0] if device.type == "cuda" else None)
+    use_amp = config.amp and device.type == "cuda"
+    set_progress = getattr(model, "set_progress", None)
+    data_device = _data_device(train)
+    t0 = time.perf_counter()
+    epoch_seconds: list[float] = []
+
+    def checkpoint() -> None:
+        if run_dir is not None and is_main:
+            save_checkpoint(run_dir, model, opt, loop, best, config)
+
+    model.train()
+    while loop["epoch"] < config.epochs and not loop["stopped"]:
+        epoch = loop["epoch"]
+        te = time.perf_counter()
+        order = epoch_order(n, config.seed, epoch)
+        steps = range(loop["epoch_step"], per_epoch)
+        for s in progress(steps, total=len(steps), desc=f"epoch {epoch + 1}/{config.epochs}",
+                          enabled=None if is_main and not quiet else False):
+            if config.max_steps is not None and loop["step"] >= config.max_steps:
+                break
+            idx = order[s * config.batch_size:(s + 1) * config.batch_size]
+            gen = step_generator(config.seed, epoch, s, device)
+            x = train.draw(gen, idx.to(data_device)).to(device)  # (B, D), same on every rank
+            if active:  # contiguous shard of the global batch; own noise per rank
+                x = x[rank * len(idx) // world:(rank + 1) * len(idx) // world]
+                gen = step_generator(config.seed, epoch, s * world + rank + 1, device)
+            if callable(set_progress):
+                set_progress(loop["step"], total_steps)
+            for g in opt.param_groups:
+                g["lr"] = config.lr * lr_factor(loop["step"], total_steps, config)
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
+                out = trained(x, gen)
+            loss = out.loss
+            if not torch.isfinite(loss):
+                raise GenlabError(f"the loss became {float(loss)} at step {loop['step']}; "
+                                  "lower the learning rate or check the data")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            opt.step()
+            value = float(loss.detach())
+            if active:
+                t = torch.tensor([value], device=device)
+                dist.all_reduce(t)
+                value = float(t) / world
+            loop["step"] += 1
+            loop["epoch_step"] = s + 1
+            loop["epoch_loss_sum"] += value * len(idx)
+            loop["epoch_count"] += len(idx)
+            if loop["step"] % config.log_every == 0:
+                rec = {"step": loop["step"], "epoch": epoch + 1, "split": "train",
+                       "loss": value, "lr": opt.param_groups[0]["lr"]}
+                rec.update({k: _value(v) for k, v in out.metrics.items()})
+                metrics.write(rec)
+            if config.checkpoint_every and loop["step"] % config.checkpoint_every == 0:
+                checkpoint()
+        if loop["epoch_step"] < per_epoch:  # stopped by max_steps
+            checkpoint()
+            break
+        epoch_seconds.append(time.perf_counter() - te)
+        train_loss = loop["epoch_loss_sum"] / max(1, loop["epoch_count"])
+        loop["train_loss"].append(train_loss)
+        summary = {"train_loss": train_loss}
+        if val is not None:
+            v = evaluate_loss(model, val, config.batch_size, device, config.seed)
+            loop["val_loss"].append(v)
+            summary["val_loss"] = v
+            if loop["best_val"] is None or v < loop["best_val"] - config.min_delta:
+                loop["best_val"] = v
+                loop["bad_epochs"] = 0
+                best = {k: t.detach().clone() for k, t in model.state_dict().items()}
+            else:
+                loop["bad_epochs"] += 1
+                if config.patience is not None and loop["bad_epochs"] >= config.patience:
+                    loop["stopped"] = True
+        metrics.write({"step": loop["step"], "epoch": epoch + 1, "split": "epoch",
+                       "seconds": epoch_seconds[-1], **summary})
+        if not quiet and is_main:
+            log(f"epoch {epoch + 1}/{config.epochs}: " + ", ".join(
+                f"{k} {v:.4f}" for k, v in summary.items()) + f" ({epoch_seconds[-1]:.1f} s)")
+        if on_epoch is not None:
+            on_epoch(epoch, summary)
+        loop["epoch"] += 1
+        loop["epoch_step"] = 0
+        loop["epoch_loss_sum"] = 0.0
+        loop["epoch_count"] = 0
+        checkpoint()
+    if loop["stopped"] and not quiet and is_main:
+        log(f"early stopping: no validation improvement for {config.patience} epochs")
+    if best is not None and config.patience is not None:
+        model.load_state_dict(best)
+    metrics.close()
+    return FitResult(steps=loop["step"], epochs=loop["epoch"],
+                     seconds=time.perf_counter() - t0, epoch_seconds=epoch_seconds,
+                     train_loss=list(loop["train_loss"]), val_loss=list(loop["val_loss"]),
+                     best_val=loop["best_val"], stopped_early=bool(loop["stopped"]),
+                     resumed_from=resumed_from, history=metrics.lines)
