@@ -40,7 +40,7 @@ from genlab.progress import log
 from genlab.train import TrainConfig
 
 # Modules that extend ``genlab vae`` (latent types, extra commands); imported by register().
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("genlab.cli.vae_categorical",)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from genlab.latent.categorical_vae import CategoricalVAE, CategoricalVAEConfig
 from genlab.latent.vae import VAE, DiagonalGaussian, VAEConfig
 
 __all__ = [
-    "CategoricalVAE", "CategoricalVAEConfig", "MODEL_REGISTRY", "VAE", "DiagonalGaussian", "ELBOTerms", "LatentModel", "Posterior",
+    "CategoricalVAE", "CategoricalVAEConfig",
+    "MODEL_REGISTRY", "VAE", "DiagonalGaussian", "ELBOTerms", "LatentModel", "Posterior",
     "VAEConfig", "VariationalModel", "load_latent_model", "register_model",
 ]

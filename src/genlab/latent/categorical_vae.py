@@ -224,9 +224,10 @@ class CategoricalVAE(VariationalModel):
 
         ``gumbel``/``straight-through``: ``-log p(x|y) + KL`` with ``y`` the relaxed
         (or straight-through) sample. ``reinforce``: the surrogate
-        ``f + KL + (f - b) log q(z|x)`` with ``f = -log p(x|z)`` (``f - b`` held constant),
-        whose gradient is the score-function estimator; its value is not a bound.
-        The ``neg_elbo`` metric is the reported objective ``f + KL``.
+        ``f + KL + (f - b)(log q(z|x) - stop_grad(log q(z|x)))`` with ``f = -log p(x|z)``
+        and ``z`` an exact sample: its value is the one-sample negative ELBO ``f + KL`` and
+        its gradient the score-function estimator plus the exact gradients of ``f`` (in the
+        decoder) and of the KL.
         """
         c = self.config
         q = self.posterior(x)
@@ -244,7 +245,9 @@ class CategoricalVAE(VariationalModel):
                     new = batch_f if torch.isnan(self.baseline) else d * self.baseline \
                         + (1 - d) * batch_f
                     self.baseline.copy_(new)
-            surrogate = f + kl + (f.detach() - b) * log_q
+            # (f - b)(log q - stop_grad(log q)) is 0 in value and has the score-function
+            # gradient (f - b) grad log q, so the loss value stays the negative ELBO estimate
+            surrogate = f + kl + (f.detach() - b) * (log_q - log_q.detach())
         else:
             z = q.relaxed_sample(1, tau, c.estimator == "straight-through", generator)
             f = -self.decoder_log_prob(x, z)[0]
