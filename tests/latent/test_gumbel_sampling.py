@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from genlab.errors import GenlabError
@@ -182,3 +184,17 @@ def test_seeded_draws_are_reproducible():
 def test_bad_inputs_raise_genlab_error(logits, tau):
     with pytest.raises(GenlabError):
         gumbel_softmax(logits, tau)
+
+
+@settings(max_examples=60, deadline=None)
+@given(logits=st.lists(st.one_of(st.floats(-1e4, 1e4), st.just(-math.inf)), min_size=2,
+                       max_size=12).filter(lambda v: any(math.isfinite(x) for x in v)),
+       tau=st.floats(1e-3, 1e3), seed=st.integers(0, 2 ** 31))
+def test_relaxed_sample_is_on_the_simplex_for_any_logits(logits, tau, seed):
+    lg = torch.tensor(logits).expand(8, -1)
+    y = gumbel_softmax(lg, tau, generator=gen(seed))
+    assert torch.isfinite(y).all() and (y >= 0).all()
+    assert ((y.sum(-1) - 1).abs() < 1e-5).all()
+    assert (y[:, torch.isneginf(lg[0])] == 0).all()
+    assert torch.equal(gumbel_softmax(lg, tau, hard=True, generator=gen(seed)).argmax(-1),
+                       gumbel_max(lg, gen(seed)))
