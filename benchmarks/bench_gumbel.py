@@ -146,6 +146,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--quick", action="store_true", help="no output files, fewer repeats")
+    p.add_argument("--estimators", default=",".join(ESTIMATORS),
+                   help="comma-separated subset of gumbel,straight-through,reinforce")
     p.add_argument("--no-sampler", action="store_true", help="skip the sampler timings")
     p.add_argument("--merge", nargs="+", default=None, metavar="JSON",
                    help="merge the results of earlier runs into --out and print the tables")
@@ -155,7 +157,10 @@ def main() -> None:
     if args.merge:
         parts = [json.loads(Path(f).read_text()) for f in args.merge]
         result = dict(parts[0])
-        result["vae"] = [r for part in parts for r in part["vae"]]
+        order = {(d, e): i for i, (d, e) in enumerate(
+            (d, e) for d in ("mnist5k", "fashion-mnist") for e in ESTIMATORS)}
+        result["vae"] = sorted((r for part in parts for r in part["vae"]),
+                               key=lambda r: order.get((r["data"], r["estimator"]), 99))
         result["sampler"] = [r for part in parts for r in part["sampler"]]
         result["runs"] = [part["args"] for part in parts]
         atomic_write_json(args.out, result)
@@ -177,7 +182,7 @@ def main() -> None:
         run_args = argparse.Namespace(**vars(args))
         if name == "fashion-mnist":
             run_args.epochs = args.fashion_epochs
-        for est in ESTIMATORS:
+        for est in args.estimators.split(","):
             row = train_one(name, est, run_args, train, test_x, fig_dir)
             row["n_train"] = len(train)
             rows.append(row)
