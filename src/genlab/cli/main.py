@@ -21,6 +21,7 @@ GROUPS = (
     "ae",
     "vae",
     "disentangle",
+    "gumbel",
     "tour",
 )
 

@@ -40,7 +40,7 @@ from genlab.progress import log
 from genlab.train import TrainConfig, dist_info, seeded_init
 
 # Modules that extend ``genlab vae`` (latent types, extra commands); imported by register().
-EXTENSIONS: tuple[str, ...] = ("genlab.cli.disentangle",)
+EXTENSIONS: tuple[str, ...] = ("genlab.cli.vae_categorical", "genlab.cli.disentangle")
 
 
 @dataclass(frozen=True)

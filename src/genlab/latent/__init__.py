@@ -16,11 +16,12 @@ from genlab.latent.base import (
     register_model,
 )
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig
+from genlab.latent.categorical_vae import CategoricalVAE, CategoricalVAEConfig
 from genlab.latent.vae import VAE, DiagonalGaussian, VAEConfig
 
 __all__ = [
-    "AEConfig", "Autoencoder", "BetaVAE", "BetaVAEConfig", "MODEL_REGISTRY", "VAE",
-    "DiagonalGaussian", "ELBOTerms",
-    "LatentModel", "Posterior",
+    "AEConfig", "Autoencoder", "BetaVAE", "BetaVAEConfig", "CategoricalVAE",
+    "CategoricalVAEConfig", "DiagonalGaussian", "ELBOTerms", "LatentModel", "MODEL_REGISTRY",
+    "Posterior", "VAE",
     "VAEConfig", "VariationalModel", "load_latent_model", "register_model",
 ]

@@ -1,0 +1,129 @@
+"""``genlab gumbel``: Gumbel-max and Gumbel-softmax samples, and the temperature figure."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import torch
+
+from genlab.cli.common import add_command, add_group, emit, positive_float, positive_int
+from genlab.device import make_generator, resolve_device
+from genlab.io import atomic_write_bytes
+from genlab.latent.gumbel import gumbel_max, gumbel_softmax
+from genlab.progress import log
+
+
+def logit_vector(text: str) -> list[float]:
+    """argparse type: comma-separated logits, e.g. ``1,0.5,-inf`` (at least two)."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 1,0.5,-inf, got {text!r}") from None
+    if len(values) < 2:
+        raise argparse.ArgumentTypeError(f"expected at least two logits, got {text!r}")
+    if any(math.isnan(v) or v == math.inf for v in values):
+        raise argparse.ArgumentTypeError(f"logits must be finite or -inf, got {text!r}")
+    if all(v == -math.inf for v in values):
+        raise argparse.ArgumentTypeError("at least one logit must be finite")
+    return values
+
+
+def temperature_list(text: str) -> list[float]:
+    """argparse type: comma-separated temperatures > 0, e.g. ``0.1,0.5,1,10``."""
+    try:
+        return [positive_float(v) for v in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated temperatures > 0 such as 0.1,0.5,1,10, got {text!r}"
+        ) from None
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    device = resolve_device(args.device)
+    gen = make_generator(args.seed, device)
+    logits = torch.tensor(args.logits, dtype=torch.float64, device=device)
+    k = len(args.logits)
+    batch = logits.expand(args.n, k)
+    if args.method == "max":
+        index = gumbel_max(batch, gen)
+        samples = torch.nn.functional.one_hot(index, k).double()
+    else:
+        samples = gumbel_softmax(batch, args.tau, hard=args.method == "hard", generator=gen)
+        index = samples.argmax(-1)
+    counts = torch.bincount(index, minlength=k).cpu()
+    probs = torch.softmax(logits, 0).cpu()
+    if args.out:
+        lines = [",".join(f"{v:.9g}" for v in row) for row in samples.cpu().tolist()]
+        atomic_write_bytes(args.out, ("\n".join(lines) + "\n").encode())
+        log(f"wrote {args.n} samples to {args.out}")
+    result = {"method": args.method, "tau": None if args.method == "max" else args.tau,
+              "n": args.n, "probs": probs.tolist(),
+              "argmax_frequencies": (counts.double() / args.n).tolist(),
+              "mean": samples.mean(0).cpu().tolist(),
+              "samples": samples[: args.show].cpu().tolist(),
+              "out": str(args.out) if args.out else None}
+
+    def text(r: dict) -> str:
+        fmt = lambda v: "[" + ", ".join(f"{x:.4f}" for x in v) + "]"  # noqa: E731
+        lines = [f"{r['n']} {r['method']} samples"
+                 + (f" at tau = {r['tau']:g}" if r["tau"] is not None else ""),
+                 f"softmax(logits)     {fmt(r['probs'])}",
+                 f"argmax frequencies  {fmt(r['argmax_frequencies'])}",
+                 f"mean sample         {fmt(r['mean'])}"]
+        lines += [f"sample {i + 1:<12}{fmt(s)}" for i, s in enumerate(r["samples"])]
+        return "\n".join(lines)
+
+    emit(args, result, text)
+
+
+def cmd_plot(args: argparse.Namespace) -> None:
+    from genlab.latent.gumbel_plots import plot_temperature_sweep, temperature_sweep
+
+    gen = make_generator(args.seed, "cpu")
+    sweep = temperature_sweep(torch.tensor(args.logits, dtype=torch.float64), args.taus,
+                              n_mc=args.n_mc, generator=gen)
+    plot_temperature_sweep(sweep, args.out)
+    emit(args, {"out": str(args.out), "taus": list(sweep.taus), "probs": sweep.probs.tolist(),
+                "expectation": sweep.expectation.tolist(), "sample": sweep.sample.tolist(),
+                "n_mc": sweep.n_mc},
+         lambda r: f"saved the Gumbel-softmax at tau = {', '.join(map(str, r['taus']))} "
+                   f"to {r['out']}")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    sub = add_group(subparsers, "gumbel",
+                    "Gumbel-max and Gumbel-softmax samples and the temperature figure")
+    p = add_command(sub, "sample", cmd_sample,
+                    "draw categorical (Gumbel-max), relaxed or straight-through samples",
+                    examples="genlab gumbel sample --logits 1,2,0.5 --n 100000\n"
+                             "genlab gumbel sample --logits 0,0,-inf --method soft --tau 0.5 "
+                             "--json\n"
+                             "genlab gumbel sample --logits 1,2,3 --method hard --n 10 "
+                             "--out samples.csv")
+    p.add_argument("--logits", type=logit_vector, required=True,
+                   help="comma-separated logits (log-probabilities up to a constant; -inf = "
+                        "impossible)")
+    p.add_argument("--method", choices=("max", "soft", "hard"), default="max",
+                   help="max: exact one-hot Gumbel-max draws; soft: Gumbel-softmax; hard: "
+                        "straight-through (one-hot) Gumbel-softmax (default max)")
+    p.add_argument("--tau", type=positive_float, default=1.0,
+                   help="temperature of soft/hard samples (default 1)")
+    p.add_argument("--n", type=positive_int, default=10000, help="how many samples (default "
+                   "10000)")
+    p.add_argument("--show", type=int, default=5, help="how many samples to print (default 5)")
+    p.add_argument("--out", default=None, help="write all samples as CSV (one per line)")
+    p = add_command(sub, "plot", cmd_plot,
+                    "figure: expectation and one sample of the Gumbel-softmax per temperature",
+                    examples="genlab gumbel plot --out gumbel_temperatures.png\n"
+                             "genlab gumbel plot --logits 0,1,2,-1 --taus 0.1,1,5 --out t.png",
+                    device=False)
+    p.add_argument("--logits", type=logit_vector,
+                   default=[math.log(p) for p in (0.05, 0.1, 0.05, 0.3, 0.5)],
+                   help="comma-separated logits (default log of 0.05,0.1,0.05,0.3,0.5)")
+    p.add_argument("--taus", type=temperature_list, default=[0.1, 0.5, 1.0, 10.0],
+                   help="comma-separated temperatures (default 0.1,0.5,1,10)")
+    p.add_argument("--n-mc", type=positive_int, default=100_000,
+                   help="samples per Monte Carlo expectation (default 100000)")
+    p.add_argument("--out", default="gumbel_temperatures.png", help="PNG file to write")

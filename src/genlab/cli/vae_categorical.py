@@ -1,0 +1,80 @@
+"""``genlab vae train --latent-type categorical``: the categorical (Gumbel-softmax) VAE.
+
+Adds ``--categories MxK``, ``--estimator``, ``--hard``, ``--tau0``, ``--tau-min`` and
+``--anneal-rate`` to ``genlab vae train``; ``vae eval``/``sample``/``reconstruct`` then
+work on the saved model like on any other VAE.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from genlab.cli.common import finite_float, positive_float
+from genlab.cli.vae import LatentType, register_latent_type
+from genlab.errors import GenlabError
+from genlab.latent.base import LatentModel
+from genlab.latent.categorical_vae import (
+    ESTIMATORS,
+    CategoricalVAE,
+    CategoricalVAEConfig,
+    parse_categories,
+)
+
+
+def categories(text: str) -> tuple[int, int]:
+    """argparse type: ``MxK`` such as ``20x10``."""
+    try:
+        return parse_categories(text)
+    except GenlabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def nonneg_float(text: str) -> float:
+    """argparse type: a finite float >= 0."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("categorical latents (--latent-type categorical)")
+    g.add_argument("--categories", type=categories, default=None, metavar="MxK",
+                   help="M categorical latents with K classes each (default 20x10)")
+    g.add_argument("--estimator", choices=ESTIMATORS, default=None,
+                   help="gradient estimator: gumbel (relaxed sample), straight-through, "
+                        "reinforce (score function with a moving-average baseline); "
+                        "default gumbel")
+    g.add_argument("--hard", action="store_true",
+                   help="straight-through Gumbel-softmax (same as --estimator "
+                        "straight-through)")
+    g.add_argument("--tau0", type=positive_float, default=1.0,
+                   help="initial temperature (default 1)")
+    g.add_argument("--tau-min", type=positive_float, default=0.5,
+                   help="temperature floor (default 0.5)")
+    g.add_argument("--anneal-rate", type=nonneg_float, default=1e-4,
+                   help="r in tau = max(tau_min, tau0 exp(-r step)) (default 1e-4)")
+
+
+def build(args: argparse.Namespace, image_shape: tuple[int, int]) -> LatentModel:
+    if args.likelihood != "bernoulli":
+        raise GenlabError("the categorical VAE has a Bernoulli decoder; use --binarize "
+                          "bernoulli or threshold and --likelihood bernoulli")
+    if args.kl_warmup or args.iw_train != 1:
+        raise GenlabError("--kl-warmup and --iw-train apply to Gaussian latents only; drop "
+                          "them for --latent-type categorical")
+    estimator = args.estimator or ("straight-through" if args.hard else "gumbel")
+    if args.hard and estimator != "straight-through":
+        raise GenlabError(f"--hard means the straight-through estimator; it contradicts "
+                          f"--estimator {estimator}")
+    m, k = args.categories or (20, 10)
+    return CategoricalVAE(CategoricalVAEConfig(
+        image_shape=image_shape, arch=args.arch, hidden=tuple(args.hidden), n_latent=m,
+        n_categories=k, activation=args.activation, channels=tuple(args.channels),
+        estimator=estimator, tau0=args.tau0, tau_min=args.tau_min,
+        anneal_rate=args.anneal_rate))
+
+
+register_latent_type(LatentType(
+    "categorical", "M x K one-hot latents, uniform prior, Gumbel-softmax / straight-through / "
+    "REINFORCE gradients", build, add_arguments))
