@@ -25,6 +25,12 @@ from genlab.errors import GenlabError
 FORMAT = "genlab-model/1"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temp file, fsync, rename)."""
     path = Path(path)
@@ -32,6 +38,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

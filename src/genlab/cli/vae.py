@@ -98,6 +98,7 @@ def resolve_defaults(args: argparse.Namespace, defaults: dict[str, dict[str, Any
     defaults = DEFAULTS if defaults is None else defaults
     chosen = dict(defaults["default"])
     chosen.update(defaults.get(args.data, {}))
+    args.explicit = {key for key in keys if getattr(args, key, None) is not None}
     for key in keys:
         if getattr(args, key, None) is None:
             setattr(args, key, chosen[key])

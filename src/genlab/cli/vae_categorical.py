@@ -60,7 +60,9 @@ def build(args: argparse.Namespace, image_shape: tuple[int, int]) -> LatentModel
     if args.likelihood != "bernoulli":
         raise GenlabError("the categorical VAE has a Bernoulli decoder; use --binarize "
                           "bernoulli or threshold and --likelihood bernoulli")
-    if args.kl_warmup or args.iw_train != 1:
+    explicit = getattr(args, "explicit", {"kl_warmup", "iw_train"})
+    if ("kl_warmup" in explicit and args.kl_warmup) or ("iw_train" in explicit
+                                                        and args.iw_train != 1):
         raise GenlabError("--kl-warmup and --iw-train apply to Gaussian latents only; drop "
                           "them for --latent-type categorical")
     estimator = args.estimator or ("straight-through" if args.hard else "gumbel")

@@ -39,7 +39,7 @@ def _hopfield_capacity(ctx: TourContext) -> list[Command]:
     return [Command(["hopfield", "capacity", "--n", _q(ctx, 100, 400), "--rule", "all",
                      "--trials", _q(ctx, 1, 2), "--out", "{out}/hopfield_capacity.png",
                      "--seed", str(ctx.seed)],
-                    [("hopfield_capacity.png", "fraction of patterns recalled against the load "
+                    [("hopfield_capacity.png", "final overlap with the stored pattern against the load "
                       "alpha = P/N for each learning rule, with the 0.138 line")])]
 
 
@@ -147,6 +147,126 @@ def _rbm_numbers(results: list[dict]) -> dict[str, Any]:
             "test images": ev["n_examples"]}
 
 
+# ----- 6. Autoencoders ------------------------------------------------------------------------
+
+def _autoencoder(ctx: TourContext) -> StepOutput:
+    latent = 16
+    run = cli_step(
+        lambda c: [
+            Command(["ae", "train", "mnist5k", "--latent", str(latent), "--corrupt", "mask:0.3",
+                     "--epochs", _q(c, 2, 15), "--out", "{out}/runs/dae", "--seed",
+                     str(c.seed)]),
+            Command(["ae", "reconstruct", "{out}/runs/dae", "--n", "16", "--out",
+                     "{out}/ae_denoise.png", "--seed", str(c.seed)],
+                    [("ae_denoise.png", "masked input (30% of pixels dropped), reconstruction "
+                      "g(f(x~)), clean image")])],
+        lambda r: {"latent dimension": latent, "epochs": r[0]["epochs"],
+                   "||g(f(x~)) - x||^2 per test image (x~ masked)": r[0]["test_mse"],
+                   "cross-entropy per test image (x~ masked)": r[0]["test_bce"]})
+    out = run(ctx)
+    out.numbers[f"PCA, {latent} components, on clean x: squared error per test image"] = \
+        _pca_error(latent)
+    out.summary = ("A denoising autoencoder: corrupt x into x~ with C(x~|x) (mask 30% of the "
+                   "pixels), train g(f(x~)) to give the clean x; beside it, PCA with as many "
+                   "components as the code has dimensions.")
+    return out
+
+
+def _pca_error(k: int) -> float:
+    from sklearn.decomposition import PCA
+
+    from genlab.data import load_dataset
+
+    tr, te = load_dataset("mnist5k", "train"), load_dataset("mnist5k", "test")
+    pca = PCA(n_components=k, random_state=0).fit(tr.x.numpy())
+    xt = te.x.numpy()
+    rec = pca.inverse_transform(pca.transform(xt))
+    return float(((rec - xt) ** 2).sum(axis=1).mean())
+
+
+# ----- 7. VAE ---------------------------------------------------------------------------------
+
+def _vae(ctx: TourContext) -> list[Command]:
+    s = str(ctx.seed)
+    return [Command(["vae", "train", "mnist5k", "--latent", "2", "--epochs", _q(ctx, 3, 30),
+                     "--out", "{out}/runs/vae2", "--seed", s]),
+            Command(["vae", "reconstruct", "{out}/runs/vae2", "--n", "16", "--out",
+                     "{out}/vae_reconstructions.png", "--seed", s],
+                    [("vae_reconstructions.png", "test images and their VAE reconstructions "
+                      "(blurry, as the lecture warns)")]),
+            Command(["vae", "sample", "{out}/runs/vae2", "--n", "64", "--out",
+                     "{out}/vae_samples.png", "--seed", s],
+                    [("vae_samples.png", "samples: z ~ N(0, I), x ~ p(x|z) shown as its mean")]),
+            Command(["vae", "manifold", "{out}/runs/vae2", "--grid", "15", "--out",
+                     "{out}/vae_manifold.png", "--codes", "{out}/vae_codes.png", "--seed", s],
+                    [("vae_manifold.png", "the decoded 2-D latent grid"),
+                     ("vae_codes.png", "posterior means of test images, coloured by digit")]),
+            Command(["vae", "eval", "{out}/runs/vae2", "--iw", _q(ctx, 50, 1000), "--n",
+                     _q(ctx, 200, 1000), "--seed", s])]
+
+
+def _vae_numbers(results: list[dict]) -> dict[str, Any]:
+    tr, ev = results[0], results[-1]
+    return {"latent dimension": 2, "epochs": tr["epochs"], "training seconds": tr["seconds"],
+            "test ELBO (nats/image)": ev["elbo"],
+            f"test -log p(x), IWAE K={ev['k']} (nats/image)": ev["nll_iw"],
+            "test images": ev["n"]}
+
+
+# ----- 8. beta-VAE ----------------------------------------------------------------------------
+
+def _betavae(ctx: TourContext) -> list[Command]:
+    s = str(ctx.seed)
+    cmds = []
+    for beta in (1, 4):
+        cmds += [Command(["disentangle", "train", "--beta", str(beta), "--steps",
+                          _q(ctx, 40, 600), "--batch-size", "32", "--limit",
+                          _q(ctx, 4096, 16384), "--out", f"{{out}}/runs/beta{beta}", "--seed", s]),
+                 Command(["vae", "traverse", f"{{out}}/runs/beta{beta}", "--steps", "8",
+                          "--out", f"{{out}}/betavae_traverse_beta{beta}.png", "--seed", s],
+                         [(f"betavae_traverse_beta{beta}.png",
+                           f"beta = {beta}: each latent from -3 to +3, sorted by KL")]),
+                 Command(["disentangle", "eval", f"{{out}}/runs/beta{beta}", "--metrics", "mig",
+                          "--fraction", _q(ctx, 0.02, 0.1), "--seed", s])]
+    return cmds
+
+
+def _betavae_numbers(results: list[dict]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for beta, ev in ((1, results[2]), (4, results[5])):
+        metrics = ev.get("metrics", ev)
+        mig = metrics.get("mig")
+        out[f"MIG, beta = {beta}"] = mig.get("score") if isinstance(mig, dict) else mig
+    out["training steps each"] = results[0].get("steps")
+    return out
+
+
+# ----- 9. Gumbel-softmax ----------------------------------------------------------------------
+
+def _gumbel(ctx: TourContext) -> list[Command]:
+    s = str(ctx.seed)
+    return [Command(["gumbel", "plot", "--n-mc", _q(ctx, 20000, 100000), "--out",
+                     "{out}/gumbel_temperatures.png", "--seed", s],
+                    [("gumbel_temperatures.png", "Gumbel-softmax at several temperatures: "
+                      "expectation and one sample per tau")]),
+            Command(["vae", "train", "mnist5k", "--latent-type", "categorical", "--categories",
+                     "20x10", "--binarize", "threshold", "--epochs", _q(ctx, 2, 30),
+                     "--anneal-rate", "3e-4", "--out", "{out}/runs/catvae", "--seed", s]),
+            Command(["vae", "sample", "{out}/runs/catvae", "--n", "64", "--out",
+                     "{out}/gumbel_vae_samples.png", "--seed", s],
+                    [("gumbel_vae_samples.png", "categorical VAE samples: 20 one-hot codes of "
+                      "10 classes drawn from the uniform prior")]),
+            Command(["vae", "eval", "{out}/runs/catvae", "--iw", _q(ctx, 20, 200), "--n",
+                     _q(ctx, 200, 1000), "--seed", s])]
+
+
+def _gumbel_numbers(results: list[dict]) -> dict[str, Any]:
+    tr, ev = results[1], results[3]
+    return {"latents": "20 x 10 categorical", "epochs": tr["epochs"],
+            "test ELBO (nats/image)": ev["elbo"],
+            f"test -log p(x), IWAE K={ev['k']} (nats/image)": ev["nll_iw"]}
+
+
 STEPS: list[Step] = [
     Step("hopfield", "Hopfield associative memory",
          "x_i = sign(sum_j w_ij x_j),   w_ij = eta sum_n x_i^(n) x_j^(n),   w_ii = 0,   "
@@ -174,6 +294,28 @@ STEPS: list[Step] = [
          cli_step(_rbm, _rbm_numbers,
                   "Persistent contrastive divergence on 4,000 real MNIST digits; test "
                   "log-likelihood from AIS.")),
+    Step("autoencoder", "Autoencoders: dimension reduction and denoising",
+         "minimise ||g(f(x~)) - x||^2,   x~ ~ C(x~ | x)", _autoencoder),
+    Step("vae", "Variational autoencoder",
+         "ELBO = E_q(z|x)[log p(x|z)] - KL(q(z|x) || p(z)),   z = mu + sigma * eps,   "
+         "eps ~ N(0, I)",
+         cli_step(_vae, _vae_numbers,
+                  "A VAE with a 2-D latent on MNIST-5k: reconstructions, samples, the decoded "
+                  "manifold and the codes of test digits; test ELBO and the importance-"
+                  "weighted log-likelihood.")),
+    Step("betavae", "beta-VAE on dSprites",
+         "E_q[log p(x|z)] - beta KL(q(z|x) || p(z))",
+         cli_step(_betavae, _betavae_numbers,
+                  "The same convolutional VAE trained with beta = 1 and beta = 4 on "
+                  "procedurally generated dSprites; latent traversals and the mutual "
+                  "information gap. (A short CPU budget: disentanglement needs far more "
+                  "training; see benchmarks/RESULTS.md.)")),
+    Step("gumbel", "Gumbel-softmax and the categorical VAE",
+         "z = argmax_k (log pi_k + g_k),   y_k = exp((log pi_k + g_k)/tau) / "
+         "sum_j exp((log pi_j + g_j)/tau),   g = -log(-log u)",
+         cli_step(_gumbel, _gumbel_numbers,
+                  "Relaxed one-hot samples across temperatures, and a VAE with 20 categorical "
+                  "latents of 10 classes trained through the Gumbel-softmax.")),
 ]
 
 STEP_KEYS = [s.key for s in STEPS]
