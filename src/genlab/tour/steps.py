@@ -39,8 +39,8 @@ def _hopfield_capacity(ctx: TourContext) -> list[Command]:
     return [Command(["hopfield", "capacity", "--n", _q(ctx, 100, 400), "--rule", "all",
                      "--trials", _q(ctx, 1, 2), "--out", "{out}/hopfield_capacity.png",
                      "--seed", str(ctx.seed)],
-                    [("hopfield_capacity.png", "final overlap with the stored pattern against the load "
-                      "alpha = P/N for each learning rule, with the 0.138 line")])]
+                    [("hopfield_capacity.png", "final overlap with the stored pattern against "
+                      "the load alpha = P/N for each learning rule, with the 0.138 line")])]
 
 
 def _hopfield_capacity_numbers(results: list[dict]) -> dict[str, Any]:
