@@ -37,8 +37,14 @@ def cmd_tour(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     ctx = TourContext(out=out, quick=args.quick, device=device, seed=args.seed)
     result = run_tour(steps, ctx, "genlab tour" + (" (quick)" if args.quick else ""), INTRO)
+    shot = None
+    if args.screenshot:
+        from genlab.tour.browser import check_report
+
+        check = check_report(result.page, screenshot=Path(args.screenshot))
+        shot = str(check.screenshot) if check.screenshot else None
     emit(args, {"out": str(out), "page": str(result.page), "results": str(out / "results.json"),
-                "quick": args.quick, "seconds": result.seconds,
+                "screenshot": shot, "quick": args.quick, "seconds": result.seconds,
                 "steps": {s.key: s.status for s in result.sections}, "failed": result.failed},
          lambda r: f"wrote {r['page']} ({len(r['steps'])} steps in {r['seconds']:.0f} s"
                    + (f"; FAILED: {', '.join(r['failed'])}" if r["failed"] else "") + ")")
@@ -51,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     examples = ("genlab tour --out genlab-report\n"
                 "genlab tour --quick --out /tmp/report --json\n"
                 "genlab tour --only hopfield,tsp --out report\n"
-                "genlab tour --device cuda --out report")
+                "genlab tour --device cuda --out report\n"
+                "genlab tour --quick --out /tmp/report --screenshot docs/figures/tour.png")
     p = subparsers.add_parser(
         "tour", help="run every model end to end and write a report page",
         description="Run the lecture's models end to end on built-in data and write "
@@ -64,6 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--only", default=None,
                    help="comma-separated steps to run: hopfield, capacity, tsp, boltzmann, rbm, "
                         "autoencoder, vae, betavae, gumbel")
+    p.add_argument("--screenshot", default=None, metavar="PNG",
+                   help="also render the page in headless Chromium and save a screenshot")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from genlab.errors import GenlabError
-from genlab.progress import log, show_progress
+from genlab.progress import log, progress, show_progress
 from genlab.report import Section, write_report
 
 
@@ -71,7 +71,7 @@ def run_tour(steps: list[Step], ctx: TourContext, title: str, intro: str) -> Tou
     results: dict[str, Any] = {"quick": ctx.quick, "seed": ctx.seed, "device": str(ctx.device),
                                "steps": {}}
     t_all = time.perf_counter()
-    for i, step in enumerate(steps, 1):
+    for i, step in progress(list(enumerate(steps, 1)), total=len(steps), desc="tour"):
         log(f"[{i}/{len(steps)}] {step.title}")
         t0 = time.perf_counter()
         section = Section(key=step.key, title=step.title, equation=step.equation)
