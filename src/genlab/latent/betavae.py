@@ -32,7 +32,7 @@ from torch import nn
 
 from genlab.errors import GenlabError
 from genlab.latent.base import VariationalModel, register_model
-from genlab.latent.vae import DiagonalGaussian, bernoulli_log_prob, standard_normal_log_prob
+from genlab.latent.vae import GaussianLatentModel, bernoulli_log_prob
 from genlab.train import LossOutput
 
 CONV_CHANNELS = (32, 32, 64, 64)
@@ -112,7 +112,7 @@ class Conv64Decoder(nn.Module):
 
 
 @register_model
-class BetaVAE(VariationalModel):
+class BetaVAE(GaussianLatentModel):
     """beta-VAE / capacity-annealed VAE on 64x64 binary images (see the module docs).
 
     Example::
@@ -131,22 +131,6 @@ class BetaVAE(VariationalModel):
         self.encoder = Conv64Encoder(config.image_shape, 2 * config.latent, config.hidden)
         self.decoder = Conv64Decoder(config.image_shape, config.latent, config.hidden)
         self._step = 0
-
-    def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
-        """q(z|x): the encoder outputs ``(mu, log sigma^2)``, each ``(B, L)``."""
-        mu, logvar = self.encoder(x).chunk(2, dim=-1)
-        return DiagonalGaussian(mu, logvar.clamp(-30.0, 20.0))
-
-    def prior_log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        return standard_normal_log_prob(z)
-
-    def prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return torch.randn((n, self.config.latent), generator=generator, device=self.device)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Bernoulli logits ``(..., D)`` for codes ``(..., L)``."""
-        lead = z.shape[:-1]
-        return self.decoder(z.reshape(-1, z.shape[-1])).reshape(*lead, self.data_dim)
 
     def decoder_log_prob(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return bernoulli_log_prob(x, self.decode(z))

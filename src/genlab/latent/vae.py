@@ -104,8 +104,38 @@ def bernoulli_log_prob(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
 
 
+class GaussianLatentModel(VariationalModel):
+    """The pieces every VAE with Gaussian latents shares.
+
+    q(z|x) = N(mu(x), diag sigma^2(x)) with the encoder giving ``(mu, log sigma^2)``,
+    each ``(B, L)``; the prior p(z) = N(0, I); the decoder maps codes ``(..., L)`` to
+    ``(..., D)`` outputs (Bernoulli logits or Gaussian means). Subclasses build
+    ``self.encoder`` and ``self.decoder``.
+    """
+
+    encoder: nn.Module
+    decoder: nn.Module
+
+    def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
+        """q(z|x): the encoder outputs ``(mu, log sigma^2)``, each ``(B, L)``."""
+        mu, logvar = self.encoder(x).chunk(2, dim=-1)
+        return DiagonalGaussian(mu, logvar.clamp(-30.0, 20.0))
+
+    def prior_log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        return standard_normal_log_prob(z)
+
+    def prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return torch.randn((n, self.config.latent), generator=generator, device=self.device)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Decoder outputs for codes ``(..., L)``: Bernoulli logits or Gaussian means."""
+        lead = z.shape[:-1]
+        out = self.decoder(z.reshape(-1, z.shape[-1]))
+        return out.reshape(*lead, self.data_dim)
+
+
 @register_model
-class VAE(VariationalModel):
+class VAE(GaussianLatentModel):
     """Gaussian VAE with an MLP or convolutional encoder/decoder (see the module docs).
 
     Example::
@@ -130,22 +160,6 @@ class VAE(VariationalModel):
         self._progress = 1.0
 
     # ----- the pieces -----------------------------------------------------------------------
-    def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
-        """q(z|x): the encoder outputs ``(mu, log sigma^2)``, each ``(B, L)``."""
-        mu, logvar = self.encoder(x).chunk(2, dim=-1)
-        return DiagonalGaussian(mu, logvar.clamp(-30.0, 20.0))
-
-    def prior_log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        return standard_normal_log_prob(z)
-
-    def prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return torch.randn((n, self.config.latent), generator=generator, device=self.device)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Decoder outputs for codes ``(..., L)``: Bernoulli logits or Gaussian means."""
-        lead = z.shape[:-1]
-        out = self.decoder(z.reshape(-1, z.shape[-1]))
-        return out.reshape(*lead, self.data_dim)
 
     def decoder_log_prob(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         out = self.decode(z)                            # (k, B, D)
