@@ -104,21 +104,39 @@ def _boltzmann(ctx: TourContext) -> StepOutput:
     bounds = [mean_field(w, b, bb).log_z_bound for bb in betas]
     exacts = [exact_moments(w, b, bb).log_z for bb in betas]
     plot_bound_vs_beta(betas, bounds, exacts, ctx.file("bm_meanfield.png"))
+    learned = _bm_learning(ctx, run.samples.reshape(-1, n)[:2000].double(), g)
     return StepOutput(
         figures=[("bm_marginals.png", "means <x_i> from Gibbs chains and from summing over all "
                   "2^12 states"),
                  ("bm_meanfield.png", "the mean-field bound on log Z against exact log Z over "
-                  "inverse temperature beta")],
+                  "inverse temperature beta"),
+                 ("bm_learning.png", "learning from 2,000 of those samples by PCD: the exact "
+                  "log-likelihood per epoch")],
         numbers={"units": n, "exact log Z (beta=1)": float(exact.log_z),
                  "Gibbs samples": int(x.shape[0]),
                  "max |Gibbs mean - exact mean|": float(err.max()),
                  "mean-field bound (beta=1)": float(mean_field(w, b, beta).log_z_bound),
                  "bound never above log Z": all(bd <= ex + 1e-9
-                                                for bd, ex in zip(bounds, exacts, strict=True))},
+                                                for bd, ex in zip(bounds, exacts, strict=True)),
+                 **learned},
         command=f"genlab tour --only boltzmann --seed {ctx.seed}",
         summary="A random 12-unit machine: Gibbs sampling with P(x_i=+1) = 1/(1+exp(-2 a_i)) "
                 "checked against exact enumeration, and the variational free energy as a "
                 "bound on log Z.")
+
+
+def _bm_learning(ctx: TourContext, data: torch.Tensor, g: torch.Generator) -> dict[str, Any]:
+    """Fit a fresh machine to ``data`` by PCD; plot the exact log-likelihood per epoch."""
+    from genlab.energy.bm_plots import plot_training_curve
+    from genlab.energy.learning import BMTrainConfig, fit_boltzmann
+
+    cfg = BMTrainConfig(method="pcd", epochs=8 if ctx.quick else 30, n_chains=500,
+                        batch_size=500, lr=0.05)
+    fit = fit_boltzmann(data.float(), cfg, g, show_progress=False)
+    plot_training_curve(fit.history, ctx.file("bm_learning.png"))
+    ll = [h["log_likelihood"] for h in fit.history if "log_likelihood" in h]
+    return {"PCD epochs": cfg.epochs, "log-likelihood before learning": ll[0],
+            "log-likelihood after learning": ll[-1]}
 
 
 # ----- 5. RBM ---------------------------------------------------------------------------------
@@ -164,23 +182,31 @@ def _autoencoder(ctx: TourContext) -> StepOutput:
                    "||g(f(x~)) - x||^2 per test image (x~ masked)": r[0]["test_mse"],
                    "cross-entropy per test image (x~ masked)": r[0]["test_bce"]})
     out = run(ctx)
-    out.numbers[f"PCA, {latent} components, on clean x: squared error per test image"] = \
-        _pca_error(latent)
+    err = _pca_figure(latent, ctx.file("ae_pca.png"))
+    out.figures.append(("ae_pca.png", f"the same test images reconstructed by PCA with {latent} "
+                        "components (from clean inputs)"))
+    out.numbers[f"PCA, {latent} components, on clean x: squared error per test image"] = err
     out.summary = ("A denoising autoencoder: corrupt x into x~ with C(x~|x) (mask 30% of the "
                    "pixels), train g(f(x~)) to give the clean x; beside it, PCA with as many "
                    "components as the code has dimensions.")
     return out
 
 
-def _pca_error(k: int) -> float:
+def _pca_figure(k: int, path: Any) -> float:
+    """PCA with ``k`` components on mnist5k: the first 16 test images and their
+    reconstructions drawn to ``path``; returns the mean squared error per test image."""
+    import numpy as np
     from sklearn.decomposition import PCA
 
     from genlab.data import load_dataset
+    from genlab.latent.plots import plot_reconstructions
 
     tr, te = load_dataset("mnist5k", "train"), load_dataset("mnist5k", "test")
     pca = PCA(n_components=k, random_state=0).fit(tr.x.numpy())
     xt = te.x.numpy()
-    rec = pca.inverse_transform(pca.transform(xt))
+    rec = np.clip(pca.inverse_transform(pca.transform(xt)), 0.0, 1.0)
+    plot_reconstructions(torch.from_numpy(xt[:16]), torch.from_numpy(rec[:16]), te.image_shape,
+                         path, title=f"PCA, {k} components")
     return float(((rec - xt) ** 2).sum(axis=1).mean())
 
 
