@@ -36,7 +36,7 @@ from genlab.tsp import (
 ROOT = Path(__file__).resolve().parents[1]
 TSPLIB = ROOT.parent / "shared" / "data" / "tsplib"
 # The published mark: a growing-ring self-organising map, 2.49 % above optimum on average over
-# 12 TSPLIB instances (as cited in the issue).
+# 12 TSPLIB instances (as usually cited).
 SOM_MARK = 2.49
 
 

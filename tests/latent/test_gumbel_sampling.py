@@ -1,6 +1,6 @@
 """Gumbel-max and Gumbel-softmax sampling checked against the exact categorical law.
 
-Statistical thresholds: every goodness-of-fit test asks p > 0.001, as the issue states;
+Statistical thresholds: every goodness-of-fit test asks p > 0.001, as the specification states;
 with a fixed seed each test is deterministic, and under the null a fresh seed would fail
 it with probability 0.001.
 """

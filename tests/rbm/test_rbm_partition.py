@@ -72,7 +72,7 @@ def digits_rbm():
 
 
 def test_ais_on_a_trained_rbm_is_within_three_standard_errors(digits_rbm):
-    """The issue's criterion: within 3 of its own standard errors and 0.5 nats of exact."""
+    """The acceptance criterion: within 3 of its own standard errors and 0.5 nats of exact."""
     rbm, _ = digits_rbm
     exact = rbm.exact_log_partition()
     res = rbm.ais_log_partition(n_runs=100, n_betas=4000, seed=0)
@@ -111,7 +111,7 @@ CD_MODES = pytest.mark.xfail(strict=True, reason=(
 @pytest.mark.slow
 @pytest.mark.parametrize("method,k", [("pcd", 1), pytest.param("cd", 3, marks=CD_MODES)])
 def test_ais_on_mnist_rbms_with_16_hidden_units(method, k):
-    """The issue's criterion on 784-visible RBMs trained on MNIST-5k (slow: 10,000 betas)."""
+    """The acceptance criterion on 784-visible RBMs trained on MNIST-5k (slow: 10,000 betas)."""
     X = load_dataset("mnist5k", "train", binarize="threshold", limit=2000).x.numpy()
     rbm = BernoulliRBM(16, learning_rate=0.05, batch_size=20, n_iter=5, method=method, k=k,
                        random_state=0, device="cpu").fit(X)

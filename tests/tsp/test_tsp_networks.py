@@ -132,7 +132,7 @@ def test_seeds_reproduce():
 
 def test_mean_field_on_small_instances_is_near_optimal():
     # 10-city instances: the mean-field network (16 restarts) should be within 2 % of the
-    # Held-Karp optimum on average over 5 instances (the target)
+    # Held-Karp optimum on average over 5 instances (genlab's target)
     gaps = []
     for seed in range(5):
         inst = random_euclidean(10, seed)
