@@ -112,7 +112,8 @@ def main() -> None:
     work.mkdir(exist_ok=True)
     np.save(work / "pats.npy", pats.numpy().astype(np.int8))
     np.save(work / "cues.npy", cues[:100].numpy().astype(np.int8))
-    py = subprocess.run([str(HERE / "peers.sh"), "hopfieldnetwork", "dhnn"], capture_output=True, text=True).stdout.strip()
+    py = subprocess.run([str(HERE / "peers.sh"), "hopfieldnetwork", "dhnn"],
+                        capture_output=True, text=True).stdout.strip()
     peer = subprocess.run([py, "-c", PEER, str(work)], capture_output=True, text=True)
     if peer.returncode == 0:
         res.update(json.loads(peer.stdout.strip().splitlines()[-1]))
