@@ -16,6 +16,7 @@ from genlab.cli.common import (
     add_group,
     emit,
     finite_float,
+    nonneg_float,
     nonneg_int,
     positive_float,
     positive_int,
@@ -35,14 +36,6 @@ from genlab.io import atomic_write_bytes
 from genlab.progress import log
 
 MAX_CORRELATION_UNITS = 200
-
-
-def nonneg_float(text: str) -> float:
-    """argparse type: a finite float >= 0."""
-    value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
 
 
 def noise_probability(text: str) -> float:

@@ -130,6 +130,14 @@ def finite_float(text: str) -> float:
     return value
 
 
+def nonneg_float(text: str) -> float:
+    """argparse type: a finite float >= 0."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
 def positive_float(text: str) -> float:
     """argparse type: a finite float > 0."""
     value = finite_float(text)

@@ -14,7 +14,7 @@ from genlab.cli.common import (
     add_command,
     add_group,
     emit,
-    finite_float,
+    nonneg_float,
     nonneg_int,
     positive_float,
     positive_int,
@@ -30,13 +30,6 @@ from genlab.latent.traverse import latent_traversal, plot_traversal
 from genlab.metrics.dsprites_eval import METRICS, SampleSizes, evaluate_dsprites
 from genlab.progress import log
 from genlab.train import TrainConfig
-
-
-def _nonneg_float(text: str) -> float:
-    value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
 
 
 def _load_variational(run: str, device: torch.device) -> tuple[VariationalModel, dict]:
@@ -159,9 +152,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "--out runs/quick --json")
     p.add_argument("--out", required=True, help="run folder: model.*, checkpoint.*, "
                    "metrics.jsonl")
-    p.add_argument("--beta", type=_nonneg_float, default=4.0,
+    p.add_argument("--beta", type=nonneg_float, default=4.0,
                    help="weight of the KL term (default 4; 1 is the plain VAE)")
-    p.add_argument("--capacity", type=_nonneg_float, default=0.0,
+    p.add_argument("--capacity", type=nonneg_float, default=0.0,
                    help="C_max in nats: > 0 trains -(recon) + gamma |KL - C| instead, "
                         "C rising linearly from 0 (default 0: off)")
     p.add_argument("--capacity-steps", type=positive_int, default=100_000,

@@ -15,7 +15,7 @@ from genlab.cli.common import (
     add_data_options,
     add_group,
     emit,
-    finite_float,
+    nonneg_float,
     nonneg_int,
     positive_float,
     positive_int,
@@ -30,14 +30,6 @@ from genlab.rbm.partition import MAX_EXACT_UNITS
 from genlab.rbm.plots import image_shape_of, plot_filters, plot_samples
 
 EXACT_UNITS = 20  # exact log Z is reported beside AIS when a layer has at most this many units
-
-
-def nonneg_float(text: str) -> float:
-    """argparse type: a finite float >= 0."""
-    value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
 
 
 def _data_options(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from genlab.cli.common import finite_float, positive_float
+from genlab.cli.common import nonneg_float, positive_float
 from genlab.cli.vae import LatentType, register_latent_type
 from genlab.errors import GenlabError
 from genlab.latent.base import LatentModel
@@ -27,14 +27,6 @@ def categories(text: str) -> tuple[int, int]:
         return parse_categories(text)
     except GenlabError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def nonneg_float(text: str) -> float:
-    """argparse type: a finite float >= 0."""
-    value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
