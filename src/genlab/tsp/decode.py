@@ -9,13 +9,27 @@ return a permutation while reporting honestly whether the network found it by it
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
+from genlab.device import make_generator, resolve_device
+from genlab.errors import GenlabError
 from genlab.tsp.tsplib import tour_length
+
+
+def start_batch(restarts: int, seed: int | None, device: str | torch.device
+                ) -> tuple[torch.device, torch.Generator, float]:
+    """Check ``restarts >= 1``; return the device, a generator seeded on it, and the start
+    time, as every batched solver begins."""
+    if restarts < 1:
+        raise GenlabError(f"restarts must be >= 1, got {restarts}")
+    t0 = time.perf_counter()
+    dev = resolve_device(device)
+    return dev, make_generator(seed, dev), t0
 
 
 @dataclass

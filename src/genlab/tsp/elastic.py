@@ -24,9 +24,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from genlab.device import make_generator, resolve_device
 from genlab.errors import GenlabError
-from genlab.tsp.decode import SolveResult, pick_best
+from genlab.tsp.decode import SolveResult, pick_best, start_batch
 
 
 @dataclass
@@ -88,11 +87,7 @@ def solve_elastic_net(dist: np.ndarray, coords: np.ndarray | None = None, restar
                       device: str | torch.device = "auto") -> SolveResult:
     """Run ``restarts`` elastic nets at once (random ring phases); return the best tour."""
     cfg = config or ElasticNetConfig()
-    if restarts < 1:
-        raise GenlabError(f"restarts must be >= 1, got {restarts}")
-    t0 = time.perf_counter()
-    dev = resolve_device(device)
-    gen = make_generator(seed, dev)
+    dev, gen, t0 = start_batch(restarts, seed, device)
     n = dist.shape[0]
     pts = unit_square(coords if coords is not None else embed_plane(dist))
     x = torch.as_tensor(pts, dtype=torch.float64, device=dev)  # (n, 2)

@@ -25,9 +25,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from genlab.device import make_generator, resolve_device
 from genlab.errors import GenlabError
-from genlab.tsp.decode import SolveResult, pick_best, state_to_tours
+from genlab.tsp.decode import SolveResult, pick_best, start_batch, state_to_tours
 
 # Mean distance between two uniform points of the unit square, the scale of Hopfield & Tank's
 # 10-city instances: distances are rescaled to this mean so A..D keep their published meaning.
@@ -111,11 +110,7 @@ def solve_hopfield_tank(dist: np.ndarray, restarts: int = 20,
     into a valid tour on their own.
     """
     cfg = config or HopfieldTankConfig()
-    if restarts < 1:
-        raise GenlabError(f"restarts must be >= 1, got {restarts}")
-    t0 = time.perf_counter()
-    dev = resolve_device(device)
-    gen = make_generator(seed, dev)
+    dev, gen, t0 = start_batch(restarts, seed, device)
     n = dist.shape[0]
     d = torch.as_tensor(scale_distances(dist), dtype=torch.float64, device=dev)
     v_start = 1.0 / n

@@ -35,9 +35,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from genlab.device import make_generator, resolve_device
-from genlab.errors import GenlabError
-from genlab.tsp.decode import SolveResult, pick_best, state_to_tours
+from genlab.tsp.decode import SolveResult, pick_best, start_batch, state_to_tours
 from genlab.tsp.hopfield_tank import scale_distances
 
 
@@ -87,11 +85,7 @@ def solve_mean_field(dist: np.ndarray, restarts: int = 32, config: MeanFieldConf
                      seed: int | None = 0, device: str | torch.device = "auto") -> SolveResult:
     """Anneal ``restarts`` softassign networks at once; every returned tour is a permutation."""
     cfg = config or MeanFieldConfig()
-    if restarts < 1:
-        raise GenlabError(f"restarts must be >= 1, got {restarts}")
-    t0 = time.perf_counter()
-    dev = resolve_device(device)
-    gen = make_generator(seed, dev)
+    dev, gen, t0 = start_batch(restarts, seed, device)
     n = dist.shape[0]
     ds = scale_distances(dist)
     d = torch.as_tensor(ds, dtype=torch.float64, device=dev)
