@@ -70,8 +70,53 @@ def test_capacity_json(run, tmp_path):
                        "--out", tmp_path / "c.png", "--json")
     assert code == 0
     rules = one_json(out)["rules"]
-    assert set(rules) == {"hebbian", "storkey", "pseudoinverse"}
+    assert set(rules) == {"hebbian", "storkey", "pseudoinverse", "modern"}
     assert rules["pseudoinverse"]["stable"][1] == 1.0  # projection: stable at alpha 0.5
+    assert rules["modern"]["recalled"] == [1.0, 1.0]
+
+
+def test_modern_store_recall(run, tmp_path):
+    # 200 patterns in 40 units (load 5): only the modern network can hold them
+    rng = np.random.default_rng(1)
+    pats = rng.choice([-1, 1], size=(200, 40))
+    np.save(tmp_path / "p.npy", pats)
+    cues = pats[:10].copy()
+    cues[:, :4] *= -1  # 4 flipped bits
+    cues[:5, 30:] = 0  # and 10 unknown ones
+    np.save(tmp_path / "c.npy", cues)
+    code, out, _ = run("hopfield", "store", tmp_path / "p.npy", "--rule", "modern", "--beta",
+                       2, "--out", tmp_path / "m", "--json")
+    assert code == 0 and one_json(out)["stable_patterns"] == 200
+    code, out, _ = run("hopfield", "recall", tmp_path / "m", tmp_path / "c.npy", "--out",
+                       tmp_path / "s.npy", "--json")
+    obj = one_json(out)
+    assert code == 0 and obj["mode"] == "modern"
+    assert [r["nearest"] for r in obj["results"]] == list(range(10))
+    assert all(r["overlap"] == 1.0 and r["converged"] for r in obj["results"])
+    np.testing.assert_array_equal(np.sign(np.load(tmp_path / "s.npy")), pats[:10])
+    code, _, err = run("hopfield", "recall", tmp_path / "m", tmp_path / "c.npy", "--mode",
+                       "sync")
+    assert code == 2 and "drop --mode" in err
+
+
+def test_recall_reports_two_cycles(run, tmp_path):
+    # Three patterns in 8 units and a cue that synchronous updates send away and back
+    # (checked by hand: sign(J c) != c and sign(J sign(J c)) == c for J = X^T X - 3 I).
+    pats = np.array([[1, 1, 1, -1, -1, -1, -1, -1], [-1, 1, 1, 1, 1, 1, 1, 1],
+                     [1, 1, 1, 1, -1, 1, 1, -1]])
+    cue = np.array([[-1, -1, 1, -1, -1, -1, 1, 1]])
+    j = pats.T @ pats - 3 * np.eye(8)
+    one = np.where(j @ cue[0] >= 0, 1, -1)
+    assert (one != cue[0]).any() and (np.where(j @ one >= 0, 1, -1) == cue[0]).all()
+    np.save(tmp_path / "p.npy", pats)
+    np.save(tmp_path / "c.npy", cue)
+    run("hopfield", "store", tmp_path / "p.npy", "--out", tmp_path / "n")
+    code, out, _ = run("hopfield", "recall", tmp_path / "n", tmp_path / "c.npy", "--mode", "sync",
+                       "--json")
+    obj = one_json(out)
+    assert code == 0
+    r = obj["results"][0]
+    assert obj["cycles"] == 1 and r["cycle"] and not r["converged"] and r["sweeps"] == 2
 
 
 BAD_GLYPHS = "#.#\n.#.\n\n##\n..\n"
@@ -103,6 +148,9 @@ def test_bad_inputs_exit_2(run, tmp_path):
         ("store", tmp_path / "x.txt", "--out", tmp_path / "n2"),  # bad character
         ("store", tmp_path / "missing.npy", "--out", tmp_path / "n2"),
         ("store", tmp_path / "p.npy", "--rule", "oja", "--out", tmp_path / "n2"),
+        ("store", tmp_path / "p.npy", "--beta", "2", "--out", tmp_path / "n2"),  # not modern
+        ("store", tmp_path / "p.npy", "--rule", "modern", "--beta", "-1", "--out",
+         tmp_path / "n2"),
         ("recall", tmp_path / "n", tmp_path / "c8.npy"),  # wrong size
         ("recall", tmp_path / "n", tmp_path / "cnan.npy"),
         ("recall", tmp_path / "n", tmp_path / "p.npy", "--clamp", tmp_path / "mask.npy"),

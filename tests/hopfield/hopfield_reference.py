@@ -34,11 +34,17 @@ def async_reference(w: np.ndarray, x: np.ndarray, orders: list[np.ndarray],
     return x, energies, len(orders), False
 
 
-def sync_reference(w: np.ndarray, x: np.ndarray, sweeps: int) -> tuple[np.ndarray, int, bool]:
+def sync_reference(w: np.ndarray, x: np.ndarray, sweeps: int
+                   ) -> tuple[np.ndarray, int, bool, bool]:
+    """Synchronous updates, one cue: (final state, sweeps, converged, two-cycle)."""
     x = x.astype(np.float64).copy()
+    seen = [x]
     for s in range(1, sweeps + 1):
         new = np.where(w @ x >= 0, 1.0, -1.0)
         if np.array_equal(new, x):
-            return x, s, True
+            return x, s, True, False
+        if len(seen) >= 2 and np.array_equal(new, seen[-2]):
+            return new, s, False, True
         x = new
-    return x, sweeps, False
+        seen.append(x)
+    return x, sweeps, False, False

@@ -88,15 +88,44 @@ def test_sync_matches_reference_and_can_cycle():
     cues = random_spins(g, 30, n)
     out = net.recall(cues, mode="sync", max_sweeps=25)
     assert 0 < int(out.converged.sum()) < len(cues)  # both outcomes are exercised
+    assert int(out.cycled.sum()) > 0
     for i in range(len(cues)):
-        x, sweeps, conv = sync_reference(w.numpy(), cues[i].numpy(), 25)
+        x, sweeps, conv, cyc = sync_reference(w.numpy(), cues[i].numpy(), 25)
         np.testing.assert_array_equal(out.states[i].numpy(), x)
         assert int(out.sweeps[i]) == sweeps and bool(out.converged[i]) == conv
-    # w = [[0, -1], [-1, 0]] from (+1, +1) flips both units forever: a 2-cycle
+        assert bool(out.cycled[i]) == cyc
+    # symmetric weights: synchronous dynamics ends in a fixed point or a two-cycle
+    assert bool((out.converged | out.cycled).all())
+    # the energy after the last sweep is that of the final state
+    np.testing.assert_allclose(out.energy.numpy(), net.energy(out.states).numpy(), rtol=1e-12)
+    # w = [[0, -1], [-1, 0]] from (+1, +1) flips both units forever: a 2-cycle, found at
+    # the second sweep, back at the cue's state
     w = torch.tensor([[0.0, -1.0], [-1.0, 0.0]])
     dyn = run_dynamics(w, torch.ones(1, 2), mode="sync", max_sweeps=9)
-    assert not bool(dyn.converged[0]) and int(dyn.sweeps[0]) == 9
-    assert torch.equal(dyn.states[0], -torch.ones(2))  # odd number of flips
+    assert not bool(dyn.converged[0]) and bool(dyn.cycled[0]) and int(dyn.sweeps[0]) == 2
+    assert torch.equal(dyn.states[0], torch.ones(2))
+    assert torch.equal(dyn.energy_history[:, 0], torch.tensor([1.0, 1.0, 1.0]))  # -1/2 x^T W x = 1
+
+
+def test_hebbian_factored_fields_give_the_same_bits():
+    # J = X^T X - P I: (x X^T) X - P x is the same integer matrix product, so the
+    # synchronous dynamics must agree exactly, ties (a_i = 0, even P) included.
+    g = torch.Generator().manual_seed(3)
+    n, p = 64, 6  # 4 P < N: the network takes the factored path
+    pats = random_spins(g, p, n)
+    net = HopfieldNetwork().fit(pats)
+    assert net._factor() is not None
+    cues = random_spins(g, 200, n)
+    cues[:50, :10] = 0  # unknown units
+    clamp = torch.zeros(200, n, dtype=torch.bool)
+    clamp[50:100, 20:40] = True
+    fast = net.recall(cues, mode="sync", max_sweeps=30, clamp=clamp)
+    dense = run_dynamics(net.coupling_, cues, mode="sync", max_sweeps=30, clamp=clamp,
+                         scale=net.scale_)
+    h = cues @ net.coupling_
+    assert bool((h == 0).any())  # ties occur and are resolved identically
+    for name in ("states", "converged", "cycled", "sweeps", "energy", "energy_history"):
+        assert torch.equal(getattr(fast, name), getattr(dense, name)), name
 
 
 def test_stored_patterns_are_fixed_points_at_low_load():

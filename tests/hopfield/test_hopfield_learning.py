@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from genlab.errors import GenlabError
-from genlab.hopfield import HopfieldNetwork, as_spins, format_glyphs, parse_glyphs
+from genlab.hopfield import (
+    HopfieldNetwork,
+    as_spins,
+    format_glyphs,
+    load_hopfield,
+    parse_glyphs,
+)
 from genlab.hopfield.capacity import ags_overlap, capacity_curve
 from genlab.hopfield.letters import flip_cues, letters
 from genlab.hopfield.modern import ModernHopfield
@@ -122,3 +128,32 @@ def test_hebbian_critical_load_at_n1000_matches_theory():
     pinv = capacity_curve(1000, "pseudoinverse", [0.9], max_sweeps=5,
                           generator=torch.Generator().manual_seed(0))
     assert pinv.stable[0] == 1.0
+
+
+def test_modern_clamp_save_load_and_capacity(tmp_path):
+    # Clamped units keep their cue values after every update; the others follow the
+    # softmax update. Half an image known (clamped), the other half unknown (0): the
+    # known half has overlap 16 with its own pattern and ~N(0, 16) with the others, so
+    # at beta = 1 one update restores the missing half.
+    x = spins(5, 300, 32).float()
+    net = ModernHopfield(beta=1.0).fit(x)
+    cues = x[:20].clone()
+    cues[:, 16:] = 0
+    clamp = torch.zeros(32, dtype=torch.bool)
+    clamp[:16] = True
+    out = net.recall(cues, clamp=clamp)
+    assert torch.equal(out.states[:, :16], x[:20, :16])
+    assert torch.equal(out.nearest, torch.arange(20)) and bool((out.overlap == 1).all())
+    net.save(tmp_path / "m")
+    back = load_hopfield(tmp_path / "m")
+    assert isinstance(back, ModernHopfield) and back.beta == 1.0
+    assert torch.equal(back.recall(cues, clamp=clamp).states, out.states)
+    with pytest.raises(GenlabError, match="modern"):
+        HopfieldNetwork.load(tmp_path / "m")
+    # capacity far beyond any binary rule: every pattern at load 2 (64 patterns in 32
+    # units) is recalled, while the Hebbian network has lost retrieval there
+    res = capacity_curve(32, "modern", [2.0], generator=torch.Generator().manual_seed(0),
+                         beta=2.0)
+    assert res.recalled == [1.0] and res.stable == [1.0]
+    heb = capacity_curve(32, "hebbian", [2.0], generator=torch.Generator().manual_seed(0))
+    assert heb.recalled[0] < 0.5

@@ -1,4 +1,8 @@
-"""``genlab hopfield``: store patterns, recall from cues, measure capacity, the letters demo."""
+"""``genlab hopfield``: store patterns, recall from cues, measure capacity, the letters demo.
+
+Binary networks (Hebbian, Storkey, pseudo-inverse) and the modern network (``--rule
+modern``, softmax updates) share the commands; a saved network file says which it is.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genlab.cli.common import add_command, add_group, emit, existing_file, positive_int
+from genlab.cli.common import (
+    add_command,
+    add_group,
+    emit,
+    existing_file,
+    positive_float,
+    positive_int,
+)
 from genlab.device import make_generator, resolve_device
 from genlab.errors import GenlabError
-from genlab.hopfield.capacity import AGS_CRITICAL_LOAD, capacity_curve
+from genlab.hopfield.capacity import AGS_CRITICAL_LOAD, CAPACITY_RULES, capacity_curve
 from genlab.hopfield.learning import RULES
 from genlab.hopfield.letters import (
     DEMO_LETTERS,
@@ -21,7 +32,8 @@ from genlab.hopfield.letters import (
     half_cues,
     letters,
 )
-from genlab.hopfield.network import HopfieldNetwork
+from genlab.hopfield.modern import ModernHopfield
+from genlab.hopfield.network import HopfieldNetwork, load_hopfield
 from genlab.hopfield.patterns import load_patterns
 from genlab.hopfield.plots import plot_capacity, plot_recall_strips
 from genlab.io import atomic_write_bytes
@@ -73,8 +85,17 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def cmd_store(args: argparse.Namespace) -> None:
     pats, shape = load_patterns(args.patterns)
-    net = HopfieldNetwork(rule=args.rule, eta=args.eta, device=resolve_device(args.device)
-                          ).fit(pats)
+    dev = resolve_device(args.device)
+    if args.rule == "modern":
+        if args.eta is not None:
+            raise GenlabError("--eta is the Hebbian learning rate; the modern network "
+                              "takes --beta")
+        net: HopfieldNetwork | ModernHopfield = ModernHopfield(
+            beta=1.0 if args.beta is None else args.beta, device=dev).fit(pats)
+    else:
+        if args.beta is not None:
+            raise GenlabError("--beta applies to --rule modern only")
+        net = HopfieldNetwork(rule=args.rule, eta=args.eta, device=dev).fit(pats)
     stable = net.stable(net.patterns_)
     path = net.save(args.out, meta={"source": str(args.patterns),
                                     "image_shape": list(shape) if shape else None})
@@ -87,7 +108,10 @@ def cmd_store(args: argparse.Namespace) -> None:
 
 
 def cmd_recall(args: argparse.Namespace) -> None:
-    net = HopfieldNetwork.load(args.net, device=resolve_device(args.device))
+    net = load_hopfield(args.net, device=resolve_device(args.device))
+    modern = isinstance(net, ModernHopfield)
+    if modern and args.mode is not None:
+        raise GenlabError("the modern network updates all units at once; drop --mode")
     cues, _ = load_patterns(args.cues, "cues", allow_zero=True)
     if cues.shape[1] != net.n_units:
         raise GenlabError(f"cues have {cues.shape[1]} units but the network has {net.n_units}")
@@ -97,37 +121,47 @@ def cmd_recall(args: argparse.Namespace) -> None:
             clamp = torch.as_tensor(np.load(args.clamp, allow_pickle=False))
         except (OSError, ValueError) as exc:
             raise GenlabError(f"{args.clamp} is not a readable .npy mask ({exc})") from None
-    gen = make_generator(args.seed)
-    res = net.recall(cues, mode=args.mode, max_sweeps=args.max_sweeps, clamp=clamp,
-                     generator=gen)
+    if modern:
+        res = net.recall(cues, max_steps=args.max_sweeps, clamp=clamp)
+        sweeps, cycled, mode = res.steps, torch.zeros_like(res.converged), "modern"
+        states = res.states.cpu().numpy().astype(np.float32)  # continuous
+    else:
+        mode = args.mode or "async"
+        res = net.recall(cues, mode=mode, max_sweeps=args.max_sweeps, clamp=clamp,
+                         generator=make_generator(args.seed))
+        sweeps, cycled = res.sweeps, res.cycled
+        states = res.states.cpu().numpy().astype(np.int8)
     if args.out:
         import io as _io
         buf = _io.BytesIO()
-        np.save(buf, res.states.cpu().numpy().astype(np.int8))
+        np.save(buf, states)
         atomic_write_bytes(args.out, buf.getvalue())
-    per = [{"nearest": int(n), "overlap": float(m), "converged": bool(c), "sweeps": int(s),
-            "energy": float(e)} for n, m, c, s, e in zip(res.nearest, res.overlap,
-                                                         res.converged, res.sweeps, res.energy,
-                                                         strict=True)]
-    emit(args, {"cues": len(per), "mode": args.mode, "converged": int(res.converged.sum()),
-                "out": str(args.out) if args.out else None, "results": per},
+    per = [{"nearest": int(n), "overlap": float(m), "converged": bool(c), "cycle": bool(y),
+            "sweeps": int(s), "energy": float(e)}
+           for n, m, c, y, s, e in zip(res.nearest, res.overlap, res.converged, cycled, sweeps,
+                                       res.energy, strict=True)]
+    emit(args, {"cues": len(per), "mode": mode, "converged": int(res.converged.sum()),
+                "cycles": int(cycled.sum()), "out": str(args.out) if args.out else None,
+                "results": per},
          lambda r: "\n".join(f"cue {i}: nearest {p['nearest']} overlap {p['overlap']:.3f} "
-                             f"{'converged' if p['converged'] else 'NOT converged'} after "
-                             f"{p['sweeps']} sweeps, energy {p['energy']:.4g}"
+                             + ("converged" if p["converged"] else
+                                "in a two-cycle" if p["cycle"] else "NOT converged")
+                             + f" after {p['sweeps']} sweeps, energy {p['energy']:.4g}"
                              for i, p in enumerate(r["results"])))
 
 
 def cmd_capacity(args: argparse.Namespace) -> None:
     dev = resolve_device(args.device)
     gen = make_generator(args.seed)
-    rules = RULES if args.rule == "all" else (args.rule,)
+    rules = CAPACITY_RULES if args.rule == "all" else (args.rule,)
     alphas = [float(a) for a in args.alphas.split(",")] if args.alphas else \
         [round(0.02 * k, 2) for k in range(1, 13)]
     results = []
     for rule in rules:
         log(f"capacity: {rule}, N = {args.n}, {len(alphas)} loads, {args.trials} trials")
         results.append(capacity_curve(args.n, rule, alphas, args.trials, mode=args.mode,
-                                      max_sweeps=args.max_sweeps, generator=gen, device=dev))
+                                      max_sweeps=args.max_sweeps, generator=gen, device=dev,
+                                      beta=args.beta))
     fig = plot_capacity(results, args.out) if args.out else None
     emit(args, {"n": args.n, "trials": args.trials, "theory_critical_load": AGS_CRITICAL_LOAD,
                 "figure": str(fig) if fig else None,
@@ -163,25 +197,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "genlab hopfield store pats.npy --out net --json", seed=False)
     p.add_argument("patterns", type=existing_file,
                    help=".npy/.npz (P, N) of ±1 or {0,1}, or a text file of '#'/'.' glyphs")
-    p.add_argument("--rule", choices=RULES, default="hebbian")
+    p.add_argument("--rule", choices=(*RULES, "modern"), default="hebbian",
+                   help="learning rule, or 'modern' for the softmax network")
     p.add_argument("--eta", type=float, default=None, help="Hebbian rate (default 1/N)")
+    p.add_argument("--beta", type=positive_float, default=None,
+                   help="inverse temperature of the modern network (default 1)")
     p.add_argument("--out", required=True, help="network NAME (NAME.safetensors + NAME.json)")
     p = add_command(sub, "recall", cmd_recall, "run the dynamics from cues",
                     examples="genlab hopfield recall net cues.npy --out states.npy --json\n"
-                             "genlab hopfield recall net cues.npy --mode sync --clamp mask.npy")
+                             "genlab hopfield recall net cues.npy --mode sync --clamp mask.npy\n"
+                             "genlab hopfield store pats.npy --rule modern --beta 2 --out mnet\n"
+                             "genlab hopfield recall mnet cues.npy --json")
     p.add_argument("net", help="network saved by 'genlab hopfield store'")
     p.add_argument("cues", type=existing_file, help=".npy/.npz (C, N) of -1/0/+1 or glyphs")
-    p.add_argument("--mode", choices=("async", "sync"), default="async")
-    p.add_argument("--max-sweeps", type=positive_int, default=100)
+    p.add_argument("--mode", choices=("async", "sync"), default=None,
+                   help="binary networks: async (default) or sync; not for modern ones")
+    p.add_argument("--max-sweeps", type=positive_int, default=100,
+                   help="sweep limit (modern network: update limit)")
     p.add_argument("--clamp", type=existing_file, default=None,
                    help=".npy bool/0-1 mask (N,) or (C, N) of units held at their cue values")
-    p.add_argument("--out", default=None, help=".npy file for the final states (int8)")
+    p.add_argument("--out", default=None, help=".npy file for the final states (int8 ±1; "
+                   "float32 for a modern network)")
     p = add_command(sub, "capacity", cmd_capacity, "retrieval against load alpha = P/N",
                     examples="genlab hopfield capacity --n 200 --rule all --out cap.png\n"
                              "genlab hopfield capacity --n 1000 --rule hebbian "
                              "--alphas 0.12,0.13,0.14,0.15,0.16 --trials 2 --json")
     p.add_argument("--n", type=positive_int, default=200, help="units (default 200)")
-    p.add_argument("--rule", choices=(*RULES, "all"), default="all")
+    p.add_argument("--rule", choices=(*CAPACITY_RULES, "all"), default="all")
+    p.add_argument("--beta", type=positive_float, default=1.0,
+                   help="inverse temperature of the modern network (default 1)")
     p.add_argument("--trials", type=positive_int, default=1)
     p.add_argument("--alphas", type=_alphas, default=None,
                    help="comma-separated loads (default 0.02..0.24)")

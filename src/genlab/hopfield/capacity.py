@@ -5,6 +5,10 @@ Theory for the Hebbian rule at zero temperature (Amit, Gutfreund & Sompolinsky 1
 replica-symmetric): the retrieval overlap is ``m = erf(y)`` where ``y`` is the largest
 root of ``y (sqrt(2 alpha) + (2/sqrt(pi)) exp(-y^2)) = erf(y)``; roots exist only below
 ``alpha_c ~ 0.138``, above which retrieval collapses.
+
+The modern network (rule ``"modern"``, :class:`~genlab.hopfield.modern.ModernHopfield`)
+is measured the same way, its final state read as ``sign(xi)``: its capacity grows
+exponentially with ``N``, so it recalls every pattern at loads far beyond 1.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.hopfield.learning import RULES
+from genlab.hopfield.modern import ModernHopfield
 from genlab.hopfield.network import HopfieldNetwork
 from genlab.progress import progress
 
 AGS_CRITICAL_LOAD = 0.138
+CAPACITY_RULES = (*RULES, "modern")
 
 
 def ags_overlap(alpha: float) -> float:
@@ -73,15 +79,17 @@ def critical_load(alphas: list[float], recalled: list[float], level: float = 0.5
 def capacity_curve(n: int, rule: str, alphas: list[float], trials: int = 1,
                    mode: str = "async", max_sweeps: int = 100,
                    generator: torch.Generator | None = None,
-                   device: str | torch.device = "cpu", tolerance: float = 0.01
-                   ) -> CapacityResult:
+                   device: str | torch.device = "cpu", tolerance: float = 0.01,
+                   beta: float = 1.0) -> CapacityResult:
     """Measure retrieval for loads ``alphas`` (``P = round(alpha n)``, at least 1).
 
     Every stored pattern is a cue; the overlap ``m = x . xi / N`` of the final state
-    with it is averaged over patterns and ``trials`` independent pattern sets.
+    with it is averaged over patterns and ``trials`` independent pattern sets. For
+    ``rule="modern"`` (inverse temperature ``beta``) ``max_sweeps`` bounds the updates.
     """
-    if rule not in RULES:
-        raise GenlabError(f"unknown learning rule {rule!r}; choose one of {', '.join(RULES)}")
+    if rule not in CAPACITY_RULES:
+        raise GenlabError(f"unknown learning rule {rule!r}; choose one of "
+                          f"{', '.join(CAPACITY_RULES)}")
     if n < 2 or trials < 1 or not alphas or any(not 0 < a for a in alphas):
         raise GenlabError("capacity needs n >= 2, trials >= 1 and loads alpha > 0")
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
@@ -93,11 +101,20 @@ def capacity_curve(n: int, rule: str, alphas: list[float], trials: int = 1,
         ms, st, sw = [], [], []
         for _ in range(trials):
             pats = torch.randint(0, 2, (p, n), generator=gen).float() * 2 - 1
-            net = HopfieldNetwork(rule=rule, device=device).fit(pats)
-            out = net.recall(net.patterns_, mode=mode, max_sweeps=max_sweeps, generator=gen)
-            ms.append((out.states * net.patterns_).mean(1).cpu())
-            st.append((out.sweeps == 1).cpu())
-            sw.append(out.sweeps.float().cpu())
+            if rule == "modern":
+                net = ModernHopfield(beta=beta, device=device).fit(pats)
+                out = net.recall(net.patterns_, max_steps=max_sweeps)
+                final = torch.where(out.states >= 0, 1.0, -1.0).to(out.states)
+                st.append(net.stable(net.patterns_).cpu())
+                sw.append(out.steps.float().cpu())
+            else:
+                net = HopfieldNetwork(rule=rule, device=device).fit(pats)
+                out = net.recall(net.patterns_, mode=mode, max_sweeps=max_sweeps,
+                                 generator=gen)
+                final = out.states
+                st.append((out.sweeps == 1).cpu())
+                sw.append(out.sweeps.float().cpu())
+            ms.append((final * net.patterns_).mean(1).cpu())
         m = torch.cat(ms).double()
         res.patterns.append(p)
         res.overlap.append(float(m.mean()))

@@ -16,7 +16,14 @@ units' activities until it is first updated. Clamped units keep their cue values
   the one-unit-at-a-time rule, at the cost of a matrix product per sweep.
 
 A sweep that changes no unit proves a fixed point (asynchronous: every unit's activity
-was evaluated at the final state). The energy of the asynchronous dynamics is tracked
+was evaluated at the final state). Synchronous dynamics with symmetric weights ends in a
+fixed point or a cycle of length two (Goles-Chacc et al. 1985); a cue whose sweep returns
+it to its state of two sweeps before is stopped there and reported as ``cycled``.
+
+For Hebbian weights ``W = eta (X^T X - P I)`` with few patterns (``4 P < N``) the
+synchronous activities are computed from the patterns, ``a = eta ((x X^T) X - P x)``:
+``4 P N`` instead of ``2 N^2`` operations per cue, and the same integers, so the same
+answer to the last bit (pass ``factor=X``). The energy of the asynchronous dynamics is tracked
 exactly as ``E <- E - a_k dx_k`` (``w_kk = 0``), which the activity rule makes <= 0.
 """
 
@@ -40,6 +47,9 @@ class Dynamics:
     Attributes:
         states: ``(C, N)`` final states, ±1 (float).
         converged: ``(C,)`` bool, True when a sweep changed no unit (a fixed point).
+        cycled: ``(C,)`` bool, True when synchronous updates fell into a two-cycle
+            (the final state's successor is the state before it); always False for
+            asynchronous updates, which reach fixed points.
         sweeps: ``(C,)`` int64, sweeps run for each cue, counting the last one, in
             which nothing changed when it converged.
         energy: ``(C,)`` final energies ``E(x)``.
@@ -52,6 +62,7 @@ class Dynamics:
 
     states: torch.Tensor
     converged: torch.Tensor
+    cycled: torch.Tensor
     sweeps: torch.Tensor
     energy: torch.Tensor
     energy_history: torch.Tensor
@@ -97,10 +108,25 @@ def _sign(a: torch.Tensor) -> torch.Tensor:
     return torch.where(a >= 0, 1.0, -1.0).to(a.dtype)
 
 
+def fields(weights: torch.Tensor, states: torch.Tensor, factor: torch.Tensor | None = None
+           ) -> torch.Tensor:
+    """Activities without bias, ``x W`` for states ``(C, N)``; returns ``(C, N)``.
+
+    With ``factor`` ``X`` ``(P, N)`` the weights must equal ``X^T X - P I`` and the
+    product is taken as ``(x X^T) X - P x`` (exact for ±1/0 entries while
+    ``P N < 2**24`` in float32).
+    """
+    if factor is None:
+        return states @ weights  # weights are symmetric
+    h = (states @ factor.T) @ factor
+    return h.add_(states, alpha=-factor.shape[0])
+
+
 def _sync_sweep(j: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor,
-                clamp: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+                clamp: torch.Tensor | None, factor: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
     """One synchronous sweep of ``x`` ``(C, N)``; returns ``(new, energy of x)``."""
-    h = x @ j  # (C, N); j is symmetric
+    h = fields(j, x, factor)  # (C, N)
     e = -0.5 * torch.linalg.vecdot(h, x)
     if b is not None:
         h = h + b
@@ -161,13 +187,15 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
                  mode: Literal["async", "sync"] = "async", max_sweeps: int = 100,
                  clamp: torch.Tensor | None = None, generator: torch.Generator | None = None,
                  block_size: int = 64, record: Literal["none", "sweeps", "updates"] = "none",
-                 scale: float = 1.0) -> Dynamics:
+                 scale: float = 1.0, factor: torch.Tensor | None = None) -> Dynamics:
     """Run the dynamics from ``cues`` ``(C, N)`` (entries -1, 0, +1) with weights ``(N, N)``.
 
     ``weights`` must be symmetric with a zero diagonal; the energy reported is that of
     ``scale * weights`` and ``scale * bias`` (the dynamics, a sign rule, does not depend
     on a positive scale). ``clamp`` ``(N,)`` or ``(C, N)`` marks units held at their cue
-    values. Stops a cue at its first sweep that changes nothing, or after ``max_sweeps``.
+    values. Stops a cue at its first sweep that changes nothing, at a synchronous
+    two-cycle, or after ``max_sweeps``. ``factor`` ``(P, N)``, given only when
+    ``weights == factor^T factor - P I``, lets synchronous sweeps use the cheaper product.
     """
     if mode not in MODES:
         raise GenlabError(f"unknown update mode {mode!r}; choose async or sync")
@@ -187,7 +215,11 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
     if generator is None:
         gen.manual_seed(0)
     active = torch.arange(c, device=dev)
+    if factor is not None and (factor.ndim != 2 or factor.shape[1] != n):
+        raise GenlabError(f"factor must have shape (P, {n}), got {tuple(factor.shape)}")
     converged = torch.zeros(c, dtype=torch.bool, device=dev)
+    cycled = torch.zeros(c, dtype=torch.bool, device=dev)
+    before = x if mode == "sync" else None  # the state one sweep before x
     sweeps = torch.zeros(c, dtype=torch.int64, device=dev)
     hist = torch.full((max_sweeps + 1, c), float("nan"), dtype=dtype, device=dev)
     frames: list[torch.Tensor] = [x.clone()] if record != "none" else []
@@ -203,8 +235,14 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
         xa = x if whole else x[active]
         ma = None if mask is None else (mask if whole else mask[active])
         if mode == "sync":
-            new, e_before = _sync_sweep(weights, bias, xa, ma)
+            new, e_before = _sync_sweep(weights, bias, xa, ma, factor)
             hist[s - 1, active] = e_before
+            back = before if whole else before[active]
+            two = (torch.linalg.vecdot(new, back) == n) if s > 1 else None
+            if whole:
+                before = xa
+            else:
+                before[active] = xa
         else:
             perm = torch.randperm(n, generator=gen, device=gen.device).to(dev)
             sub: list[torch.Tensor] | None = [] if trace is not None else None
@@ -228,15 +266,23 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
             frames.extend(trace)
             trace.clear()
         converged[active[same]] = True
+        stop = same
         if mode == "sync":
             hist[s, active[same]] = e_before[same]
-        active = active[~same]
+            if two is not None:
+                two &= ~same
+                cycled[active[two]] = True
+                hist[s, active[two]] = hist[s - 2, active[two]]  # back to that state
+                stop = same | two
+        active = active[~stop]
     if mode == "sync" and active.numel():  # energy of the last state of unconverged cues
-        hist[last, active] = energy(weights, x[active], bias)
+        xs = x[active]
+        e = -0.5 * torch.linalg.vecdot(fields(weights, xs, factor), xs)
+        hist[last, active] = e if bias is None else e - xs @ bias
     hist = hist[: last + 1]
     idx = torch.arange(last + 1, device=dev)[:, None]
     final = hist[sweeps, torch.arange(c, device=dev)]
     hist = torch.where(idx > sweeps[None, :], final[None, :], hist) * scale
     traj = torch.stack(frames) if frames else x.new_zeros((0, c, n))
-    return Dynamics(states=x, converged=converged, sweeps=sweeps, energy=final * scale,
-                    energy_history=hist, trajectory=traj)
+    return Dynamics(states=x, converged=converged, cycled=cycled, sweeps=sweeps,
+                    energy=final * scale, energy_history=hist, trajectory=traj)

@@ -14,13 +14,19 @@ norm. Each update lowers ``E`` (a concave-convex procedure; Theorem 1 of the pap
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
+from genlab.hopfield.dynamics import check_clamp
 from genlab.hopfield.patterns import as_spins
+from genlab.io import save_model
+
+KIND = "hopfield"  # shared with the binary network; config["rule"] == "modern" tells them apart
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,16 @@ class ModernRecall:
 
 
 class ModernHopfield:
-    """Modern (dense, continuous) Hopfield network with inverse temperature ``beta``."""
+    """Modern (dense, continuous) Hopfield network with inverse temperature ``beta``.
+
+    Example::
+
+        net = ModernHopfield(beta=1.0).fit(patterns)      # (P, N) of ±1; P may exceed N
+        out = net.recall(cues)                             # cues (C, N): ±1, 0 = unknown
+        out.states, out.nearest, out.overlap, out.converged, out.steps, out.energy
+    """
+
+    rule = "modern"
 
     def __init__(self, beta: float = 1.0, device: str | torch.device = "cpu",
                  dtype: torch.dtype = torch.float32) -> None:
@@ -55,6 +70,21 @@ class ModernHopfield:
                                   device=resolve_device(self.device))
         return self
 
+    @property
+    def n_units(self) -> int:
+        return int(self.patterns_.shape[1])
+
+    def _fitted(self) -> None:
+        if not hasattr(self, "patterns_"):
+            raise GenlabError("the network stores no patterns yet; call fit(patterns) first")
+
+    def stable(self, states: torch.Tensor) -> torch.Tensor:
+        """``(C,)`` bool: does one update keep ``sign(xi)`` of each ±1 state unchanged?"""
+        self._fitted()
+        x = torch.as_tensor(states).to(self.patterns_)
+        x = x if x.ndim == 2 else x.unsqueeze(0)
+        return (torch.where(self.update(x) >= 0, 1.0, -1.0).to(x) == x).all(1)
+
     def energy(self, states: torch.Tensor) -> torch.Tensor:
         """``E(xi)`` for states ``(C, N)``; returns ``(C,)``."""
         x = self.patterns_
@@ -67,23 +97,32 @@ class ModernHopfield:
         """One step ``xi <- X softmax(beta X^T xi)`` for ``(C, N)`` states."""
         return torch.softmax(self.beta * states @ self.patterns_.T, dim=1) @ self.patterns_
 
-    def recall(self, cues: torch.Tensor, max_steps: int = 20, tol: float = 1e-6
-               ) -> ModernRecall:
+    def recall(self, cues: torch.Tensor, max_steps: int = 20, tol: float = 1e-6,
+               clamp: torch.Tensor | None = None) -> ModernRecall:
         """Iterate the update from ``cues`` ``(C, N)`` (0 = unknown) until the largest
-        change of a unit is below ``tol`` or ``max_steps`` steps."""
-        if not hasattr(self, "patterns_"):
-            raise GenlabError("the network stores no patterns yet; call fit(patterns) first")
+        change of a unit is below ``tol`` or ``max_steps`` steps.
+
+        ``clamp`` ``(N,)`` or ``(C, N)`` (bool or 0/1) holds units at their cue values:
+        after each update ``xi_i <- cue_i`` for the clamped ``i``.
+        """
+        self._fitted()
         x = as_spins(cues, "cues", allow_zero=True, dtype=self.dtype,
                      device=self.patterns_.device)
         if x.shape[1] != self.patterns_.shape[1]:
             raise GenlabError(f"cues have {x.shape[1]} units but the network has "
                               f"{self.patterns_.shape[1]}")
+        if max_steps < 1:
+            raise GenlabError("max_steps must be >= 1")
+        mask = check_clamp(clamp, x)
+        cue = x
         c = x.shape[0]
         converged = torch.zeros(c, dtype=torch.bool, device=x.device)
         steps = torch.zeros(c, dtype=torch.int64, device=x.device)
         hist = [self.energy(x)]
         for s in range(1, max_steps + 1):
             new = self.update(x)
+            if mask is not None:
+                new = torch.where(mask, cue, new)
             moved = (new - x).abs().amax(1) > tol
             steps = torch.where(converged, steps, torch.full_like(steps, s))
             converged = converged | ~moved
@@ -95,3 +134,21 @@ class ModernHopfield:
         overlap, nearest = m.max(1)
         return ModernRecall(states=x, nearest=nearest, overlap=overlap, converged=converged,
                             steps=steps, energy=hist[-1], energy_history=torch.stack(hist))
+
+    def save(self, path: str | os.PathLike[str], meta: dict | None = None) -> Path:
+        """Save as ``NAME.safetensors`` + ``NAME.json`` (the patterns and ``beta``)."""
+        self._fitted()
+        return save_model(path, {"patterns": self.patterns_}, KIND,
+                          {"rule": "modern", "beta": float(self.beta),
+                           "n_units": self.n_units,
+                           "dtype": str(self.dtype).removeprefix("torch.")}, meta)
+
+    @classmethod
+    def from_saved(cls, tensors: dict[str, torch.Tensor], config: dict) -> ModernHopfield:
+        """Rebuild from what :func:`genlab.io.load_model` returned for a saved network."""
+        if "patterns" not in tensors:
+            raise GenlabError("the saved modern Hopfield network has no patterns")
+        beta = config.get("beta", 1.0)
+        pats = tensors["patterns"]
+        net = cls(beta=beta, device=pats.device, dtype=pats.dtype)
+        return net.fit(pats)

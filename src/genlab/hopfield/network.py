@@ -18,6 +18,7 @@ from genlab.device import resolve_device
 from genlab.errors import GenlabError
 from genlab.hopfield.dynamics import Dynamics, energy, run_dynamics
 from genlab.hopfield.learning import RULES, learn
+from genlab.hopfield.modern import ModernHopfield
 from genlab.hopfield.patterns import as_spins
 from genlab.io import load_model, save_model
 
@@ -43,7 +44,7 @@ class Recall:
         nearest: ``(C,)`` int64 index of the stored pattern with the largest overlap
             (-1 when no patterns are stored).
         overlap: ``(C,)`` the overlap ``m = x . xi / N`` with that pattern.
-        converged, sweeps, energy, energy_history, trajectory: see
+        converged, cycled, sweeps, energy, energy_history, trajectory: see
             :class:`genlab.hopfield.dynamics.Dynamics`.
     """
 
@@ -51,6 +52,7 @@ class Recall:
     nearest: torch.Tensor
     overlap: torch.Tensor
     converged: torch.Tensor
+    cycled: torch.Tensor
     sweeps: torch.Tensor
     energy: torch.Tensor
     energy_history: torch.Tensor
@@ -136,6 +138,18 @@ class HopfieldNetwork:
                          else as_spins(patterns, "patterns", dtype=dt, device=dev))
         return net
 
+    def _factor(self) -> torch.Tensor | None:
+        """The patterns ``X`` ``(P, N)`` when the coupling is ``X^T X - P I`` and
+        ``4 P < N``, so that synchronous activities ``(x X^T) X - P x`` cost less than
+        ``x J``; None otherwise. The products are integer-exact (``P N`` below the
+        float's integer range), so both ways give the same bits."""
+        self._fitted()
+        p, n = self.patterns_.shape
+        exact = 2 ** (24 if self.coupling_.dtype == torch.float32 else 53)
+        if self.rule != "hebbian" or p == 0 or 4 * p >= n or p * n >= exact:
+            return None
+        return self.patterns_
+
     def _fitted(self) -> None:
         if not hasattr(self, "coupling_"):
             raise GenlabError("the network stores no patterns yet; call fit(patterns) first")
@@ -169,7 +183,8 @@ class HopfieldNetwork:
                      device=self.coupling_.device)
         dyn: Dynamics = run_dynamics(self.coupling_, x, self.bias_, mode=mode,
                                      max_sweeps=max_sweeps, clamp=clamp, generator=generator,
-                                     block_size=block_size, record=record, scale=self.scale_)
+                                     block_size=block_size, record=record, scale=self.scale_,
+                                     factor=self._factor())
         if self.patterns_.shape[0]:
             m = dyn.states @ self.patterns_.T / self.n_units  # (C, P)
             overlap, nearest = m.max(1)
@@ -177,8 +192,9 @@ class HopfieldNetwork:
             nearest = torch.full((x.shape[0],), -1, dtype=torch.int64, device=x.device)
             overlap = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         return Recall(states=dyn.states, nearest=nearest, overlap=overlap,
-                      converged=dyn.converged, sweeps=dyn.sweeps, energy=dyn.energy,
-                      energy_history=dyn.energy_history, trajectory=dyn.trajectory)
+                      converged=dyn.converged, cycled=dyn.cycled, sweeps=dyn.sweeps,
+                      energy=dyn.energy, energy_history=dyn.energy_history,
+                      trajectory=dyn.trajectory)
 
     def stable(self, states: torch.Tensor) -> torch.Tensor:
         """``(C,)`` bool: is each state a fixed point (``x_i = sign(a_i)`` for every i)?"""
@@ -206,10 +222,18 @@ class HopfieldNetwork:
     def load(cls, path: str | os.PathLike[str], device: str | torch.device = "cpu"
              ) -> HopfieldNetwork:
         """Load a network saved by :meth:`save`."""
-        dev = resolve_device(device)
-        tensors, cfg, _ = load_model(path, KIND, device=dev)
+        net = load_hopfield(path, device)
+        if not isinstance(net, cls):
+            raise GenlabError(f"{path} holds a modern Hopfield network; load it with "
+                              "genlab.hopfield.load_hopfield")
+        return net
+
+    @classmethod
+    def from_saved(cls, tensors: dict[str, torch.Tensor], cfg: dict) -> HopfieldNetwork:
+        """Rebuild from what :func:`genlab.io.load_model` returned for a saved network."""
+        dev = next(iter(tensors.values())).device if tensors else torch.device("cpu")
         if "coupling" not in tensors or "patterns" not in tensors:
-            raise GenlabError(f"{path} is missing the Hopfield weights or patterns")
+            raise GenlabError("the saved Hopfield network is missing its weights or patterns")
         net = cls(rule=cfg.get("rule", "hebbian"), eta=cfg.get("eta"), device=dev,
                   dtype=cfg.get("dtype", "float32"))
         net.coupling_ = tensors["coupling"]
@@ -217,3 +241,13 @@ class HopfieldNetwork:
         net.scale_ = float(cfg.get("scale", 1.0))
         net.bias_ = tensors.get("bias")
         return net
+
+
+def load_hopfield(path: str | os.PathLike[str], device: str | torch.device = "cpu"
+                  ) -> HopfieldNetwork | ModernHopfield:
+    """Load a binary (:class:`HopfieldNetwork`) or modern (:class:`ModernHopfield`)
+    network saved with ``save``; the file's config says which."""
+    tensors, cfg, _ = load_model(path, KIND, device=resolve_device(device))
+    if cfg.get("rule") == "modern":
+        return ModernHopfield.from_saved(tensors, cfg)
+    return HopfieldNetwork.from_saved(tensors, cfg)

@@ -303,7 +303,8 @@ STEPS: list[Step] = [
     Step("capacity", "Hopfield capacity",
          "alpha = P / N;   Hebbian recall breaks down near alpha_c = 0.138",
          cli_step(_hopfield_capacity, _hopfield_capacity_numbers,
-                  "How many random patterns each learning rule stores before recall fails.")),
+                  "How many random patterns each learning rule, and the modern softmax "
+                  "network, stores before recall fails.")),
     Step("tsp", "Travelling salesman on a Hopfield network",
          "E = A/2 sum_x sum_i!=j V_xi V_xj + B/2 sum_i sum_x!=y V_xi V_yi "
          "+ C/2 (sum V - n)^2 + D/2 sum_xy d_xy sum_i V_xi (V_y,i+1 + V_y,i-1)",
