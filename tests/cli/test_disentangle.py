@@ -54,7 +54,26 @@ def test_traverse_json(trained, tmp_path, capsys):
     assert len(res["values"]) == 3 and res["values"][0] == -3.0
 
 
+def test_vae_train_latent_type_beta(tmp_path, capsys):
+    # the same beta-VAE through the vae group, on dSprites held in memory
+    out_dir = tmp_path / "vb"
+    status, out, err = run(capsys, "vae", "train", "dsprites", "--latent-type", "beta",
+                           "--beta", "2", "--limit", "32", "--epochs", "1", "--batch-size", "16",
+                           "--latent", "4", "--out", str(out_dir), "--json", "--device", "cpu")
+    assert status == 0, err
+    res = json.loads(out)
+    assert res["kind"] == "betavae" and res["config"]["beta"] == 2.0
+    assert res["config"]["latent"] == 4 and res["steps"] == 2
+    status, out, err = run(capsys, "vae", "eval", str(out_dir), "--iw", "4", "--n", "8",
+                           "--json", "--device", "cpu")
+    assert status == 0, err
+    assert json.loads(out)["nll_iw"] <= -json.loads(out)["elbo"] + 1e-6  # IWAE >= ELBO
+
+
 @pytest.mark.parametrize("argv", [
+    ["vae", "train", "digits", "--latent-type", "beta", "--out", "x"],  # 8x8 images
+    ["vae", "train", "dsprites", "--latent-type", "beta", "--arch", "mlp", "--out", "x"],
+    ["vae", "train", "dsprites", "--latent-type", "beta", "--hidden", "64,32", "--out", "x"],
     ["disentangle", "eval", "no/such/run"],
     ["disentangle", "eval", "RUN", "--metrics", "dci"],
     ["disentangle", "eval", "RUN", "--fraction", "0"],

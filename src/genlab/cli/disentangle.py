@@ -1,5 +1,7 @@
 """``genlab disentangle``: train beta-VAEs on dSprites and score their disentanglement;
-also adds ``genlab vae traverse`` (latent traversals) to the ``vae`` group."""
+also adds ``genlab vae traverse`` (latent traversals) and ``genlab vae train --latent-type
+beta`` (a beta-VAE on any data set of 64x64-like images held in memory) to the ``vae``
+group."""
 
 from __future__ import annotations
 
@@ -20,10 +22,11 @@ from genlab.cli.common import (
     positive_int,
     probability,
 )
+from genlab.cli.vae import LatentType, register_latent_type
 from genlab.data.dsprites import DSpritesData, split_indices
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
-from genlab.latent import VariationalModel, load_latent_model
+from genlab.latent import LatentModel, VariationalModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
 from genlab.latent.runs import run_data, train_run
 from genlab.latent.traverse import latent_traversal, plot_traversal
@@ -37,6 +40,43 @@ def _load_variational(run: str, device: torch.device) -> tuple[VariationalModel,
     if not isinstance(model, VariationalModel):
         raise GenlabError(f"{run} holds a {model.kind!r} model; this needs a VAE or beta-VAE")
     return model, meta
+
+
+def _beta_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("beta-VAE (--latent-type beta)")
+    g.add_argument("--beta", type=nonneg_float, default=None,
+                   help="weight of the KL term (default 4; 1 is the plain VAE)")
+    g.add_argument("--capacity", type=nonneg_float, default=0.0,
+                   help="C_max in nats: > 0 trains -(recon) + gamma |KL - C| (default 0: off)")
+    g.add_argument("--capacity-steps", type=positive_int, default=100_000,
+                   help="steps for C to reach C_max (default 100000)")
+    g.add_argument("--gamma", type=positive_float, default=1000.0,
+                   help="weight of |KL - C| (default 1000)")
+
+
+def _build_beta(args: argparse.Namespace, image_shape: tuple[int, int]) -> LatentModel:
+    """``vae train --latent-type beta``: the literature's conv beta-VAE on the data set."""
+    explicit = getattr(args, "explicit", set())
+    if args.likelihood != "bernoulli":
+        raise GenlabError("the beta-VAE has a Bernoulli decoder; use --binarize bernoulli "
+                          "or threshold and --likelihood bernoulli")
+    unused = sorted(k for k in ("arch", "channels", "kl_warmup", "iw_train", "activation")
+                    if k in explicit)
+    if unused:
+        raise GenlabError(f"--{unused[0].replace('_', '-')} does not apply to --latent-type "
+                          "beta (the literature's fixed conv networks and objective)")
+    if "hidden" in explicit and len(args.hidden) != 1:
+        raise GenlabError("--hidden for the beta-VAE is one width (its two FC layers)")
+    return BetaVAE(BetaVAEConfig(
+        image_shape=image_shape, latent=args.latent if "latent" in explicit else 10,
+        beta=4.0 if args.beta is None else args.beta, capacity_max=args.capacity,
+        capacity_steps=args.capacity_steps, gamma=args.gamma,
+        hidden=args.hidden[0] if "hidden" in explicit else 256))
+
+
+register_latent_type(LatentType(
+    "beta", "Gaussian latents with the KL weighted by beta (or a capacity |KL - C|), the "
+    "literature's 64x64 conv networks", _build_beta, _beta_arguments))
 
 
 def cmd_train(args: argparse.Namespace) -> None:
