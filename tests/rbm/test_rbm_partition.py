@@ -79,6 +79,7 @@ def digits_rbm():
 
 def test_ais_layer_choice():
     assert ais_layer(random_params(6, 4, seed=0)) == "hidden"
+    assert ais_layer(random_params(40, 30, seed=0)) == "visible"  # more than 20 hidden
     assert ais_layer(random_params(3, 4, seed=0)) == "visible"
     assert ais_layer(random_params(3, 4, seed=0), "hidden") == "hidden"
     with pytest.raises(GenlabError, match="layer"):

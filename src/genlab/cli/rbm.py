@@ -245,8 +245,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--ais-betas", type=positive_int, default=10000,
                    help="intermediate distributions (default 10000)")
     p.add_argument("--ais-layer", choices=AIS_LAYERS, default="auto",
-                   help="the layer AIS anneals over: auto (the smaller one, default), "
-                        "visible (Salakhutdinov and Murray's base-rate model) or hidden")
+                   help="the layer AIS anneals over: auto (default: hidden when it has at most "
+                        "20 units and is the smaller layer, else visible), visible "
+                        "(Salakhutdinov and Murray's base-rate model) or hidden")
     _add_threads(p)
 
     p = add_command(sub, "sample", cmd_sample, "save a grid of samples from long Gibbs chains",

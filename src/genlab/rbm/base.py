@@ -317,11 +317,12 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                           seed: int | None = 0, layer: str = "auto") -> AISResult:
         """``log Z`` by annealed importance sampling (Salakhutdinov and Murray 2008).
 
-        ``layer="auto"`` anneals the smaller layer: the hidden one when
-        ``n_components <= n_features``, from a base model with the RBM's own hidden biases
-        and ``W = 0``. ``layer="visible"`` is Salakhutdinov and Murray's base-rate model
-        over ``v``, whose visible biases come from the mean of the training data seen by
-        ``fit``/``partial_fit``. Returns an :class:`~genlab.rbm.partition.AISResult`
+        ``layer="visible"`` is Salakhutdinov and Murray's base-rate model over ``v``, whose
+        visible biases come from the mean of the training data seen by
+        ``fit``/``partial_fit``; ``layer="hidden"`` anneals the hidden units from a base
+        model with the RBM's own hidden biases and ``W = 0``. ``layer="auto"`` takes the
+        hidden layer when ``n_components <= min(n_features, 20)`` (far more reliable there)
+        and the visible layer otherwise. Returns an :class:`~genlab.rbm.partition.AISResult`
         (``log_z``, ``std_err``, ...); see :func:`genlab.rbm.partition.ais_log_partition`.
         """
         check_is_fitted(self)
