@@ -132,7 +132,7 @@ def ais_layer(p: RBMParams, layer: str = "auto") -> str:
 
     With few hidden units the path over ``h`` is far more reliable (16-24 nats better on
     CD-trained 784x16 MNIST RBMs); with 500 hidden units neither path is uniformly better
-    (they disagree by 2-9 nats either way on 784x500 MNIST RBMs), so the original stays
+    (they disagree by 1.5-27 nats either way on 784x500 MNIST RBMs), so the original stays
     the default there.
     """
     if layer not in AIS_LAYERS:
