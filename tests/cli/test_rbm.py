@@ -63,6 +63,7 @@ def test_eval_reports_ais_beside_exact(capsys, trained):
     for key in ("log_z", "log_z_std_err", "log_likelihood", "exact_log_z",
                 "exact_log_likelihood", "pseudo_likelihood"):
         assert isinstance(r[key], float)
+    assert r["ais_layer"] == "hidden"  # the trained model has 8 hidden and 64 visible units
     # log-likelihoods differ exactly by the difference of the log Zs
     assert r["log_likelihood"] - r["exact_log_likelihood"] == pytest.approx(
         r["exact_log_z"] - r["log_z"], abs=1e-6)
@@ -91,6 +92,7 @@ def test_user_errors(capsys, trained, tmp_path):
                 "--out", tmp_path / "x")
     assert "features" in _user_error(capsys, "rbm", "eval", trained, "mnist5k", "--limit", "5")
     _user_error(capsys, "rbm", "eval", trained, "digits", "--ais-runs", "0")
+    _user_error(capsys, "rbm", "eval", trained, "digits", "--ais-layer", "both")
     _user_error(capsys, "rbm", "sample", trained, "--n", "-3")
     (tmp_path / "junk.json").write_text("[]")
     (tmp_path / "junk.safetensors").write_bytes(b"junk")

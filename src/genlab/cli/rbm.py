@@ -26,7 +26,7 @@ from genlab.device import resolve_device
 from genlab.errors import GenlabError
 from genlab.progress import log
 from genlab.rbm import BaseRBM, BernoulliRBM, GaussianBernoulliRBM, load_rbm
-from genlab.rbm.partition import MAX_EXACT_UNITS
+from genlab.rbm.partition import AIS_LAYERS, MAX_EXACT_UNITS
 from genlab.rbm.plots import image_shape_of, plot_filters, plot_samples
 
 EXACT_UNITS = 20  # exact log Z is reported beside AIS when a layer has at most this many units
@@ -128,7 +128,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     X = _matrix(data, args.seed)
     _check_features(model, X, data.name)
     start = time.perf_counter()
-    ais = model.ais_log_partition(n_runs=args.ais_runs, n_betas=args.ais_betas, seed=args.seed)
+    ais = model.ais_log_partition(n_runs=args.ais_runs, n_betas=args.ais_betas, seed=args.seed,
+                                  layer=args.ais_layer)
     ais_seconds = time.perf_counter() - start
     fe = model.free_energy(X).astype(np.float64)
     result: dict[str, Any] = {
@@ -137,7 +138,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
         "n_hidden": int(model.n_components), "log_z": ais.log_z, "log_z_std_err": ais.std_err,
         "log_z_low": ais.log_z_low, "log_z_high": ais.log_z_high,
         "log_likelihood": float(-fe.mean() - ais.log_z),
-        "ais_runs": ais.n_runs, "ais_betas": ais.n_betas, "ais_seconds": ais_seconds}
+        "ais_runs": ais.n_runs, "ais_betas": ais.n_betas,
+        "ais_layer": ais.layer, "ais_seconds": ais_seconds}
     if isinstance(model, BernoulliRBM):
         result["pseudo_likelihood"] = float(np.mean(model.score_samples(X)))
     if _exact_units(model) <= min(EXACT_UNITS, MAX_EXACT_UNITS):
@@ -149,7 +151,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 def _eval_text(r: dict[str, Any]) -> str:
     lines = [f"{r['kind']} on {r['n_examples']} {r['data']} ({r['split']}) examples",
-             f"log Z (AIS, {r['ais_runs']} runs x {r['ais_betas']} betas): "
+             f"log Z (AIS over the {r['ais_layer']} units, {r['ais_runs']} runs x "
+             f"{r['ais_betas']} betas): "
              f"{r['log_z']:.3f} +- {r['log_z_std_err']:.3f}",
              f"average log-likelihood: {r['log_likelihood']:.3f} nats"]
     if "exact_log_z" in r:
@@ -241,6 +244,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="independent AIS runs (default 100)")
     p.add_argument("--ais-betas", type=positive_int, default=10000,
                    help="intermediate distributions (default 10000)")
+    p.add_argument("--ais-layer", choices=AIS_LAYERS, default="auto",
+                   help="the layer AIS anneals over: auto (default: hidden when it has at most "
+                        "20 units and is the smaller layer, else visible), visible "
+                        "(Salakhutdinov and Murray's base-rate model) or hidden")
     _add_threads(p)
 
     p = add_command(sub, "sample", cmd_sample, "save a grid of samples from long Gibbs chains",

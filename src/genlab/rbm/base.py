@@ -41,6 +41,7 @@ from genlab.rbm.energy import (
 )
 from genlab.rbm.partition import (
     AISResult,
+    ais_layer,
     ais_log_partition,
     base_rate_bias,
     exact_log_partition,
@@ -313,20 +314,24 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return exact_log_partition(self._params(torch.float64), max_units=max_units)
 
     def ais_log_partition(self, n_runs: int = 100, n_betas: int = 10000,
-                          seed: int | None = 0) -> AISResult:
-        """``log Z`` by annealed importance sampling with the base-rate model.
+                          seed: int | None = 0, layer: str = "auto") -> AISResult:
+        """``log Z`` by annealed importance sampling (Salakhutdinov and Murray 2008).
 
-        The base model's visible biases come from the mean of the training data seen by
-        ``fit``/``partial_fit`` (Salakhutdinov and Murray 2008). Returns an
-        :class:`~genlab.rbm.partition.AISResult` (``log_z``, ``std_err``, ...); see
-        :func:`genlab.rbm.partition.ais_log_partition`.
+        ``layer="visible"`` is Salakhutdinov and Murray's base-rate model over ``v``, whose
+        visible biases come from the mean of the training data seen by
+        ``fit``/``partial_fit``; ``layer="hidden"`` anneals the hidden units from a base
+        model with the RBM's own hidden biases and ``W = 0``. ``layer="auto"`` takes the
+        hidden layer when ``n_components <= min(n_features, 20)`` (far more reliable there)
+        and the visible layer otherwise. Returns an :class:`~genlab.rbm.partition.AISResult`
+        (``log_z``, ``std_err``, ...); see :func:`genlab.rbm.partition.ais_log_partition`.
         """
         check_is_fitted(self)
         if int(n_runs) < 2 or int(n_betas) < 3:
             raise GenlabError(f"AIS needs n_runs >= 2 and n_betas >= 3, got {n_runs} and "
                               f"{n_betas}")
         p = self._params()
-        mean = getattr(self, "_data_mean", None)
+        layer = ais_layer(p, layer)
+        mean = getattr(self, "_data_mean", None) if layer == "visible" else None
         base = None if mean is None else base_rate_bias(
             torch.tensor(mean, dtype=TRAIN_DTYPE, device=p.weights.device), self._gaussian)
         gen = torch.Generator(device=p.weights.device)
@@ -335,19 +340,20 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         else:
             gen.manual_seed(int(seed))
         with torch.no_grad():
-            return ais_log_partition(p, base, int(n_runs), int(n_betas), gen)
+            return ais_log_partition(p, base, int(n_runs), int(n_betas), gen, layer)
 
     def log_likelihood(self, X: Any, log_z: float | None = None, n_runs: int = 100,
-                       n_betas: int = 10000, seed: int | None = 0) -> float:
+                       n_betas: int = 10000, seed: int | None = 0, layer: str = "auto"
+                       ) -> float:
         """The average log-likelihood ``mean_n log p(v_n) = -mean_n F(v_n) - log Z`` (nats).
 
         ``log_z`` defaults to the AIS estimate (:meth:`ais_log_partition` with ``n_runs``,
-        ``n_betas``, ``seed``); pass :meth:`exact_log_partition` for small models. Unlike
+        ``n_betas``, ``seed``, ``layer``); pass :meth:`exact_log_partition` for small models. Unlike
         :meth:`score_samples`, this is the likelihood itself, not a proxy for it.
         """
         fe = self.free_energy(X)
         if log_z is None:
-            log_z = self.ais_log_partition(n_runs, n_betas, seed).log_z
+            log_z = self.ais_log_partition(n_runs, n_betas, seed, layer).log_z
         return float(-np.mean(fe.astype(np.float64)) - log_z)
 
     # ----- save / load -----------------------------------------------------------------------

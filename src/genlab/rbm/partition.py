@@ -4,7 +4,8 @@
   Gaussian visible units, whose integral is Gaussian and done in closed form).
 * :func:`ais_log_partition` is annealed importance sampling with the base-rate model,
   following Salakhutdinov and Murray, "On the quantitative analysis of deep belief
-  networks", ICML 2008 (section 3).
+  networks", ICML 2008 (section 3), over the visible or (default for few hidden units)
+  the hidden layer.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class AISResult(NamedTuple):
         log_weights: ``(M,)`` float64 importance log-weights ``log w_m``.
         n_runs: ``M``, the number of annealing runs.
         n_betas: ``K``, the number of intermediate distributions.
+        layer: the layer annealed over, ``"visible"`` or ``"hidden"``.
     """
 
     log_z: float
@@ -86,6 +88,7 @@ class AISResult(NamedTuple):
     log_weights: torch.Tensor
     n_runs: int
     n_betas: int
+    layer: str = "visible"
 
 
 def ais_schedule(n_betas: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -118,34 +121,78 @@ def base_rate_bias(mean: torch.Tensor, gaussian: bool, eps: float = 1e-3) -> tor
     return torch.log(m) - torch.log1p(-m)
 
 
+AIS_LAYERS = ("auto", "visible", "hidden")
+AUTO_HIDDEN_UNITS = 20
+
+
+def ais_layer(p: RBMParams, layer: str = "auto") -> str:
+    """The layer AIS anneals over: ``layer`` itself, or for ``"auto"`` the hidden layer
+    when it is the smaller one and has at most ``AUTO_HIDDEN_UNITS`` (20) units, else the
+    visible layer (Salakhutdinov and Murray's base-rate path).
+
+    With few hidden units the path over ``h`` is far more reliable (16-24 nats better on
+    CD-trained 784x16 MNIST RBMs); with 500 hidden units neither path is uniformly better
+    (they disagree by 1.5-27 nats either way on 784x500 MNIST RBMs), so the original stays
+    the default there.
+    """
+    if layer not in AIS_LAYERS:
+        raise GenlabError(f"AIS layer must be one of {', '.join(AIS_LAYERS)}, got {layer!r}")
+    if layer == "auto":
+        small = p.n_hidden <= min(p.n_visible, AUTO_HIDDEN_UNITS)
+        return "hidden" if small else "visible"
+    return layer
+
+
 def ais_log_partition(p: RBMParams, base_bias: torch.Tensor | None = None, n_runs: int = 100,
-                      n_betas: int = 10000, generator: torch.Generator | None = None
-                      ) -> AISResult:
+                      n_betas: int = 10000, generator: torch.Generator | None = None,
+                      layer: str = "auto") -> AISResult:
     """Estimate ``log Z`` by annealed importance sampling (Salakhutdinov and Murray 2008).
 
-    The path runs from the base-rate model ``A`` (``W = 0``, ``c = 0``, visible biases
-    ``b_A``, the same variances) to the RBM ``B`` through the RBMs with parameters
+    ``layer="visible"`` (their formulation) anneals the marginal over ``v``: the path runs
+    from the base-rate model ``A`` (``W = 0``, ``c = 0``, visible biases ``b_A``, the same
+    variances) to the RBM ``B`` through the RBMs with parameters
     ``(beta W, (1 - beta) b_A + beta b, beta c)``, whose unnormalised marginals are::
 
         log p*_beta(v) = (1 - beta) b_A'v + beta b'v + sum_j softplus(beta (c_j + W_j v))
 
     (Gaussian units: the visible term is ``-sum_i (v_i - b_beta,i)^2 / (2 sigma_i^2)`` and
     ``W_j v`` reads ``W_j (v / sigma^2)``). ``log Z_A = n_h log 2 + sum_i softplus(b_A,i)``
-    (Gaussian: ``n_h log 2 + sum_i log(2 pi sigma_i^2) / 2``). Each of ``M`` runs draws
-    ``v_0 ~ p_A``, then for ``k = 1..K`` adds ``log p*_k(v_{k-1}) - log p*_{k-1}(v_{k-1})``
-    to its log-weight and moves ``v_k`` by one Gibbs sweep that leaves ``p_k`` invariant.
-    ``Z_B / Z_A ~= mean_m w_m``, an unbiased estimate of the ratio (so ``log Z_hat`` is a
-    stochastic lower bound in expectation).
+    (Gaussian: ``n_h log 2 + sum_i log(2 pi sigma_i^2) / 2``).
+
+    ``layer="hidden"`` is the same estimator with the roles of the layers swapped: the
+    base model has ``W = 0``, hidden biases ``c_A`` and the RBM's own visible biases ``b``
+    (and variances), the path is ``(beta W, b, (1 - beta) c_A + beta c)`` and the annealed
+    marginal is the analytic one over ``h`` (:func:`~genlab.rbm.energy.hidden_log_marginal`)::
+
+        log p*_beta(h) = c_beta'h + sum_i softplus(b_i + beta (W'h)_i)      (Bernoulli)
+        log p*_beta(h) = c_beta'h + sum_i (beta b_i m_i + beta^2 m_i^2 / 2) / sigma_i^2
+                         + const,   m = W'h                                    (Gaussian)
+
+    with ``log Z_A = sum_j softplus(c_A,j) + sum_i softplus(b_i)`` (Gaussian: the second
+    sum is ``sum_i log(2 pi sigma_i^2) / 2``, the same constant). Annealing the hidden
+    layer is far more reliable for RBMs with few hidden units (``"auto"`` does so for at
+    most 20, see :func:`ais_layer`): a 784x16 CD-3 MNIST RBM is off by 16 nats over ``v``
+    and by 0.05 over ``h``.
+
+    Each of ``M`` runs draws ``x_0 ~ p_A`` (``x`` the annealed layer), then for
+    ``k = 1..K`` adds ``log p*_k(x_{k-1}) - log p*_{k-1}(x_{k-1})`` to its log-weight and
+    moves ``x_k`` by one Gibbs sweep (through the other layer) that leaves ``p_k``
+    invariant. ``Z_B / Z_A ~= mean_m w_m``, an unbiased estimate of the ratio (so
+    ``log Z_hat`` is a stochastic lower bound in expectation).
 
     Args:
         p: the RBM, on any device.
-        base_bias: ``b_A`` ``(n_v,)``; default the RBM's own visible biases ``b``.
+        base_bias: the base model's biases of the annealed layer, ``b_A`` ``(n_v,)`` or
+            ``c_A`` ``(n_h,)``; default the RBM's own biases of that layer.
         n_runs: ``M``, independent annealing runs (batched).
         n_betas: ``K``, intermediate distributions (see :func:`ais_schedule`).
         generator: random generator on the RBM's device.
+        layer: ``"auto"`` (see :func:`ais_layer`), ``"visible"`` or ``"hidden"``.
     """
     if n_runs < 2:
         raise GenlabError(f"AIS needs at least 2 runs for a standard error, got {n_runs}")
+    if ais_layer(p, layer) == "hidden":
+        return _ais_hidden(p, base_bias, n_runs, n_betas, generator)
     w, b, c = p.weights.detach(), p.visible_bias.detach(), p.hidden_bias.detach()
     log_var = None if p.log_var is None else p.log_var.detach()
     device, dtype = w.device, w.dtype
@@ -186,7 +233,50 @@ def ais_log_partition(p: RBMParams, base_bias: torch.Tensor | None = None, n_run
     return _summarise(log_w, log_z_a, n_runs, n_betas)
 
 
-def _summarise(log_w: torch.Tensor, log_z_a: float, n_runs: int, n_betas: int) -> AISResult:
+def _ais_hidden(p: RBMParams, base_bias: torch.Tensor | None, n_runs: int, n_betas: int,
+                generator: torch.Generator | None) -> AISResult:
+    """AIS over the hidden layer (see :func:`ais_log_partition`, ``layer="hidden"``)."""
+    w, b, c = p.weights.detach(), p.visible_bias.detach(), p.hidden_bias.detach()
+    log_var = None if p.log_var is None else p.log_var.detach()
+    device, dtype = w.device, w.dtype
+    c_a = (c if base_bias is None else base_bias.to(device=device, dtype=dtype)).detach()
+    dc = c - c_a
+    betas = ais_schedule(n_betas, device).tolist()
+    log_z_a = float(F.softplus(c_a.double()).sum())
+    if log_var is None:
+        log_z_a += float(F.softplus(b.double()).sum())
+        prec = std = None
+    else:
+        log_z_a += 0.5 * float((LOG_2PI + log_var.double()).sum())
+        prec, std = torch.exp(-log_var), torch.exp(0.5 * log_var)
+        w_prec = w * prec  # W diag(1 / sigma^2), (n_h, n_v)
+    h = torch.bernoulli(torch.sigmoid(c_a).expand(n_runs, -1), generator=generator)
+    log_w = torch.zeros(n_runs, dtype=torch.float64, device=device)
+    for k in range(1, len(betas)):
+        b0, b1 = betas[k - 1], betas[k]
+        m = h @ w  # W'h, (M, n_v)
+        if prec is None:
+            x = torch.add(b, m, alpha=b1)  # b + beta1 W'h: the logits of v | h at beta1
+            inc = (F.softplus(x) - F.softplus(torch.add(b, m, alpha=b0))).sum(dim=1)
+        else:
+            x = torch.add(b, m, alpha=b1)  # the mean of v | h at beta1
+            inc = (((b1 - b0) * b + (0.5 * (b1 * b1 - b0 * b0)) * m) * m * prec).sum(dim=1)
+        inc = inc + (b1 - b0) * (h @ dc)
+        log_w += inc.to(torch.float64)
+        if k < len(betas) - 1:
+            if prec is None:
+                v = torch.bernoulli(torch.sigmoid(x), generator=generator)
+                a = torch.addmm(c_a + b1 * dc, v, w.t(), alpha=b1)
+            else:
+                v = x + std * torch.randn(x.shape, generator=generator, device=device,
+                                          dtype=dtype)
+                a = torch.addmm(c_a + b1 * dc, v, w_prec.t(), alpha=b1)
+            h = torch.bernoulli(torch.sigmoid(a), generator=generator)
+    return _summarise(log_w, log_z_a, n_runs, n_betas, "hidden")
+
+
+def _summarise(log_w: torch.Tensor, log_z_a: float, n_runs: int, n_betas: int,
+               layer: str = "visible") -> AISResult:
     top = log_w.max()
     r = torch.exp(log_w - top)  # w / max w, (M,)
     mean = r.mean()
@@ -197,4 +287,4 @@ def _summarise(log_w: torch.Tensor, log_z_a: float, n_runs: int, n_betas: int) -
     high = log_z + math.log(1.0 + 3.0 * rel)
     return AISResult(log_z=log_z, std_err=rel, log_z_low=low, log_z_high=high,
                      log_z_base=log_z_a, log_weights=log_w.cpu(), n_runs=n_runs,
-                     n_betas=n_betas)
+                     n_betas=n_betas, layer=layer)

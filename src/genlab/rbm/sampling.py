@@ -84,23 +84,31 @@ def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
         new_chain = neg.h
     else:
         h = chain if k == 1 else gibbs_from_hidden(p, chain, k - 1, generator).h
-        v_all = torch.cat([v_pos, sample_visible(p, h, generator)])
-        h_all = hidden_probs(p, v_all)  # (B + M, n_h)
-        new_chain = bernoulli(h_all[n_pos:], generator)
+        # V = [v_data; v ~ p(v | h)] built in place: no concatenation, no temporaries
+        v_all = torch.empty(n_pos + h.shape[0], p.n_visible, dtype=v_pos.dtype,
+                            device=v_pos.device)
+        v_all[:n_pos].copy_(v_pos)
+        _sample_visible_into(p, h, generator, v_all[n_pos:])
+        h_all = torch.addmm(p.hidden_bias, scaled_visible(p, v_all), p.weights.t()).sigmoid_()
+        new_chain = bernoulli(h_all[n_pos:], generator)  # P(h | v) of the chains, (M, n_h)
     n_neg = v_all.shape[0] - n_pos
-    coef = torch.empty(v_all.shape[0], 1, dtype=v_all.dtype, device=v_all.device)
-    coef[:n_pos] = 1.0 / n_pos
-    coef[n_pos:] = -1.0 / n_neg
-    h_w = h_all * coef  # (B + M, n_h)
-    s_all = scaled_visible(p, v_all)
     lr = opt.learning_rate
     if p.log_var is None:
-        g_b = (coef.t() @ v_all).squeeze(0)
+        # gradients of b and c, then H becomes a * H in place (H is not needed after)
+        g_b = v_all[:n_pos].sum(0).div_(n_pos).sub_(v_all[n_pos:].sum(0), alpha=1.0 / n_neg)
+        h_w = h_all
+        h_w[:n_pos].mul_(1.0 / n_pos)
+        h_w[n_pos:].mul_(-1.0 / n_neg)
         g_z = None
     else:
+        coef = torch.empty(v_all.shape[0], 1, dtype=v_all.dtype, device=v_all.device)
+        coef[:n_pos] = 1.0 / n_pos
+        coef[n_pos:] = -1.0 / n_neg
         g_b, g_z = _gaussian_bias_grads(p, v_all, h_all, coef)
         if not opt.learn_variance:
             g_z = None
+        h_w = h_all * coef  # (B + M, n_h)
+    s_all = scaled_visible(p, v_all)
     g_c = h_w.sum(0)
     if velocity is None and opt.weight_decay == 0.0:
         p.weights.addmm_(h_w.t(), s_all, alpha=lr)  # the hot path: no (n_h, n_v) temporary
@@ -123,6 +131,22 @@ def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
     if p.log_var is not None:
         p.log_var.clamp_(*LOG_VAR_RANGE)
     return new_chain
+
+
+def _sample_visible_into(p: RBMParams, h: torch.Tensor, generator: torch.Generator | None,
+                         out: torch.Tensor) -> None:
+    """Write ``v ~ p(v | h)`` into ``out`` ``(M, n_v)``, the same draws as
+    :func:`~genlab.rbm.energy.sample_visible` (``1[u < sigmoid(x)]`` is ``1[sigmoid(x) - u
+    > 0]``, exactly) with no temporaries but the uniforms (or normals)."""
+    torch.addmm(p.visible_bias, h, p.weights, out=out)  # b + W'h
+    noise_shape = out.shape
+    if p.log_var is None:
+        u = torch.rand(noise_shape, generator=generator, device=out.device, dtype=out.dtype)
+        out.sigmoid_().sub_(u).gt_(0.0)
+    else:
+        noise = torch.randn(noise_shape, generator=generator, device=out.device,
+                            dtype=out.dtype)
+        out.addcmul_(noise, torch.exp(0.5 * p.log_var))
 
 
 def _gaussian_bias_grads(p: RBMParams, v: torch.Tensor, h: torch.Tensor, coef: torch.Tensor
