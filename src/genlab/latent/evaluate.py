@@ -31,6 +31,8 @@ class LikelihoodResult(NamedTuple):
     n: int              # images evaluated
     elbo_se: float      # standard error of the mean ELBO
     nll_iw_se: float    # standard error of the mean -L_K
+    nll_iw_per_image: torch.Tensor | None = None  # (n,) float64 -L_K(x) per image, for
+    # paired comparisons of two models on the same images
 
 
 def _chunk(k: int, batch: int, dim: int, max_elements: int) -> int:
@@ -90,7 +92,7 @@ def evaluate_likelihood(model: LatentModel, x: torch.Tensor, k: int,
     def se(t: torch.Tensor) -> float:
         return float(t.std() / math.sqrt(n)) if n > 1 else float("nan")
 
-    return LikelihoodResult(float(e.mean()), float(-b.mean()), int(k), n, se(e), se(b))
+    return LikelihoodResult(float(e.mean()), float(-b.mean()), int(k), n, se(e), se(b), -b)
 
 
 class ReconstructionResult(NamedTuple):
