@@ -197,4 +197,4 @@ def test_fit_is_reproducible_and_divergence_is_a_user_error(digits):
     np.testing.assert_array_equal(a.components_, b.components_)
     X = np.random.RandomState(0).randn(50, 4) * 1e30
     with pytest.raises(GenlabError, match="learning_rate"):
-        BernoulliRBM(4, learning_rate=1e6, n_iter=3, device="cpu").fit(X)
+        BernoulliRBM(4, learning_rate=1e6, n_iter=3, random_state=0, device="cpu").fit(X)

@@ -34,6 +34,7 @@ from genlab.progress import log
 from genlab.rbm.energy import (
     RBMParams,
     free_energy,
+    hidden_input,
     hidden_probs,
     sample_hidden,
     sample_visible,
@@ -166,9 +167,13 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 h = cd_update(p, velocity, xs[start:start + bs], chain, int(self.k), opt, gen)
                 if chain is not None:
                     chain = h
-            if not torch.isfinite(p.weights).all():
-                raise GenlabError("the RBM's weights became NaN or infinite during training; "
-                                  "lower learning_rate (or momentum) and fit again")
+            # finite weights can still overflow float32 in the units' inputs (huge data
+            # times huge weights), after which every probability is a saturated 0 or 1
+            if not (torch.isfinite(p.weights).all()
+                    and torch.isfinite(hidden_input(p, xs[start:start + bs])).all()):
+                raise GenlabError("the RBM's weights or unit inputs became NaN or infinite "
+                                  "during training; lower learning_rate (or momentum), or "
+                                  "scale the data to [0, 1], and fit again")
             if self.verbose:
                 now = time.perf_counter()
                 self._store(p)
