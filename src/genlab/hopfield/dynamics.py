@@ -13,7 +13,9 @@ units' activities until it is first updated. Clamped units keep their cue values
   come from one matrix product at the start of the block, and before each unit is
   updated its activity is corrected for the units of the same block already updated,
   ``a_k = a_k^(0) + sum_{j<k in block} w_kj (x_j^new - x_j^old)``. That is algebraically
-  the one-unit-at-a-time rule, at the cost of a matrix product per sweep.
+  the one-unit-at-a-time rule, at the cost of a matrix product per sweep. On the CPU the
+  loop over a block's units is compiled (:mod:`genlab.energy.gibbs_native`, cues in tiles
+  of 64 so each step is a vector operation); elsewhere it runs as torch operations.
 
 A sweep that changes no unit proves a fixed point (asynchronous: every unit's activity
 was evaluated at the final state). Synchronous dynamics with symmetric weights ends in a
@@ -34,9 +36,14 @@ from typing import Literal
 
 import torch
 
+from genlab.energy.gibbs_native import hopfield_kernel, run_hopfield_block
 from genlab.errors import GenlabError
 
 MODES = ("async", "sync")
+# the compiled asynchronous sweep takes activities for this many blocks in one product
+# (a wide product runs nearer the machine's peak than several narrow ones), then corrects
+# each block's later neighbours in the span with one small product per block
+OUTER_BLOCKS = 4
 RECORDS = ("none", "sweeps", "updates")
 
 
@@ -103,51 +110,68 @@ def check_clamp(clamp: torch.Tensor | None, cues: torch.Tensor) -> torch.Tensor 
     return m.contiguous()
 
 
-def _sign(a: torch.Tensor) -> torch.Tensor:
-    """The activity rule: +1 where ``a >= 0``, else -1 (same dtype as ``a``)."""
-    return torch.where(a >= 0, 1.0, -1.0).to(a.dtype)
+def _sign_(a: torch.Tensor) -> torch.Tensor:
+    """The activity rule in place: ``a`` becomes +1 where ``a >= 0``, else -1.
+
+    ``copysign(1, a)`` is that rule except at ``a = -0.0`` (a sum of signed zeros, e.g. a
+    unit with no weights), which ``a + 0.0`` turns into ``+0.0`` first. Both are in-place
+    passes: no ``(C, N)`` temporaries, which cost more than the arithmetic at this size.
+    """
+    a.add_(0.0)
+    return torch.copysign(torch.ones((), dtype=a.dtype, device=a.device), a, out=a)
 
 
-def fields(weights: torch.Tensor, states: torch.Tensor, factor: torch.Tensor | None = None
-           ) -> torch.Tensor:
+def fields(weights: torch.Tensor, states: torch.Tensor, factor: torch.Tensor | None = None,
+           out: torch.Tensor | None = None) -> torch.Tensor:
     """Activities without bias, ``x W`` for states ``(C, N)``; returns ``(C, N)``.
 
     With ``factor`` ``X`` ``(P, N)`` the weights must equal ``X^T X - P I`` and the
     product is taken as ``(x X^T) X - P x`` (exact for ±1/0 entries while
-    ``P N < 2**24`` in float32).
+    ``P N < 2**24`` in float32). ``out``, a ``(C, N)`` buffer, receives the result.
     """
     if factor is None:
-        return states @ weights  # weights are symmetric
-    h = (states @ factor.T) @ factor
+        return torch.mm(states, weights, out=out)  # weights are symmetric
+    h = torch.mm(states @ factor.T, factor, out=out)
     return h.add_(states, alpha=-factor.shape[0])
 
 
 def _sync_sweep(j: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor,
-                clamp: torch.Tensor | None, factor: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One synchronous sweep of ``x`` ``(C, N)``; returns ``(new, energy of x)``."""
-    h = fields(j, x, factor)  # (C, N)
+                clamp: torch.Tensor | None, factor: torch.Tensor | None = None,
+                out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One synchronous sweep of ``x`` ``(C, N)``; returns ``(new, energy of x)``.
+
+    ``new`` is written into ``out`` (a ``(C, N)`` buffer that must not be ``x``) when given.
+    """
+    h = fields(j, x, factor, out)  # (C, N)
     e = -0.5 * torch.linalg.vecdot(h, x)
     if b is not None:
-        h = h + b
+        h.add_(b)
         e = e - x @ b
-    new = _sign(h)
+    new = _sign_(h)
     if clamp is not None:
-        new = torch.where(clamp, x, new)
+        torch.where(clamp, x, new, out=new)
     return new, e
 
 
 def _async_sweep(j: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor,
                  clamp: torch.Tensor | None, perm: torch.Tensor, block_size: int,
-                 trace: list[torch.Tensor] | None
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+                 trace: list[torch.Tensor] | None, work: torch.Tensor | None = None,
+                 out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """One asynchronous sweep in the order ``perm``; returns ``(new, energy decrease)``.
+
+    ``work`` and ``out``, ``(C, N)`` buffers distinct from ``x`` and each other, let the
+    compiled path run without fresh allocations (``new`` is then ``out``).
 
     Within a block the new states are kept as bits ``u = (x + 1) / 2`` so that one
     unit costs two small kernels: ``a_k += sum_{j<k} 2 w_kj u_j`` (the block's other
     contributions, ``- sum_{j<k} w_kj (x_j^old + 1)``, are folded into ``a^(0)`` by one
     matrix product per block) and ``u_k = H(a_k)`` with ``H(0) = 1``.
     """
+    # the compiled loop keeps (block, 64-chain) tiles on its stack: blocks up to 256 units
+    kernel = hopfield_kernel(x.dtype, x.device) if trace is None and block_size <= 256 \
+        else None
+    if kernel is not None:
+        return _async_sweep_native(kernel, j, b, x, clamp, perm, block_size, work, out)
     n, c = x.shape[1], x.shape[0]
     inv = torch.empty_like(perm)
     inv[perm] = torch.arange(n, device=perm.device)
@@ -181,6 +205,43 @@ def _async_sweep(j: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor,
         drop += (h * (new - old)).sum(0)
         xp[s0:s1] = new
     return xp.T[:, inv].contiguous(), drop
+
+
+def _async_sweep_native(kernel, j: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor,
+                        clamp: torch.Tensor | None, perm: torch.Tensor, block_size: int,
+                        work: torch.Tensor | None = None, out: torch.Tensor | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_async_sweep` with the units of a block visited by a compiled loop (CPU).
+
+    The states are ``(C, N)`` with the units in update order (one gather per sweep, so a
+    block is contiguous in every row). The activities of a span of ``OUTER_BLOCKS`` blocks
+    are one product ``x W[:, span]``; within a block, the loop adds
+    ``(x_u^new - x_u^old) w_uv`` to the activities of the block's later units ``v`` after
+    each unit ``u``, and after the block the span's later units get
+    ``(x^new - x^old)_block W[block, later]``, one small product.
+    """
+    n = x.shape[1]
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(n, device=perm.device)
+    xp = torch.index_select(x, 1, perm, out=work)  # (C, N) in update order, updated in place
+    jp = j[perm][:, perm]  # (N, N)
+    bp = None if b is None else b[perm]
+    mp = None if clamp is None else clamp[:, perm].to(torch.uint8).contiguous()
+    drop = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    span = OUTER_BLOCKS * block_size
+    for o0 in range(0, n, span):
+        o1 = min(n, o0 + span)
+        act = xp @ jp[o0:o1].T  # (C, K) activities at the start of the span (W symmetric)
+        if bp is not None:
+            act += bp[o0:o1]
+        for s0 in range(o0, o1, block_size):
+            s1 = min(o1, s0 + block_size)
+            a = act[:, s0 - o0:s1 - o0].contiguous()  # (C, k)
+            old = xp[:, s0:s1].clone() if s1 < o1 else None
+            run_hopfield_block(kernel, xp, a, jp[s0:s1, s0:s1].contiguous(), s0, mp, drop)
+            if old is not None:  # the span's later units see this block's changes
+                act[:, s1 - o0:].addmm_(xp[:, s0:s1] - old, jp[s0:s1, s1:o1])
+    return torch.index_select(xp, 1, inv, out=out), drop
 
 
 def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor | None = None,
@@ -220,6 +281,8 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
     converged = torch.zeros(c, dtype=torch.bool, device=dev)
     cycled = torch.zeros(c, dtype=torch.bool, device=dev)
     before = x if mode == "sync" else None  # the state one sweep before x
+    spare = None  # a free (C, N) buffer for the next sweep's states
+    work = torch.empty_like(x) if mode == "async" else None  # the asynchronous sweep's
     sweeps = torch.zeros(c, dtype=torch.int64, device=dev)
     hist = torch.full((max_sweeps + 1, c), float("nan"), dtype=dtype, device=dev)
     frames: list[torch.Tensor] = [x.clone()] if record != "none" else []
@@ -235,18 +298,23 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
         xa = x if whole else x[active]
         ma = None if mask is None else (mask if whole else mask[active])
         if mode == "sync":
-            new, e_before = _sync_sweep(weights, bias, xa, ma, factor)
+            new, e_before = _sync_sweep(weights, bias, xa, ma, factor,
+                                        spare if whole else None)
+            spare = None
             hist[s - 1, active] = e_before
             back = before if whole else before[active]
             two = (torch.linalg.vecdot(new, back) == n) if s > 1 else None
             if whole:
+                if before is not xa:  # the state two sweeps back: its buffer is free now
+                    spare = before
                 before = xa
             else:
                 before[active] = xa
         else:
             perm = torch.randperm(n, generator=gen, device=gen.device).to(dev)
             sub: list[torch.Tensor] | None = [] if trace is not None else None
-            new, drop = _async_sweep(weights, bias, xa, ma, perm, block_size, sub)
+            new, drop = _async_sweep(weights, bias, xa, ma, perm, block_size, sub,
+                                     work if whole else None, spare if whole else None)
             hist[s, active] = hist[s - 1, active] - drop
             if sub:
                 for snap in sub:
@@ -257,6 +325,8 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
         same = torch.linalg.vecdot(new, xa) == n
         sweeps[active] = s
         if whole:
+            if mode == "async":
+                spare = xa  # the state before this sweep: its buffer is free now
             x = new
         else:
             x[active] = new
