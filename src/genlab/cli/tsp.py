@@ -67,6 +67,8 @@ def cmd_solve(args: argparse.Namespace) -> None:
         "mean_gap": None if opt is None else float(np.mean(res.lengths / opt - 1.0)),
         "energy_start": float(res.energy[0]), "energy_end": float(res.energy[-1]),
     }
+    if "update" in res.extra:  # which mean-field network ran: softassign or serial Potts
+        out["update"] = res.extra["update"]
     if args.polish == "2opt":
         t1 = time.perf_counter()
         pt = two_opt(inst.dist, res.tour)
@@ -124,7 +126,8 @@ def cmd_info(args: argparse.Namespace) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     sub = add_group(subparsers, "tsp", "travelling-salesman tours from Hopfield-type networks",
                     description="Solve symmetric TSP instances with the Hopfield-Tank network, "
-                                "softassign mean-field annealing or the elastic net.")
+                                "mean-field annealing (softassign below 20 cities, serial Potts "
+                                "neurons from 20 on) or the elastic net.")
     p = add_command(sub, "solve", cmd_solve, "find a short tour with a neural method",
                     examples="genlab tsp solve burma14 --json\n"
                              "genlab tsp solve ../shared/data/tsplib/eil51.tsp --method "
