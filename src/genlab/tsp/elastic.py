@@ -41,6 +41,7 @@ class ElasticNetConfig:
     max_steps: int = 3000   # at most this many steps
     tol: float = 0.01       # a city is reached when a ring point is this close (unit square)
     radius: float = 0.1     # initial ring: a circle of this radius around the centroid
+    jitter: float = 1.0     # restarts differ by ring points moved by this times radius
     record_every: int = 10  # energy recorded every this many steps
 
 
@@ -94,7 +95,7 @@ def solve_elastic_net(dist: np.ndarray, coords: np.ndarray | None = None, restar
     M = math.ceil(cfg.ratio * n)
     phase = 2 * math.pi * torch.rand((restarts, 1), generator=gen, device=dev, dtype=torch.float64)
     ang = phase + 2 * math.pi * torch.arange(M, device=dev, dtype=torch.float64) / M  # (B, M)
-    jitter = 0.01 * cfg.radius * torch.randn((restarts, M, 2), generator=gen, device=dev,
+    jitter = cfg.jitter * cfg.radius * torch.randn((restarts, M, 2), generator=gen, device=dev,
                                              dtype=torch.float64)
     y = x.mean(0) + cfg.radius * torch.stack([ang.cos(), ang.sin()], -1) + jitter  # (B, M, 2)
     K = cfg.K0
