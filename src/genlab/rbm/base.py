@@ -27,7 +27,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from genlab.device import resolve_device
+from genlab.device import denormals_flushed, resolve_device
 from genlab.errors import GenlabError
 from genlab.io import load_model, model_paths, save_model
 from genlab.progress import log
@@ -158,6 +158,14 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             velocity = RBMParams(*(None if a is None else self._tensor(a) for a in self._velocity))
         chain = self._tensor(self.h_samples_) if self.method == "pcd" else None
         n, bs = x.shape[0], int(self.batch_size)
+        with denormals_flushed():
+            self._epochs(p, velocity, chain, x, n, bs, n_epochs, gen, epoch_offset,
+                         total_epochs)
+        return p
+
+    def _epochs(self, p: RBMParams, velocity: RBMParams | None, chain: torch.Tensor | None,
+                x: torch.Tensor, n: int, bs: int, n_epochs: int, gen: torch.Generator,
+                epoch_offset: int, total_epochs: int) -> None:
         begin = time.perf_counter()
         for epoch in range(n_epochs):
             opt = self._optimiser(epoch_offset + epoch, total_epochs or n_epochs)
@@ -185,7 +193,6 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             self._velocity = tuple(None if t is None else t.cpu().numpy() for t in velocity)
         if chain is not None:
             self.h_samples_ = chain.cpu().numpy()
-        return p
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> BaseRBM:

@@ -110,14 +110,19 @@ def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
         h_w = h_all * coef  # (B + M, n_h)
     s_all = scaled_visible(p, v_all)
     g_c = h_w.sum(0)
-    if velocity is None and opt.weight_decay == 0.0:
-        p.weights.addmm_(h_w.t(), s_all, alpha=lr)  # the hot path: no (n_h, n_v) temporary
-        grads = RBMParams(None, g_b, g_c, g_z)
-    else:
-        g_w = h_w.t() @ s_all
+    # the weight step is formed in place, without an (n_h, n_v) gradient temporary:
+    # W += lr (H'V - decay W), or u <- momentum u + lr (H'V - decay W); W += u
+    if velocity is None:
         if opt.weight_decay:
-            g_w -= opt.weight_decay * p.weights
-        grads = RBMParams(g_w, g_b, g_c, g_z)
+            p.weights.mul_(1.0 - lr * opt.weight_decay)
+        p.weights.addmm_(h_w.t(), s_all, alpha=lr)
+    else:
+        u = velocity.weights
+        u.mul_(opt.momentum).addmm_(h_w.t(), s_all, alpha=lr)
+        if opt.weight_decay:
+            u.add_(p.weights, alpha=-lr * opt.weight_decay)
+        p.weights.add_(u)
+    grads = RBMParams(None, g_b, g_c, g_z)
     for name, g in grads._asdict().items():
         if g is None:
             continue
