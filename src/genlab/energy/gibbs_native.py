@@ -149,24 +149,24 @@ def _load() -> ctypes.CDLL | None:
     return dll
 
 
-def native_kernel(dtype: torch.dtype, device: torch.device) -> ctypes._CFuncPtr | None:
-    """The compiled block kernel for ``dtype`` on ``device``, or None to use torch."""
+def _kernel(name: str, dtype: torch.dtype, device: torch.device) -> ctypes._CFuncPtr | None:
+    """The compiled ``{name}_f32`` or ``{name}_f64`` for ``dtype`` on ``device``, or None."""
     if device.type != "cpu" or dtype not in (torch.float32, torch.float64):
         return None
     dll = _load()
     if dll is None:
         return None
-    return dll.gibbs_block_f32 if dtype == torch.float32 else dll.gibbs_block_f64
+    return getattr(dll, f"{name}_f32" if dtype == torch.float32 else f"{name}_f64")
+
+
+def native_kernel(dtype: torch.dtype, device: torch.device) -> ctypes._CFuncPtr | None:
+    """The compiled Gibbs block kernel for ``dtype`` on ``device``, or None to use torch."""
+    return _kernel("gibbs_block", dtype, device)
 
 
 def hopfield_kernel(dtype: torch.dtype, device: torch.device) -> ctypes._CFuncPtr | None:
     """The compiled asynchronous Hopfield block kernel for ``dtype`` on ``device``, or None."""
-    if device.type != "cpu" or dtype not in (torch.float32, torch.float64):
-        return None
-    dll = _load()
-    if dll is None:
-        return None
-    return dll.hopfield_block_f32 if dtype == torch.float32 else dll.hopfield_block_f64
+    return _kernel("hopfield_block", dtype, device)
 
 
 def run_hopfield_block(kernel: ctypes._CFuncPtr, x: torch.Tensor, a: torch.Tensor,
