@@ -147,7 +147,7 @@ GENLAB = {
     "genlab 784-400-32 ELU, lr 2e-3 cosine, output-bias init":
         (dict(hidden=(400,), latent=32, activation="elu"), dict(lr=2e-3, schedule="cosine"),
          True),
-    "genlab default + KL warm-up over the first 30% of steps":
+    "genlab 784-512-256-32 ELU, KL warm-up 30%, lr 2e-3 cosine (the shared default)":
         (dict(hidden=(512, 256), latent=32, activation="elu", kl_warmup=0.3),
          dict(lr=2e-3, schedule="cosine"), True),
     "genlab conv (32-64 channels, 256 hidden, 32 latents)":
@@ -159,7 +159,7 @@ GENLAB = {
 def default_setting() -> tuple[dict, dict, bool]:
     from genlab.cli.vae import DEFAULTS
 
-    d = DEFAULTS["default"]
+    d = {**DEFAULTS["default"], **DEFAULTS.get("fashion-mnist", {})}
     model = dict(arch=d["arch"], hidden=tuple(d["hidden"]), latent=d["latent"],
                  activation=d["activation"], kl_warmup=d["kl_warmup"], iw_train=d["iw_train"],
                  channels=tuple(d["channels"]))
