@@ -57,6 +57,17 @@ def test_solve_json_fields_and_plot(capsys, tmp_path):
     assert json.loads(res_file.read_text())["length"] == obj["length"]
 
 
+def test_solve_mean_field_from_20_cities_runs_the_serial_network(capsys):
+    obj = run_json(capsys, "tsp", "solve", "random:24", "--restarts", "2", "--device", "cpu",
+                   "--seed", "3")
+    assert obj["method"] == "mean-field" and obj["update"] == "serial" and obj["n"] == 24
+    assert sorted(obj["tour"]) == list(range(24))
+    assert obj["length"] <= obj["restart_lengths"]["max"]
+    assert 0.0 <= obj["valid_fraction"] <= 1.0 and obj["energy_end"] < obj["energy_start"]
+    small = run_json(capsys, "tsp", "solve", "burma14", "--restarts", "2", "--device", "cpu")
+    assert small["update"] == "sinkhorn"
+
+
 @pytest.mark.parametrize("method", ["hopfield-tank", "elastic-net"])
 def test_solve_other_methods_on_random_instances(capsys, method):
     obj = run_json(capsys, "tsp", "solve", "random:7", "--method", method, "--restarts", "3",
