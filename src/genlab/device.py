@@ -1,4 +1,4 @@
-"""Choosing the torch device from ``--device auto|cpu|cuda``."""
+"""The torch device from ``--device auto|cpu|cuda``, and the CPU float mode for training."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
