@@ -24,6 +24,7 @@ from genlab.tsp.meanfield import (
     mf_energy,
     potts_energy,
     read_tours,
+    serial_sweep,
     sinkhorn,
     solve_mean_field,
 )
@@ -129,9 +130,37 @@ def test_potts_energy_at_a_permutation_and_its_gradient_is_the_serial_field():
     assert torch.allclose(U, -g, atol=1e-12)
 
 
-def test_serial_potts_network_keeps_rows_normalised_and_its_field_exact(monkeypatch):
-    """The incrementally kept field C = d (V S + V S^T) equals the one recomputed at the end,
-    every row stays a distribution, and every restart reads as a permutation."""
+def test_serial_sweep_keeps_its_field_and_column_sums_exact():
+    """After serial sweeps the incrementally kept C = d (V S + V S^T) and column sums equal
+    their recomputation, the rows stay distributions, and the last city updated is the
+    softmax of its field (which does not depend on its own row except through gs)."""
+    g = torch.Generator().manual_seed(3)
+    n, B, T, alpha, gs = 9, 3, 0.2, 1.0, -0.5
+    d = torch.as_tensor(random_euclidean(n, 5).dist)
+    V = torch.rand((B, n, n), generator=g, dtype=torch.float64)
+    V /= V.sum(2, keepdim=True)
+    C = d @ (torch.roll(V, -1, 2) + torch.roll(V, 1, 2))
+    col = V.sum(1)
+    order = torch.randperm(n, generator=g).tolist()
+    before_last = None
+    for sweep in range(4):
+        if sweep == 3:
+            before_last = V.clone()
+        serial_sweep(V, C, col, d, T, alpha, gs, order)
+    torch.testing.assert_close(C, d @ (torch.roll(V, -1, 2) + torch.roll(V, 1, 2)))
+    torch.testing.assert_close(col, V.sum(1))
+    torch.testing.assert_close(V.sum(2), torch.ones(B, n, dtype=torch.float64))
+    X = order[-1]  # its field: every other row final, its own row as before its update
+    W = V.clone()
+    W[:, X] = before_last[:, X]
+    Cx = (d @ (torch.roll(W, -1, 2) + torch.roll(W, 1, 2)))[:, X]
+    U = -Cx - alpha * (W.sum(1) - W[:, X]) + gs * W[:, X]
+    torch.testing.assert_close(V[:, X], torch.softmax(U / T, 1))
+
+
+def test_serial_potts_network_keeps_rows_normalised(monkeypatch):
+    """Every row of the final state is a distribution and every restart reads as a
+    permutation; the returned tour is the shortest restart's."""
     import genlab.tsp.meanfield as mf
 
     inst = random_euclidean(23, 2)

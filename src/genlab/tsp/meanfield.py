@@ -152,6 +152,21 @@ def _anneal_sinkhorn(d: torch.Tensor, ds: np.ndarray, restarts: int, cfg: MeanFi
     return V, energies, steps, {"beta_final": beta}
 
 
+def serial_sweep(V: torch.Tensor, C: torch.Tensor, col: torch.Tensor, d: torch.Tensor,
+                 T: float, alpha: float, gs: float, order: list[int]) -> None:
+    """One serial sweep, in place: for each city ``X`` of ``order``,
+    ``V_X. <- softmax(U_X. / T)``, ``U = -C - alpha (col - V_X.) + gs V_X.``, then the field
+    ``C = d (V S + V S^T)`` ``(B, n, n)`` and the column sums ``col`` ``(B, n)`` are brought
+    up to date by the row's change (a rank-one update of ``C``)."""
+    for X in order:
+        old = V[:, X, :]  # (B, n)
+        U = -C[:, X, :] - alpha * (col - old) + gs * old
+        delta = torch.softmax(U / T, 1) - old
+        col += delta
+        V[:, X, :] += delta
+        C += d[:, X, None] * (torch.roll(delta, -1, 1) + torch.roll(delta, 1, 1))[:, None]
+
+
 def _anneal_serial(d: torch.Tensor, ds: np.ndarray, restarts: int, cfg: MeanFieldConfig,
                    gen: torch.Generator) -> tuple[torch.Tensor, list, list, dict]:
     """Serial Potts annealing (module docstring); returns ``V`` and the energy trace.
@@ -169,13 +184,8 @@ def _anneal_serial(d: torch.Tensor, ds: np.ndarray, restarts: int, cfg: MeanFiel
     alpha, gs = cfg.penalty, cfg.self_coupling
     energies, steps = [potts_energy(V, d, alpha, gs)], [0]
     for sweep in range(1, cfg.max_sweeps + 1):
-        for X in torch.randperm(n, generator=gen, device=gen.device).tolist():
-            old = V[:, X, :]  # (B, n)
-            U = -C[:, X, :] - alpha * (col - old) + gs * old
-            delta = torch.softmax(U / T, 1) - old
-            col += delta
-            V[:, X, :] += delta
-            C += d[:, X, None] * (torch.roll(delta, -1, 1) + torch.roll(delta, 1, 1))[:, None]
+        order = torch.randperm(n, generator=gen, device=gen.device).tolist()
+        serial_sweep(V, C, col, d, T, alpha, gs, order)
         energies.append(potts_energy(V, d, alpha, gs))
         steps.append(sweep)
         if float((V * V).sum((1, 2)).mean()) / n > cfg.serial_saturation:
