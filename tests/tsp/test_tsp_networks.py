@@ -178,7 +178,9 @@ def test_serial_potts_network_keeps_rows_normalised(monkeypatch):
     V = seen["V"]
     assert res.extra["update"] == "serial"
     torch.testing.assert_close(V.sum(2), torch.ones(4, 23, dtype=torch.float64))
-    assert all(sorted(t) == list(range(23)) for t in read_tours(inst.dist, V))
+    tours, valid = read_tours(inst.dist, V)
+    assert all(sorted(t) == list(range(23)) for t in tours)
+    assert np.array_equal(valid, res.valid)
     assert sorted(res.tour) == list(range(23))
     assert np.isclose(res.length, tour_length(inst.dist, res.tour))
     assert res.length == res.lengths.min()

@@ -153,6 +153,15 @@ def _sync_sweep(j: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor,
     return new, e
 
 
+def _compiled_async(dtype: torch.dtype, device: torch.device, block_size: int, tracing: bool):
+    """The compiled asynchronous block loop when it applies (CPU, a C compiler, no
+    per-update trace, blocks up to 256 units: it keeps (block, 64-cue) tiles on its
+    stack), else None."""
+    if tracing or block_size > 256:
+        return None
+    return hopfield_kernel(dtype, device)
+
+
 def _async_sweep(j: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor,
                  clamp: torch.Tensor | None, perm: torch.Tensor, block_size: int,
                  trace: list[torch.Tensor] | None, work: torch.Tensor | None = None,
@@ -167,9 +176,7 @@ def _async_sweep(j: torch.Tensor, b: torch.Tensor | None, x: torch.Tensor,
     contributions, ``- sum_{j<k} w_kj (x_j^old + 1)``, are folded into ``a^(0)`` by one
     matrix product per block) and ``u_k = H(a_k)`` with ``H(0) = 1``.
     """
-    # the compiled loop keeps (block, 64-chain) tiles on its stack: blocks up to 256 units
-    kernel = hopfield_kernel(x.dtype, x.device) if trace is None and block_size <= 256 \
-        else None
+    kernel = _compiled_async(x.dtype, x.device, block_size, trace is not None)
     if kernel is not None:
         return _async_sweep_native(kernel, j, b, x, clamp, perm, block_size, work, out)
     n, c = x.shape[1], x.shape[0]
@@ -282,7 +289,10 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
     cycled = torch.zeros(c, dtype=torch.bool, device=dev)
     before = x if mode == "sync" else None  # the state one sweep before x
     spare = None  # a free (C, N) buffer for the next sweep's states
-    work = torch.empty_like(x) if mode == "async" else None  # the asynchronous sweep's
+    # the compiled asynchronous sweep's working copy of the states, when it runs
+    compiled = mode == "async" and _compiled_async(dtype, dev, block_size,
+                                                   record == "updates") is not None
+    work = torch.empty_like(x) if compiled else None
     sweeps = torch.zeros(c, dtype=torch.int64, device=dev)
     hist = torch.full((max_sweeps + 1, c), float("nan"), dtype=dtype, device=dev)
     frames: list[torch.Tensor] = [x.clone()] if record != "none" else []

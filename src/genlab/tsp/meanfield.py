@@ -60,7 +60,6 @@ import torch
 from genlab.errors import GenlabError
 from genlab.tsp.decode import (
     SolveResult,
-    is_valid_state,
     pick_best,
     start_batch,
     state_to_tours,
@@ -194,17 +193,18 @@ def _anneal_serial(d: torch.Tensor, ds: np.ndarray, restarts: int, cfg: MeanFiel
     return V, energies, steps, {"temperature_final": T}
 
 
-def read_tours(dist: np.ndarray, V: torch.Tensor) -> np.ndarray:
+def read_tours(dist: np.ndarray, V: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """(B, n) tours from states ``V`` (B, n, n): per restart the shorter of the assignment
-    reading (:func:`state_to_tours`) and the cities sorted by mean position on the circle."""
+    reading (:func:`state_to_tours`) and the cities sorted by mean position on the circle;
+    and (B,) whether each state was a permutation matrix by itself."""
     n = V.shape[1]
-    tours, _ = state_to_tours(V)
+    tours, valid = state_to_tours(V)
     phase = 2 * math.pi * torch.arange(n, device=V.device, dtype=V.dtype) / n
     angle = torch.atan2((V * phase.sin()).sum(2), (V * phase.cos()).sum(2))  # (B, n)
     circle = angle.argsort(1).cpu().numpy()
     shorter = tour_lengths(dist, circle) < tour_lengths(dist, tours)
     tours[shorter] = circle[shorter]
-    return tours
+    return tours, valid
 
 
 def solve_mean_field(dist: np.ndarray, restarts: int = 32, config: MeanFieldConfig | None = None,
@@ -225,11 +225,11 @@ def solve_mean_field(dist: np.ndarray, restarts: int = 32, config: MeanFieldConf
         update = "serial" if n >= cfg.serial_from else "sinkhorn"
     anneal = _anneal_serial if update == "serial" else _anneal_sinkhorn
     V, energies, steps, extra = anneal(d, ds, restarts, cfg, gen)
-    tours = read_tours(dist, V)
+    tours, valid = read_tours(dist, V)
     # every reading is a permutation, so the shortest restart is returned; ``valid`` says
     # whether the state was a permutation matrix by itself (by construction for softassign,
     # whose doubly-stochastic states always read as one)
-    valid = is_valid_state(V).cpu().numpy() | (update == "sinkhorn")
+    valid = valid | (update == "sinkhorn")
     idx, lengths = pick_best(dist, tours, np.ones_like(valid))
     E = torch.stack(energies, 1)[idx].cpu().numpy()
     return SolveResult(method="mean-field", tour=tours[idx], length=float(lengths[idx]),
