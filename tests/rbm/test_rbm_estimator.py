@@ -124,6 +124,11 @@ def test_momentum_and_weight_decay_follow_their_formula():
               torch.Generator().manual_seed(4))
     expect = p.weights + 0.9 * 0.1 + 0.5 * (g_w - 0.01 * p.weights)
     torch.testing.assert_close(q.weights, expect)
+    # weight decay without momentum: W <- W + lr (g - lambda W)
+    r = RBMParams(*(t.clone() for t in p[:3]))
+    cd_update(r, None, X, chain, 1, Optimiser(0.5, weight_decay=0.01),
+              torch.Generator().manual_seed(4))
+    torch.testing.assert_close(r.weights, p.weights + 0.5 * (g_w - 0.01 * p.weights))
 
 
 @pytest.mark.parametrize("method,k", [("pcd", 1), ("cd", 1), ("cd", 3), ("pcd", 5)])
