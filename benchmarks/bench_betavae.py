@@ -38,17 +38,21 @@ SIZES = SampleSizes(factorvae_train=200, factorvae_eval=100, n_variance=4000,
 
 
 def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: bool,
-            init_bias: bool = False, tag: str = "") -> dict:
+            init_bias: bool = False, tag: str = "", runs: Path | None = None) -> dict:
     torch.manual_seed(seed)  # weight initialisation
     model = BetaVAE(BetaVAEConfig(beta=beta))
     data = DSpritesData(split_indices("train"))
     if init_bias:
         model.init_output_bias(data.draw(index=torch.arange(2000)))
     cfg = TrainConfig(epochs=1, batch_size=batch, lr=lr, seed=seed, max_steps=steps,
-                      checkpoint_every=0, log_every=max(1, steps // 5))
+                      checkpoint_every=500 if runs else 0, log_every=max(1, steps // 5))
+    run = runs / f"beta{beta:g}_seed{seed}" if runs else None
     t0 = time.perf_counter()
-    result = fit(model, data, cfg, device="cpu", quiet=True)
+    # With a run folder, a longer sweep continues each model from its checkpoint: the
+    # constant learning rate and the seeded data order make that the same as one run.
+    result = fit(model, data, cfg, run=run, resume=run is not None, device="cpu", quiet=True)
     train_s = time.perf_counter() - t0
+    new_steps = result.steps - (result.resumed_from or 0)
     model.eval()
     test = DSpritesData(split_indices("test")).draw(index=torch.arange(2000))
     with torch.no_grad():
@@ -65,7 +69,8 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
                        title=f"beta = {beta:g}, {steps} steps of {batch} (seed {seed})")
     return {"beta": beta, "seed": seed, "init_output_bias": init_bias, "steps": result.steps,
             "batch_size": batch, "lr": lr,
-            "train_seconds": train_s, "images_per_second": result.steps * batch / train_s,
+            "resumed_from": result.resumed_from, "train_seconds": train_s,
+            "images_per_second": new_steps * batch / train_s,
             "eval_seconds": eval_s, "test_recon_nats": float(-t.log_px_z.mean()),
             "test_kl_nats": float(t.kl.mean()), "kl_per_latent": kl.tolist(),
             "active_latents": int((kl > 0.1).sum()), "mig": scores["mig"]["score"],
@@ -102,6 +107,9 @@ def main() -> None:
     ap.add_argument("--tag", default="", help="suffix of the figure names")
     ap.add_argument("--budget", type=float, default=3600.0,
                     help="wall seconds; no new run starts after this")
+    ap.add_argument("--runs", type=Path, default=None,
+                    help="keep each model's checkpoint in RUNS/beta{B}_seed{S}; a later, "
+                         "longer sweep resumes from it")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "betavae.json"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -114,7 +122,7 @@ def main() -> None:
                       f"seed={seed}", flush=True)
                 break
             r = one_run(beta, seed, args.steps, args.batch_size, args.lr, figure=seed == 0,
-                        init_bias=args.init_bias, tag=args.tag)
+                        init_bias=args.init_bias, tag=args.tag, runs=args.runs)
             runs.append(r)
             print(f"beta={beta:g} seed={seed}: MIG {r['mig']:.3f} FactorVAE "
                   f"{r['factorvae']:.3f} recon {r['test_recon_nats']:.1f} KL "
@@ -126,7 +134,8 @@ def main() -> None:
                     (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr),
                      ("seeds", " ".join(map(str, args.seeds))))) + (
                     " --init-bias" if args.init_bias else "") + (
-                    f" --tag {args.tag}" if args.tag else ""),
+                    f" --tag {args.tag}" if args.tag else "") + (
+                    f" --runs {args.runs}" if args.runs else ""),
                 "machine": f"{platform.machine()} {platform.processor()}, torch "
                            f"{torch.__version__}, {args.threads} thread(s)",
                 "metric_sample_sizes": asdict(SIZES), "runs": runs,
