@@ -1,6 +1,7 @@
 """beta = 1 (the VAE) against beta = 4 on dSprites under the same CPU training budget.
 
-For each beta and seed: train genlab's conv beta-VAE (the literature's 64x64 networks) on
+``--capacity C`` trains the capacity-annealed form instead (|KL - C| with C raised from 0
+to C nats over ``--capacity-steps``, gamma 1000). For each model and seed: train genlab's conv beta-VAE (the literature's 64x64 networks) on
 batches rendered from the dSprites train split with :func:`genlab.train.fit`, time it
 (images/second), then score MIG and the FactorVAE score with fixed metric seeds, and
 record the per-latent KL. Writes ``benchmarks/results/betavae.json`` after every run (so
@@ -37,16 +38,24 @@ SIZES = SampleSizes(factorvae_train=200, factorvae_eval=100, n_variance=4000,
                     mig_samples=10_000)
 
 
+def label(beta: float, capacity: float) -> str:
+    """The model's name in tables and file names: ``beta4`` or ``capacity25``."""
+    return f"capacity{capacity:g}" if capacity > 0 else f"beta{beta:g}"
+
+
 def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: bool,
-            init_bias: bool = False, tag: str = "", runs: Path | None = None) -> dict:
+            init_bias: bool = False, tag: str = "", runs: Path | None = None,
+            capacity: float = 0.0, capacity_steps: int = 1) -> dict:
     torch.manual_seed(seed)  # weight initialisation
-    model = BetaVAE(BetaVAEConfig(beta=beta))
+    model = BetaVAE(BetaVAEConfig(beta=beta, capacity_max=capacity,
+                                  capacity_steps=capacity_steps))
+    name = label(beta, capacity)
     data = DSpritesData(split_indices("train"))
     if init_bias:
         model.init_output_bias(data.draw(index=torch.arange(2000)))
     cfg = TrainConfig(epochs=1, batch_size=batch, lr=lr, seed=seed, max_steps=steps,
                       checkpoint_every=500 if runs else 0, log_every=max(1, steps // 5))
-    run = runs / f"beta{beta:g}_seed{seed}" if runs else None
+    run = runs / f"{name}_seed{seed}" if runs else None
     t0 = time.perf_counter()
     # With a run folder, a longer sweep continues each model from its checkpoint: the
     # constant learning rate and the seeded data order make that the same as one run.
@@ -64,11 +73,13 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
     eval_s = time.perf_counter() - t0
     if figure:
         trav = latent_traversal(model, test[0], kl)
-        name = f"betavae_traverse_beta{beta:g}{tag}.png"
-        plot_traversal(trav, ROOT / "docs" / "figures" / name,
-                       title=f"beta = {beta:g}, {steps} steps of {batch} (seed {seed})")
-    return {"beta": beta, "seed": seed, "init_output_bias": init_bias, "steps": result.steps,
-            "batch_size": batch, "lr": lr,
+        what = (f"capacity C = 0 -> {capacity:g} nats over {capacity_steps} steps"
+                if capacity > 0 else f"beta = {beta:g}")
+        plot_traversal(trav, ROOT / "docs" / "figures" / f"betavae_traverse_{name}{tag}.png",
+                       title=f"{what}, {steps} steps of {batch} (seed {seed})")
+    return {"model": name, "beta": beta, "capacity_max": capacity,
+            "capacity_steps": capacity_steps, "seed": seed, "init_output_bias": init_bias,
+            "steps": result.steps, "batch_size": batch, "lr": lr,
             "resumed_from": result.resumed_from, "train_seconds": train_s,
             "images_per_second": new_steps * batch / train_s,
             "eval_seconds": eval_s, "test_recon_nats": float(-t.log_px_z.mean()),
@@ -85,8 +96,8 @@ def save_sweep(path: Path, sweep: dict) -> None:
     atomic_write_json(path, {"sweeps": sweeps})
 
 
-def summary(runs: list[dict], beta: float, key: str) -> str:
-    vals = [r[key] for r in runs if r["beta"] == beta]
+def summary(runs: list[dict], name: str, key: str) -> str:
+    vals = [r[key] for r in runs if r["model"] == name]
     if not vals:
         return "-"
     sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
@@ -101,6 +112,11 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--betas", type=float, nargs="+", default=[1.0, 4.0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--capacity", type=float, default=0.0,
+                    help="C_max in nats: train the capacity-annealed form (Burgess et al. "
+                         "2018, gamma 1000) instead of beta")
+    ap.add_argument("--capacity-steps", type=int, default=None,
+                    help="steps over which C rises from 0 (default: all of --steps)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--init-bias", action="store_true",
                     help="start the decoder's output bias at logit(mean pixel)")
@@ -108,10 +124,12 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=3600.0,
                     help="wall seconds; no new run starts after this")
     ap.add_argument("--runs", type=Path, default=None,
-                    help="keep each model's checkpoint in RUNS/beta{B}_seed{S}; a later, "
-                         "longer sweep resumes from it")
+                    help="keep each model's checkpoint in RUNS/{beta4|capacity25}_seed{S}; a "
+                         "later, longer sweep resumes from it")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "betavae.json"))
     args = ap.parse_args()
+    cap_steps = args.capacity_steps or args.steps
+    models = [label(b, args.capacity) for b in args.betas]
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     runs: list[dict] = []
@@ -122,9 +140,10 @@ def main() -> None:
                       f"seed={seed}", flush=True)
                 break
             r = one_run(beta, seed, args.steps, args.batch_size, args.lr, figure=seed == 0,
-                        init_bias=args.init_bias, tag=args.tag, runs=args.runs)
+                        init_bias=args.init_bias, tag=args.tag, runs=args.runs,
+                        capacity=args.capacity, capacity_steps=cap_steps)
             runs.append(r)
-            print(f"beta={beta:g} seed={seed}: MIG {r['mig']:.3f} FactorVAE "
+            print(f"{r['model']} seed={seed}: MIG {r['mig']:.3f} FactorVAE "
                   f"{r['factorvae']:.3f} recon {r['test_recon_nats']:.1f} KL "
                   f"{r['test_kl_nats']:.1f} ({r['images_per_second']:.1f} img/s, train "
                   f"{r['train_seconds']:.0f} s, eval {r['eval_seconds']:.0f} s)", flush=True)
@@ -133,6 +152,8 @@ def main() -> None:
                     f"--{k.replace('_', '-')} {v}" for k, v in
                     (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr),
                      ("seeds", " ".join(map(str, args.seeds))))) + (
+                    f" --capacity {args.capacity:g} --capacity-steps {cap_steps}"
+                    if args.capacity > 0 else "") + (
                     " --init-bias" if args.init_bias else "") + (
                     f" --tag {args.tag}" if args.tag else "") + (
                     f" --runs {args.runs}" if args.runs else ""),
@@ -142,14 +163,14 @@ def main() -> None:
                 "wall_seconds": time.perf_counter() - start}
             save_sweep(Path(args.out), sweep)
     print()
-    print("| beta | MIG (mean ± sd over seeds) | FactorVAE score | test recon (nats) "
+    print("| model | MIG (mean ± sd over seeds) | FactorVAE score | test recon (nats) "
           "| test KL (nats) | active latents | images/s |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for beta in args.betas:
-        sel = [r for r in runs if r["beta"] == beta]
+    for name in dict.fromkeys(models):
+        sel = [r for r in runs if r["model"] == name]
         if not sel:
             continue
-        print(f"| {beta:g} | {summary(runs, beta, 'mig')} | {summary(runs, beta, 'factorvae')} "
+        print(f"| {name} | {summary(runs, name, 'mig')} | {summary(runs, name, 'factorvae')} "
               f"| {statistics.mean(r['test_recon_nats'] for r in sel):.1f} "
               f"| {statistics.mean(r['test_kl_nats'] for r in sel):.1f} "
               f"| {statistics.mean(r['active_latents'] for r in sel):.1f} "

@@ -26,6 +26,8 @@ What :func:`fit` guarantees:
 * **Early stopping** on the validation loss (mean of ``loss`` over the validation set,
   fixed noise), keeping the best weights.
 * **Devices and precision**: any torch device; ``amp`` uses bfloat16 autocast on CUDA.
+  The optimiser is Adam (AdamW with weight decay), in torch's fused form on CPU and CUDA
+  (:func:`make_optimizer`).
 * **Data parallel** (``torch.distributed``, launched by ``torchrun``; gloo on CPU, nccl on
   CUDA): each global batch of ``batch_size`` rows is split into ``world_size``
   contiguous shards, gradients are averaged by ``DistributedDataParallel``; with equal
