@@ -1,0 +1,65 @@
+"""Which way does each live latent of a trained beta-VAE point in (scale, x, y)?
+
+For each run folder (a ``bench_betavae.py --runs`` checkpoint or a ``genlab disentangle
+train`` run), encode 3,000 test images, regress each live latent's posterior mean
+(sd > 0.05 over the images) linearly on the standardised factors (scale, x, y) and print
+its coefficients, the angle of its (x, y) part (0 = the x axis, +-90 = the y axis) and the
+R^2 of the fit. A disentangled code has latents at 0 or +-90 degrees with high R^2.
+
+    PYTHONPATH=src python benchmarks/betavae_axes.py RUNS/beta4_seed0 RUNS/beta1_seed0
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import torch
+
+from genlab.data.dsprites import images, index_to_factors, split_indices
+from genlab.io import load_model, model_paths
+from genlab.latent.base import LatentModel, load_latent_model
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig
+from genlab.train import CHECKPOINT_KIND, CHECKPOINT_NAME
+
+
+def load(run: Path) -> LatentModel:
+    """The trained model of ``run``: ``model.*`` when saved, else the training checkpoint
+    (whose networks are the default :class:`BetaVAEConfig`'s)."""
+    if all(p.is_file() for p in model_paths(run / "model")):
+        return load_latent_model(run)[0]
+    tensors, _, _ = load_model(run / CHECKPOINT_NAME, kind=CHECKPOINT_KIND)
+    model = BetaVAE(BetaVAEConfig())
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    return model
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="+", type=Path)
+    ap.add_argument("--n", type=int, default=3000, help="test images")
+    args = ap.parse_args()
+    idx = torch.from_numpy(split_indices("test")[: args.n].copy())
+    factors = index_to_factors(idx).double()
+    x = images(idx).reshape(len(idx), -1).float()
+    f = factors[:, [1, 3, 4]]                          # scale, x, y
+    design = torch.cat([(f - f.mean(0)) / f.std(0), torch.ones(len(f), 1, dtype=f.dtype)], 1)
+    for run in args.runs:
+        model = load(run).eval()
+        with torch.no_grad():
+            mu = model.encode(x).double()
+        print(run)
+        for j in range(mu.shape[1]):
+            z = mu[:, j]
+            if z.std() < 0.05:
+                continue
+            sol = torch.linalg.lstsq(design, z[:, None]).solution[:, 0]
+            r2 = 1 - float(((z - design @ sol) ** 2).mean() / z.var())
+            angle = math.degrees(math.atan2(sol[2], sol[1]))
+            print(f"  z{j}: sd {z.std():.2f}  scale {sol[0]:+.2f}  x {sol[1]:+.2f}  "
+                  f"y {sol[2]:+.2f}  angle {angle:+4.0f} deg  R^2 {r2:.2f}")
+
+
+if __name__ == "__main__":
+    main()
