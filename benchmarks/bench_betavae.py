@@ -1,12 +1,14 @@
 """beta = 1 (the VAE) against beta = 4 on dSprites under the same CPU training budget.
 
 ``--capacity C`` trains the capacity-annealed form instead (|KL - C| with C raised from 0
-to C nats over ``--capacity-steps``, gamma 1000). For each model and seed: train genlab's conv beta-VAE (the literature's 64x64 networks) on
-batches rendered from the dSprites train split with :func:`genlab.train.fit`, time it
-(images/second), then score MIG and the FactorVAE score with fixed metric seeds, and
-record the per-latent KL. Writes ``benchmarks/results/betavae.json`` after every run (so
-a partial sweep keeps its numbers), traversal figures for seed 0 into ``docs/figures``,
-and prints the markdown table for ``benchmarks/RESULTS.md``.
+to C nats over ``--capacity-steps``, gamma 1000). For each model and seed: train genlab's
+conv beta-VAE (the literature's 64x64 networks) on batches rendered from the dSprites
+train split with :func:`genlab.train.fit`, time it (images/second), then score MIG and
+the FactorVAE score with fixed metric seeds, and record the per-latent KL. Writes
+``benchmarks/results/betavae.json`` after every run (so a partial sweep keeps its
+numbers), traversal figures for seed 0 into ``docs/figures``, and prints the markdown
+table for ``benchmarks/RESULTS.md``. With ``--runs`` each model keeps its checkpoint
+there (``benchmarks/betavae_axes.py`` reads it) and a longer sweep continues from it.
 
     PYTHONPATH=src python benchmarks/bench_betavae.py --steps 800 --batch-size 16 --init-bias
 """
