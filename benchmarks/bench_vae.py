@@ -163,7 +163,7 @@ def default_setting() -> tuple[dict, dict, bool]:
     model = dict(arch=d["arch"], hidden=tuple(d["hidden"]), latent=d["latent"],
                  activation=d["activation"], kl_warmup=d["kl_warmup"], iw_train=d["iw_train"],
                  channels=tuple(d["channels"]))
-    return model, dict(lr=d["lr"], schedule=d["schedule"]), True
+    return model, dict(lr=d["lr"], schedule=d["schedule"], amp=d["amp"]), True
 
 
 def matmul_gflops(threads: int) -> float:

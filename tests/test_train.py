@@ -11,6 +11,7 @@ import torch.multiprocessing as mp
 from torch import nn
 
 from genlab.data import ImageDataset, load_dataset
+from genlab.device import native_bf16
 from genlab.errors import GenlabError
 from genlab.latent import VAE, AEConfig, Autoencoder, VAEConfig
 from genlab.train import (
@@ -64,6 +65,25 @@ def test_fused_optimizer_does_the_default_adam_arithmetic(weight_decay):
                 zip(fused.parameters(), small_vae().parameters(), strict=True))
     assert moved > 0.05
     assert max_diff(fused, plain) < 1e-5
+
+
+def test_amp_runs_bfloat16_only_where_it_is_native(digits):
+    """amp=True autocasts to bfloat16 on a CPU with native bfloat16 products and changes
+    nothing on one without. Either way both runs take the same Adam steps up to rounding:
+    each step moves a parameter by at most about lr, so two runs of S steps differ by at
+    most 2 S lr."""
+    cfg = dict(epochs=1, batch_size=50, seed=0, lr=1e-3)
+    runs = []
+    for amp in (False, True):
+        model = small_vae()
+        result = fit(model, digits, TrainConfig(amp=amp, **cfg), quiet=True)
+        runs.append(model)
+    d = max_diff(*runs)
+    if native_bf16("cpu"):
+        assert 0 < d < 2 * result.steps * cfg["lr"]
+    else:
+        assert d == 0
+    assert not native_bf16("meta")
 
 
 def test_resume_gives_the_same_parameters(digits, tmp_path):

@@ -1,5 +1,6 @@
 """The torch device from ``--device auto|cpu|cuda``, and the CPU float mode for training."""
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,6 +29,34 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
                               "use --device cpu or auto")
         return torch.device(name)
     raise GenlabError(f"unknown device {name!r}; choose one of auto, cpu, cuda")
+
+
+def native_bf16(device: torch.device | str) -> bool:
+    """Whether ``device`` computes bfloat16 products natively (so ``--amp`` pays off).
+
+    CUDA: ``torch.cuda.is_bf16_supported()``. CPU: the x86 AVX512-BF16 or AMX-BF16
+    instructions (read from ``/proc/cpuinfo``); elsewhere bfloat16 would be emulated,
+    slower than float32, so it counts as not native.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    return _cpu_has_bf16()
+
+
+@functools.cache
+def _cpu_has_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
 
 
 def make_generator(seed: int | None, device: torch.device | str = "cpu") -> torch.Generator:

@@ -25,7 +25,9 @@ What :func:`fit` guarantees:
   per validation), optionally TensorBoard.
 * **Early stopping** on the validation loss (mean of ``loss`` over the validation set,
   fixed noise), keeping the best weights.
-* **Devices and precision**: any torch device; ``amp`` uses bfloat16 autocast on CUDA.
+* **Devices and precision**: any torch device; ``amp`` uses bfloat16 autocast where the
+  device computes bfloat16 natively (CUDA; CPUs with AVX512-BF16 or AMX) and is ignored
+  elsewhere (:func:`genlab.device.native_bf16`).
   The optimiser is Adam (AdamW with weight decay), in torch's fused form on CPU and CUDA
   (:func:`make_optimizer`).
 * **Data parallel** (``torch.distributed``, launched by ``torchrun``; gloo on CPU, nccl on
@@ -50,7 +52,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from genlab.device import resolve_device
+from genlab.device import native_bf16, resolve_device
 from genlab.errors import GenlabError
 from genlab.io import atomic_write_bytes, load_model, model_paths, save_model
 from genlab.progress import log, progress
@@ -100,7 +102,7 @@ class TrainConfig:
     log_every: int = 50              # steps between training-metric lines
     patience: int | None = None      # early stopping: epochs without val improvement
     min_delta: float = 0.0           # improvement smaller than this does not count
-    amp: bool = False                # bfloat16 autocast (CUDA only; ignored on CPU)
+    amp: bool = False                # bfloat16 autocast where the device has native bf16
     tensorboard: bool = False        # also write TensorBoard events to RUN/tb
     max_steps: int | None = None     # stop after this many steps (for tests/interruptions)
     drop_last: bool = False          # drop the last incomplete batch of an epoch
@@ -437,7 +439,7 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
         from torch.nn.parallel import DistributedDataParallel
         trained = DistributedDataParallel(
             trained, device_ids=[device.index or 0] if device.type == "cuda" else None)
-    use_amp = config.amp and device.type == "cuda"
+    use_amp = config.amp and native_bf16(device)
     set_progress = getattr(model, "set_progress", None)
     data_device = _data_device(train)
     t0 = time.perf_counter()

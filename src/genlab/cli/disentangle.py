@@ -214,7 +214,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=nonneg_int, default=1000,
                    help="steps between checkpoints (default 1000)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint")
-    p.add_argument("--amp", action="store_true", help="bfloat16 mixed precision (CUDA only)")
+    p.add_argument("--amp", action="store_true",
+                   help="bfloat16 mixed precision where the device has native bfloat16")
 
     p = add_command(sub, "eval", cmd_eval, "BetaVAE score, FactorVAE score and MIG of a "
                     "trained model on dSprites",
