@@ -18,10 +18,10 @@ from pathlib import Path
 import torch
 
 from genlab.data.dsprites import images, index_to_factors, split_indices
-from genlab.io import load_model, model_paths
+from genlab.io import model_paths
 from genlab.latent.base import LatentModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig
-from genlab.train import CHECKPOINT_KIND, CHECKPOINT_NAME
+from genlab.train import load_checkpoint_weights
 
 
 def load(run: Path) -> LatentModel:
@@ -29,10 +29,7 @@ def load(run: Path) -> LatentModel:
     (whose networks are the default :class:`BetaVAEConfig`'s)."""
     if all(p.is_file() for p in model_paths(run / "model")):
         return load_latent_model(run)[0]
-    tensors, _, _ = load_model(run / CHECKPOINT_NAME, kind=CHECKPOINT_KIND)
-    model = BetaVAE(BetaVAEConfig())
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    return model
+    return load_checkpoint_weights(run, BetaVAE(BetaVAEConfig()))
 
 
 def main() -> None:

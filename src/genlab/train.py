@@ -257,16 +257,30 @@ def save_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
                       {"loop": state, "optimizer": opt_meta})
 
 
-def load_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
-                    device: torch.device) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
-    """Restore weights and optimiser from ``RUN/checkpoint``; returns (loop state, best)."""
-    tensors, _, meta = load_model(run / CHECKPOINT_NAME, kind=CHECKPOINT_KIND, device=device)
+def _load_weights(run: Path, model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     weights = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
         raise GenlabError(f"checkpoint in {run} does not fit this model (different "
                           f"architecture?): {str(exc).splitlines()[0]}") from None
+
+
+def load_checkpoint_weights(run: str | os.PathLike[str], model: nn.Module,
+                            device: torch.device | str = "cpu") -> nn.Module:
+    """Load only the current weights of ``RUN/checkpoint`` into ``model`` (e.g. to inspect
+    a run that has not finished); returns ``model``."""
+    tensors, _, _ = load_model(Path(run) / CHECKPOINT_NAME, kind=CHECKPOINT_KIND,
+                               device=device)
+    _load_weights(Path(run), model, tensors)
+    return model
+
+
+def load_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
+                    device: torch.device) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
+    """Restore weights and optimiser from ``RUN/checkpoint``; returns (loop state, best)."""
+    tensors, _, meta = load_model(run / CHECKPOINT_NAME, kind=CHECKPOINT_KIND, device=device)
+    _load_weights(run, model, tensors)
     _load_optimizer(opt, tensors, meta["optimizer"])
     best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")} or None
     return meta["loop"], best
@@ -362,10 +376,11 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     params = list(model.parameters())
     fused = bool(params) and all(p.device.type in ("cpu", "cuda") and p.is_floating_point()
                                  for p in params)
-    kwargs: dict[str, Any] = {"lr": config.lr, "fused": True} if fused else {"lr": config.lr}
+    fused_or_default = True if fused else None   # None: torch's own choice
     if config.weight_decay:
-        return torch.optim.AdamW(params, weight_decay=config.weight_decay, **kwargs)
-    return torch.optim.Adam(params, **kwargs)
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay,
+                                 fused=fused_or_default)
+    return torch.optim.Adam(params, lr=config.lr, fused=fused_or_default)
 
 
 def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | None = None,

@@ -63,6 +63,20 @@ def test_vae_train_json(capsys, tmp_path):
     assert json.loads(lines[-1])["split"] == "epoch"
 
 
+def test_vae_train_amp_default_and_no_amp(capsys, tmp_path):
+    """Fashion-MNIST's default trains with --amp; other data sets and --no-amp without."""
+    from genlab.cli.vae import DEFAULTS
+
+    assert DEFAULTS["fashion-mnist"]["amp"] is True and DEFAULTS["default"]["amp"] is False
+    common = ("--epochs", "1", "--limit", "64", "--hidden", "8", "--latent", "2")
+    r = run_json(capsys, "vae", "train", "digits", *common, "--out", tmp_path / "a")
+    assert r["settings"]["amp"] is False
+    r = run_json(capsys, "vae", "train", "digits", *common, "--amp", "--out", tmp_path / "b")
+    assert r["settings"]["amp"] is True
+    r = run_json(capsys, "vae", "train", "digits", *common, "--no-amp", "--out", tmp_path / "c")
+    assert r["settings"]["amp"] is False
+
+
 def test_vae_resume(capsys, tmp_path):
     args = ("vae", "train", "digits", "--epochs", "2", "--limit", "256", "--hidden", "16",
             "--batch-size", "64")
