@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import statistics
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
 from genlab.data.dsprites import DSpritesData, split_indices
+from genlab.device import native_bf16
 from genlab.io import atomic_write_json
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
 from genlab.latent.traverse import latent_traversal, plot_traversal
@@ -40,6 +42,14 @@ SIZES = SampleSizes(factorvae_train=200, factorvae_eval=100, n_variance=4000,
                     mig_samples=10_000)
 
 
+def sample_sizes(votes: int) -> SampleSizes:
+    """:data:`SIZES` with ``votes`` FactorVAE training votes and half as many evaluation
+    votes (``--votes``; the binomial standard error of the score is at most
+    ``0.5 / sqrt(votes / 2)``), and at least ``votes`` codes for the scales."""
+    return replace(SIZES, factorvae_train=votes, factorvae_eval=max(1, votes // 2),
+                   n_variance=max(SIZES.n_variance, votes))
+
+
 def label(beta: float, capacity: float) -> str:
     """The model's name in tables and file names: ``beta4`` or ``capacity25``."""
     return f"capacity{capacity:g}" if capacity > 0 else f"beta{beta:g}"
@@ -47,7 +57,8 @@ def label(beta: float, capacity: float) -> str:
 
 def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: bool,
             init_bias: bool = False, tag: str = "", runs: Path | None = None,
-            capacity: float = 0.0, capacity_steps: int = 1) -> dict:
+            capacity: float = 0.0, capacity_steps: int = 1, amp: bool = True,
+            sizes: SampleSizes = SIZES) -> dict:
     torch.manual_seed(seed)  # weight initialisation
     model = BetaVAE(BetaVAEConfig(beta=beta, capacity_max=capacity,
                                   capacity_steps=capacity_steps))
@@ -55,7 +66,8 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
     data = DSpritesData(split_indices("train"))
     if init_bias:
         model.init_output_bias(data.draw(index=torch.arange(2000)))
-    cfg = TrainConfig(epochs=1, batch_size=batch, lr=lr, seed=seed, max_steps=steps,
+    epochs = math.ceil(steps / math.ceil(len(data) / batch))  # 9,600 steps of 64 per epoch
+    cfg = TrainConfig(epochs=epochs, batch_size=batch, lr=lr, seed=seed, max_steps=steps, amp=amp,
                       checkpoint_every=500 if runs else 0, log_every=max(1, steps // 5))
     run = runs / f"{name}_seed{seed}" if runs else None
     t0 = time.perf_counter()
@@ -70,7 +82,7 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
         t = model.elbo_terms(test, torch.Generator().manual_seed(0))
     kl = kl_per_latent(model, test)
     t0 = time.perf_counter()
-    scores = evaluate_dsprites(model.encode, "cpu", seed=0, sizes=SIZES,
+    scores = evaluate_dsprites(model.encode, "cpu", seed=0, sizes=sizes,
                                metrics=("mig", "factorvae"))
     eval_s = time.perf_counter() - t0
     if figure:
@@ -82,13 +94,15 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
     return {"model": name, "beta": beta, "capacity_max": capacity,
             "capacity_steps": capacity_steps, "seed": seed, "init_output_bias": init_bias,
             "steps": result.steps, "batch_size": batch, "lr": lr,
+            "bfloat16": amp and native_bf16("cpu"),
             "resumed_from": result.resumed_from, "train_seconds": train_s,
             "images_per_second": new_steps * batch / train_s,
             "eval_seconds": eval_s, "test_recon_nats": float(-t.log_px_z.mean()),
             "test_kl_nats": float(t.kl.mean()), "kl_per_latent": kl.tolist(),
             "active_latents": int((kl > 0.1).sum()), "mig": scores["mig"]["score"],
             "mig_per_factor": scores["mig"]["per_factor"],
-            "factorvae": scores["factorvae"]["score"]}
+            "factorvae": scores["factorvae"]["score"],
+            "factorvae_votes": [sizes.factorvae_train, sizes.factorvae_eval]}
 
 
 def save_sweep(path: Path, sweep: dict) -> None:
@@ -120,8 +134,13 @@ def main() -> None:
     ap.add_argument("--capacity-steps", type=int, default=None,
                     help="steps over which C rises from 0 (default: all of --steps)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
+                    help="bfloat16 autocast where the CPU has native bfloat16 (default on)")
     ap.add_argument("--init-bias", action="store_true",
                     help="start the decoder's output bias at logit(mean pixel)")
+    ap.add_argument("--votes", type=int, default=SIZES.factorvae_train,
+                    help="FactorVAE training votes (evaluation: half as many; papers: "
+                         "10,000 + 5,000)")
     ap.add_argument("--tag", default="", help="suffix of the figure names")
     ap.add_argument("--budget", type=float, default=3600.0,
                     help="wall seconds; no new run starts after this")
@@ -143,7 +162,8 @@ def main() -> None:
                 break
             r = one_run(beta, seed, args.steps, args.batch_size, args.lr, figure=seed == 0,
                         init_bias=args.init_bias, tag=args.tag, runs=args.runs,
-                        capacity=args.capacity, capacity_steps=cap_steps)
+                        capacity=args.capacity, capacity_steps=cap_steps, amp=args.amp,
+                        sizes=sample_sizes(args.votes))
             runs.append(r)
             print(f"{r['model']} seed={seed}: MIG {r['mig']:.3f} FactorVAE "
                   f"{r['factorvae']:.3f} recon {r['test_recon_nats']:.1f} KL "
@@ -157,11 +177,13 @@ def main() -> None:
                     f" --capacity {args.capacity:g} --capacity-steps {cap_steps}"
                     if args.capacity > 0 else "") + (
                     " --init-bias" if args.init_bias else "") + (
+                    "" if args.amp else " --no-amp") + (
+                    f" --votes {args.votes}" if args.votes != SIZES.factorvae_train else "") + (
                     f" --tag {args.tag}" if args.tag else "") + (
                     f" --runs {args.runs}" if args.runs else ""),
                 "machine": f"{platform.machine()} {platform.processor()}, torch "
                            f"{torch.__version__}, {args.threads} thread(s)",
-                "metric_sample_sizes": asdict(SIZES), "runs": runs,
+                "metric_sample_sizes": asdict(sample_sizes(args.votes)), "runs": runs,
                 "wall_seconds": time.perf_counter() - start}
             save_sweep(Path(args.out), sweep)
     print()

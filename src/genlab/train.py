@@ -52,7 +52,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from genlab.device import native_bf16, resolve_device
+from genlab.device import keep_freed_memory, native_bf16, resolve_device
 from genlab.errors import GenlabError
 from genlab.io import atomic_write_bytes, load_model, model_paths, save_model
 from genlab.progress import log, progress
@@ -415,6 +415,8 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
     if device is None:
         device = next(model.parameters()).device
     device = resolve_device(device)
+    if device.type == "cpu":
+        keep_freed_memory()
     model.to(device)
     rank, world, active = dist_info()
     if config.batch_size % world:

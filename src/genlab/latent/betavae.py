@@ -32,6 +32,7 @@ from torch import nn
 
 from genlab.errors import GenlabError
 from genlab.latent.base import VariationalModel, register_model
+from genlab.latent.networks import image_batch
 from genlab.latent.vae import GaussianLatentModel, bernoulli_log_prob
 from genlab.train import LossOutput
 
@@ -83,7 +84,7 @@ class Conv64Encoder(nn.Module):
         self.head = nn.Sequential(nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv(x.reshape(x.shape[0], 1, *self.image_shape))  # (B, 64, h/16, w/16)
+        h = self.conv(image_batch(x, self.image_shape))  # (B, 64, h/16, w/16)
         return self.head(h.reshape(x.shape[0], -1))
 
 
@@ -108,6 +109,7 @@ class Conv64Decoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.head(z).reshape(z.shape[0], *self.start)
+        h = h.contiguous(memory_format=torch.channels_last)
         return self.deconv(h).reshape(z.shape[0], -1)
 
 

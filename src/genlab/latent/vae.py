@@ -117,8 +117,9 @@ class GaussianLatentModel(VariationalModel):
     decoder: nn.Module
 
     def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
-        """q(z|x): the encoder outputs ``(mu, log sigma^2)``, each ``(B, L)``."""
-        mu, logvar = self.encoder(x).chunk(2, dim=-1)
+        """q(z|x): the encoder outputs ``(mu, log sigma^2)``, each ``(B, L)``, in float32
+        (also under bfloat16 autocast, so that the KL and the code keep their precision)."""
+        mu, logvar = self.encoder(x).float().chunk(2, dim=-1)
         return DiagonalGaussian(mu, logvar.clamp(-30.0, 20.0))
 
     def prior_log_prob(self, z: torch.Tensor) -> torch.Tensor:
