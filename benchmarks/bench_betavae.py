@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from genlab.data.dsprites import DSpritesData, split_indices
-from genlab.device import native_bf16
+from genlab.device import make_generator, native_bf16, resolve_device
 from genlab.io import atomic_write_json
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
 from genlab.latent.traverse import latent_traversal, plot_traversal
@@ -58,7 +58,7 @@ def label(beta: float, capacity: float) -> str:
 def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: bool,
             init_bias: bool = False, tag: str = "", runs: Path | None = None,
             capacity: float = 0.0, capacity_steps: int = 1, amp: bool = True,
-            sizes: SampleSizes = SIZES) -> dict:
+            sizes: SampleSizes = SIZES, device: torch.device | str = "cpu") -> dict:
     torch.manual_seed(seed)  # weight initialisation
     model = BetaVAE(BetaVAEConfig(beta=beta, capacity_max=capacity,
                                   capacity_steps=capacity_steps))
@@ -73,16 +73,16 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
     t0 = time.perf_counter()
     # With a run folder, a longer sweep continues each model from its checkpoint: the
     # constant learning rate and the seeded data order make that the same as one run.
-    result = fit(model, data, cfg, run=run, resume=run is not None, device="cpu", quiet=True)
+    result = fit(model, data, cfg, run=run, resume=run is not None, device=device, quiet=True)
     train_s = time.perf_counter() - t0
     new_steps = result.steps - (result.resumed_from or 0)
     model.eval()
     test = DSpritesData(split_indices("test")).draw(index=torch.arange(2000))
     with torch.no_grad():
-        t = model.elbo_terms(test, torch.Generator().manual_seed(0))
+        t = model.elbo_terms(test, make_generator(0, device))
     kl = kl_per_latent(model, test)
     t0 = time.perf_counter()
-    scores = evaluate_dsprites(model.encode, "cpu", seed=0, sizes=sizes,
+    scores = evaluate_dsprites(model.encode, device, seed=0, sizes=sizes,
                                metrics=("mig", "factorvae"))
     eval_s = time.perf_counter() - t0
     if figure:
@@ -90,11 +90,11 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
         what = (f"capacity C = 0 -> {capacity:g} nats over {capacity_steps} steps"
                 if capacity > 0 else f"beta = {beta:g}")
         plot_traversal(trav, ROOT / "docs" / "figures" / f"betavae_traverse_{name}{tag}.png",
-                       title=f"{what}, {steps} steps of {batch} (seed {seed})")
+                       title=f"{what}, {result.steps} steps of {batch} (seed {seed})")
     return {"model": name, "beta": beta, "capacity_max": capacity,
             "capacity_steps": capacity_steps, "seed": seed, "init_output_bias": init_bias,
             "steps": result.steps, "batch_size": batch, "lr": lr,
-            "bfloat16": amp and native_bf16("cpu"),
+            "device": str(device), "bfloat16": amp and native_bf16(device),
             "resumed_from": result.resumed_from, "train_seconds": train_s,
             "images_per_second": new_steps * batch / train_s,
             "eval_seconds": eval_s, "test_recon_nats": float(-t.log_px_z.mean()),
@@ -134,6 +134,7 @@ def main() -> None:
     ap.add_argument("--capacity-steps", type=int, default=None,
                     help="steps over which C rises from 0 (default: all of --steps)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     ap.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
                     help="bfloat16 autocast where the CPU has native bfloat16 (default on)")
     ap.add_argument("--init-bias", action="store_true",
@@ -152,6 +153,7 @@ def main() -> None:
     cap_steps = args.capacity_steps or args.steps
     models = [label(b, args.capacity) for b in args.betas]
     torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
     start = time.perf_counter()
     runs: list[dict] = []
     for seed in args.seeds:
@@ -163,7 +165,7 @@ def main() -> None:
             r = one_run(beta, seed, args.steps, args.batch_size, args.lr, figure=seed == 0,
                         init_bias=args.init_bias, tag=args.tag, runs=args.runs,
                         capacity=args.capacity, capacity_steps=cap_steps, amp=args.amp,
-                        sizes=sample_sizes(args.votes))
+                        sizes=sample_sizes(args.votes), device=device)
             runs.append(r)
             print(f"{r['model']} seed={seed}: MIG {r['mig']:.3f} FactorVAE "
                   f"{r['factorvae']:.3f} recon {r['test_recon_nats']:.1f} KL "
@@ -179,10 +181,13 @@ def main() -> None:
                     " --init-bias" if args.init_bias else "") + (
                     "" if args.amp else " --no-amp") + (
                     f" --votes {args.votes}" if args.votes != SIZES.factorvae_train else "") + (
+                    f" --device {args.device}" if args.device != "cpu" else "") + (
                     f" --tag {args.tag}" if args.tag else "") + (
                     f" --runs {args.runs}" if args.runs else ""),
                 "machine": f"{platform.machine()} {platform.processor()}, torch "
-                           f"{torch.__version__}, {args.threads} thread(s)",
+                           f"{torch.__version__}, {args.threads} thread(s)" + (
+                               f", {torch.cuda.get_device_name(device)}"
+                               if device.type == "cuda" else ""),
                 "metric_sample_sizes": asdict(sample_sizes(args.votes)), "runs": runs,
                 "wall_seconds": time.perf_counter() - start}
             save_sweep(Path(args.out), sweep)

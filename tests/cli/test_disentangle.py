@@ -5,6 +5,7 @@ import json
 import pytest
 
 from genlab.cli.main import main
+from genlab.device import native_bf16
 
 
 def run(capsys, *argv):
@@ -32,6 +33,15 @@ def test_train_json(trained, capsys):
     res = json.loads(out)
     assert res["steps"] == 1 and res["config"]["capacity_max"] == 10.0
     assert res["images_per_second"] > 0 and (run_dir / "model.json").is_file()
+    assert res["bfloat16"] is native_bf16("cpu")       # --amp is the default
+
+
+def test_train_no_amp_stays_float32(tmp_path, capsys):
+    status, out, err = run(capsys, "disentangle", "train", "--no-amp", "--steps", "1",
+                           "--batch-size", "4", "--limit", "16", "--latent", "2",
+                           "--out", str(tmp_path / "f32"), "--json", "--device", "cpu")
+    assert status == 0, err
+    assert json.loads(out)["bfloat16"] is False
 
 
 def test_eval_json(trained, capsys):

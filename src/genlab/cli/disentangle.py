@@ -24,7 +24,7 @@ from genlab.cli.common import (
 )
 from genlab.cli.vae import LatentType, register_latent_type
 from genlab.data.dsprites import DSpritesData, split_indices
-from genlab.device import resolve_device
+from genlab.device import native_bf16, resolve_device
 from genlab.errors import GenlabError
 from genlab.latent import LatentModel, VariationalModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
@@ -106,6 +106,7 @@ def cmd_train(args: argparse.Namespace) -> None:
            "steps": result.steps, "seconds": result.seconds,
            "images_per_second": result.steps * args.batch_size / max(seconds, 1e-9),
            "train_loss": result.train_loss, "last": last,
+           "bfloat16": args.amp and native_bf16(device),
            "parameters": sum(p.numel() for p in model.parameters())}
     emit(args, out, lambda r: f"trained {r['steps']} steps in {r['seconds']:.1f} s "
          f"({r['images_per_second']:.0f} images/s); saved {r['out']}/model")
@@ -214,8 +215,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=nonneg_int, default=1000,
                    help="steps between checkpoints (default 1000)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint")
-    p.add_argument("--amp", action="store_true",
-                   help="bfloat16 mixed precision where the device has native bfloat16")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
+                   help="bfloat16 autocast where the device has native bfloat16 (default on; "
+                        "about 1.5x faster on a CPU with AVX512-BF16; ignored elsewhere)")
 
     p = add_command(sub, "eval", cmd_eval, "BetaVAE score, FactorVAE score and MIG of a "
                     "trained model on dSprites",

@@ -1,0 +1,114 @@
+"""What each CPU setting buys the 64x64 beta-VAE's training step.
+
+Times steps of 64 dSprites images (forward, backward, fused Adam; the batches are
+rendered beforehand) on one thread, each configuration in a fresh process so that the
+allocator setting of one cannot leak into the next:
+
+* ``float32, row-major``: the networks as torch runs them by default;
+* ``+ glibc keeps freed memory``: :func:`genlab.device.keep_freed_memory` (what
+  :func:`genlab.train.fit` calls on the CPU);
+* ``+ bfloat16``: autocast to bfloat16 (``--amp``; only where it is native);
+* ``+ channels-last``: genlab's networks as they are, i.e. what ``fit`` runs.
+
+Prints a markdown table and writes ``benchmarks/results/betavae_step.json``.
+
+    PYTHONPATH=src python benchmarks/bench_betavae_step.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from genlab.io import atomic_write_json
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = (("float32, row-major", dict(alloc=False, amp=False, cl=False)),
+           ("+ glibc keeps freed memory", dict(alloc=True, amp=False, cl=False)),
+           ("+ bfloat16 autocast", dict(alloc=True, amp=True, cl=False)),
+           ("+ channels-last activations (genlab's default)", dict(alloc=True, amp=True, cl=True)))
+
+CHILD = r"""
+import json, sys, time, torch
+alloc, amp, cl, steps = json.loads(sys.argv[1])
+if alloc:
+    from genlab.device import keep_freed_memory
+    assert keep_freed_memory()
+torch.set_num_threads(1)
+import genlab.latent.betavae as bv
+if not cl:  # genlab's networks without the channels-last conversion
+    bv.image_batch = lambda x, shape: x.reshape(x.shape[0], 1, *shape)
+from genlab.data.dsprites import DSpritesData, split_indices
+from genlab.device import native_bf16
+torch.manual_seed(0)
+model = bv.BetaVAE(bv.BetaVAEConfig(beta=4.0))
+if not cl:
+    dec = model.decoder
+    def forward(z):
+        h = dec.head(z).reshape(z.shape[0], *dec.start)
+        return dec.deconv(h).reshape(z.shape[0], -1)
+    dec.forward = forward
+opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+data = DSpritesData(split_indices("train"))
+g = torch.Generator().manual_seed(0)
+batches = [data.draw(index=torch.randint(0, len(data), (64,), generator=g))
+           for _ in range(steps + 5)]
+use_amp = amp and native_bf16("cpu")
+def step(x):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_amp):
+        out = model.loss(x, g)
+    opt.zero_grad(set_to_none=True)
+    out.loss.backward()
+    opt.step()
+for x in batches[:5]:
+    step(x)
+t0 = time.perf_counter()
+for x in batches[5:]:
+    step(x)
+print(json.dumps({"ms_per_step": (time.perf_counter() - t0) / steps * 1e3,
+                  "bfloat16": use_amp}))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--repeats", type=int, default=3, help="fresh processes per setting; "
+                    "the table reports the fastest (the VM's noise only slows runs down)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "betavae_step.json"))
+    args = ap.parse_args()
+    rows = []
+    for name, cfg in CONFIGS:
+        times, bf16 = [], False
+        for _ in range(args.repeats):
+            arg = json.dumps([cfg["alloc"], cfg["amp"], cfg["cl"], args.steps])
+            res = subprocess.run([sys.executable, "-c", CHILD, arg], capture_output=True,
+                                 text=True, check=True)
+            r = json.loads(res.stdout.strip().splitlines()[-1])
+            times.append(r["ms_per_step"])
+            bf16 = r["bfloat16"]
+        rows.append({"setting": name, **cfg, "bfloat16_native": bf16, "ms_per_step": times,
+                     "images_per_second": 64e3 / min(times)})
+    base = rows[0]["images_per_second"]
+    print("| setting | ms per step of 64 (fastest of "
+          f"{args.repeats}) | training images/s | vs float32 |")
+    print("| --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['setting']} | {min(r['ms_per_step']):.1f} | "
+              f"{r['images_per_second']:.0f} | {r['images_per_second'] / base:.2f}x |")
+    atomic_write_json(Path(args.out), {
+        "command": "PYTHONPATH=src python benchmarks/bench_betavae_step.py" + (
+            f" --steps {args.steps}" if args.steps != 50 else "") + (
+            f" --repeats {args.repeats}" if args.repeats != 3 else ""),
+        "machine": f"{platform.machine()} {platform.processor()}, torch {torch.__version__}, "
+                   "1 thread", "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
