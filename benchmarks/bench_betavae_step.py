@@ -43,17 +43,11 @@ if alloc:
 torch.set_num_threads(1)
 import genlab.latent.betavae as bv
 if not cl:  # genlab's networks without the channels-last conversion
-    bv.image_batch = lambda x, shape: x.reshape(x.shape[0], 1, *shape)
+    bv.feature_maps = lambda x, shape: x.reshape(x.shape[0], *shape)
 from genlab.data.dsprites import DSpritesData, split_indices
 from genlab.device import native_bf16
 torch.manual_seed(0)
 model = bv.BetaVAE(bv.BetaVAEConfig(beta=4.0))
-if not cl:
-    dec = model.decoder
-    def forward(z):
-        h = dec.head(z).reshape(z.shape[0], *dec.start)
-        return dec.deconv(h).reshape(z.shape[0], -1)
-    dec.forward = forward
 opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
 data = DSpritesData(split_indices("train"))
 g = torch.Generator().manual_seed(0)

@@ -32,7 +32,7 @@ from torch import nn
 
 from genlab.errors import GenlabError
 from genlab.latent.base import VariationalModel, register_model
-from genlab.latent.networks import image_batch
+from genlab.latent.networks import feature_maps
 from genlab.latent.vae import GaussianLatentModel, bernoulli_log_prob
 from genlab.train import LossOutput
 
@@ -84,7 +84,7 @@ class Conv64Encoder(nn.Module):
         self.head = nn.Sequential(nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv(image_batch(x, self.image_shape))  # (B, 64, h/16, w/16)
+        h = self.conv(feature_maps(x, (1, *self.image_shape)))  # (B, 64, h/16, w/16)
         return self.head(h.reshape(x.shape[0], -1))
 
 
@@ -108,9 +108,7 @@ class Conv64Decoder(nn.Module):
         self.deconv = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.head(z).reshape(z.shape[0], *self.start)
-        h = h.contiguous(memory_format=torch.channels_last)
-        return self.deconv(h).reshape(z.shape[0], -1)
+        return self.deconv(feature_maps(self.head(z), self.start)).reshape(z.shape[0], -1)
 
 
 @register_model

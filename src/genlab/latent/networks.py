@@ -36,11 +36,11 @@ def mlp(sizes: tuple[int, ...] | list[int], act: str = "relu") -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def image_batch(x: torch.Tensor, image_shape: tuple[int, int]) -> torch.Tensor:
-    """Flat images ``(B, h*w)`` as a ``(B, 1, h, w)`` batch in channels-last order, the
-    layout in which oneDNN's CPU convolutions (and CUDA's tensor cores) run fastest:
-    the activations after it stay channels-last; the weights need not be."""
-    return x.reshape(x.shape[0], 1, *image_shape).contiguous(memory_format=torch.channels_last)
+def feature_maps(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+    """Flat rows ``(B, C*h*w)`` as maps ``(B, C, h, w)`` in channels-last order, the layout
+    in which oneDNN's CPU convolutions (and CUDA's tensor cores) run fastest: the
+    activations after it stay channels-last; the weights need not be."""
+    return x.reshape(x.shape[0], *shape).contiguous(memory_format=torch.channels_last)
 
 
 def _half(n: int) -> int:
@@ -63,7 +63,7 @@ class ConvEncoder(nn.Module):
         self.head = mlp((c_in * h * w, *hidden, out), act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv(image_batch(x, self.image_shape))  # (B, C, h', w')
+        h = self.conv(feature_maps(x, (1, *self.image_shape)))  # (B, C, h', w')
         return self.head(h.reshape(x.shape[0], -1))
 
 
@@ -91,8 +91,7 @@ class ConvDecoder(nn.Module):
         self.deconv = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.head(z).reshape(z.shape[0], *self.start)
-        h = h.contiguous(memory_format=torch.channels_last)
+        h = feature_maps(self.head(z), self.start)
         out = self.deconv(h)[:, 0, : self.image_shape[0], : self.image_shape[1]]
         return out.reshape(z.shape[0], -1)
 
