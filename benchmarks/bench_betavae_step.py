@@ -8,7 +8,8 @@ allocator setting of one cannot leak into the next:
 * ``+ glibc keeps freed memory``: :func:`genlab.device.keep_freed_memory` (what
   :func:`genlab.train.fit` calls on the CPU);
 * ``+ bfloat16``: autocast to bfloat16 (``--amp``; only where it is native);
-* ``+ channels-last``: genlab's networks as they are, i.e. what ``fit`` runs.
+* ``+ channels-last``: genlab's networks as they are (activations in channels-last
+  order), i.e. what ``fit`` runs.
 
 Prints a markdown table and writes ``benchmarks/results/betavae_step.json``.
 

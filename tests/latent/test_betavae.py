@@ -35,7 +35,7 @@ def test_architecture_is_the_literatures():
 
 
 def test_channels_last_is_only_a_layout(batch):
-    """The networks run their activations channels-last (oneDNN's fast layout); that
+    """The networks run their activations channels-last (see feature_maps); that
     changes the memory order, not the numbers: the same convolutions on row-major
     input agree to float32 rounding."""
     torch.manual_seed(0)

@@ -217,7 +217,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
                    help="bfloat16 autocast where the device has native bfloat16 (default on; "
-                        "about 1.5x faster on a CPU with AVX512-BF16; ignored elsewhere)")
+                        "about 1.4x faster on a CPU with AVX512-BF16; ignored elsewhere)")
 
     p = add_command(sub, "eval", cmd_eval, "BetaVAE score, FactorVAE score and MIG of a "
                     "trained model on dSprites",

@@ -38,8 +38,8 @@ def mlp(sizes: tuple[int, ...] | list[int], act: str = "relu") -> nn.Sequential:
 
 def feature_maps(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
     """Flat rows ``(B, C*h*w)`` as maps ``(B, C, h, w)`` in channels-last order, the layout
-    in which oneDNN's CPU convolutions (and CUDA's tensor cores) run fastest: the
-    activations after it stay channels-last; the weights need not be."""
+    CUDA's bfloat16 convolutions prefer (on the CPU it measured no faster or slower than
+    row-major; benchmarks/RESULTS.md); the activations after it stay channels-last."""
     return x.reshape(x.shape[0], *shape).contiguous(memory_format=torch.channels_last)
 
 
