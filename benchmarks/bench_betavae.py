@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import statistics
 import time
@@ -32,7 +31,7 @@ from genlab.io import atomic_write_json
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
 from genlab.latent.traverse import latent_traversal, plot_traversal
 from genlab.metrics.dsprites_eval import SampleSizes, evaluate_dsprites
-from genlab.train import TrainConfig, fit
+from genlab.train import TrainConfig, epochs_for_steps, fit
 
 ROOT = Path(__file__).resolve().parent.parent
 # Metric sample sizes that fit the CPU budget: MIG at the papers' 10,000 codes; the
@@ -66,7 +65,7 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
     data = DSpritesData(split_indices("train"))
     if init_bias:
         model.init_output_bias(data.draw(index=torch.arange(2000)))
-    epochs = math.ceil(steps / math.ceil(len(data) / batch))  # 9,600 steps of 64 per epoch
+    epochs = epochs_for_steps(steps, len(data), batch)  # 9,600 steps of 64 per epoch
     cfg = TrainConfig(epochs=epochs, batch_size=batch, lr=lr, seed=seed, max_steps=steps, amp=amp,
                       checkpoint_every=500 if runs else 0, log_every=max(1, steps // 5))
     run = runs / f"{name}_seed{seed}" if runs else None

@@ -36,7 +36,7 @@ from genlab.latent.evaluate import evaluate_likelihood  # noqa: E402
 from genlab.latent.gumbel import gumbel_softmax  # noqa: E402
 from genlab.latent.runs import fixed_draw  # noqa: E402
 from genlab.plots import plot_curves, plot_image_grid  # noqa: E402
-from genlab.train import TrainConfig, fit  # noqa: E402
+from genlab.train import TrainConfig, fit, steps_per_epoch  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ESTIMATORS = ("gumbel", "straight-through", "reinforce")
@@ -77,8 +77,7 @@ def bench_sampler(repeats: int) -> list[dict]:
 
 def train_one(data_name: str, estimator: str, args: argparse.Namespace, train, test_x,
               out_dir: Path) -> dict:
-    steps_per_epoch = math.ceil(len(train) / args.batch_size)
-    total = steps_per_epoch * args.epochs
+    total = steps_per_epoch(len(train), args.batch_size) * args.epochs
     # anneal so that tau reaches tau_min after 70% of the run (Jang et al. use r in
     # [1e-5, 1e-4] over far longer runs)
     rate = math.log(args.tau0 / args.tau_min) / (0.7 * total)

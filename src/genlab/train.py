@@ -365,6 +365,18 @@ class _MetricsLog:
             self.writer.close()
 
 
+def steps_per_epoch(n: int, batch_size: int, drop_last: bool = False) -> int:
+    """Optimiser steps in one epoch of ``n`` examples: ``ceil(n / B)``, or ``floor(n / B)``
+    when the last incomplete batch is dropped."""
+    return n // batch_size if drop_last else math.ceil(n / batch_size)
+
+
+def epochs_for_steps(steps: int, n: int, batch_size: int, drop_last: bool = False) -> int:
+    """The fewest epochs (at least 1) that hold ``steps`` optimiser steps, for a run that
+    is given ``max_steps=steps``."""
+    return max(1, math.ceil(steps / max(1, steps_per_epoch(n, batch_size, drop_last))))
+
+
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """Adam, or AdamW with ``config.weight_decay``; the fused kernel where torch has one.
 
@@ -432,7 +444,7 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
 
     opt = make_optimizer(model, config)
     n = len(train)
-    per_epoch = n // config.batch_size if config.drop_last else math.ceil(n / config.batch_size)
+    per_epoch = steps_per_epoch(n, config.batch_size, config.drop_last)
     if per_epoch == 0:
         raise GenlabError(f"batch size {config.batch_size} is larger than the training set "
                           f"({n}) with drop_last")

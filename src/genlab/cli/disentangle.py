@@ -6,7 +6,6 @@ group."""
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from dataclasses import asdict
 
@@ -32,7 +31,7 @@ from genlab.latent.runs import run_data, train_run
 from genlab.latent.traverse import latent_traversal, plot_traversal
 from genlab.metrics.dsprites_eval import METRICS, SampleSizes, evaluate_dsprites
 from genlab.progress import log
-from genlab.train import TrainConfig
+from genlab.train import TrainConfig, epochs_for_steps
 
 
 def _load_variational(run: str, device: torch.device) -> tuple[VariationalModel, dict]:
@@ -85,7 +84,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     data = DSpritesData(rows if args.limit is None else rows[:args.limit])
     config = BetaVAEConfig(latent=args.latent, beta=args.beta, capacity_max=args.capacity,
                            capacity_steps=args.capacity_steps, gamma=args.gamma)
-    epochs = max(1, math.ceil(args.steps * args.batch_size / len(data)))
+    epochs = epochs_for_steps(args.steps, len(data), args.batch_size)
     cfg = TrainConfig(epochs=epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       checkpoint_every=args.checkpoint_every, amp=args.amp,
                       max_steps=args.steps, log_every=max(1, min(200, args.steps // 10)))
