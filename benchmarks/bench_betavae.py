@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from genlab.data.dsprites import DSpritesData, split_indices
-from genlab.device import make_generator, native_bf16, resolve_device
+from genlab.device import make_generator, resolve_device
 from genlab.io import atomic_write_json
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
 from genlab.latent.traverse import latent_traversal, plot_traversal
@@ -93,7 +93,7 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
     return {"model": name, "beta": beta, "capacity_max": capacity,
             "capacity_steps": capacity_steps, "seed": seed, "init_output_bias": init_bias,
             "steps": result.steps, "batch_size": batch, "lr": lr,
-            "device": str(device), "bfloat16": amp and native_bf16(device),
+            "device": str(device), "bfloat16": result.bfloat16,
             "resumed_from": result.resumed_from, "train_seconds": train_s,
             "images_per_second": new_steps * batch / train_s,
             "eval_seconds": eval_s, "test_recon_nats": float(-t.log_px_z.mean()),

@@ -77,6 +77,7 @@ def test_amp_runs_bfloat16_only_where_it_is_native(digits):
     for amp in (False, True):
         model = small_vae()
         result = fit(model, digits, TrainConfig(amp=amp, **cfg), quiet=True)
+        assert result.bfloat16 is (amp and native_bf16("cpu"))
         runs.append(model)
     d = max_diff(*runs)
     if native_bf16("cpu"):

@@ -138,6 +138,7 @@ class FitResult:
     stopped_early: bool                         # early stopping fired
     resumed_from: int | None                    # step resumed from, or None
     history: list[dict[str, Any]] = field(default_factory=list)  # the metrics lines
+    bfloat16: bool = False                      # trained under bfloat16 autocast
 
 
 def mix_seed(*parts: int) -> int:
@@ -565,4 +566,5 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
                      seconds=time.perf_counter() - t0, epoch_seconds=epoch_seconds,
                      train_loss=list(loop["train_loss"]), val_loss=list(loop["val_loss"]),
                      best_val=loop["best_val"], stopped_early=bool(loop["stopped"]),
-                     resumed_from=resumed_from, history=metrics.lines)
+                     resumed_from=resumed_from, history=metrics.lines,
+                     bfloat16=use_amp)

@@ -23,7 +23,7 @@ from genlab.cli.common import (
 )
 from genlab.cli.vae import LatentType, register_latent_type
 from genlab.data.dsprites import DSpritesData, split_indices
-from genlab.device import native_bf16, resolve_device
+from genlab.device import resolve_device
 from genlab.errors import GenlabError
 from genlab.latent import LatentModel, VariationalModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
@@ -105,7 +105,7 @@ def cmd_train(args: argparse.Namespace) -> None:
            "steps": result.steps, "seconds": result.seconds,
            "images_per_second": result.steps * args.batch_size / max(seconds, 1e-9),
            "train_loss": result.train_loss, "last": last,
-           "bfloat16": args.amp and native_bf16(device),
+           "bfloat16": result.bfloat16,
            "parameters": sum(p.numel() for p in model.parameters())}
     emit(args, out, lambda r: f"trained {r['steps']} steps in {r['seconds']:.1f} s "
          f"({r['images_per_second']:.0f} images/s); saved {r['out']}/model")
