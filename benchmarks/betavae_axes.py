@@ -5,6 +5,9 @@ train`` run), encode 3,000 test images, regress each live latent's posterior mea
 (sd > 0.05 over the images) linearly on the standardised factors (scale, x, y) and print
 its coefficients, the angle of its (x, y) part (0 = the x axis, +-90 = the y axis) and the
 R^2 of the fit. A disentangled code has latents at 0 or +-90 degrees with high R^2.
+With ``--traverse PREFIX`` it also draws each run's latent traversal, as
+``bench_betavae.py`` does for seed 0 (first test image, latents sorted by their KL on the
+first 2,000 test images), into ``PREFIX{run folder name}.png``.
 
     PYTHONPATH=src python benchmarks/betavae_axes.py RUNS/beta4_seed0 RUNS/beta1_seed0
 """
@@ -12,15 +15,17 @@ R^2 of the fit. A disentangled code has latents at 0 or +-90 degrees with high R
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
 
 import torch
 
-from genlab.data.dsprites import images, index_to_factors, split_indices
+from genlab.data.dsprites import DSpritesData, images, index_to_factors, split_indices
 from genlab.io import model_paths
 from genlab.latent.base import LatentModel, load_latent_model
-from genlab.latent.betavae import BetaVAE, BetaVAEConfig
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
+from genlab.latent.traverse import latent_traversal, plot_traversal
 from genlab.train import load_checkpoint_weights
 
 
@@ -32,10 +37,26 @@ def load(run: Path) -> LatentModel:
     return load_checkpoint_weights(run, BetaVAE(BetaVAEConfig()))
 
 
+def traverse(model: LatentModel, run: Path, out: Path) -> None:
+    """``run``'s traversal figure, titled with its folder name and the steps it trained."""
+    test = DSpritesData(split_indices("test")).draw(index=torch.arange(2000))
+    title = run.name
+    if (run / "checkpoint.json").is_file():
+        meta = json.loads((run / "checkpoint.json").read_text())
+        title += (f": {meta['meta']['loop']['step']} steps of "
+                  f"{meta['config']['batch_size']}")
+    with torch.no_grad():
+        plot_traversal(latent_traversal(model, test[0], kl_per_latent(model, test)), out,
+                       title=title)
+    print(f"  traversal: {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--n", type=int, default=3000, help="test images")
+    ap.add_argument("--traverse", metavar="PREFIX",
+                    help="also write each run's traversal to PREFIX{run folder name}.png")
     args = ap.parse_args()
     idx = torch.from_numpy(split_indices("test")[: args.n].copy())
     factors = index_to_factors(idx).double()
@@ -56,6 +77,8 @@ def main() -> None:
             angle = math.degrees(math.atan2(sol[2], sol[1]))
             print(f"  z{j}: sd {z.std():.2f}  scale {sol[0]:+.2f}  x {sol[1]:+.2f}  "
                   f"y {sol[2]:+.2f}  angle {angle:+4.0f} deg  R^2 {r2:.2f}")
+        if args.traverse:
+            traverse(model, run, Path(f"{args.traverse}{run.name}.png"))
 
 
 if __name__ == "__main__":
