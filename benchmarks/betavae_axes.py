@@ -26,7 +26,7 @@ from genlab.io import model_paths
 from genlab.latent.base import LatentModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
 from genlab.latent.traverse import latent_traversal, plot_traversal
-from genlab.train import load_checkpoint_weights
+from genlab.train import CHECKPOINT_NAME, has_checkpoint, load_checkpoint_weights
 
 
 def load(run: Path) -> LatentModel:
@@ -37,12 +37,12 @@ def load(run: Path) -> LatentModel:
     return load_checkpoint_weights(run, BetaVAE(BetaVAEConfig()))
 
 
-def traverse(model: LatentModel, run: Path, out: Path) -> None:
-    """``run``'s traversal figure, titled with its folder name and the steps it trained."""
-    test = DSpritesData(split_indices("test")).draw(index=torch.arange(2000))
+def traverse(model: LatentModel, run: Path, test: torch.Tensor, out: Path) -> None:
+    """``run``'s traversal figure around ``test[0]``, latents sorted by their KL on ``test``,
+    titled with the folder name and, for a training checkpoint, the steps it trained."""
     title = run.name
-    if (run / "checkpoint.json").is_file():
-        meta = json.loads((run / "checkpoint.json").read_text())
+    if has_checkpoint(run):
+        meta = json.loads(model_paths(run / CHECKPOINT_NAME)[1].read_text())
         title += (f": {meta['meta']['loop']['step']} steps of "
                   f"{meta['config']['batch_size']}")
     with torch.no_grad():
@@ -63,6 +63,9 @@ def main() -> None:
     x = images(idx).reshape(len(idx), -1).float()
     f = factors[:, [1, 3, 4]]                          # scale, x, y
     design = torch.cat([(f - f.mean(0)) / f.std(0), torch.ones(len(f), 1, dtype=f.dtype)], 1)
+    # the benchmark's figures: the first 2,000 test images, rendered once for every run
+    test = (DSpritesData(split_indices("test")).draw(index=torch.arange(2000))
+            if args.traverse else None)
     for run in args.runs:
         model = load(run).eval()
         with torch.no_grad():
@@ -78,7 +81,7 @@ def main() -> None:
             print(f"  z{j}: sd {z.std():.2f}  scale {sol[0]:+.2f}  x {sol[1]:+.2f}  "
                   f"y {sol[2]:+.2f}  angle {angle:+4.0f} deg  R^2 {r2:.2f}")
         if args.traverse:
-            traverse(model, run, Path(f"{args.traverse}{run.name}.png"))
+            traverse(model, run, test, Path(f"{args.traverse}{run.name}.png"))
 
 
 if __name__ == "__main__":
