@@ -67,7 +67,7 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
         model.init_output_bias(data.draw(index=torch.arange(2000)))
     epochs = epochs_for_steps(steps, len(data), batch)  # 9,600 steps of 64 per epoch
     cfg = TrainConfig(epochs=epochs, batch_size=batch, lr=lr, seed=seed, max_steps=steps, amp=amp,
-                      checkpoint_every=500 if runs else 0, log_every=max(1, steps // 5))
+                      checkpoint_every=500 if runs else 0, log_every=max(1, min(500, steps // 5)))
     run = runs / f"{name}_seed{seed}" if runs else None
     t0 = time.perf_counter()
     # With a run folder, a longer sweep continues each model from its checkpoint: the
