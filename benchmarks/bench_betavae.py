@@ -1,10 +1,11 @@
 """beta = 1 (the VAE) against beta = 4 on dSprites under the same CPU training budget.
 
 ``--capacity C`` trains the capacity-annealed form instead (|KL - C| with C raised from 0
-to C nats over ``--capacity-steps``, gamma 1000). For each model and seed: train genlab's
-conv beta-VAE (the literature's 64x64 networks) on batches rendered from the dSprites
-train split with :func:`genlab.train.fit`, time it (images/second), then score MIG and
-the FactorVAE score with fixed metric seeds, and record the per-latent KL. Writes
+to C nats over ``--capacity-steps``, weighted by ``--gamma``, 1000 by default). For each
+model and seed: train genlab's conv beta-VAE (the literature's 64x64 networks) on batches
+rendered from the dSprites train split with :func:`genlab.train.fit`, time it
+(images/second), then score MIG and the FactorVAE score with fixed metric seeds, and
+record the per-latent KL. Writes
 ``benchmarks/results/betavae.json`` after every run (so a partial sweep keeps its
 numbers), traversal figures for seed 0 into ``docs/figures``, and prints the markdown
 table for ``benchmarks/RESULTS.md``. With ``--runs`` each model keeps its checkpoint
@@ -41,6 +42,9 @@ SIZES = SampleSizes(factorvae_train=200, factorvae_eval=100, n_variance=4000,
                     mig_samples=10_000)
 
 
+GAMMA = BetaVAEConfig.gamma                # Burgess et al.'s weight of |KL - C|
+
+
 def sample_sizes(votes: int) -> SampleSizes:
     """:data:`SIZES` with ``votes`` FactorVAE training votes and half as many evaluation
     votes (``--votes``; the binomial standard error of the score is at most
@@ -49,19 +53,23 @@ def sample_sizes(votes: int) -> SampleSizes:
                    n_variance=max(SIZES.n_variance, votes))
 
 
-def label(beta: float, capacity: float) -> str:
-    """The model's name in tables and file names: ``beta4`` or ``capacity25``."""
-    return f"capacity{capacity:g}" if capacity > 0 else f"beta{beta:g}"
+def label(beta: float, capacity: float, gamma: float = GAMMA) -> str:
+    """The model's name in tables and file names: ``beta4``, ``capacity25`` or, for a
+    gamma other than Burgess et al.'s 1000, ``capacity25_gamma100``."""
+    if capacity <= 0:
+        return f"beta{beta:g}"
+    return f"capacity{capacity:g}" + (f"_gamma{gamma:g}" if gamma != GAMMA else "")
 
 
 def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: bool,
             init_bias: bool = False, tag: str = "", runs: Path | None = None,
-            capacity: float = 0.0, capacity_steps: int = 1, amp: bool = True,
-            sizes: SampleSizes = SIZES, device: torch.device | str = "cpu") -> dict:
+            capacity: float = 0.0, capacity_steps: int = 1, gamma: float = GAMMA,
+            amp: bool = True, sizes: SampleSizes = SIZES,
+            device: torch.device | str = "cpu") -> dict:
     torch.manual_seed(seed)  # weight initialisation
     model = BetaVAE(BetaVAEConfig(beta=beta, capacity_max=capacity,
-                                  capacity_steps=capacity_steps))
-    name = label(beta, capacity)
+                                  capacity_steps=capacity_steps, gamma=gamma))
+    name = label(beta, capacity, gamma)
     data = DSpritesData(split_indices("train"))
     if init_bias:
         model.init_output_bias(data.draw(index=torch.arange(2000)))
@@ -86,12 +94,14 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
     eval_s = time.perf_counter() - t0
     if figure:
         trav = latent_traversal(model, test[0], kl)
-        what = (f"capacity C = 0 -> {capacity:g} nats over {capacity_steps} steps"
+        what = (f"capacity C = 0 -> {capacity:g} nats over {capacity_steps} steps, "
+                f"gamma {gamma:g}"
                 if capacity > 0 else f"beta = {beta:g}")
         plot_traversal(trav, ROOT / "docs" / "figures" / f"betavae_traverse_{name}{tag}.png",
                        title=f"{what}, {result.steps} steps of {batch} (seed {seed})")
     return {"model": name, "beta": beta, "capacity_max": capacity,
-            "capacity_steps": capacity_steps, "seed": seed, "init_output_bias": init_bias,
+            "capacity_steps": capacity_steps, "gamma": gamma, "seed": seed,
+            "init_output_bias": init_bias,
             "steps": result.steps, "batch_size": batch, "lr": lr,
             "device": str(device), "bfloat16": result.bfloat16,
             "resumed_from": result.resumed_from, "train_seconds": train_s,
@@ -132,6 +142,8 @@ def main() -> None:
                          "2018, gamma 1000) instead of beta")
     ap.add_argument("--capacity-steps", type=int, default=None,
                     help="steps over which C rises from 0 (default: all of --steps)")
+    ap.add_argument("--gamma", type=float, default=GAMMA,
+                    help="weight of |KL - C| in the capacity form (default 1000, Burgess et al.)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     ap.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
@@ -150,7 +162,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "betavae.json"))
     args = ap.parse_args()
     cap_steps = args.capacity_steps or args.steps
-    models = [label(b, args.capacity) for b in args.betas]
+    models = [label(b, args.capacity, args.gamma) for b in args.betas]
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     start = time.perf_counter()
@@ -163,7 +175,8 @@ def main() -> None:
                 break
             r = one_run(beta, seed, args.steps, args.batch_size, args.lr, figure=seed == 0,
                         init_bias=args.init_bias, tag=args.tag, runs=args.runs,
-                        capacity=args.capacity, capacity_steps=cap_steps, amp=args.amp,
+                        capacity=args.capacity, capacity_steps=cap_steps, gamma=args.gamma,
+                        amp=args.amp,
                         sizes=sample_sizes(args.votes), device=device)
             runs.append(r)
             print(f"{r['model']} seed={seed}: MIG {r['mig']:.3f} FactorVAE "
@@ -174,8 +187,10 @@ def main() -> None:
                 "command": "PYTHONPATH=src python benchmarks/bench_betavae.py " + " ".join(
                     f"--{k.replace('_', '-')} {v}" for k, v in
                     (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr),
+                     ("betas", " ".join(f"{b:g}" for b in args.betas)),
                      ("seeds", " ".join(map(str, args.seeds))))) + (
                     f" --capacity {args.capacity:g} --capacity-steps {cap_steps}"
+                    + (f" --gamma {args.gamma:g}" if args.gamma != GAMMA else "")
                     if args.capacity > 0 else "") + (
                     " --init-bias" if args.init_bias else "") + (
                     "" if args.amp else " --no-amp") + (

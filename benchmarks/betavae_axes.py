@@ -4,7 +4,9 @@ For each run folder (a ``bench_betavae.py --runs`` checkpoint or a ``genlab dise
 train`` run), encode 3,000 test images, regress each live latent's posterior mean
 (sd > 0.05 over the images) linearly on the standardised factors (scale, x, y) and print
 its coefficients, the angle of its (x, y) part (0 = the x axis, +-90 = the y axis) and the
-R^2 of the fit. A disentangled code has latents at 0 or +-90 degrees with high R^2.
+R^2 of the fit (:func:`genlab.metrics.axes.linear_axes`; ``genlab disentangle axes``
+does the same on uniformly sampled factors), by decreasing sd. A disentangled code has
+latents at 0 or +-90 degrees with high R^2.
 With ``--traverse PREFIX`` it also draws each run's latent traversal, as
 ``bench_betavae.py`` does for seed 0 (first test image, latents sorted by their KL on the
 first 2,000 test images), into ``PREFIX{run folder name}.png``.
@@ -16,23 +18,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import torch
 
 from genlab.data.dsprites import DSpritesData, images, index_to_factors, split_indices
-from genlab.io import model_paths
+from genlab.io import has_model, model_paths
 from genlab.latent.base import LatentModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
+from genlab.latent.runs import MODEL_NAME
 from genlab.latent.traverse import latent_traversal, plot_traversal
+from genlab.metrics.axes import linear_axes
 from genlab.train import CHECKPOINT_NAME, has_checkpoint, load_checkpoint_weights
 
 
 def load(run: Path) -> LatentModel:
     """The trained model of ``run``: ``model.*`` when saved, else the training checkpoint
     (whose networks are the default :class:`BetaVAEConfig`'s)."""
-    if all(p.is_file() for p in model_paths(run / "model")):
+    if has_model(run / MODEL_NAME):
         return load_latent_model(run)[0]
     return load_checkpoint_weights(run, BetaVAE(BetaVAEConfig()))
 
@@ -62,7 +65,6 @@ def main() -> None:
     factors = index_to_factors(idx).double()
     x = images(idx).reshape(len(idx), -1).float()
     f = factors[:, [1, 3, 4]]                          # scale, x, y
-    design = torch.cat([(f - f.mean(0)) / f.std(0), torch.ones(len(f), 1, dtype=f.dtype)], 1)
     # the benchmark's figures: the first 2,000 test images, rendered once for every run
     test = (DSpritesData(split_indices("test")).draw(index=torch.arange(2000))
             if args.traverse else None)
@@ -71,15 +73,10 @@ def main() -> None:
         with torch.no_grad():
             mu = model.encode(x).double()
         print(run)
-        for j in range(mu.shape[1]):
-            z = mu[:, j]
-            if z.std() < 0.05:
-                continue
-            sol = torch.linalg.lstsq(design, z[:, None]).solution[:, 0]
-            r2 = 1 - float(((z - design @ sol) ** 2).mean() / z.var())
-            angle = math.degrees(math.atan2(sol[2], sol[1]))
-            print(f"  z{j}: sd {z.std():.2f}  scale {sol[0]:+.2f}  x {sol[1]:+.2f}  "
-                  f"y {sol[2]:+.2f}  angle {angle:+4.0f} deg  R^2 {r2:.2f}")
+        for ax in linear_axes(mu, f, ("scale", "x", "y"), ("x", "y")):
+            c = ax.coefficients
+            print(f"  z{ax.latent}: sd {ax.sd:.2f}  scale {c['scale']:+.2f}  x {c['x']:+.2f}  "
+                  f"y {c['y']:+.2f}  angle {ax.angle_deg:+4.0f} deg  R^2 {ax.r2:.2f}")
         if args.traverse:
             traverse(model, run, test, Path(f"{args.traverse}{run.name}.png"))
 

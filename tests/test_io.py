@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from genlab.errors import GenlabError
-from genlab.io import atomic_write_bytes, load_model, model_paths, save_model, to_jsonable
+from genlab.io import (
+    atomic_write_bytes,
+    has_model,
+    load_model,
+    model_paths,
+    save_model,
+    to_jsonable,
+)
 
 
 def test_round_trip(tmp_path):
@@ -17,6 +24,14 @@ def test_round_trip(tmp_path):
     assert torch.equal(w["w"], t["w"]) and torch.equal(w["b"], t["b"])
     assert cfg == {"n": 3} and meta == {"loss": [1.0, 0.5]}
     assert model_paths(tmp_path / "m.json") == model_paths(tmp_path / "m")
+
+
+def test_has_model_needs_both_files(tmp_path):
+    assert not has_model(tmp_path / "m")
+    save_model(tmp_path / "m", {"w": torch.zeros(2)}, "toy", {})
+    assert has_model(tmp_path / "m") and has_model(tmp_path / "m.json")
+    model_paths(tmp_path / "m")[0].unlink()             # weights gone: not a model
+    assert not has_model(tmp_path / "m")
 
 
 def test_atomic_write_leaves_old_file_when_interrupted(tmp_path, monkeypatch):

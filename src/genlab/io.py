@@ -95,6 +95,11 @@ def model_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
 
 
+def has_model(path: str | os.PathLike[str]) -> bool:
+    """Whether both files of the model ``NAME`` (see :func:`model_paths`) exist."""
+    return all(p.is_file() for p in model_paths(path))
+
+
 def save_model(path: str | os.PathLike[str], tensors: dict[str, torch.Tensor], kind: str,
                config: dict[str, Any], meta: dict[str, Any] | None = None) -> Path:
     """Save ``tensors`` and a JSON config as ``NAME.safetensors`` + ``NAME.json``.

@@ -54,7 +54,7 @@ from torch import nn
 
 from genlab.device import keep_freed_memory, native_bf16, resolve_device
 from genlab.errors import GenlabError
-from genlab.io import atomic_write_bytes, load_model, model_paths, save_model
+from genlab.io import atomic_write_bytes, has_model, load_model, save_model
 from genlab.progress import log, progress
 
 CHECKPOINT_KIND = "genlab-checkpoint"
@@ -289,7 +289,7 @@ def load_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
 
 def has_checkpoint(run: str | os.PathLike[str]) -> bool:
     """True when ``RUN/checkpoint`` exists (so ``resume`` has something to continue)."""
-    return all(p.is_file() for p in model_paths(Path(run) / CHECKPOINT_NAME))
+    return has_model(Path(run) / CHECKPOINT_NAME)
 
 
 # ----- the loop ------------------------------------------------------------------------------

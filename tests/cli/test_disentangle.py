@@ -64,6 +64,21 @@ def test_traverse_json(trained, tmp_path, capsys):
     assert len(res["values"]) == 3 and res["values"][0] == -3.0
 
 
+def test_axes_json_and_text(trained, capsys):
+    status, out, err = run(capsys, "disentangle", "axes", str(trained), "--n", "40",
+                           "--min-sd", "0", "--json", "--device", "cpu")
+    assert status == 0, err
+    res = json.loads(out)
+    assert res["n_samples"] == 40 and res["factors"] == ["scale", "pos_x", "pos_y"]
+    assert sorted(a["latent"] for a in res["latents"]) == [0, 1, 2]   # --min-sd 0: all 3
+    for a in res["latents"]:
+        assert set(a["coefficients"]) == set(res["factors"]) and -1e-9 <= a["r2"] <= 1 + 1e-9
+        assert -180 <= a["angle_deg"] <= 180
+    status, out, err = run(capsys, "disentangle", "axes", str(trained), "--n", "40",
+                           "--min-sd", "0", "--device", "cpu")
+    assert status == 0 and out.count("R^2") == 3
+
+
 def test_vae_train_latent_type_beta(tmp_path, capsys):
     # the same beta-VAE through the vae group, on dSprites held in memory
     out_dir = tmp_path / "vb"
@@ -94,6 +109,9 @@ def test_vae_train_latent_type_beta(tmp_path, capsys):
     ["vae", "traverse", "RUN", "--index", "50", "--n-kl", "10"],
     ["vae", "traverse", "RUN", "--steps", "1"],
     ["vae", "traverse", "no/such/run"],
+    ["disentangle", "axes", "no/such/run"],
+    ["disentangle", "axes", "RUN", "--n", "3"],
+    ["disentangle", "axes", "RUN", "--min-sd", "-1"],
 ])
 def test_bad_inputs_exit_2_with_one_line(trained, capsys, argv):
     argv = [str(trained) if a == "RUN" else a for a in argv]

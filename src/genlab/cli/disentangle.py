@@ -22,14 +22,16 @@ from genlab.cli.common import (
     probability,
 )
 from genlab.cli.vae import LatentType, register_latent_type
-from genlab.data.dsprites import DSpritesData, split_indices
+from genlab.data.dsprites import FACTOR_NAMES, FACTOR_SIZES, DSpritesData, split_indices
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
 from genlab.latent import LatentModel, VariationalModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
 from genlab.latent.runs import run_data, train_run
 from genlab.latent.traverse import latent_traversal, plot_traversal
+from genlab.metrics.axes import factor_axes
 from genlab.metrics.dsprites_eval import METRICS, SampleSizes, evaluate_dsprites
+from genlab.metrics.ground_truth import dsprites_code_function
 from genlab.progress import log
 from genlab.train import TrainConfig, epochs_for_steps
 
@@ -137,6 +139,34 @@ def cmd_eval(args: argparse.Namespace) -> None:
     emit(args, result, text)
 
 
+AXES_FACTORS = ("scale", "pos_x", "pos_y")
+
+
+def cmd_axes(args: argparse.Namespace) -> None:
+    device = resolve_device(args.device)
+    model, _ = _load_variational(args.run, device)
+    if model.image_shape != (64, 64):
+        raise GenlabError(f"{args.run} was trained on {model.image_shape[0]}x"
+                          f"{model.image_shape[1]} images; the read-out needs a dSprites "
+                          "model (64x64)")
+    model.eval()
+    res = factor_axes(dsprites_code_function(model.encode, device), FACTOR_SIZES,
+                      FACTOR_NAMES, AXES_FACTORS, ("pos_x", "pos_y"), seed=args.seed,
+                      n_samples=args.n, min_sd=args.min_sd)
+    out = {"run": str(args.run), **asdict(res)}
+
+    def text(r: dict) -> str:
+        head = (f"{len(r['latents'])} latents with sd >= {r['min_sd']} on {r['n_samples']} "
+                "codes; coefficients per factor sd")
+        rows = [f"z{a['latent']}: sd {a['sd']:.2f}  "
+                + "  ".join(f"{k} {v:+.2f}" for k, v in a["coefficients"].items())
+                + f"  angle {a['angle_deg']:+4.0f} deg  R^2 {a['r2']:.2f}"
+                for a in r["latents"]]
+        return "\n".join([head, *rows])
+
+    emit(args, out, text)
+
+
 def cmd_traverse(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     model, meta = _load_variational(args.run, device)
@@ -229,3 +259,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fraction", type=probability, default=1.0,
                    help="fraction of the papers' sample sizes (default 1: 10,000 training "
                         "and 5,000 evaluation votes of 64, 10,000 MIG codes)")
+
+    p = add_command(sub, "axes", cmd_axes, "which of scale, x and y each latent follows: a "
+                    "least-squares read-out of every live latent, with its direction in the "
+                    "x-y plane",
+                    examples="genlab disentangle axes runs/b4\n"
+                             "genlab disentangle axes runs/b4 --n 2000 --json")
+    p.add_argument("run", metavar="RUN", help="run folder (from train --out) or model path")
+    p.add_argument("--n", type=positive_int, default=10_000,
+                   help="codes of uniformly sampled factors (default 10000)")
+    p.add_argument("--min-sd", type=nonneg_float, default=0.05,
+                   help="leave out latents whose code sd is below this (default 0.05)")
