@@ -79,6 +79,17 @@ def test_axes_json_and_text(trained, capsys):
     assert status == 0 and out.count("R^2") == 3
 
 
+def test_models_of_other_images_are_refused(tmp_path, capsys):
+    run_dir = tmp_path / "digits"
+    status, _, err = run(capsys, "vae", "train", "digits", "--limit", "32", "--epochs", "1",
+                         "--latent", "2", "--out", str(run_dir), "--json", "--device", "cpu")
+    assert status == 0, err
+    for cmd in ("eval", "axes"):
+        status, out, err = run(capsys, "disentangle", cmd, str(run_dir), "--device", "cpu")
+        assert status == 2 and out == "" and err.count("\n") == 1
+        assert "8x8 images; this needs a dSprites model (64x64)" in err
+
+
 def test_vae_train_latent_type_beta(tmp_path, capsys):
     # the same beta-VAE through the vae group, on dSprites held in memory
     out_dir = tmp_path / "vb"

@@ -43,6 +43,15 @@ def _load_variational(run: str, device: torch.device) -> tuple[VariationalModel,
     return model, meta
 
 
+def _load_dsprites_model(run: str, device: torch.device) -> VariationalModel:
+    """The VAE of ``run`` in eval mode, checked to take dSprites' 64x64 images."""
+    model, _ = _load_variational(run, device)
+    if model.image_shape != (64, 64):
+        raise GenlabError(f"{run} was trained on {model.image_shape[0]}x"
+                          f"{model.image_shape[1]} images; this needs a dSprites model (64x64)")
+    return model.eval()
+
+
 def _beta_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("beta-VAE (--latent-type beta)")
     g.add_argument("--beta", type=nonneg_float, default=None,
@@ -120,12 +129,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if unknown:
         raise GenlabError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
     sizes = SampleSizes().scaled(args.fraction)
-    model, meta = _load_variational(args.run, device)
-    if model.image_shape != (64, 64):
-        raise GenlabError(f"{args.run} was trained on {model.image_shape[0]}x"
-                          f"{model.image_shape[1]} images; the metrics need a dSprites model "
-                          "(64x64)")
-    model.eval()
+    model = _load_dsprites_model(args.run, device)
     log(f"scoring {args.run} on {', '.join(metrics)} (fraction {args.fraction} of the papers' "
         "sample sizes)")
     result = evaluate_dsprites(model.encode, device, args.seed, sizes, metrics)
@@ -144,12 +148,7 @@ AXES_FACTORS = ("scale", "pos_x", "pos_y")
 
 def cmd_axes(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
-    model, _ = _load_variational(args.run, device)
-    if model.image_shape != (64, 64):
-        raise GenlabError(f"{args.run} was trained on {model.image_shape[0]}x"
-                          f"{model.image_shape[1]} images; the read-out needs a dSprites "
-                          "model (64x64)")
-    model.eval()
+    model = _load_dsprites_model(args.run, device)
     res = factor_axes(dsprites_code_function(model.encode, device), FACTOR_SIZES,
                       FACTOR_NAMES, AXES_FACTORS, ("pos_x", "pos_y"), seed=args.seed,
                       n_samples=args.n, min_sd=args.min_sd)

@@ -1,0 +1,84 @@
+"""Pool ``bench_betavae.py`` result files into one table: mean ± sd over seeds per model,
+and Welch's t of each model's mean against a reference model's.
+
+Runs are matched by model name and seed; when the same (model, seed) appears in several
+files, the last file given wins, so a re-score can be placed after the run it replaces.
+Welch's t is ``(m_a - m_b) / sqrt(s_a^2 / n_a + s_b^2 / n_b)`` with sample sds; the seeds
+are the replicates, so it measures a difference against seed-to-seed spread.
+
+    PYTHONPATH=src python benchmarks/betavae_table.py benchmarks/results/betavae_4ep_lr1e-4_*.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+FIELDS = (("mig", "MIG"), ("factorvae", "FactorVAE score"),
+          ("test_recon_nats", "test -log p(x\\|z) (nats)"), ("test_kl_nats", "test KL (nats)"),
+          ("active_latents", "live latents"), ("images_per_second", "train images/s"))
+
+
+def pooled_runs(paths: list[Path], steps: int | None = None,
+                factorvae_train: int | None = None) -> dict[str, dict[int, dict]]:
+    """``{model: {seed: run}}`` from every sweep of every file, optionally only runs of
+    ``steps`` steps scored with ``factorvae_train`` FactorVAE training votes."""
+    out: dict[str, dict[int, dict]] = {}
+    for path in paths:
+        for sweep in json.loads(path.read_text())["sweeps"]:
+            votes = sweep.get("metric_sample_sizes", {}).get("factorvae_train")
+            if factorvae_train is not None and votes != factorvae_train:
+                continue
+            for run in sweep["runs"]:
+                if steps is not None and run["steps"] != steps:
+                    continue
+                out.setdefault(run["model"], {})[run["seed"]] = {**run, "file": path.name}
+    return out
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    m = sum(values) / len(values)
+    if len(values) < 2:
+        return m, 0.0
+    return m, math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+
+
+def welch_t(a: list[float], b: list[float]) -> float:
+    (ma, sa), (mb, sb) = mean_sd(a), mean_sd(b)
+    se = math.sqrt(sa ** 2 / len(a) + sb ** 2 / len(b))
+    return (ma - mb) / se if se > 0 else math.inf
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("files", nargs="+", type=Path)
+    ap.add_argument("--steps", type=int, default=None, help="only runs of this many steps")
+    ap.add_argument("--votes", type=int, default=None,
+                    help="only sweeps scored with this many FactorVAE training votes")
+    ap.add_argument("--reference", default="beta1", help="model the t values compare with")
+    args = ap.parse_args()
+    runs = pooled_runs(args.files, args.steps, args.votes)
+    ref = runs.get(args.reference, {})
+    print("| model | seeds | " + " | ".join(name for _, name in FIELDS) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in FIELDS) + " |")
+    for model in sorted(runs, key=lambda m: (m != args.reference, m)):
+        by_seed = runs[model]
+        seeds = sorted(by_seed)
+        cells = []
+        for key, _ in FIELDS:
+            vals = [float(by_seed[s][key]) for s in seeds]
+            m, sd = mean_sd(vals)
+            digits = 3 if key in ("mig", "factorvae") else 1
+            cell = f"{m:.{digits}f} ± {sd:.{digits}f}"
+            if key in ("mig", "factorvae"):
+                cell += " (" + ", ".join(f"{v:.3f}" for v in vals) + ")"
+                if model != args.reference and len(ref) > 1 and len(vals) > 1:
+                    cell += f"; t = {welch_t(vals, [float(r[key]) for r in ref.values()]):+.1f}"
+            cells.append(cell)
+        print(f"| {model} | {', '.join(map(str, seeds))} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
