@@ -1,5 +1,6 @@
 """Progress bars that show on a terminal and stay quiet in pipes and CI."""
 
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
@@ -26,5 +27,9 @@ def progress(iterable: Iterable[T], total: int | None = None, desc: str | None =
 
 
 def log(message: str) -> None:
-    """Write one log line to stderr (stdout is kept for results and --json)."""
+    """Write one log line to stderr (stdout is kept for results and --json); under
+    ``torchrun`` only rank 0 (``RANK`` unset or 0) writes, so a line is not repeated per
+    process. Errors are not logged through here and come from every rank."""
+    if os.environ.get("RANK", "0") != "0":
+        return
     print(message, file=sys.stderr, flush=True)

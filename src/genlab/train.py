@@ -207,6 +207,21 @@ def init_distributed_from_env(device: torch.device) -> DistInfo:
     return dist_info()
 
 
+def close_distributed(wait: bool = True) -> None:
+    """Destroy the process group, if one is initialised; with ``wait``, first wait for
+    every rank (a command that ended well), so no rank exits before rank 0 has saved.
+
+    Called when a command ends, so that the group's threads are shut down in order rather
+    than by the interpreter's teardown. A command that failed does not wait: the other
+    ranks may never arrive."""
+    if dist.is_available() and dist.is_initialized():
+        try:
+            if wait:
+                dist.barrier()
+        finally:
+            dist.destroy_process_group()
+
+
 class _LossModule(nn.Module):
     """Makes ``model.loss`` the forward pass, so DDP's gradient hooks see it."""
 

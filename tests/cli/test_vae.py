@@ -2,9 +2,14 @@
 input giving exit 2 with one ``genlab: error:`` line."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from genlab.cli.main import main
 
@@ -130,3 +135,27 @@ def test_bad_inputs(capsys, vae_run, ae_run, tmp_path):
     run_json(capsys, "vae", "train", "digits", "--epochs", "1", "--limit", "100", "--latent",
              "3", "--hidden", "8", "--out", tmp_path / "l3")
     user_error(capsys, "vae", "manifold", tmp_path / "l3", "--out", tmp_path / "m.png")
+
+
+def test_torchrun_two_processes_train_what_one_process_trains(capsys, tmp_path):
+    """``torchrun --nproc-per-node 2 -m genlab ae train`` (gloo, real processes): one JSON
+    result and one log line from rank 0, and the weights of one process trained on the
+    same global batches (the deterministic autoencoder; float32 summation order only)."""
+    train = ["ae", "train", "digits", "--limit", "128", "--epochs", "2", "--batch-size", "32",
+             "--device", "cpu", "--json"]
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": src, "OMP_NUM_THREADS": "1"}
+    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          "--nproc-per-node", "2", "-m", "genlab", *train,
+                          "--out", str(tmp_path / "ddp")],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert ddp.returncode == 0, ddp.stderr
+    lines = ddp.stdout.splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["steps"] == 8   # 2 x 128 / 32
+    assert ddp.stderr.count("training an autoencoder") == 1
+    one = run_json(capsys, *train[:-1], "--out", tmp_path / "one")
+    assert one["steps"] == 8
+    a = load_file(tmp_path / "ddp" / "model.safetensors")
+    b = load_file(tmp_path / "one" / "model.safetensors")
+    assert a.keys() == b.keys()
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-5

@@ -49,8 +49,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     with seeded_init(args.seed):
         model = Autoencoder(config).to(device)
     cfg = train_config(args)
-    what = "denoising " if args.corrupt else "stochastic " if args.stochastic else ""
-    log(f"training a {what}autoencoder ({args.arch} {settings['hidden']}, code {args.latent}) "
+    what = "a denoising " if args.corrupt else "a stochastic " if args.stochastic else "an "
+    log(f"training {what}autoencoder ({args.arch} {settings['hidden']}, code {args.latent}) "
         f"on {len(data)} {args.data} images for {cfg.epochs} epochs")
     result = train_run(model, data, cfg, args.out, val=val, resume=args.resume, device=device,
                        data_dir=args.data_dir)

@@ -49,12 +49,21 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def _close_distributed(wait: bool) -> None:
+    """End a ``torchrun`` command's process group (see :func:`genlab.train.close_distributed`);
+    a command that never imported torch.distributed has none."""
+    if "torch.distributed" in sys.modules:
+        from genlab.train import close_distributed
+        close_distributed(wait)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``genlab``; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         status = args.func(args)
+        _close_distributed(wait=True)
         return int(status or 0)
     except GenlabError as exc:
         message = " ".join(str(exc).split())
@@ -65,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        _close_distributed(wait=False)
 
 
 if __name__ == "__main__":
