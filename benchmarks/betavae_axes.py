@@ -75,8 +75,9 @@ def main() -> None:
         print(run)
         for ax in linear_axes(mu, f, ("scale", "x", "y"), ("x", "y")):
             c = ax.coefficients
+            angle = "none" if ax.angle_deg is None else f"{ax.angle_deg:+4.0f} deg"
             print(f"  z{ax.latent}: sd {ax.sd:.2f}  scale {c['scale']:+.2f}  x {c['x']:+.2f}  "
-                  f"y {c['y']:+.2f}  angle {ax.angle_deg:+4.0f} deg  R^2 {ax.r2:.2f}")
+                  f"y {c['y']:+.2f}  angle {angle}  R^2 {ax.r2:.2f}")
         if args.traverse:
             traverse(model, run, test, Path(f"{args.traverse}{run.name}.png"))
 

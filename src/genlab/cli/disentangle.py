@@ -146,6 +146,10 @@ def cmd_eval(args: argparse.Namespace) -> None:
 AXES_FACTORS = ("scale", "pos_x", "pos_y")
 
 
+def _degrees(angle: float | None) -> str:
+    return "   none" if angle is None else f"{angle:+4.0f} deg"
+
+
 def cmd_axes(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     model = _load_dsprites_model(args.run, device)
@@ -159,7 +163,7 @@ def cmd_axes(args: argparse.Namespace) -> None:
                 "codes; coefficients per factor sd")
         rows = [f"z{a['latent']}: sd {a['sd']:.2f}  "
                 + "  ".join(f"{k} {v:+.2f}" for k, v in a["coefficients"].items())
-                + f"  angle {a['angle_deg']:+4.0f} deg  R^2 {a['r2']:.2f}"
+                + f"  angle {_degrees(a['angle_deg'])}  R^2 {a['r2']:.2f}"
                 for a in r["latents"]]
         return "\n".join([head, *rows])
 

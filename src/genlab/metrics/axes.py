@@ -47,7 +47,9 @@ class LatentAxis:
         sd: standard deviation of ``z_j`` over the sampled codes.
         coefficients: ``b_jk`` per factor name, in code units per factor sd.
         r2: ``R^2_j``.
-        angle_deg: ``atan2(b_jy, b_jx)`` in degrees for the plane's two factors, else None.
+        angle_deg: ``atan2(b_jy, b_jx)`` in degrees for the plane's two factors; None without
+            a plane, or when the latent has no part in it (both coefficients zero to
+            rounding, where the angle would be noise).
     """
 
     latent: int
@@ -102,8 +104,9 @@ def linear_axes(codes: torch.Tensor, factors: torch.Tensor, names: Sequence[str]
     out = []
     for i, j in enumerate(live):
         coef = {k: float(sol[m, i]) for m, k in enumerate(names)}
-        angle = (math.degrees(math.atan2(coef[plane[1]], coef[plane[0]]))
-                 if plane is not None else None)
+        angle = None
+        if plane is not None and math.hypot(coef[plane[0]], coef[plane[1]]) > 1e-9 * sd[j]:
+            angle = math.degrees(math.atan2(coef[plane[1]], coef[plane[0]]))
         out.append(LatentAxis(j, float(sd[j]), coef, float(r2[i]), angle))
     return out
 
