@@ -69,6 +69,9 @@ def main() -> None:
         cells = []
         for key, _ in FIELDS:
             vals = [float(by_seed[s][key]) for s in seeds]
+            if key == "images_per_second" and not any(vals):
+                cells.append("- (re-scored, not trained)")
+                continue
             m, sd = mean_sd(vals)
             digits = 3 if key in ("mig", "factorvae") else 1
             cell = f"{m:.{digits}f} ± {sd:.{digits}f}"
