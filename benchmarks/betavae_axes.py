@@ -28,7 +28,7 @@ from genlab.latent.base import LatentModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
 from genlab.latent.runs import MODEL_NAME
 from genlab.latent.traverse import latent_traversal, plot_traversal
-from genlab.metrics.axes import linear_axes
+from genlab.metrics.axes import describe, linear_axes
 from genlab.train import CHECKPOINT_NAME, has_checkpoint, load_checkpoint_weights
 
 
@@ -74,10 +74,7 @@ def main() -> None:
             mu = model.encode(x).double()
         print(run)
         for ax in linear_axes(mu, f, ("scale", "x", "y"), ("x", "y")):
-            c = ax.coefficients
-            angle = "none" if ax.angle_deg is None else f"{ax.angle_deg:+4.0f} deg"
-            print(f"  z{ax.latent}: sd {ax.sd:.2f}  scale {c['scale']:+.2f}  x {c['x']:+.2f}  "
-                  f"y {c['y']:+.2f}  angle {angle}  R^2 {ax.r2:.2f}")
+            print("  " + describe(ax))
         if args.traverse:
             traverse(model, run, test, Path(f"{args.traverse}{run.name}.png"))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 from pathlib import Path
 
 FIELDS = (("mig", "MIG"), ("factorvae", "FactorVAE score"),
@@ -39,16 +40,14 @@ def pooled_runs(paths: list[Path], steps: int | None = None,
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
-    m = sum(values) / len(values)
-    if len(values) < 2:
-        return m, 0.0
-    return m, math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+    """Mean and sample sd (0 for a single value)."""
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def welch_t(a: list[float], b: list[float]) -> float:
-    (ma, sa), (mb, sb) = mean_sd(a), mean_sd(b)
-    se = math.sqrt(sa ** 2 / len(a) + sb ** 2 / len(b))
-    return (ma - mb) / se if se > 0 else math.inf
+    se = math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
+    diff = statistics.fmean(a) - statistics.fmean(b)
+    return diff / se if se > 0 else math.inf
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import torch
 
 from genlab.data.dsprites import FACTOR_NAMES, FACTOR_SIZES
 from genlab.errors import GenlabError
-from genlab.metrics.axes import factor_axes, linear_axes
+from genlab.metrics.axes import describe, factor_axes, linear_axes
 
 ORDERED = ("scale", "pos_x", "pos_y")
 PLANE = ("pos_x", "pos_y")
@@ -69,6 +69,9 @@ def test_identity_code_on_dsprites_holds_each_ordered_factor_in_its_own_latent()
     assert by_latent[0].r2 < 0.01 and by_latent[2].r2 < 0.01
     # the scale latent has no part in the position plane: no angle
     assert by_latent[1].angle_deg is None
+    assert "angle none  R^2 1.00" in describe(by_latent[1])
+    line = describe(by_latent[4])
+    assert line.startswith("z4: sd ") and "angle  +90 deg" in line
     # reproducible from the seed (to rounding: least squares may sum in another order)
     again = factor_axes(lambda f: f.double(), FACTOR_SIZES, FACTOR_NAMES, ORDERED, PLANE,
                         seed=0, n_samples=3000)

@@ -29,7 +29,7 @@ from genlab.latent import LatentModel, VariationalModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
 from genlab.latent.runs import run_data, train_run
 from genlab.latent.traverse import latent_traversal, plot_traversal
-from genlab.metrics.axes import factor_axes
+from genlab.metrics.axes import describe, factor_axes
 from genlab.metrics.dsprites_eval import METRICS, SampleSizes, evaluate_dsprites
 from genlab.metrics.ground_truth import dsprites_code_function
 from genlab.progress import log
@@ -144,30 +144,19 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 AXES_FACTORS = ("scale", "pos_x", "pos_y")
-
-
-def _degrees(angle: float | None) -> str:
-    return "   none" if angle is None else f"{angle:+4.0f} deg"
+AXES_PLANE = ("pos_x", "pos_y")
 
 
 def cmd_axes(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     model = _load_dsprites_model(args.run, device)
     res = factor_axes(dsprites_code_function(model.encode, device), FACTOR_SIZES,
-                      FACTOR_NAMES, AXES_FACTORS, ("pos_x", "pos_y"), seed=args.seed,
+                      FACTOR_NAMES, AXES_FACTORS, AXES_PLANE, seed=args.seed,
                       n_samples=args.n, min_sd=args.min_sd)
-    out = {"run": str(args.run), **asdict(res)}
-
-    def text(r: dict) -> str:
-        head = (f"{len(r['latents'])} latents with sd >= {r['min_sd']} on {r['n_samples']} "
-                "codes; coefficients per factor sd")
-        rows = [f"z{a['latent']}: sd {a['sd']:.2f}  "
-                + "  ".join(f"{k} {v:+.2f}" for k, v in a["coefficients"].items())
-                + f"  angle {_degrees(a['angle_deg'])}  R^2 {a['r2']:.2f}"
-                for a in r["latents"]]
-        return "\n".join([head, *rows])
-
-    emit(args, out, text)
+    head = (f"{len(res.latents)} latents with sd >= {res.min_sd} on {res.n_samples} codes; "
+            "coefficients per factor sd")
+    emit(args, {"run": str(args.run), **asdict(res)},
+         "\n".join([head, *map(describe, res.latents)]))
 
 
 def cmd_traverse(args: argparse.Namespace) -> None:

@@ -69,6 +69,13 @@ class FactorAxes:
     min_sd: float
 
 
+def describe(axis: LatentAxis) -> str:
+    """One line for ``axis``: sd, each coefficient, the angle (or ``none``) and R^2."""
+    coefs = "  ".join(f"{k} {v:+.2f}" for k, v in axis.coefficients.items())
+    angle = "none" if axis.angle_deg is None else f"{axis.angle_deg:+4.0f} deg"
+    return f"z{axis.latent}: sd {axis.sd:.2f}  {coefs}  angle {angle}  R^2 {axis.r2:.2f}"
+
+
 def linear_axes(codes: torch.Tensor, factors: torch.Tensor, names: Sequence[str],
                 plane: tuple[str, str] | None = None, min_sd: float = 0.05) -> list[LatentAxis]:
     """Read-outs of the codes ``(n, d)`` from factor values ``(n, p)`` named ``names``.
