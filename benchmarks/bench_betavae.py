@@ -30,7 +30,7 @@ from genlab.data.dsprites import DSpritesData, split_indices
 from genlab.device import make_generator, resolve_device
 from genlab.io import atomic_write_json
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
-from genlab.latent.traverse import latent_traversal, plot_traversal
+from genlab.latent.traverse import traversal_figure
 from genlab.metrics.dsprites_eval import SampleSizes, evaluate_dsprites
 from genlab.train import TrainConfig, epochs_for_steps, fit
 
@@ -93,12 +93,12 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
                                metrics=("mig", "factorvae"))
     eval_s = time.perf_counter() - t0
     if figure:
-        trav = latent_traversal(model, test[0], kl)
         what = (f"capacity C = 0 -> {capacity:g} nats over {capacity_steps} steps, "
                 f"gamma {gamma:g}"
                 if capacity > 0 else f"beta = {beta:g}")
-        plot_traversal(trav, ROOT / "docs" / "figures" / f"betavae_traverse_{name}{tag}.png",
-                       title=f"{what}, {result.steps} steps of {batch} (seed {seed})")
+        traversal_figure(model, test, ROOT / "docs" / "figures"
+                         / f"betavae_traverse_{name}{tag}.png",
+                         title=f"{what}, {result.steps} steps of {batch} (seed {seed})")
     return {"model": name, "beta": beta, "capacity_max": capacity,
             "capacity_steps": capacity_steps, "gamma": gamma, "seed": seed,
             "init_output_bias": init_bias,

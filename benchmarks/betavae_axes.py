@@ -25,9 +25,9 @@ import torch
 from genlab.data.dsprites import DSpritesData, images, index_to_factors, split_indices
 from genlab.io import has_model, model_paths
 from genlab.latent.base import LatentModel, load_latent_model
-from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig
 from genlab.latent.runs import MODEL_NAME
-from genlab.latent.traverse import latent_traversal, plot_traversal
+from genlab.latent.traverse import traversal_figure
 from genlab.metrics.axes import describe, linear_axes
 from genlab.train import CHECKPOINT_NAME, has_checkpoint, load_checkpoint_weights
 
@@ -49,8 +49,7 @@ def traverse(model: LatentModel, run: Path, test: torch.Tensor, out: Path) -> No
         title += (f": {meta['meta']['loop']['step']} steps of "
                   f"{meta['config']['batch_size']}")
     with torch.no_grad():
-        plot_traversal(latent_traversal(model, test[0], kl_per_latent(model, test)), out,
-                       title=title)
+        traversal_figure(model, test, out, title=title)
     print(f"  traversal: {out}")
 
 

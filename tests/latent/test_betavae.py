@@ -7,7 +7,7 @@ from genlab.data.dsprites import DSpritesData
 from genlab.errors import GenlabError
 from genlab.latent import load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
-from genlab.latent.traverse import latent_traversal, plot_traversal
+from genlab.latent.traverse import latent_traversal, plot_traversal, traversal_figure
 from genlab.train import TrainConfig, fit
 
 
@@ -113,6 +113,20 @@ def test_traversal_sweeps_one_latent_per_row(batch, tmp_path):
     assert plot_traversal(trav, tmp_path / "t.png").stat().st_size > 0
     with pytest.raises(GenlabError):
         latent_traversal(model, batch[2], kl[:2])
+
+
+def test_traversal_figure_sorts_by_the_kl_of_all_images(batch, tmp_path):
+    torch.manual_seed(0)
+    model = BetaVAE(BetaVAEConfig(latent=4)).eval()
+    trav = traversal_figure(model, batch, tmp_path / "f.png", index=3, steps=4)
+    kl = kl_per_latent(model, batch)
+    assert trav.kl == pytest.approx(kl.tolist())
+    assert trav.order == torch.argsort(kl, descending=True).tolist()
+    ref = latent_traversal(model, batch[3], kl, steps=4)
+    torch.testing.assert_close(trav.images, ref.images)
+    assert (tmp_path / "f.png").stat().st_size > 0
+    with pytest.raises(GenlabError, match="seed image 6"):
+        traversal_figure(model, batch, tmp_path / "g.png", index=6)
 
 
 def test_save_load_round_trip(batch, tmp_path):

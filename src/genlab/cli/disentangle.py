@@ -26,9 +26,9 @@ from genlab.data.dsprites import FACTOR_NAMES, FACTOR_SIZES, DSpritesData, split
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
 from genlab.latent import LatentModel, VariationalModel, load_latent_model
-from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig
 from genlab.latent.runs import run_data, train_run
-from genlab.latent.traverse import latent_traversal, plot_traversal
+from genlab.latent.traverse import traversal_figure
 from genlab.metrics.axes import describe, factor_axes
 from genlab.metrics.dsprites_eval import METRICS, SampleSizes, evaluate_dsprites
 from genlab.metrics.ground_truth import dsprites_code_function
@@ -172,10 +172,10 @@ def cmd_traverse(args: argparse.Namespace) -> None:
     if args.index >= len(data):
         raise GenlabError(f"--index {args.index} is past the {len(data)} test images")
     x = data.draw(torch.Generator().manual_seed(args.seed)).to(device)
-    kl = kl_per_latent(model, x[:args.n_kl])
-    trav = latent_traversal(model, x[args.index], kl, -args.span, args.span, args.steps)
-    plot_traversal(trav, args.out, title=f"{args.run}: latent traversals around test image "
-                   f"{args.index} (rows sorted by KL)")
+    trav = traversal_figure(model, x[:args.n_kl], args.out,
+                            title=f"{args.run}: latent traversals around test image "
+                                  f"{args.index} (rows sorted by KL)",
+                            index=args.index, low=-args.span, high=args.span, steps=args.steps)
     emit(args, {"out": str(args.out), "order": trav.order, "kl": trav.kl,
                 "values": trav.values, "index": args.index},
          lambda r: f"saved the traversal of {len(r['order'])} latents to {r['out']}")
