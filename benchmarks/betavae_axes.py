@@ -10,6 +10,10 @@ latents at 0 or +-90 degrees with high R^2.
 With ``--traverse PREFIX`` it also draws each run's latent traversal, as
 ``bench_betavae.py`` does for seed 0 (first test image, latents sorted by their KL on the
 first 2,000 test images), into ``PREFIX{run folder name}.png``.
+Each run also gets one line of every latent's KL on the same test images split into the
+information it carries about the image and the mismatch of its aggregate posterior with
+N(0, 1) (:func:`genlab.latent.betavae.kl_split`): a latent with KL but no information
+tells the decoder nothing.
 
     PYTHONPATH=src python benchmarks/betavae_axes.py RUNS/beta4_seed0 RUNS/beta1_seed0
 """
@@ -25,7 +29,7 @@ import torch
 from genlab.data.dsprites import DSpritesData, images, index_to_factors, split_indices
 from genlab.io import has_model, model_paths
 from genlab.latent.base import LatentModel, load_latent_model
-from genlab.latent.betavae import BetaVAE, BetaVAEConfig
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_split
 from genlab.latent.runs import MODEL_NAME
 from genlab.latent.traverse import traversal_figure
 from genlab.metrics.axes import describe, linear_axes
@@ -74,6 +78,13 @@ def main() -> None:
         print(run)
         for ax in linear_axes(mu, f, ("scale", "x", "y"), ("x", "y")):
             print("  " + describe(ax))
+        split = kl_split(model, x)
+        print(f"  KL {float((split.information + split.mismatch).sum()):.2f} nats = "
+              f"information {float(split.information.sum()):.2f} + mismatch "
+              f"{float(split.mismatch.sum()):.2f}; per latent (information/mismatch): "
+              + ", ".join(f"z{j} {a:.2f}/{b:.2f}" for j, (a, b) in
+                  enumerate(zip(split.information.tolist(), split.mismatch.tolist(),
+                                     strict=True))))
         if args.traverse:
             traverse(model, run, test, Path(f"{args.traverse}{run.name}.png"))
 

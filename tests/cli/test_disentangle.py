@@ -62,6 +62,8 @@ def test_traverse_json(trained, tmp_path, capsys):
     res = json.loads(out)
     assert png.stat().st_size > 0 and sorted(res["order"]) == [0, 1, 2]
     assert len(res["values"]) == 3 and res["values"][0] == -3.0
+    for kl, info, rest in zip(res["kl"], res["information"], res["mismatch"], strict=True):
+        assert info >= 0 and info + rest == pytest.approx(kl, rel=1e-4, abs=1e-6)
 
 
 def test_axes_json_and_text(trained, capsys):

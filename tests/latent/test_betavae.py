@@ -1,13 +1,16 @@
 """beta-VAE: the literature's architecture, the two objectives, traversals, save/load."""
 
+import math
+
 import pytest
 import torch
 
 from genlab.data.dsprites import DSpritesData
 from genlab.errors import GenlabError
 from genlab.latent import load_latent_model
-from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent, kl_split
 from genlab.latent.traverse import latent_traversal, plot_traversal, traversal_figure
+from genlab.latent.vae import DiagonalGaussian
 from genlab.train import TrainConfig, fit
 
 
@@ -94,6 +97,56 @@ def test_kl_per_latent_sums_to_the_closed_form_kl(batch):
     total = model.posterior(batch).kl_to_prior().mean()
     assert per.shape == (10,) and (per >= 0).all()
     assert per.sum().item() == pytest.approx(total.item(), rel=1e-5)
+
+
+class GaussianChannel(BetaVAE):
+    """q(z|x) = N(a x_{:L}, s^2): a linear Gaussian channel with known information."""
+
+    def __init__(self, a: float, s: float) -> None:
+        super().__init__(BetaVAEConfig(latent=2, image_shape=(16, 16)))
+        self.a, self.s = a, s
+
+    def check_input(self, x):
+        return x
+
+    def posterior(self, x):
+        mu = self.a * x[:, :2]
+        return DiagonalGaussian(mu, torch.full_like(mu, 2 * math.log(self.s)))
+
+
+def test_kl_split_is_the_gaussian_channel_information_and_the_aggregate_kl():
+    # x ~ N(0, 1): I(x; z_j) = 1/2 log(1 + a^2/s^2) exactly, and q(z_j) = N(0, a^2 + s^2),
+    # so the mismatch is KL(N(0, v) || N(0, 1)) = 1/2 (v - 1 - log v), v = a^2 + s^2.
+    a, s, n = 1.5, 0.3, 200_000
+    x = torch.randn(n, 256, generator=torch.Generator().manual_seed(0))
+    split = kl_split(GaussianChannel(a, s), x, batch_size=50_000)
+    v = a * a + s * s
+    # the sample variance of mu is off by a relative sd of sqrt(2/n) = 0.32%: at 5 sd that
+    # moves the information by 5 sqrt(2/n) a^2 / (2v) and the mismatch by 5 sqrt(2/n) (v-1) / (2v)
+    tol = 5 * math.sqrt(2 / n)
+    assert split.information.tolist() == pytest.approx(
+        [0.5 * math.log1p(a * a / (s * s))] * 2, abs=tol * a * a / (2 * v))
+    assert split.mismatch.tolist() == pytest.approx(
+        [0.5 * (v - 1 - math.log(v))] * 2, abs=tol * (v - 1) / (2 * v) + 1e-6)
+
+
+def test_kl_split_adds_up_to_the_kl_and_finds_image_free_kl(batch):
+    torch.manual_seed(0)
+    model = BetaVAE(BetaVAEConfig()).eval()
+    split = kl_split(model, batch, batch_size=4)
+    assert (split.information >= 0).all()
+    torch.testing.assert_close(split.information + split.mismatch,
+                               kl_per_latent(model, batch), rtol=1e-5, atol=1e-7)
+    # a posterior that ignores the image: every mean is 0.7, every sigma 0.5
+    with torch.no_grad():
+        for p in model.encoder.parameters():
+            p.zero_()
+        model.encoder.head[-1].bias.copy_(torch.cat([torch.full((10,), 0.7),
+                                                     torch.full((10,), 2 * math.log(0.5))]))
+    split = kl_split(model, batch)
+    assert split.information.abs().max().item() < 1e-10
+    want = 0.5 * (0.7 ** 2 + 0.25 - 1.0 - 2 * math.log(0.5))
+    torch.testing.assert_close(split.mismatch, torch.full((10,), want))
 
 
 def test_traversal_sweeps_one_latent_per_row(batch, tmp_path):

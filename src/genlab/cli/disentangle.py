@@ -26,7 +26,7 @@ from genlab.data.dsprites import FACTOR_NAMES, FACTOR_SIZES, DSpritesData, split
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
 from genlab.latent import LatentModel, VariationalModel, load_latent_model
-from genlab.latent.betavae import BetaVAE, BetaVAEConfig
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_split
 from genlab.latent.runs import run_data, train_run
 from genlab.latent.traverse import traversal_figure
 from genlab.metrics.axes import describe, factor_axes
@@ -176,15 +176,20 @@ def cmd_traverse(args: argparse.Namespace) -> None:
                             title=f"{args.run}: latent traversals around test image "
                                   f"{args.index} (rows sorted by KL)",
                             index=args.index, low=-args.span, high=args.span, steps=args.steps)
+    split = kl_split(model, x[:args.n_kl])
     emit(args, {"out": str(args.out), "order": trav.order, "kl": trav.kl,
+                "information": split.information.tolist(), "mismatch": split.mismatch.tolist(),
                 "values": trav.values, "index": args.index},
-         lambda r: f"saved the traversal of {len(r['order'])} latents to {r['out']}")
+         lambda r: (f"saved the traversal of {len(r['order'])} latents to {r['out']}; KL "
+                    f"{sum(r['kl']):.2f} nats = information {sum(r['information']):.2f} + "
+                    f"aggregate-posterior mismatch {sum(r['mismatch']):.2f}"))
 
 
 def add_vae_commands(sub: argparse._SubParsersAction) -> None:
     """``genlab vae traverse`` (called by :mod:`genlab.cli.vae` for its extensions)."""
     p = add_command(sub, "traverse", cmd_traverse,
-                    "vary each latent from -3 to +3 around a seed image, one row per latent",
+                    "vary each latent from -3 to +3 around a seed image, one row per latent; "
+                    "reports each latent's KL as information + aggregate-posterior mismatch",
                     examples="genlab vae traverse runs/beta4 --out traverse.png\n"
                              "genlab vae traverse runs/beta4 --index 7 --steps 8 --json")
     p.add_argument("run", metavar="RUN", help="run folder (from train --out) or model path")
