@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import statistics
+import sys
 from pathlib import Path
 
 FIELDS = (("mig", "MIG"), ("factorvae", "FactorVAE score"),
@@ -28,7 +29,11 @@ def pooled_runs(paths: list[Path], steps: int | None = None,
     ``steps`` steps scored with ``factorvae_train`` FactorVAE training votes."""
     out: dict[str, dict[int, dict]] = {}
     for path in paths:
-        for sweep in json.loads(path.read_text())["sweeps"]:
+        sweeps = json.loads(path.read_text()).get("sweeps")
+        if sweeps is None:  # e.g. a stopped run's training log: nothing was scored
+            print(f"skipping {path.name}: no scored sweeps", file=sys.stderr)
+            continue
+        for sweep in sweeps:
             votes = sweep.get("metric_sample_sizes", {}).get("factorvae_train")
             if factorvae_train is not None and votes != factorvae_train:
                 continue

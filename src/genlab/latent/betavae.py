@@ -213,23 +213,25 @@ class KLSplit(NamedTuple):
     """Each latent's mean KL as ``information + mismatch`` (see :func:`kl_split`)."""
 
     information: torch.Tensor  # (L,) 1/2 log(1 + Var_n(mu_nj) / E_n sigma_nj^2), nats
-    mismatch: torch.Tensor     # (L,) mean KL_j - information_j, nats
+    mismatch: torch.Tensor     # (L,) mean KL_j - information_j, nats (the rest)
 
 
 def kl_split(model: VariationalModel, x: torch.Tensor, batch_size: int = 256) -> KLSplit:
-    """Split each latent's mean KL over images ``x`` ``(N, D)`` into the information the
-    latent carries about the image and the rest.
+    """Split each latent's mean KL over images ``x`` ``(N, D)`` into an estimate of the
+    information the latent carries about the image and the rest.
 
     The mean KL is exactly ``E_x KL(q(z|x) || p(z)) = I_q(x; z) + KL(q(z) || p(z))``, with
     ``q(z) = E_x q(z|x)`` the aggregate posterior. Per latent, ``z_j = mu_j(x) + sigma_j
     eps`` is a Gaussian channel: with ``sigma_j`` the same for every image, ``I(x; z_j) <=
     1/2 log(1 + Var_n(mu_nj) / sigma_j^2)`` (a Gaussian ``mu_j`` has the most entropy for its
-    variance), with equality for Gaussian ``mu_j``. ``information`` is that bound with
-    ``E_n sigma_nj^2`` in place of ``sigma_j^2``; ``mismatch = KL_j - information`` then
-    estimates ``KL(q(z_j) || p(z_j))``, what the latent pays for an aggregate posterior
-    that is not ``N(0, 1)``. A latent whose mean does not move with the image has
-    information 0 and its whole KL as mismatch: it tells the decoder nothing.
-    ``information + mismatch`` equals :func:`kl_per_latent`.
+    variance), with equality for Gaussian ``mu_j``. ``information`` is that expression with
+    ``E_n sigma_nj^2`` in place of ``sigma_j^2`` (no longer a bound when ``sigma_j`` varies
+    with the image), and ``mismatch = KL_j - information``. Read them per latent: the
+    latents' informations need not add up to ``I(x; z)``, which for ``N`` distinct images is
+    at most ``log N``. The split is exact where it matters most: a latent whose posterior
+    mean does not move with the image has information 0 and its whole KL as mismatch; it
+    tells the decoder nothing through its mean. ``information + mismatch`` equals
+    :func:`kl_per_latent`.
     """
     if len(x) == 0:
         raise GenlabError("the KL split needs at least one image")
