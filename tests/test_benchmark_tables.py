@@ -1,0 +1,60 @@
+"""``benchmarks/betavae_table.py``: pooling of result files and Welch's t, checked by hand
+and against the table in benchmarks/RESULTS.md that it produced."""
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def table():
+    spec = importlib.util.spec_from_file_location("betavae_table",
+                                                  ROOT / "benchmarks" / "betavae_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_welch_t_by_hand(table):
+    # means 2 and 5, sample variances 1 and 20/3: se = sqrt(1/3 + 5/3) = sqrt(2)
+    assert table.welch_t([1, 2, 3], [2, 4, 6, 8]) == pytest.approx(-3 / math.sqrt(2))
+    assert table.mean_sd([4.0]) == (4.0, 0.0)
+    assert table.mean_sd([1.0, 3.0]) == pytest.approx((2.0, math.sqrt(2)))
+
+
+def sweep(votes, *runs):
+    return {"metric_sample_sizes": {"factorvae_train": votes},
+            "runs": [{"model": m, "seed": s, "steps": n, "mig": v} for m, s, n, v in runs]}
+
+
+def test_pooled_runs_filters_and_lets_the_last_file_win(table, tmp_path, capsys):
+    a, b, log = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "log.json"
+    a.write_text(json.dumps({"sweeps": [sweep(1000, ("beta1", 0, 100, 0.1),
+                                              ("beta1", 1, 50, 0.9))]}))
+    b.write_text(json.dumps({"sweeps": [sweep(1000, ("beta1", 0, 100, 0.2)),
+                                        sweep(10000, ("beta4", 0, 100, 0.3))]}))
+    log.write_text(json.dumps({"runs": [{"train_log": []}]}))
+    runs = table.pooled_runs([a, log, b], steps=100, factorvae_train=1000)
+    assert list(runs) == ["beta1"] and list(runs["beta1"]) == [0]
+    assert runs["beta1"][0]["mig"] == 0.2 and runs["beta1"][0]["file"] == "b.json"
+    assert "skipping log.json" in capsys.readouterr().err
+    assert set(table.pooled_runs([a, b])) == {"beta1", "beta4"}
+
+
+def test_reproduces_the_five_seed_table(table, monkeypatch, capsys):
+    files = sorted(str(p) for p in (ROOT / "benchmarks" / "results").glob(
+        "betavae_4ep_lr1e-4_*.json"))
+    monkeypatch.setattr(sys, "argv", ["betavae_table.py", *files, "--steps", "38400",
+                                      "--votes", "1000"])
+    table.main()
+    rows = {line.split(" | ")[0].lstrip("| "): line
+            for line in capsys.readouterr().out.splitlines()}
+    assert "0.032 ± 0.021 (0.027, 0.016, 0.022, 0.028, 0.068)" in rows["beta1"]
+    assert "0.041 ± 0.019" in rows["beta4"] and "t = +0.7" in rows["beta4"]
+    assert "0.531 ± 0.068 (0.592, 0.458, 0.542); t = +1.2" in rows["capacity25_gamma100"]
