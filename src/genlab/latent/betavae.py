@@ -187,26 +187,36 @@ class BetaVAE(GaussianLatentModel):
         return kl_per_latent(self, x, batch_size)
 
 
-def kl_per_latent(model: VariationalModel, x: torch.Tensor, batch_size: int = 256
-                  ) -> torch.Tensor:
-    """Mean per-dimension ``KL(N(mu_j, sigma_j^2) || N(0, 1))`` of a Gaussian-latent model
-    over images ``x`` ``(N, D)``: ``(L,)``."""
+def _posterior_moments(model: VariationalModel, x: torch.Tensor, batch_size: int,
+                       what: str) -> torch.Tensor:
+    """``(4, L)`` float64 means over images ``x`` of ``mu``, ``mu^2``, ``sigma^2`` and
+    ``log sigma^2`` of a Gaussian-latent model's posterior, encoded ``batch_size`` at a
+    time in eval mode; ``what`` names the caller in its errors."""
     if len(x) == 0:
-        raise GenlabError("per-latent KL needs at least one image")
-    total = torch.zeros(())
+        raise GenlabError(f"{what} needs at least one image")
+    sums = torch.zeros(4, model.latent_dim, dtype=torch.float64)
     was = model.training
     model.eval()
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
             q = model.posterior(model.check_input(x[start:start + batch_size]))
             if not hasattr(q, "logvar"):
-                raise GenlabError("per-latent KL needs a Gaussian-latent model (a VAE or "
-                                  "beta-VAE)")
-            kl = 0.5 * (q.mu ** 2 + q.logvar.exp() - 1.0 - q.logvar)  # (B, L)
-            total = total + kl.sum(0).cpu()
+                raise GenlabError(f"{what} needs a Gaussian-latent model (a VAE or beta-VAE)")
+            mu, logvar = q.mu.double(), q.logvar.double()
+            sums += torch.stack([mu.sum(0), (mu ** 2).sum(0), logvar.exp().sum(0),
+                                 logvar.sum(0)]).cpu()
     model.train(was)
-    return (total / len(x)).cpu()
+    return sums / len(x)
 
+
+def kl_per_latent(model: VariationalModel, x: torch.Tensor, batch_size: int = 256
+                  ) -> torch.Tensor:
+    """Mean per-dimension ``KL(N(mu_j, sigma_j^2) || N(0, 1))
+    = 1/2 (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2)`` of a Gaussian-latent model over
+    images ``x`` ``(N, D)``: ``(L,)``."""
+    _, mean_mu2, mean_var, mean_logvar = _posterior_moments(model, x, batch_size,
+                                                            "per-latent KL")
+    return (0.5 * (mean_mu2 + mean_var - 1.0 - mean_logvar)).float()
 
 
 class KLSplit(NamedTuple):
@@ -233,22 +243,8 @@ def kl_split(model: VariationalModel, x: torch.Tensor, batch_size: int = 256) ->
     tells the decoder nothing through its mean. ``information + mismatch`` equals
     :func:`kl_per_latent`.
     """
-    if len(x) == 0:
-        raise GenlabError("the KL split needs at least one image")
-    sums = torch.zeros(4, model.latent_dim, dtype=torch.float64)  # mu, mu^2, sigma^2, log
-    was = model.training
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(x), batch_size):
-            q = model.posterior(model.check_input(x[start:start + batch_size]))
-            if not hasattr(q, "logvar"):
-                raise GenlabError("the KL split needs a Gaussian-latent model (a VAE or "
-                                  "beta-VAE)")
-            mu, logvar = q.mu.double(), q.logvar.double()
-            sums += torch.stack([mu.sum(0), (mu ** 2).sum(0), logvar.exp().sum(0),
-                                 logvar.sum(0)]).cpu()
-    model.train(was)
-    mean_mu, mean_mu2, mean_var, mean_logvar = sums / len(x)
+    mean_mu, mean_mu2, mean_var, mean_logvar = _posterior_moments(model, x, batch_size,
+                                                                  "the KL split")
     kl = 0.5 * (mean_mu2 + mean_var - 1.0 - mean_logvar)
     information = 0.5 * torch.log1p((mean_mu2 - mean_mu ** 2).clamp(min=0.0) / mean_var)
     return KLSplit(information.float(), (kl - information).float())
