@@ -98,7 +98,8 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
                 if capacity > 0 else f"beta = {beta:g}")
         traversal_figure(model, test, ROOT / "docs" / "figures"
                          / f"betavae_traverse_{name}{tag}.png",
-                         title=f"{what}, {result.steps} steps of {batch} (seed {seed})")
+                         title=f"{what}, {result.steps} steps of {batch} (seed {seed})",
+                         kl=kl)
     return {"model": name, "beta": beta, "capacity_max": capacity,
             "capacity_steps": capacity_steps, "gamma": gamma, "seed": seed,
             "init_output_bias": init_bias,

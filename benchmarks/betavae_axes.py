@@ -52,8 +52,7 @@ def traverse(model: LatentModel, run: Path, test: torch.Tensor, out: Path) -> No
         meta = json.loads(model_paths(run / CHECKPOINT_NAME)[1].read_text())
         title += (f": {meta['meta']['loop']['step']} steps of "
                   f"{meta['config']['batch_size']}")
-    with torch.no_grad():
-        traversal_figure(model, test, out, title=title)
+    traversal_figure(model, test, out, title=title)
     print(f"  traversal: {out}")
 
 

@@ -178,6 +178,9 @@ def test_traversal_figure_sorts_by_the_kl_of_all_images(batch, tmp_path):
     ref = latent_traversal(model, batch[3], kl, steps=4)
     torch.testing.assert_close(trav.images, ref.images)
     assert (tmp_path / "f.png").stat().st_size > 0
+    given = traversal_figure(model, batch, tmp_path / "k.png", index=3, steps=4,
+                             kl=torch.tensor([0.0, 2.0, 1.0, 3.0]))
+    assert given.order == [3, 1, 2, 0]
     with pytest.raises(GenlabError, match="seed image 6"):
         traversal_figure(model, batch, tmp_path / "g.png", index=6)
 

@@ -172,11 +172,12 @@ def cmd_traverse(args: argparse.Namespace) -> None:
     if args.index >= len(data):
         raise GenlabError(f"--index {args.index} is past the {len(data)} test images")
     x = data.draw(torch.Generator().manual_seed(args.seed)).to(device)
+    split = kl_split(model, x[:args.n_kl])
     trav = traversal_figure(model, x[:args.n_kl], args.out,
                             title=f"{args.run}: latent traversals around test image "
                                   f"{args.index} (rows sorted by KL)",
-                            index=args.index, low=-args.span, high=args.span, steps=args.steps)
-    split = kl_split(model, x[:args.n_kl])
+                            index=args.index, low=-args.span, high=args.span, steps=args.steps,
+                            kl=split.information + split.mismatch)
     emit(args, {"out": str(args.out), "order": trav.order, "kl": trav.kl,
                 "information": split.information.tolist(), "mismatch": split.mismatch.tolist(),
                 "values": trav.values, "index": args.index},

@@ -86,14 +86,16 @@ def plot_traversal(trav: Traversal, path: str | os.PathLike[str], title: str | N
 
 def traversal_figure(model: VariationalModel, images: torch.Tensor,
                      path: str | os.PathLike[str], title: str | None = None, index: int = 0,
-                     low: float = -3.0, high: float = 3.0, steps: int = 10) -> Traversal:
+                     low: float = -3.0, high: float = 3.0, steps: int = 10,
+                     kl: torch.Tensor | None = None) -> Traversal:
     """Traverse ``model`` around ``images[index]`` with the rows sorted by each latent's mean
-    KL over all of ``images`` (:func:`genlab.latent.betavae.kl_per_latent`), and save the
-    figure to ``path``: the one sequence behind ``genlab vae traverse`` and the benchmarks'
-    traversal figures."""
+    KL over all of ``images`` (:func:`genlab.latent.betavae.kl_per_latent`, or ``kl`` when
+    the caller has it already), and save the figure to ``path``: the one sequence behind
+    ``genlab vae traverse`` and the benchmarks' traversal figures."""
     if not 0 <= index < len(images):
         raise GenlabError(f"the seed image {index} is not one of the {len(images)} images")
-    kl = kl_per_latent(model, images)
+    if kl is None:
+        kl = kl_per_latent(model, images)
     trav = latent_traversal(model, images[index], kl, low, high, steps)
     plot_traversal(trav, path, title=title)
     return trav
