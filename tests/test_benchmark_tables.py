@@ -61,3 +61,5 @@ def test_reproduces_the_five_seed_table(table, monkeypatch, capsys):
             in rows["capacity25_gamma100"])
     assert ("0.490 ± 0.073 (0.592, 0.458, 0.542, 0.428, 0.430); t = +0.6"
             in rows["capacity25_gamma100"])
+    assert ("0.083 ± 0.073 (0.135, 0.031); t = +1.0"
+            in rows["capacity25_gamma100_ramp19200"])
