@@ -53,15 +53,16 @@ def sample_sizes(votes: int) -> SampleSizes:
                    n_variance=max(SIZES.n_variance, votes))
 
 
-def label(beta: float, capacity: float, gamma: float = GAMMA, ramp: int | None = None) -> str:
+def label(beta: float, capacity: float, gamma: float = GAMMA, capacity_steps: int = 0,
+          steps: int = 0) -> str:
     """The model's name in tables, file names and run folders: ``beta4``, ``capacity25``;
     for a gamma other than Burgess et al.'s 1000, ``capacity25_gamma100``; and when C
-    reaches its maximum after ``ramp`` steps, before the run ends (``ramp`` not None),
-    ``capacity25_gamma100_ramp19200``."""
+    reaches its maximum after ``capacity_steps``, before the run's ``steps`` end,
+    ``capacity25_gamma100_ramp19200`` (such a run must not resume or pool with a full ramp)."""
     if capacity <= 0:
         return f"beta{beta:g}"
     return (f"capacity{capacity:g}" + (f"_gamma{gamma:g}" if gamma != GAMMA else "")
-            + (f"_ramp{ramp}" if ramp is not None else ""))
+            + (f"_ramp{capacity_steps}" if 0 < capacity_steps < steps else ""))
 
 
 def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: bool,
@@ -72,7 +73,7 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
     torch.manual_seed(seed)  # weight initialisation
     model = BetaVAE(BetaVAEConfig(beta=beta, capacity_max=capacity,
                                   capacity_steps=capacity_steps, gamma=gamma))
-    name = label(beta, capacity, gamma, capacity_steps if capacity_steps < steps else None)
+    name = label(beta, capacity, gamma, capacity_steps, steps)
     data = DSpritesData(split_indices("train"))
     if init_bias:
         model.init_output_bias(data.draw(index=torch.arange(2000)))
@@ -166,8 +167,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "betavae.json"))
     args = ap.parse_args()
     cap_steps = args.capacity_steps or args.steps
-    ramp = cap_steps if cap_steps < args.steps else None
-    models = [label(b, args.capacity, args.gamma, ramp) for b in args.betas]
+    models = [label(b, args.capacity, args.gamma, cap_steps, args.steps) for b in args.betas]
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     start = time.perf_counter()

@@ -1,5 +1,6 @@
 """``benchmarks/betavae_table.py``: pooling of result files and Welch's t, checked by hand
-and against the table in benchmarks/RESULTS.md that it produced."""
+and against the table in benchmarks/RESULTS.md that it produced; and the run names of
+``benchmarks/bench_betavae.py`` that the pooling and resuming go by."""
 
 import importlib.util
 import json
@@ -12,13 +13,25 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def table():
-    spec = importlib.util.spec_from_file_location("betavae_table",
-                                                  ROOT / "benchmarks" / "betavae_table.py")
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def table():
+    return load("betavae_table")
+
+
+def test_run_names_keep_different_schedules_apart():
+    label = load("bench_betavae").label
+    assert label(4, 0) == label(4, 0, 100, 19200, 38400) == "beta4"
+    assert label(1, 25) == "capacity25"
+    assert label(1, 25, 100, 38400, 38400) == "capacity25_gamma100"
+    # C reaching its maximum before the run ends is another schedule: another name
+    assert label(1, 25, 100, 19200, 38400) == "capacity25_gamma100_ramp19200"
 
 
 def test_welch_t_by_hand(table):
