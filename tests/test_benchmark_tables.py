@@ -74,5 +74,7 @@ def test_reproduces_the_five_seed_table(table, monkeypatch, capsys):
             in rows["capacity25_gamma100"])
     assert ("0.490 ± 0.073 (0.592, 0.458, 0.542, 0.428, 0.430); t = +0.6"
             in rows["capacity25_gamma100"])
-    assert ("0.083 ± 0.073 (0.135, 0.031); t = +1.0"
+    assert ("0.069 ± 0.053 (0.135, 0.031, 0.063, 0.006, 0.109); t = +1.4"
+            in rows["capacity25_gamma100_ramp19200"])
+    assert ("0.513 ± 0.095 (0.618, 0.502, 0.500, 0.368, 0.576); t = +0.9"
             in rows["capacity25_gamma100_ramp19200"])
