@@ -1,6 +1,7 @@
 """``benchmarks/betavae_table.py``: pooling of result files and Welch's t, checked by hand
 and against the table in benchmarks/RESULTS.md that it produced; and the run names of
-``benchmarks/bench_betavae.py`` that the pooling and resuming go by."""
+``benchmarks/bench_betavae.py`` that the pooling and resuming go by, down to a three-step
+run that resumes from its own checkpoint and not from another schedule's."""
 
 import importlib.util
 import json
@@ -78,3 +79,20 @@ def test_reproduces_the_five_seed_table(table, monkeypatch, capsys):
             in rows["capacity25_gamma100_ramp19200"])
     assert ("0.513 ± 0.095 (0.618, 0.502, 0.500, 0.368, 0.576); t = +0.9"
             in rows["capacity25_gamma100_ramp19200"])
+
+
+def test_a_capacity_run_resumes_from_its_own_folder_only(tmp_path):
+    bench = load("bench_betavae")
+    sizes = bench.SIZES.scaled(0.01)
+    kw = dict(batch=8, lr=1e-4, figure=False, runs=tmp_path, capacity=25.0, gamma=100.0,
+              amp=False, sizes=sizes)
+    first = bench.one_run(1.0, 0, 3, capacity_steps=2, **kw)
+    assert first["model"] == "capacity25_gamma100_ramp2" and first["steps"] == 3
+    assert (tmp_path / "capacity25_gamma100_ramp2_seed0").is_dir()
+    # the same schedule, run longer, continues from the checkpoint ...
+    again = bench.one_run(1.0, 0, 5, capacity_steps=2, **kw)
+    assert again["resumed_from"] == 3 and again["steps"] == 5
+    # ... while a full ramp over the same steps is another model and starts afresh
+    full = bench.one_run(1.0, 0, 3, capacity_steps=3, **kw)
+    assert full["model"] == "capacity25_gamma100" and not full["resumed_from"]
+    assert 0.0 <= first["mig"] <= 1.0 and 0.0 <= first["factorvae"] <= 1.0
