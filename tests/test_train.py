@@ -116,6 +116,23 @@ def test_resume_gives_the_same_parameters(digits, tmp_path):
     assert steps == ref
 
 
+def test_resume_refuses_a_model_with_other_settings(digits, tmp_path):
+    cfg = TrainConfig(epochs=2, batch_size=64, checkpoint_every=3, max_steps=3)
+    fit(small_vae(), digits, cfg, run=tmp_path, quiet=True)
+    # the same networks with another objective would continue silently without the check
+    with seeded_init(0):
+        other = VAE(VAEConfig(image_shape=(8, 8), hidden=(16,), latent=3, kl_warmup=0.5))
+    before = {k: v.clone() for k, v in other.state_dict().items()}
+    with pytest.raises(GenlabError, match=r"kl_warmup 0\.0 there, 0\.5 here") as err:
+        fit(other, digits, TrainConfig(epochs=2, batch_size=64), run=tmp_path, resume=True,
+            quiet=True)
+    assert "\n" not in str(err.value)
+    assert all(torch.equal(before[k], v) for k, v in other.state_dict().items())
+    r = fit(small_vae(), digits, TrainConfig(epochs=2, batch_size=64), run=tmp_path,
+            resume=True, quiet=True)
+    assert r.resumed_from == 3
+
+
 def test_same_seed_same_run_other_seed_differs(digits):
     a, b, c = small_vae(), small_vae(), small_vae()
     for m, seed in ((a, 1), (b, 1), (c, 2)):

@@ -44,7 +44,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -260,17 +260,26 @@ def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
+def _model_settings(model: nn.Module) -> dict[str, Any] | None:
+    """The model's ``config`` dataclass as JSON values (tuples as lists), or None."""
+    cfg = getattr(model, "config", None)
+    if not is_dataclass(cfg) or isinstance(cfg, type):
+        return None
+    return json.loads(json.dumps(asdict(cfg), default=str))
+
+
 def save_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
                     state: dict[str, Any], best: dict[str, torch.Tensor] | None,
                     config: TrainConfig) -> Path:
-    """Write ``RUN/checkpoint`` (weights, optimiser, best weights, loop state) atomically."""
+    """Write ``RUN/checkpoint`` (weights, optimiser, best weights, loop state and the
+    model's settings) atomically."""
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     opt_tensors, opt_meta = _optimizer_tensors(opt)
     tensors.update(opt_tensors)
     if best is not None:
         tensors.update({f"best.{k}": v for k, v in best.items()})
     return save_model(run / CHECKPOINT_NAME, tensors, CHECKPOINT_KIND, asdict(config),
-                      {"loop": state, "optimizer": opt_meta})
+                      {"loop": state, "optimizer": opt_meta, "model": _model_settings(model)})
 
 
 def _load_weights(run: Path, model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
@@ -294,8 +303,19 @@ def load_checkpoint_weights(run: str | os.PathLike[str], model: nn.Module,
 
 def load_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
                     device: torch.device) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
-    """Restore weights and optimiser from ``RUN/checkpoint``; returns (loop state, best)."""
+    """Restore weights and optimiser from ``RUN/checkpoint``; returns (loop state, best).
+
+    A model whose settings differ from those the checkpoint was written with (say another
+    beta or capacity schedule, with the same networks) is refused: continuing it would mix
+    two objectives in one run."""
     tensors, _, meta = load_model(run / CHECKPOINT_NAME, kind=CHECKPOINT_KIND, device=device)
+    saved, now = meta.get("model"), _model_settings(model)
+    if saved is not None and now is not None and saved != now:
+        diff = ", ".join(f"{k} {saved.get(k)!r} there, {now.get(k)!r} here"
+                         for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k))
+        raise GenlabError(f"checkpoint in {run} was written by a model with other settings "
+                          f"({diff}); resume with the same settings or train into a new "
+                          f"folder")
     _load_weights(run, model, tensors)
     _load_optimizer(opt, tensors, meta["optimizer"])
     best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")} or None
