@@ -90,6 +90,11 @@ def test_vae_resume(capsys, tmp_path):
     resumed = run_json(capsys, *args, "--resume", "--out", tmp_path / "b")
     assert resumed["resumed_from"] == 5 and resumed["steps"] == full["steps"] == 8
     assert resumed["train_loss"][-1] == full["train_loss"][-1]
+    # the same networks under another KL warm-up are another objective: refused
+    code, _, err = run(capsys, *args, "--kl-warmup", "0.5", "--resume", "--out", tmp_path / "b")
+    last = err.strip().splitlines()[-1]  # after the "training a vae ..." log line
+    assert code == 2 and last.startswith("genlab: error: checkpoint in ")
+    assert "other settings (kl_warmup 0.3 there, 0.5 here)" in last
 
 
 def test_vae_eval_sample_reconstruct_manifold(capsys, vae_run, tmp_path):
