@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import statistics
 import time
 from dataclasses import asdict, replace
@@ -28,11 +29,11 @@ import torch
 
 from genlab.data.dsprites import DSpritesData, split_indices
 from genlab.device import make_generator, resolve_device
-from genlab.io import atomic_write_json
+from genlab.io import atomic_write_json, model_paths
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
 from genlab.latent.traverse import traversal_figure
 from genlab.metrics.dsprites_eval import SampleSizes, evaluate_dsprites
-from genlab.train import TrainConfig, epochs_for_steps, fit
+from genlab.train import CHECKPOINT_NAME, TrainConfig, epochs_for_steps, fit, has_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 # Metric sample sizes that fit the CPU budget: MIG at the papers' 10,000 codes; the
@@ -65,11 +66,21 @@ def label(beta: float, capacity: float, gamma: float = GAMMA, capacity_steps: in
             + (f"_ramp{capacity_steps}" if 0 < capacity_steps < steps else ""))
 
 
+def keep_snapshot(run: Path, to: Path) -> None:
+    """Copy ``run``'s training checkpoint into the run folder ``to`` (once: an existing
+    snapshot is kept), which ``betavae_axes.py`` reads like any other run."""
+    if has_checkpoint(to):
+        return
+    to.mkdir(parents=True, exist_ok=True)
+    for src in model_paths(run / CHECKPOINT_NAME):
+        shutil.copyfile(src, to / src.name)
+
+
 def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: bool,
             init_bias: bool = False, tag: str = "", runs: Path | None = None,
             capacity: float = 0.0, capacity_steps: int = 1, gamma: float = GAMMA,
             amp: bool = True, sizes: SampleSizes = SIZES,
-            device: torch.device | str = "cpu") -> dict:
+            device: torch.device | str = "cpu", snapshots: tuple[int, ...] = ()) -> dict:
     torch.manual_seed(seed)  # weight initialisation
     model = BetaVAE(BetaVAEConfig(beta=beta, capacity_max=capacity,
                                   capacity_steps=capacity_steps, gamma=gamma))
@@ -81,12 +92,22 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
     cfg = TrainConfig(epochs=epochs, batch_size=batch, lr=lr, seed=seed, max_steps=steps, amp=amp,
                       checkpoint_every=500 if runs else 0, log_every=max(1, min(500, steps // 5)))
     run = runs / f"{name}_seed{seed}" if runs else None
-    t0 = time.perf_counter()
     # With a run folder, a longer sweep continues each model from its checkpoint: the
-    # constant learning rate and the seeded data order make that the same as one run.
-    result = fit(model, data, cfg, run=run, resume=run is not None, device=device, quiet=True)
-    train_s = time.perf_counter() - t0
-    new_steps = result.steps - (result.resumed_from or 0)
+    # constant learning rate and the seeded data order make that the same as one run. The
+    # same holds for stopping at each snapshot step and going on, which keeps a copy of the
+    # checkpoint there as RUN/step{N}.
+    stops = sorted({s for s in snapshots if 0 < s < steps}) if run else []
+    train_s, resumed_from = 0.0, None
+    for i, stop in enumerate([*stops, steps]):
+        t0 = time.perf_counter()
+        result = fit(model, data, replace(cfg, max_steps=stop), run=run,
+                     resume=run is not None, device=device, quiet=True)
+        train_s += time.perf_counter() - t0
+        if i == 0:
+            resumed_from = result.resumed_from
+        if stop < steps and result.steps == stop:
+            keep_snapshot(run, run / f"step{stop}")
+    new_steps = result.steps - (resumed_from or 0)
     model.eval()
     test = DSpritesData(split_indices("test")).draw(index=torch.arange(2000))
     with torch.no_grad():
@@ -109,7 +130,7 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
             "init_output_bias": init_bias,
             "steps": result.steps, "batch_size": batch, "lr": lr,
             "device": str(device), "bfloat16": result.bfloat16,
-            "resumed_from": result.resumed_from, "train_seconds": train_s,
+            "resumed_from": resumed_from, "train_seconds": train_s,
             "images_per_second": new_steps * batch / train_s,
             "eval_seconds": eval_s, "test_recon_nats": float(-t.log_px_z.mean()),
             "test_kl_nats": float(t.kl.mean()), "kl_per_latent": kl.tolist(),
@@ -164,6 +185,9 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=None,
                     help="keep each model's checkpoint in RUNS/{beta4|capacity25}_seed{S}; a "
                          "later, longer sweep resumes from it")
+    ap.add_argument("--snapshots", type=int, nargs="+", default=[], metavar="STEP",
+                    help="with --runs, also keep the checkpoint at these steps as "
+                         "RUNS/{model}_seed{S}/step{STEP}")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "betavae.json"))
     args = ap.parse_args()
     cap_steps = args.capacity_steps or args.steps
@@ -182,7 +206,8 @@ def main() -> None:
                         init_bias=args.init_bias, tag=args.tag, runs=args.runs,
                         capacity=args.capacity, capacity_steps=cap_steps, gamma=args.gamma,
                         amp=args.amp,
-                        sizes=sample_sizes(args.votes), device=device)
+                        sizes=sample_sizes(args.votes), device=device,
+                        snapshots=tuple(args.snapshots))
             runs.append(r)
             print(f"{r['model']} seed={seed}: MIG {r['mig']:.3f} FactorVAE "
                   f"{r['factorvae']:.3f} recon {r['test_recon_nats']:.1f} KL "
@@ -202,7 +227,9 @@ def main() -> None:
                     f" --votes {args.votes}" if args.votes != SIZES.factorvae_train else "") + (
                     f" --device {args.device}" if args.device != "cpu" else "") + (
                     f" --tag {args.tag}" if args.tag else "") + (
-                    f" --runs {args.runs}" if args.runs else ""),
+                    f" --runs {args.runs}" if args.runs else "") + (
+                    " --snapshots " + " ".join(map(str, args.snapshots))
+                    if args.snapshots else ""),
                 "machine": f"{platform.machine()} {platform.processor()}, torch "
                            f"{torch.__version__}, {args.threads} thread(s)" + (
                                f", {torch.cuda.get_device_name(device)}"

@@ -13,7 +13,9 @@ first 2,000 test images), into ``PREFIX{run folder name}.png``.
 Each run also gets one line of every latent's KL on the same test images split into the
 information it carries about the image and the mismatch of its aggregate posterior with
 N(0, 1) (:func:`genlab.latent.betavae.kl_split`): a latent with KL but no information
-tells the decoder nothing.
+tells the decoder nothing. With ``--scores VOTES`` it also scores MIG and the FactorVAE
+score as ``bench_betavae.py --votes VOTES`` does (the same metric seeds), for instance on
+the snapshots that ``bench_betavae.py --snapshots`` keeps along a run.
 
     PYTHONPATH=src python benchmarks/betavae_axes.py RUNS/beta4_seed0 RUNS/beta1_seed0
 """
@@ -33,6 +35,7 @@ from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_split
 from genlab.latent.runs import MODEL_NAME
 from genlab.latent.traverse import traversal_figure
 from genlab.metrics.axes import describe, linear_axes
+from genlab.metrics.dsprites_eval import evaluate_dsprites
 from genlab.train import CHECKPOINT_NAME, has_checkpoint, load_checkpoint_weights
 
 
@@ -62,6 +65,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=3000, help="test images")
     ap.add_argument("--traverse", metavar="PREFIX",
                     help="also write each run's traversal to PREFIX{run folder name}.png")
+    ap.add_argument("--scores", type=int, metavar="VOTES",
+                    help="also score MIG and FactorVAE as bench_betavae.py --votes VOTES")
     args = ap.parse_args()
     idx = torch.from_numpy(split_indices("test")[: args.n].copy())
     factors = index_to_factors(idx).double()
@@ -84,6 +89,14 @@ def main() -> None:
               + ", ".join(f"z{j} {a:.2f}/{b:.2f}" for j, (a, b) in
                   enumerate(zip(split.information.tolist(), split.mismatch.tolist(),
                                      strict=True))))
+        if args.scores:
+            from bench_betavae import sample_sizes  # beside this script
+            scores = evaluate_dsprites(model.encode, "cpu", seed=0,
+                                       sizes=sample_sizes(args.scores),
+                                       metrics=("mig", "factorvae"))
+            print(f"  MIG {scores['mig']['score']:.3f} (per factor "
+                  + ", ".join(f"{v:.3f}" for v in scores["mig"]["per_factor"])
+                  + f"), FactorVAE {scores['factorvae']['score']:.3f}")
         if args.traverse:
             traverse(model, run, test, Path(f"{args.traverse}{run.name}.png"))
 

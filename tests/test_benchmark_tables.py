@@ -1,7 +1,8 @@
 """``benchmarks/betavae_table.py``: pooling of result files and Welch's t, checked by hand
 and against the table in benchmarks/RESULTS.md that it produced; and the run names of
 ``benchmarks/bench_betavae.py`` that the pooling and resuming go by, down to a three-step
-run that resumes from its own checkpoint and not from another schedule's."""
+run that resumes from its own checkpoint and not from another schedule's, and keeps
+snapshots along the way without changing the training."""
 
 import importlib.util
 import json
@@ -42,6 +43,16 @@ def test_welch_t_by_hand(table):
     assert table.mean_sd([1.0, 3.0]) == pytest.approx((2.0, math.sqrt(2)))
 
 
+def test_permutation_p_by_enumeration(table):
+    # the six splits of {1, 2, 3, 4} into two pairs have first-pair sums 3, 4, 5, 5, 6, 7
+    assert table.permutation_p([3, 4], [1, 2]) == pytest.approx(1 / 6)  # the largest split
+    assert table.permutation_p([1, 3], [2, 4]) == pytest.approx(5 / 6)  # sums >= 4
+    assert table.permutation_p([1, 2], [3, 4]) == 1.0
+    assert table.permutation_p([1, 1], [1, 1]) == 1.0                    # ties count
+    # unequal groups: C(5, 2) = 10 splits, and only {4, 5} has a first-pair mean of 4.5
+    assert table.permutation_p([4, 5], [1, 2, 3]) == pytest.approx(1 / 10)
+
+
 def sweep(votes, *runs):
     return {"metric_sample_sizes": {"factorvae_train": votes},
             "runs": [{"model": m, "seed": s, "steps": n, "mig": v} for m, s, n, v in runs]}
@@ -65,7 +76,7 @@ def test_reproduces_the_five_seed_table(table, monkeypatch, capsys):
     files = sorted(str(p) for p in (ROOT / "benchmarks" / "results").glob(
         "betavae_4ep_lr1e-4_*.json"))
     monkeypatch.setattr(sys, "argv", ["betavae_table.py", *files, "--steps", "38400",
-                                      "--votes", "1000"])
+                                      "--votes", "1000", "--seeds", "0", "1", "2", "3", "4"])
     table.main()
     rows = {line.split(" | ")[0].lstrip("| "): line
             for line in capsys.readouterr().out.splitlines()}
@@ -75,9 +86,9 @@ def test_reproduces_the_five_seed_table(table, monkeypatch, capsys):
             in rows["capacity25_gamma100"])
     assert ("0.490 ± 0.073 (0.592, 0.458, 0.542, 0.428, 0.430); t = +0.6"
             in rows["capacity25_gamma100"])
-    assert ("0.069 ± 0.053 (0.135, 0.031, 0.063, 0.006, 0.109); t = +1.4"
+    assert ("0.069 ± 0.053 (0.135, 0.031, 0.063, 0.006, 0.109); t = +1.4, p = 0.12"
             in rows["capacity25_gamma100_ramp19200"])
-    assert ("0.513 ± 0.095 (0.618, 0.502, 0.500, 0.368, 0.576); t = +0.9"
+    assert ("0.513 ± 0.095 (0.618, 0.502, 0.500, 0.368, 0.576); t = +0.9, p = 0.23"
             in rows["capacity25_gamma100_ramp19200"])
 
 
@@ -96,3 +107,39 @@ def test_a_capacity_run_resumes_from_its_own_folder_only(tmp_path):
     full = bench.one_run(1.0, 0, 3, capacity_steps=3, **kw)
     assert full["model"] == "capacity25_gamma100" and not full["resumed_from"]
     assert 0.0 <= first["mig"] <= 1.0 and 0.0 <= first["factorvae"] <= 1.0
+
+
+def test_snapshots_keep_the_checkpoint_along_the_way_and_change_nothing(tmp_path):
+    from genlab.latent.betavae import BetaVAE, BetaVAEConfig
+    from genlab.train import load_checkpoint_weights
+
+    bench = load("bench_betavae")
+    kw = dict(batch=8, lr=1e-4, figure=False, capacity=25.0, gamma=100.0, capacity_steps=2,
+              amp=False, sizes=bench.SIZES.scaled(0.01))
+    staged = bench.one_run(1.0, 0, 4, runs=tmp_path / "staged", snapshots=(2, 9), **kw)
+    whole = bench.one_run(1.0, 0, 4, runs=tmp_path / "whole", **kw)
+    run = tmp_path / "staged" / "capacity25_gamma100_ramp2_seed0"
+    assert sorted(p.name for p in run.glob("step*")) == ["step2"]  # 9 is past the end
+    snap = json.loads((run / "step2" / "checkpoint.json").read_text())
+    assert snap["meta"]["loop"]["step"] == 2
+    assert staged["steps"] == whole["steps"] == 4 and staged["resumed_from"] is None
+    # stopping at the snapshot and going on is the same training as one run
+    a, b = (load_checkpoint_weights(r, BetaVAE(BetaVAEConfig())).state_dict() for r in
+            (run, tmp_path / "whole" / "capacity25_gamma100_ramp2_seed0"))
+    assert all(a[k].equal(b[k]) for k in a)
+    assert staged["mig"] == whole["mig"] and staged["factorvae"] == whole["factorvae"]
+
+
+def test_reproduces_the_seven_seed_rows(table, monkeypatch, capsys):
+    files = sorted(str(p) for p in (ROOT / "benchmarks" / "results").glob(
+        "betavae_4ep_lr1e-4_*.json"))
+    monkeypatch.setattr(sys, "argv", ["betavae_table.py", *files, "--steps", "38400",
+                                      "--votes", "1000"])
+    table.main()
+    rows = {line.split(" | ")[0].lstrip("| "): line
+            for line in capsys.readouterr().out.splitlines()}
+    assert "0.041 ± 0.027 (0.027, 0.016, 0.022, 0.028, 0.068, 0.089, 0.039)" in rows["beta1"]
+    assert ("0.056 ± 0.049 (0.135, 0.031, 0.063, 0.006, 0.109, 0.021, 0.029); t = +0.7, "
+            "p = 0.25" in rows["capacity25_gamma100_ramp19200"])
+    assert ("0.501 ± 0.085 (0.618, 0.502, 0.500, 0.368, 0.576, 0.422, 0.518); t = +0.4, "
+            "p = 0.36" in rows["capacity25_gamma100_ramp19200"])
