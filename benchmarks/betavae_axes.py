@@ -75,6 +75,9 @@ def main() -> None:
     # the benchmark's figures: the first 2,000 test images, rendered once for every run
     test = (DSpritesData(split_indices("test")).draw(index=torch.arange(2000))
             if args.traverse else None)
+    if args.scores:
+        from bench_betavae import sample_sizes  # beside this script
+        sizes = sample_sizes(args.scores)
     for run in args.runs:
         model = load(run).eval()
         with torch.no_grad():
@@ -90,9 +93,7 @@ def main() -> None:
                   enumerate(zip(split.information.tolist(), split.mismatch.tolist(),
                                      strict=True))))
         if args.scores:
-            from bench_betavae import sample_sizes  # beside this script
-            scores = evaluate_dsprites(model.encode, "cpu", seed=0,
-                                       sizes=sample_sizes(args.scores),
+            scores = evaluate_dsprites(model.encode, "cpu", seed=0, sizes=sizes,
                                        metrics=("mig", "factorvae"))
             print(f"  MIG {scores['mig']['score']:.3f} (per factor "
                   + ", ".join(f"{v:.3f}" for v in scores["mig"]["per_factor"])

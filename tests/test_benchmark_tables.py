@@ -72,14 +72,19 @@ def test_pooled_runs_filters_and_lets_the_last_file_win(table, tmp_path, capsys)
     assert set(table.pooled_runs([a, b])) == {"beta1", "beta4"}
 
 
-def test_reproduces_the_five_seed_table(table, monkeypatch, capsys):
+def results_table(table, monkeypatch, capsys, *options):
+    """The rows, by model, that RESULTS.md's pooling command prints with ``options``."""
     files = sorted(str(p) for p in (ROOT / "benchmarks" / "results").glob(
         "betavae_4ep_lr1e-4_*.json"))
     monkeypatch.setattr(sys, "argv", ["betavae_table.py", *files, "--steps", "38400",
-                                      "--votes", "1000", "--seeds", "0", "1", "2", "3", "4"])
+                                      "--votes", "1000", *options])
     table.main()
-    rows = {line.split(" | ")[0].lstrip("| "): line
+    return {line.split(" | ")[0].lstrip("| "): line
             for line in capsys.readouterr().out.splitlines()}
+
+
+def test_reproduces_the_five_seed_table(table, monkeypatch, capsys):
+    rows = results_table(table, monkeypatch, capsys, "--seeds", "0", "1", "2", "3", "4")
     assert "0.032 ± 0.021 (0.027, 0.016, 0.022, 0.028, 0.068)" in rows["beta1"]
     assert "0.041 ± 0.019" in rows["beta4"] and "t = +0.7" in rows["beta4"]
     assert ("0.050 ± 0.017 (0.068, 0.034, 0.063, 0.054, 0.030); t = +1.5"
@@ -131,13 +136,7 @@ def test_snapshots_keep_the_checkpoint_along_the_way_and_change_nothing(tmp_path
 
 
 def test_reproduces_the_seven_seed_rows(table, monkeypatch, capsys):
-    files = sorted(str(p) for p in (ROOT / "benchmarks" / "results").glob(
-        "betavae_4ep_lr1e-4_*.json"))
-    monkeypatch.setattr(sys, "argv", ["betavae_table.py", *files, "--steps", "38400",
-                                      "--votes", "1000"])
-    table.main()
-    rows = {line.split(" | ")[0].lstrip("| "): line
-            for line in capsys.readouterr().out.splitlines()}
+    rows = results_table(table, monkeypatch, capsys)
     assert "0.041 ± 0.027 (0.027, 0.016, 0.022, 0.028, 0.068, 0.089, 0.039)" in rows["beta1"]
     assert ("0.056 ± 0.049 (0.135, 0.031, 0.063, 0.006, 0.109, 0.021, 0.029); t = +0.7, "
             "p = 0.25" in rows["capacity25_gamma100_ramp19200"])
