@@ -356,7 +356,10 @@ def _data_device(data: Batches) -> torch.device:
 
 
 def _on_device(data: Batches, device: torch.device) -> Batches:
-    """Move an :class:`ImageDataset`'s images to ``device`` once (draws then stay there)."""
+    """Move an :class:`ImageDataset`'s images to ``device`` once (draws then stay there);
+    data that makes its images when drawn (``on_device``, e.g. dSprites) makes them there."""
+    if hasattr(data, "on_device"):
+        return data.on_device(device)
     images = getattr(data, "images", None)
     if isinstance(images, torch.Tensor) and images.device != device and \
             hasattr(data, "with_options"):

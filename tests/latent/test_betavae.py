@@ -204,6 +204,19 @@ def test_trains_on_rendered_dsprites_through_fit():
     assert caps == [0.0, 2.5, 5.0]
 
 
+
+def test_fit_renders_dsprites_on_its_own_device(monkeypatch):
+    # fit draws every batch from data.on_device(device), a copy: the caller's data keeps
+    # its device, and on a GPU the images are rendered there, not on the CPU
+    data, drawn = DSpritesData(torch.arange(8)), []
+    draw = DSpritesData.draw
+    monkeypatch.setattr(DSpritesData, "draw",
+                        lambda self, *a, **k: drawn.append(self) or draw(self, *a, **k))
+    fit(BetaVAE(BetaVAEConfig(latent=2)), data, TrainConfig(epochs=1, batch_size=4,
+        checkpoint_every=0), device="cpu", quiet=True)
+    assert drawn and all(d is not data and d.device == torch.device("cpu") for d in drawn)
+    assert data.on_device("cpu").draw(index=torch.arange(8)).equal(data.draw(index=torch.arange(8)))
+
 def test_bad_configs_are_user_errors():
     with pytest.raises(GenlabError, match="divisible by 16"):
         BetaVAE(BetaVAEConfig(image_shape=(28, 28)))

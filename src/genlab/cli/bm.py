@@ -130,10 +130,11 @@ def cmd_sample(args: argparse.Namespace) -> None:
     if args.correlations:
         prods, (i, j) = pair_products(run.samples)
         c = summarize(prods)
+        i, j = i.cpu(), j.cpu()  # the samples may be on a GPU; the matrices are for JSON
         corr = torch.eye(n, dtype=torch.float64)
         se = torch.zeros(n, n, dtype=torch.float64)
-        corr[i, j] = corr[j, i] = c.mean
-        se[i, j] = se[j, i] = c.mcse
+        corr[i, j] = corr[j, i] = c.mean.cpu().double()
+        se[i, j] = se[j, i] = c.mcse.cpu().double()
         result.update(correlations=corr.tolist(), correlations_mcse=se.tolist(),
                       max_rhat=max(result["max_rhat"], float(c.rhat.max())))
     if args.out:

@@ -33,6 +33,7 @@ over the batch and the pixels, on any device.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -111,7 +112,10 @@ def factor_values(factors: torch.Tensor) -> torch.Tensor:
 
 def sample_factors(n: int, generator: torch.Generator | None = None,
                    device: torch.device | str = "cpu") -> torch.Tensor:
-    """``n`` factor index vectors ``(n, 5)`` drawn uniformly from the grid."""
+    """``n`` factor index vectors ``(n, 5)`` drawn uniformly from the grid.
+
+    They are drawn on the CPU (``generator`` is a CPU generator), so that a seed gives the
+    same factors on every device, and then moved to ``device``."""
     cols = [torch.randint(s, (n,), generator=generator, device="cpu") for s in FACTOR_SIZES]
     return torch.stack(cols, 1).to(device)
 
@@ -203,7 +207,9 @@ class DSpritesData:
     It has what :func:`genlab.train.fit` draws from (``len``, ``draw(generator, index)``)
     and what a run records about its data (``name``, ``binarize``, ``image_shape``), so
     a model trains on every one of the 737,280 images without holding them in memory.
-    ``indices`` restricts it to a subset (e.g. :func:`split_indices`).
+    ``indices`` restricts it to a subset (e.g. :func:`split_indices`). Batches are
+    rendered on ``device``; :func:`genlab.train.fit` trains from :meth:`on_device` of its
+    own device, so on a GPU no image is made on the CPU or copied to the device.
     """
 
     name = "dsprites"
@@ -212,8 +218,16 @@ class DSpritesData:
     labels = None
     image_shape = (IMAGE_SIZE, IMAGE_SIZE)
 
-    def __init__(self, indices: np.ndarray | torch.Tensor | None = None) -> None:
+    def __init__(self, indices: np.ndarray | torch.Tensor | None = None,
+                 device: torch.device | str = "cpu") -> None:
         self.indices = None if indices is None else _check_index(torch.as_tensor(indices))
+        self.device = torch.device(device)
+
+    def on_device(self, device: torch.device | str) -> DSpritesData:
+        """The same images, rendered on ``device`` when drawn."""
+        out = copy.copy(self)
+        out.device = torch.device(device)
+        return out
 
     def __len__(self) -> int:
         return N_IMAGES if self.indices is None else len(self.indices)
@@ -224,7 +238,8 @@ class DSpritesData:
 
     def draw(self, generator: torch.Generator | None = None,
              index: torch.Tensor | None = None) -> torch.Tensor:
-        """Images ``(n, 4096)`` (flattened, {0, 1}) of rows ``index`` (default: all)."""
+        """Images ``(n, 4096)`` (flattened, {0, 1}) of rows ``index`` (default: all),
+        rendered on :attr:`device`."""
         if index is None:
             if len(self) > DEFAULT_LIMIT:
                 raise GenlabError(f"drawing all {len(self)} dSprites images at once needs "
@@ -232,4 +247,4 @@ class DSpritesData:
             index = torch.arange(len(self))
         index = torch.as_tensor(index).long().cpu()
         rows = index if self.indices is None else self.indices[index]
-        return images(rows).reshape(len(rows), -1)
+        return images(rows, device=self.device).reshape(len(rows), -1)

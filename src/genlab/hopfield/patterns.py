@@ -50,7 +50,7 @@ def as_spins(values: torch.Tensor | np.ndarray, what: str = "patterns",
     allowed = (-1.0, 0.0, 1.0) if allow_zero else (-1.0, 1.0)
     if not allow_zero and bool(((t == 0) | (t == 1)).all()):
         t = 2.0 * t - 1.0
-    bad = ~torch.isin(t, torch.tensor(allowed, dtype=t.dtype))
+    bad = ~torch.isin(t, torch.tensor(allowed, dtype=t.dtype, device=t.device))
     if bool(bad.any()):
         v = t[bad][0].item()
         raise GenlabError(f"{what} must hold only {', '.join(f'{a:g}' for a in allowed)} "
