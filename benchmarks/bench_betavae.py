@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from genlab.data.dsprites import DSpritesData, split_indices
-from genlab.device import make_generator, resolve_device
+from genlab.device import cpu_name, make_generator, resolve_device
 from genlab.io import atomic_write_json, model_paths
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
 from genlab.latent.traverse import traversal_figure
@@ -230,7 +230,7 @@ def main() -> None:
                     f" --runs {args.runs}" if args.runs else "") + (
                     " --snapshots " + " ".join(map(str, args.snapshots))
                     if args.snapshots else ""),
-                "machine": f"{platform.machine()} {platform.processor()}, torch "
+                "machine": f"{cpu_name()} ({platform.machine()}), torch "
                            f"{torch.__version__}, {args.threads} thread(s)" + (
                                f", {torch.cuda.get_device_name(device)}"
                                if device.type == "cuda" else ""),

@@ -27,9 +27,11 @@ from pathlib import Path
 
 import torch
 
+from genlab.device import cpu_name, native_bf16
 from genlab.io import atomic_write_json
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "betavae_step.json"
 CONFIGS = (("float32, row-major", dict(alloc=False, amp=False, cl=False)),
            ("+ glibc keeps freed memory", dict(alloc=True, amp=False, cl=False)),
            ("+ bfloat16 autocast", dict(alloc=True, amp=True, cl=False)),
@@ -76,7 +78,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=3, help="fresh processes per setting; "
                     "the table reports the fastest (the VM's noise only slows runs down)")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "betavae_step.json"))
+    ap.add_argument("--out", default=str(DEFAULT_OUT))
     args = ap.parse_args()
     rows = []
     for name, cfg in CONFIGS:
@@ -95,14 +97,17 @@ def main() -> None:
           f"{args.repeats}) | training images/s | vs float32 |")
     print("| --- | --- | --- | --- |")
     for r in rows:
-        print(f"| {r['setting']} | {min(r['ms_per_step']):.1f} | "
+        note = " (not native here: float32)" if r["amp"] and not r["bfloat16_native"] else ""
+        print(f"| {r['setting']}{note} | {min(r['ms_per_step']):.1f} | "
               f"{r['images_per_second']:.0f} | {r['images_per_second'] / base:.2f}x |")
-    atomic_write_json(Path(args.out), {
+    out = Path(args.out)
+    atomic_write_json(out, {
         "command": "PYTHONPATH=src python benchmarks/bench_betavae_step.py" + (
             f" --steps {args.steps}" if args.steps != 50 else "") + (
-            f" --repeats {args.repeats}" if args.repeats != 3 else ""),
-        "machine": f"{platform.machine()} {platform.processor()}, torch {torch.__version__}, "
-                   "1 thread", "rows": rows})
+            f" --repeats {args.repeats}" if args.repeats != 3 else "") + (
+            f" --out {args.out}" if out.resolve() != DEFAULT_OUT else ""),
+        "machine": f"{cpu_name()} ({platform.machine()}), torch {torch.__version__}, "
+                   f"native bfloat16 {native_bf16('cpu')}, 1 thread", "rows": rows})
 
 
 if __name__ == "__main__":

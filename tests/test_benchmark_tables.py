@@ -142,3 +142,19 @@ def test_reproduces_the_seven_seed_rows(table, monkeypatch, capsys):
             "p = 0.25" in rows["capacity25_gamma100_ramp19200"])
     assert ("0.501 ± 0.085 (0.618, 0.502, 0.500, 0.368, 0.576, 0.422, 0.518); t = +0.4, "
             "p = 0.36" in rows["capacity25_gamma100_ramp19200"])
+
+
+def test_axes_scores_a_run_as_the_bench_recorded_it(tmp_path, monkeypatch, capsys):
+    bench = load("bench_betavae")
+    sizes = bench.SIZES.scaled(0.01)
+    run = bench.one_run(1.0, 0, 3, batch=8, lr=1e-4, figure=False, runs=tmp_path,
+                        amp=False, sizes=sizes)
+    # betavae_axes takes the bench's sample sizes for --scores VOTES from beside itself
+    monkeypatch.setattr(bench, "sample_sizes", lambda votes: sizes)
+    monkeypatch.setitem(sys.modules, "bench_betavae", bench)
+    monkeypatch.setattr(sys, "argv", ["betavae_axes.py", str(tmp_path / "beta1_seed0"),
+                                      "--n", "200", "--scores", "2"])
+    load("betavae_axes").main()
+    line = next(s for s in capsys.readouterr().out.splitlines() if "FactorVAE" in s)
+    assert line.startswith(f"  MIG {run['mig']:.3f} (per factor ")
+    assert line.endswith(f"FactorVAE {run['factorvae']:.3f}")

@@ -3,6 +3,7 @@
 import ctypes
 import ctypes.util
 import functools
+import platform
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -50,15 +51,26 @@ def native_bf16(device: torch.device | str) -> bool:
 
 @functools.cache
 def _cpu_has_bf16() -> bool:
+    return bool(set(_cpuinfo("flags").split()) & {"avx512_bf16", "amx_bf16"})
+
+
+def _cpuinfo(field: str) -> str:
+    """The first ``field`` of ``/proc/cpuinfo`` ("" where there is none)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+                if line.split(":", 1)[0].strip() == field:
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return False
+    return ""
+
+
+def cpu_name() -> str:
+    """The CPU's model name, for benchmark records (``platform.processor()`` is often
+    empty on Linux): ``/proc/cpuinfo``'s model name, else the platform's processor or
+    machine string."""
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
 
 
 # glibc mallopt parameters (malloc.h)
