@@ -192,6 +192,18 @@ def test_dsprites_data_renders_its_batches_on_the_training_device():
     assert int((dev.cpu() != x).sum()) <= render_mismatch_bound(x.numel())
 
 
+
+def test_image_dataset_binarises_on_the_device_of_its_images():
+    # Bernoulli binarisation draws with a generator on the images' device: .x is the same
+    # {0, 1} matrix on every access, and its mean is within 5 binomial standard errors
+    # (sd <= 0.5 / sqrt(n) for n independent pixels) of the intensities' mean
+    data = load_dataset("digits", "train", binarize="bernoulli", limit=50)
+    moved = data.with_options(images=data.images.to(DEVICE))
+    x = moved.x
+    assert on_device(x) and x.equal(moved.x) and bool(((x == 0) | (x == 1)).all())
+    gap = float(x.double().mean() - data.images.double().mean())
+    assert abs(gap) <= 5 * 0.5 / math.sqrt(x.numel())
+
 # ----- Hopfield networks ----------------------------------------------------------------------
 
 def assert_recall_equal(dev, ref) -> None:

@@ -38,6 +38,7 @@ import torch
 
 from genlab.data.idx import read_idx
 from genlab.data.transforms import BINARIZE_MODES, binarize, to_spins
+from genlab.device import make_generator
 from genlab.errors import GenlabError
 
 SPLITS = ("train", "test", "all")
@@ -103,8 +104,9 @@ class ImageDataset:
 
     @property
     def x(self) -> torch.Tensor:
-        """``draw()`` with a fixed generator (seed 0): the same matrix on every access."""
-        return self.draw(torch.Generator().manual_seed(0))
+        """``draw()`` with a fixed generator (seed 0, on the images' device): the same
+        matrix on every access."""
+        return self.draw(make_generator(0, self.images.device))
 
     def batches(self, batch_size: int, generator: torch.Generator | None = None,
                 shuffle: bool = True, drop_last: bool = False
