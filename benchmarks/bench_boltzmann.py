@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -44,6 +43,7 @@ def main() -> None:
     import numpy as np
     import torch
 
+    from genlab.device import cpu_name
     from genlab.energy.gibbs import gibbs_sweep, random_spins
     from genlab.energy.gibbs_native import native_kernel
 
@@ -100,7 +100,7 @@ def main() -> None:
         r["vs_numpy"] = t_np / r["seconds"]
         r["vs_floor"] = r["seconds"] / t_floor
     result = {"chains": c, "units": n, "beta": beta, "threads": args.threads,
-              "repeats": args.repeats, "machine": platform.processor() or platform.machine(),
+              "repeats": args.repeats, "machine": cpu_name(),
               "cpu_count": os.cpu_count(), "torch": torch.__version__, "numpy": np.__version__,
               "python": sys.version.split()[0], "rows": rows,
               "command": "PYTHONPATH=src python benchmarks/bench_boltzmann.py "

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from genlab.device import cpu_name
 from genlab.tsp import (
     best_nearest_neighbour,
     held_karp,
@@ -161,7 +161,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "tsp.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
-    result: dict = {"machine": platform.processor() or platform.machine(),
+    result: dict = {"machine": cpu_name(),
                     "torch": torch.__version__, "restarts": args.restarts}
     print("Hopfield-Tank on random 10-city instances", flush=True)
     result["hopfield_tank_10"] = hopfield_tank_10(args.ht_instances, args.ht_restarts)
