@@ -198,7 +198,7 @@ def test_image_dataset_binarises_on_the_device_of_its_images():
     # {0, 1} matrix on every access, and its mean is within 5 binomial standard errors
     # (sd <= 0.5 / sqrt(n) for n independent pixels) of the intensities' mean
     data = load_dataset("digits", "train", binarize="bernoulli", limit=50)
-    moved = data.with_options(images=data.images.to(DEVICE))
+    moved = data.on_device(DEVICE)
     x = moved.x
     assert on_device(x) and x.equal(moved.x) and bool(((x == 0) | (x == 1)).all())
     gap = float(x.double().mean() - data.images.double().mean())

@@ -356,15 +356,9 @@ def _data_device(data: Batches) -> torch.device:
 
 
 def _on_device(data: Batches, device: torch.device) -> Batches:
-    """Move an :class:`ImageDataset`'s images to ``device`` once (draws then stay there);
-    data that makes its images when drawn (``on_device``, e.g. dSprites) makes them there."""
-    if hasattr(data, "on_device"):
-        return data.on_device(device)
-    images = getattr(data, "images", None)
-    if isinstance(images, torch.Tensor) and images.device != device and \
-            hasattr(data, "with_options"):
-        return data.with_options(images=images.to(device))
-    return data
+    """``data.on_device(device)`` where the data has it: an :class:`ImageDataset` moves its
+    images there once, dSprites renders its batches there."""
+    return data.on_device(device) if hasattr(data, "on_device") else data
 
 
 class _MetricsLog:

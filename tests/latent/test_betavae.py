@@ -204,7 +204,6 @@ def test_trains_on_rendered_dsprites_through_fit():
     assert caps == [0.0, 2.5, 5.0]
 
 
-
 def test_fit_renders_dsprites_on_its_own_device(monkeypatch):
     # fit draws every batch from data.on_device(device), a copy: the caller's data keeps
     # its device, and on a GPU the images are rendered there, not on the CPU
@@ -216,6 +215,7 @@ def test_fit_renders_dsprites_on_its_own_device(monkeypatch):
         checkpoint_every=0), device="cpu", quiet=True)
     assert drawn and all(d is not data and d.device == torch.device("cpu") for d in drawn)
     assert data.on_device("cpu").draw(index=torch.arange(8)).equal(data.draw(index=torch.arange(8)))
+
 
 def test_bad_configs_are_user_errors():
     with pytest.raises(GenlabError, match="divisible by 16"):

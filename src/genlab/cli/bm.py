@@ -133,8 +133,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
         i, j = i.cpu(), j.cpu()  # the samples may be on a GPU; the matrices are for JSON
         corr = torch.eye(n, dtype=torch.float64)
         se = torch.zeros(n, n, dtype=torch.float64)
-        corr[i, j] = corr[j, i] = c.mean.cpu().double()
-        se[i, j] = se[j, i] = c.mcse.cpu().double()
+        corr[i, j] = corr[j, i] = c.mean.cpu()
+        se[i, j] = se[j, i] = c.mcse.cpu()
         result.update(correlations=corr.tolist(), correlations_mcse=se.tolist(),
                       max_rhat=max(result["max_rhat"], float(c.rhat.max())))
     if args.out:

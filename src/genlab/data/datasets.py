@@ -124,6 +124,13 @@ class ImageDataset:
         """A copy with some fields changed (e.g. ``binarize='threshold'``)."""
         return replace(self, **changes)  # type: ignore[arg-type]
 
+    def on_device(self, device: torch.device | str) -> ImageDataset:
+        """The same data with its images on ``device`` (moved once; draws then stay there)."""
+        device = torch.device(device)
+        if self.images.device == device:
+            return self
+        return self.with_options(images=self.images.to(device))
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
