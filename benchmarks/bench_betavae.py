@@ -22,8 +22,10 @@ import platform
 import shutil
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -31,6 +33,7 @@ from genlab.data.dsprites import DSpritesData, split_indices
 from genlab.device import cpu_name, make_generator, resolve_device
 from genlab.io import atomic_write_json, model_paths
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
+from genlab.latent.stacked import StackedBetaVAE
 from genlab.latent.traverse import traversal_figure
 from genlab.metrics.dsprites_eval import SampleSizes, evaluate_dsprites
 from genlab.train import CHECKPOINT_NAME, TrainConfig, epochs_for_steps, fit, has_checkpoint
@@ -66,6 +69,34 @@ def label(beta: float, capacity: float, gamma: float = GAMMA, capacity_steps: in
             + (f"_ramp{capacity_steps}" if 0 < capacity_steps < steps else ""))
 
 
+class Spec(NamedTuple):
+    """One model setting of a sweep (what :func:`label` names)."""
+
+    beta: float
+    capacity: float = 0.0
+    gamma: float = GAMMA
+    capacity_steps: int = 0   # 0: C rises over the whole run
+
+
+def parse_label(name: str) -> Spec:
+    """The setting :func:`label` names: ``beta4`` -> beta 4; ``capacity25_gamma100_ramp19200``
+    -> C_max 25, gamma 100, C at its maximum from step 19,200 (beta 1, as the CLI's)."""
+    parts = name.split("_")
+    try:
+        if len(parts) == 1 and parts[0].startswith("beta"):
+            return Spec(float(parts[0][4:]))
+        if parts[0].startswith("capacity"):
+            opts = {"gamma": GAMMA, "ramp": 0}
+            for part in parts[1:]:
+                key = "gamma" if part.startswith("gamma") else "ramp"
+                opts[key] = (float if key == "gamma" else int)(part[len(key):])
+            return Spec(1.0, float(parts[0][8:]), opts["gamma"], opts["ramp"])
+    except ValueError:
+        pass
+    raise SystemExit(f"bench_betavae: unknown model {name!r}; use names such as beta4, "
+                     "capacity25, capacity25_gamma100 or capacity25_gamma100_ramp19200")
+
+
 def keep_snapshot(run: Path, to: Path) -> None:
     """Copy ``run``'s training checkpoint into the run folder ``to`` (once: an existing
     snapshot is kept), which ``betavae_axes.py`` reads like any other run."""
@@ -76,14 +107,63 @@ def keep_snapshot(run: Path, to: Path) -> None:
         shutil.copyfile(src, to / src.name)
 
 
+def build_model(beta: float, seed: int, capacity: float = 0.0, capacity_steps: int = 1,
+                gamma: float = GAMMA) -> BetaVAE:
+    """A beta-VAE (or capacity form) with the weight initialisation of ``seed``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return BetaVAE(BetaVAEConfig(beta=beta, capacity_max=capacity,
+                                     capacity_steps=capacity_steps, gamma=gamma))
+
+
+def score_model(model: BetaVAE, name: str, seed: int, steps: int, batch: int,
+                sizes: SampleSizes, device: torch.device | str, figure: bool,
+                tag: str = "") -> dict:
+    """Test reconstruction and KL, per-latent KL, MIG and FactorVAE score of a trained
+    model (and, with ``figure``, its traversal in docs/figures): the record's scores."""
+    model.eval()
+    test = DSpritesData(split_indices("test")).draw(index=torch.arange(2000))
+    with torch.no_grad():
+        t = model.elbo_terms(test, make_generator(0, device))
+    kl = kl_per_latent(model, test)
+    t0 = time.perf_counter()
+    scores = evaluate_dsprites(model.encode, device, seed=0, sizes=sizes,
+                               metrics=("mig", "factorvae"))
+    eval_s = time.perf_counter() - t0
+    c = model.config
+    if figure:
+        what = (f"capacity C = 0 -> {c.capacity_max:g} nats over {c.capacity_steps} steps, "
+                f"gamma {c.gamma:g}"
+                if c.capacity_max > 0 else f"beta = {c.beta:g}")
+        traversal_figure(model, test, ROOT / "docs" / "figures"
+                         / f"betavae_traverse_{name}{tag}.png",
+                         title=f"{what}, {steps} steps of {batch} (seed {seed})", kl=kl)
+    return {"eval_seconds": eval_s, "test_recon_nats": float(-t.log_px_z.mean()),
+            "test_kl_nats": float(t.kl.mean()), "kl_per_latent": kl.tolist(),
+            "active_latents": int((kl > 0.1).sum()), "mig": scores["mig"]["score"],
+            "mig_per_factor": scores["mig"]["per_factor"],
+            "factorvae": scores["factorvae"]["score"],
+            "factorvae_votes": [sizes.factorvae_train, sizes.factorvae_eval]}
+
+
+def run_record(model: BetaVAE, name: str, seed: int, steps: int, batch: int, lr: float,
+               init_bias: bool, device: torch.device | str, bfloat16: bool,
+               resumed_from: int | None, train_s: float, new_steps: int) -> dict:
+    """The training half of a run's record (the scores are :func:`score_model`'s)."""
+    c = model.config
+    return {"model": name, "beta": c.beta, "capacity_max": c.capacity_max,
+            "capacity_steps": c.capacity_steps, "gamma": c.gamma, "seed": seed,
+            "init_output_bias": init_bias, "steps": steps, "batch_size": batch, "lr": lr,
+            "device": str(device), "bfloat16": bfloat16, "resumed_from": resumed_from,
+            "train_seconds": train_s, "images_per_second": new_steps * batch / train_s}
+
+
 def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: bool,
             init_bias: bool = False, tag: str = "", runs: Path | None = None,
             capacity: float = 0.0, capacity_steps: int = 1, gamma: float = GAMMA,
             amp: bool = True, sizes: SampleSizes = SIZES,
             device: torch.device | str = "cpu", snapshots: tuple[int, ...] = ()) -> dict:
-    torch.manual_seed(seed)  # weight initialisation
-    model = BetaVAE(BetaVAEConfig(beta=beta, capacity_max=capacity,
-                                  capacity_steps=capacity_steps, gamma=gamma))
+    model = build_model(beta, seed, capacity, capacity_steps, gamma)
     name = label(beta, capacity, gamma, capacity_steps, steps)
     data = DSpritesData(split_indices("train"))
     if init_bias:
@@ -107,37 +187,59 @@ def one_run(beta: float, seed: int, steps: int, batch: int, lr: float, figure: b
             resumed_from = result.resumed_from
         if stop < steps and result.steps == stop:
             keep_snapshot(run, run / f"step{stop}")
-    new_steps = result.steps - (resumed_from or 0)
-    model.eval()
-    test = DSpritesData(split_indices("test")).draw(index=torch.arange(2000))
-    with torch.no_grad():
-        t = model.elbo_terms(test, make_generator(0, device))
-    kl = kl_per_latent(model, test)
+    record = run_record(model, name, seed, result.steps, batch, lr, init_bias, device,
+                        result.bfloat16, resumed_from, train_s,
+                        result.steps - (resumed_from or 0))
+    return {**record, **score_model(model, name, seed, result.steps, batch, sizes, device,
+                                    figure, tag)}
+
+
+def stacked_runs(specs: list[Spec], seeds: list[int], steps: int, batch: int, lr: float,
+                 init_bias: bool = False, tag: str = "", runs: Path | None = None,
+                 amp: bool = True, sizes: SampleSizes = SIZES,
+                 device: torch.device | str = "cpu", time_limit: float | None = None,
+                 on_record: Callable[[dict], None] | None = None) -> list[dict]:
+    """Every (seed, setting) model trained at once as one :class:`StackedBetaVAE` (each
+    with its separate run's initial weights and objective, batches of ``batch`` each), for
+    ``steps`` steps or until ``time_limit`` seconds have passed, whichever comes first:
+    all models stop at the same step. Then each is scored as :func:`one_run` scores it
+    (and, with ``runs``, saved as ``RUNS/stack_.../{model}_seed{S}/model``);
+    ``on_record(record)`` is called after each."""
+    settings = [(spec._replace(capacity_steps=spec.capacity_steps or steps), seed)
+                for seed in seeds for spec in specs]
+    models = [build_model(sp.beta, seed, sp.capacity, sp.capacity_steps, sp.gamma)
+              for sp, seed in settings]
+    names = [label(sp.beta, sp.capacity, sp.gamma, sp.capacity_steps, steps)
+             for sp, _ in settings]
+    stack = StackedBetaVAE(models)
+    k = stack.n_models
+    data = DSpritesData(split_indices("train"))
+    if init_bias:
+        stack.init_output_bias(data.draw(index=torch.arange(2000)))
+    cfg = TrainConfig(epochs=epochs_for_steps(steps, len(data), batch * k),
+                      batch_size=batch * k, lr=lr, seed=seeds[0], max_steps=steps,
+                      max_seconds=time_limit, amp=amp, checkpoint_every=2000 if runs else 0,
+                      log_every=max(1, min(500, steps // 5)))
+    run = (runs / ("stack_" + "_".join(dict.fromkeys(names)) + "_seeds"
+                   + "-".join(map(str, seeds)))) if runs else None
     t0 = time.perf_counter()
-    scores = evaluate_dsprites(model.encode, device, seed=0, sizes=sizes,
-                               metrics=("mig", "factorvae"))
-    eval_s = time.perf_counter() - t0
-    if figure:
-        what = (f"capacity C = 0 -> {capacity:g} nats over {capacity_steps} steps, "
-                f"gamma {gamma:g}"
-                if capacity > 0 else f"beta = {beta:g}")
-        traversal_figure(model, test, ROOT / "docs" / "figures"
-                         / f"betavae_traverse_{name}{tag}.png",
-                         title=f"{what}, {result.steps} steps of {batch} (seed {seed})",
-                         kl=kl)
-    return {"model": name, "beta": beta, "capacity_max": capacity,
-            "capacity_steps": capacity_steps, "gamma": gamma, "seed": seed,
-            "init_output_bias": init_bias,
-            "steps": result.steps, "batch_size": batch, "lr": lr,
-            "device": str(device), "bfloat16": result.bfloat16,
-            "resumed_from": resumed_from, "train_seconds": train_s,
-            "images_per_second": new_steps * batch / train_s,
-            "eval_seconds": eval_s, "test_recon_nats": float(-t.log_px_z.mean()),
-            "test_kl_nats": float(t.kl.mean()), "kl_per_latent": kl.tolist(),
-            "active_latents": int((kl > 0.1).sum()), "mig": scores["mig"]["score"],
-            "mig_per_factor": scores["mig"]["per_factor"],
-            "factorvae": scores["factorvae"]["score"],
-            "factorvae_votes": [sizes.factorvae_train, sizes.factorvae_eval]}
+    result = fit(stack, data, cfg, run=run, resume=run is not None, device=device, quiet=True)
+    train_s = time.perf_counter() - t0
+    records = []
+    for model, name, (_, seed) in zip(stack.unstack(), names, settings, strict=True):
+        record = run_record(model, name, seed, result.steps, batch, lr, init_bias, device,
+                            result.bfloat16, result.resumed_from, train_s,
+                            result.steps - (result.resumed_from or 0))
+        record["stacked"] = k
+        if run is not None:  # each model on its own, where betavae_axes.py reads it
+            model.save(run / f"{name}_seed{seed}" / "model",
+                       meta={"steps": result.steps, "seed": seed, "stacked": k})
+        record.update(score_model(model, name, seed, result.steps, batch, sizes, device,
+                                  figure=seed == 0, tag=tag))
+        records.append(record)
+        if on_record is not None:
+            on_record(record)
+    return records
 
 
 def save_sweep(path: Path, sweep: dict) -> None:
@@ -188,55 +290,84 @@ def main() -> None:
     ap.add_argument("--snapshots", type=int, nargs="+", default=[], metavar="STEP",
                     help="with --runs, also keep the checkpoint at these steps as "
                          "RUNS/{model}_seed{S}/step{STEP}")
+    ap.add_argument("--models", nargs="+", default=None, metavar="NAME",
+                    help="settings by name instead of --betas/--capacity/--gamma/"
+                         "--capacity-steps, e.g. beta1 beta4 capacity25_gamma100_ramp19200")
+    ap.add_argument("--stack", action="store_true",
+                    help="train every (seed, model) at once as one stacked model in one "
+                         "process (genlab.latent.stacked), all stopping at the same step")
+    ap.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                    help="with --stack, stop training after this many seconds (every model "
+                         "at the same step) and score what was trained")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "betavae.json"))
     args = ap.parse_args()
-    cap_steps = args.capacity_steps or args.steps
-    models = [label(b, args.capacity, args.gamma, cap_steps, args.steps) for b in args.betas]
+    if args.models:
+        specs = [parse_label(m) for m in args.models]
+    else:
+        specs = [Spec(b, args.capacity, args.gamma, args.capacity_steps or 0)
+                 for b in args.betas]
+    if not args.stack and (args.time_limit is not None):
+        ap.error("--time-limit goes with --stack")
+    if args.stack and args.snapshots:
+        ap.error("--snapshots does not go with --stack")
+    models = [label(sp.beta, sp.capacity, sp.gamma, sp.capacity_steps or args.steps, args.steps)
+              for sp in specs]
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     start = time.perf_counter()
     runs: list[dict] = []
-    for seed in args.seeds:
-        for beta in args.betas:
+    command = "PYTHONPATH=src python benchmarks/bench_betavae.py " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in
+        (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr))) + (
+        " --models " + " ".join(args.models) if args.models else
+        " --betas " + " ".join(f"{b:g}" for b in args.betas)) + (
+        " --seeds " + " ".join(map(str, args.seeds))) + (
+        f" --capacity {args.capacity:g} --capacity-steps {args.capacity_steps or args.steps}"
+        + (f" --gamma {args.gamma:g}" if args.gamma != GAMMA else "")
+        if args.capacity > 0 and not args.models else "") + (
+        " --init-bias" if args.init_bias else "") + (
+        "" if args.amp else " --no-amp") + (
+        f" --votes {args.votes}" if args.votes != SIZES.factorvae_train else "") + (
+        f" --device {args.device}" if args.device != "cpu" else "") + (
+        f" --tag {args.tag}" if args.tag else "") + (
+        f" --runs {args.runs}" if args.runs else "") + (
+        " --snapshots " + " ".join(map(str, args.snapshots)) if args.snapshots else "") + (
+        " --stack" if args.stack else "") + (
+        f" --time-limit {args.time_limit:g}" if args.time_limit is not None else "")
+
+    def record(r: dict) -> None:
+        runs.append(r)
+        print(f"{r['model']} seed={r['seed']}: MIG {r['mig']:.3f} FactorVAE "
+              f"{r['factorvae']:.3f} recon {r['test_recon_nats']:.1f} KL "
+              f"{r['test_kl_nats']:.1f} ({r['steps']} steps, {r['images_per_second']:.1f} "
+              f"img/s, train {r['train_seconds']:.0f} s, eval {r['eval_seconds']:.0f} s)",
+              flush=True)
+        save_sweep(Path(args.out), {
+            "command": command,
+            "machine": f"{cpu_name()} ({platform.machine()}), torch "
+                       f"{torch.__version__}, {args.threads} thread(s)" + (
+                           f", {torch.cuda.get_device_name(device)}"
+                           if device.type == "cuda" else ""),
+            "metric_sample_sizes": asdict(sample_sizes(args.votes)), "runs": runs,
+            "wall_seconds": time.perf_counter() - start})
+
+    if args.stack:
+        stacked_runs(specs, args.seeds, args.steps, args.batch_size, args.lr,
+                     init_bias=args.init_bias, tag=args.tag, runs=args.runs, amp=args.amp,
+                     sizes=sample_sizes(args.votes), device=device,
+                     time_limit=args.time_limit, on_record=record)
+    for seed in args.seeds if not args.stack else []:
+        for sp in specs:
             if time.perf_counter() - start > args.budget:
-                print(f"budget of {args.budget:.0f} s spent; stopping before beta={beta} "
-                      f"seed={seed}", flush=True)
+                print(f"budget of {args.budget:.0f} s spent; stopping before "
+                      f"{label(sp.beta, sp.capacity, sp.gamma)} seed={seed}", flush=True)
                 break
-            r = one_run(beta, seed, args.steps, args.batch_size, args.lr, figure=seed == 0,
-                        init_bias=args.init_bias, tag=args.tag, runs=args.runs,
-                        capacity=args.capacity, capacity_steps=cap_steps, gamma=args.gamma,
-                        amp=args.amp,
-                        sizes=sample_sizes(args.votes), device=device,
-                        snapshots=tuple(args.snapshots))
-            runs.append(r)
-            print(f"{r['model']} seed={seed}: MIG {r['mig']:.3f} FactorVAE "
-                  f"{r['factorvae']:.3f} recon {r['test_recon_nats']:.1f} KL "
-                  f"{r['test_kl_nats']:.1f} ({r['images_per_second']:.1f} img/s, train "
-                  f"{r['train_seconds']:.0f} s, eval {r['eval_seconds']:.0f} s)", flush=True)
-            sweep = {
-                "command": "PYTHONPATH=src python benchmarks/bench_betavae.py " + " ".join(
-                    f"--{k.replace('_', '-')} {v}" for k, v in
-                    (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr),
-                     ("betas", " ".join(f"{b:g}" for b in args.betas)),
-                     ("seeds", " ".join(map(str, args.seeds))))) + (
-                    f" --capacity {args.capacity:g} --capacity-steps {cap_steps}"
-                    + (f" --gamma {args.gamma:g}" if args.gamma != GAMMA else "")
-                    if args.capacity > 0 else "") + (
-                    " --init-bias" if args.init_bias else "") + (
-                    "" if args.amp else " --no-amp") + (
-                    f" --votes {args.votes}" if args.votes != SIZES.factorvae_train else "") + (
-                    f" --device {args.device}" if args.device != "cpu" else "") + (
-                    f" --tag {args.tag}" if args.tag else "") + (
-                    f" --runs {args.runs}" if args.runs else "") + (
-                    " --snapshots " + " ".join(map(str, args.snapshots))
-                    if args.snapshots else ""),
-                "machine": f"{cpu_name()} ({platform.machine()}), torch "
-                           f"{torch.__version__}, {args.threads} thread(s)" + (
-                               f", {torch.cuda.get_device_name(device)}"
-                               if device.type == "cuda" else ""),
-                "metric_sample_sizes": asdict(sample_sizes(args.votes)), "runs": runs,
-                "wall_seconds": time.perf_counter() - start}
-            save_sweep(Path(args.out), sweep)
+            record(one_run(sp.beta, seed, args.steps, args.batch_size, args.lr,
+                           figure=seed == 0, init_bias=args.init_bias, tag=args.tag,
+                           runs=args.runs, capacity=sp.capacity,
+                           capacity_steps=sp.capacity_steps or args.steps, gamma=sp.gamma,
+                           amp=args.amp, sizes=sample_sizes(args.votes), device=device,
+                           snapshots=tuple(args.snapshots)))
     print()
     print("| model | MIG (mean ± sd over seeds) | FactorVAE score | test recon (nats) "
           "| test KL (nats) | active latents | images/s |")

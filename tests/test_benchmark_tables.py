@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from genlab.latent.stacked import StackedBetaVAE
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -34,6 +36,53 @@ def test_run_names_keep_different_schedules_apart():
     assert label(1, 25, 100, 38400, 38400) == "capacity25_gamma100"
     # C reaching its maximum before the run ends is another schedule: another name
     assert label(1, 25, 100, 19200, 38400) == "capacity25_gamma100_ramp19200"
+
+
+def test_model_names_read_back_as_their_settings():
+    bench = load("bench_betavae")
+    for spec, steps in ((bench.Spec(4.0), 100), (bench.Spec(1.0, 25.0), 100),
+                        (bench.Spec(1.0, 25.0, 100.0), 100),
+                        (bench.Spec(1.0, 25.0, 100.0, 19200), 38400)):
+        name = bench.label(spec.beta, spec.capacity, spec.gamma,
+                           spec.capacity_steps or steps, steps)
+        assert bench.parse_label(name) == spec
+    with pytest.raises(SystemExit, match="unknown model"):
+        bench.parse_label("beta_four")
+
+
+def test_a_stacked_sweep_trains_every_model_to_the_same_step(tmp_path, monkeypatch):
+    """``--stack``: the models of a sweep train as one StackedBetaVAE, start from the
+    weights their separate runs start from, stop at one step, and are recorded under the
+    separate runs' names; the command line in the results file says how they ran."""
+    bench = load("bench_betavae")
+    sizes = bench.SIZES.scaled(0.01)
+    monkeypatch.setattr(bench, "sample_sizes", lambda votes: sizes)
+    seen = []
+    monkeypatch.setattr(bench, "StackedBetaVAE",
+                        lambda models: seen.append(models) or StackedBetaVAE(models))
+    out = tmp_path / "stack.json"
+    monkeypatch.setattr(sys, "argv", [
+        "bench_betavae.py", "--steps", "3", "--batch-size", "4", "--lr", "1e-4",
+        "--models", "beta1", "capacity25_gamma100_ramp2", "--seeds", "1", "2", "--stack",
+        "--no-amp", "--runs", str(tmp_path / "runs"), "--out", str(out)])
+    bench.main()
+    sweep = json.loads(out.read_text())["sweeps"][0]
+    assert "--models beta1 capacity25_gamma100_ramp2 --seeds 1 2" in sweep["command"]
+    assert sweep["command"].endswith(" --stack")
+    runs = sweep["runs"]
+    assert [(r["model"], r["seed"]) for r in runs] == [
+        ("beta1", 1), ("capacity25_gamma100_ramp2", 1), ("beta1", 2),
+        ("capacity25_gamma100_ramp2", 2)]
+    assert all(r["steps"] == 3 and r["stacked"] == 4 and r["batch_size"] == 4 for r in runs)
+    assert runs[1]["capacity_max"] == 25.0 and runs[1]["capacity_steps"] == 2
+    # each model of the stack started from its separate run's initial weights
+    start = seen[0][2].state_dict()
+    alone = bench.build_model(1.0, 2).state_dict()
+    assert all(start[k].equal(alone[k]) for k in alone)
+    assert all(0.0 <= r["mig"] <= 1.0 for r in runs)
+    saved = sorted(p.parent.name for p in (tmp_path / "runs").glob("stack_*/*/model.json"))
+    assert saved == ["beta1_seed1", "beta1_seed2", "capacity25_gamma100_ramp2_seed1",
+                     "capacity25_gamma100_ramp2_seed2"]
 
 
 def test_welch_t_by_hand(table):

@@ -70,7 +70,9 @@ from genlab.latent import (
 from genlab.latent.betavae import kl_per_latent
 from genlab.latent.evaluate import evaluate_likelihood
 from genlab.latent.gumbel import gumbel_max, gumbel_softmax, standard_gumbel
+from genlab.latent.stacked import StackedBetaVAE
 from genlab.latent.traverse import latent_traversal, traversal_figure
+from genlab.latent.vae import bernoulli_log_prob
 from genlab.metrics.dsprites_eval import SampleSizes, evaluate_dsprites
 from genlab.metrics.ground_truth import codes_of, dsprites_code_function, sample_factors
 from genlab.metrics.mig import discretize
@@ -619,6 +621,49 @@ def test_training_on_device_writes_checkpoints_the_cpu_loads(kind, tmp_path):
         assert_equal(value, back.state_dict()[name])
     again, _ = load_latent_model(tmp_path / "model", device=DEVICE)
     assert on_device(next(again.parameters()))
+
+
+def test_stacked_betavaes_on_device_match_the_cpu_and_train(tmp_path):
+    """Three beta-VAEs stacked (grouped convolutions, batched products) on the device: the
+    loss and every gradient as on the CPU for the same noise (drawn on the CPU and moved,
+    so both see the same eps), then a few bfloat16 training steps under fit whose models
+    unstack on the device and score there."""
+    cfgs = (BetaVAEConfig(beta=1.0), BetaVAEConfig(beta=4.0),
+            BetaVAEConfig(capacity_max=25.0, capacity_steps=10, gamma=100.0))
+    models = []
+    for seed, cfg in enumerate(cfgs):
+        with seeded_init(seed):
+            models.append(BetaVAE(cfg))
+    ref = StackedBetaVAE(models)
+    stack = copy.deepcopy(ref).to(DEVICE)
+    x = ds.DSpritesData().draw(index=torch.arange(0, 737_280, 737_280 // 12)[:12])
+    eps = torch.randn((3, 4, 10), generator=torch.Generator().manual_seed(0))
+
+    def loss_with(model, xs, e):  # the stack's loss with a given eps, every model at beta 4
+        mu, logvar = model.posterior_moments(model.split_batch(xs))
+        z = mu + torch.exp(0.5 * logvar) * e
+        recon = -bernoulli_log_prob(model.split_batch(xs), model.decoder(z)).mean(1)
+        kl = (0.5 * (mu ** 2 + logvar.exp() - 1.0 - logvar).sum(-1)).mean(1)
+        return recon + 4.0 * kl
+
+    for model, xs, e in ((ref, x, eps), (stack, x.to(DEVICE), eps.to(DEVICE))):
+        model.zero_grad()
+        loss_with(model, xs, e).sum().backward()
+    assert_close_f32(loss_with(stack, x.to(DEVICE), eps.to(DEVICE)).detach(),
+                     loss_with(ref, x, eps).detach())
+    for (name, p), q in zip(stack.named_parameters(), ref.parameters(), strict=True):
+        assert on_device(p.grad), name
+        assert_close_f32(p.grad, q.grad)
+    data = ds.DSpritesData(ds.split_indices("train")[:96])
+    amp = native_bf16(DEVICE)
+    res = fit(stack, data, TrainConfig(epochs=1, batch_size=24, lr=1e-3, max_steps=3,
+                                       log_every=1, amp=amp, max_seconds=600),
+              run=tmp_path, device=DEVICE, quiet=True)
+    assert res.steps == 3 and res.bfloat16 == amp
+    assert all(math.isfinite(h["loss"]) for h in res.history if h["split"] == "train")
+    for model in stack.unstack():
+        assert on_device(next(model.parameters()))
+        assert torch.isfinite(model.encode(x.to(DEVICE))).all()
 
 
 def test_vae_likelihood_on_device_agrees_with_the_cpu(digits_images):

@@ -105,6 +105,8 @@ class TrainConfig:
     amp: bool = False                # bfloat16 autocast where the device has native bf16
     tensorboard: bool = False        # also write TensorBoard events to RUN/tb
     max_steps: int | None = None     # stop after this many steps (for tests/interruptions)
+    max_seconds: float | None = None  # stop (with a checkpoint) once this call has trained
+                                     # this long: a wall-clock budget, resumable like max_steps
     drop_last: bool = False          # drop the last incomplete batch of an epoch
 
     def validate(self) -> None:
@@ -118,6 +120,8 @@ class TrainConfig:
                   (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
                   (self.log_every >= 1, "log_every must be >= 1"),
                   (self.patience is None or self.patience >= 1, "patience must be >= 1"),
+                  (self.max_seconds is None or self.max_seconds > 0,
+                   "max_seconds must be > 0"),
                   (self.grad_clip is None or self.grad_clip > 0, "grad clip must be > 0")]
         for ok, msg in checks:
             if not ok:
@@ -521,6 +525,9 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
                           enabled=None if is_main and not quiet else False):
             if config.max_steps is not None and loop["step"] >= config.max_steps:
                 break
+            if (config.max_seconds is not None
+                    and time.perf_counter() - t0 >= config.max_seconds):
+                break
             idx = order[s * config.batch_size:(s + 1) * config.batch_size]
             gen = step_generator(config.seed, epoch, s, device)
             x = train.draw(gen, idx.to(data_device)).to(device)  # (B, D), same on every rank
@@ -558,7 +565,7 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
                 metrics.write(rec)
             if config.checkpoint_every and loop["step"] % config.checkpoint_every == 0:
                 checkpoint()
-        if loop["epoch_step"] < per_epoch:  # stopped by max_steps
+        if loop["epoch_step"] < per_epoch:  # stopped by max_steps or max_seconds
             checkpoint()
             break
         epoch_seconds.append(time.perf_counter() - te)

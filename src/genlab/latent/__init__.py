@@ -17,11 +17,12 @@ from genlab.latent.base import (
 )
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig
 from genlab.latent.categorical_vae import CategoricalVAE, CategoricalVAEConfig
+from genlab.latent.stacked import StackedBetaVAE
 from genlab.latent.vae import VAE, DiagonalGaussian, VAEConfig
 
 __all__ = [
     "AEConfig", "Autoencoder", "BetaVAE", "BetaVAEConfig", "CategoricalVAE",
     "CategoricalVAEConfig", "DiagonalGaussian", "ELBOTerms", "LatentModel", "MODEL_REGISTRY",
-    "Posterior", "VAE",
+    "Posterior", "StackedBetaVAE", "VAE",
     "VAEConfig", "VariationalModel", "load_latent_model", "register_model",
 ]

@@ -1,0 +1,235 @@
+"""Several beta-VAEs trained in lockstep as one module: a seed sweep in one process.
+
+``StackedBetaVAE`` holds K beta-VAEs (:mod:`genlab.latent.betavae`) with the same networks
+but their own weights, objectives (beta, or the capacity form's C_max, schedule and gamma)
+and Adam states. Each layer of the K models becomes one layer over a leading model axis:
+
+* the convolutions and transposed convolutions become one *grouped* convolution with K
+  groups, the activations laid out ``(b, K C, h, w)`` with model k's channels in block k;
+* the fully connected layers become one batched matrix product over ``(K, b, features)``.
+
+Model ``k`` sees rows ``k, k + K, k + 2K, ...`` of every batch of ``B = K b`` images, draws
+its own noise ``eps_k`` and is trained on its own objective; the loss is the sum of the
+K per-model losses (each a batch mean), so that each model's gradient is the one it would
+get alone, and Adam, which acts element by element, updates each as it would alone. The
+sum is what :func:`genlab.train.fit` minimises, so the K models share one training loop
+(checkpoints, resume, bfloat16 autocast, ``torchrun``) and the same step count and
+wall clock, which makes their budgets equal by construction. The point is speed on a GPU,
+where one model's batch of 64 leaves the device mostly idle and K models cost little more
+than one; on a CPU the K models take about as long as K separate processes.
+
+Interleaving the rows rather than cutting the batch into K blocks keeps the split right
+under data parallelism: each process's contiguous shard of the batch holds rows of every
+model in the same pattern, as long as its share is a multiple of K.
+
+    models = [BetaVAE(BetaVAEConfig(beta=b)) for b in (1, 1, 4, 4)]
+    stack = StackedBetaVAE(models)
+    fit(stack, DSpritesData(split_indices("train")), TrainConfig(batch_size=64 * 4))
+    trained = stack.unstack()          # four BetaVAE with the trained weights
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genlab.errors import GenlabError
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig
+from genlab.latent.networks import feature_maps
+from genlab.latent.vae import bernoulli_log_prob
+from genlab.train import LossOutput
+
+
+@dataclass
+class StackedBetaVAEConfig:
+    """The settings of each of the K stacked models (same networks, own objectives)."""
+
+    models: tuple[BetaVAEConfig, ...]
+
+
+class StackedConv(nn.Module):
+    """K ``Conv2d`` (or ``ConvTranspose2d``) layers of one shape as one grouped
+    convolution: ``(b, K C_in, h, w) -> (b, K C_out, h', w')``, model k in channel block k.
+
+    ``weight`` is ``(K, *layer.weight.shape)`` and ``bias`` ``(K, C_out)``, so that
+    ``weight[k]`` is layer k's own weight."""
+
+    def __init__(self, layers: Sequence[nn.Conv2d | nn.ConvTranspose2d]) -> None:
+        super().__init__()
+        first = layers[0]
+        self.transposed = isinstance(first, nn.ConvTranspose2d)
+        self.stride, self.padding = first.stride, first.padding
+        self.weight = nn.Parameter(torch.stack([m.weight.detach() for m in layers]))
+        self.bias = nn.Parameter(torch.stack([m.bias.detach() for m in layers]))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        k = self.weight.shape[0]
+        # conv2d's weight (K C_out, C_in, kh, kw) and conv_transpose2d's (K C_in, C_out,
+        # kh, kw) are both the per-model weights stacked along the first axis
+        w, b = self.weight.flatten(0, 1), self.bias.flatten()
+        if self.transposed:
+            return F.conv_transpose2d(h, w, b, self.stride, self.padding, groups=k)
+        return F.conv2d(h, w, b, self.stride, self.padding, groups=k)
+
+
+class StackedLinear(nn.Module):
+    """K ``Linear`` layers of one shape as one batched product:
+    ``(K, b, in) -> (K, b, out)``, ``y_k = x_k W_k^T + b_k``."""
+
+    def __init__(self, layers: Sequence[nn.Linear]) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.stack([m.weight.detach() for m in layers]))
+        self.bias = nn.Parameter(torch.stack([m.bias.detach() for m in layers]))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.baddbmm(self.bias[:, None, :], h, self.weight.transpose(1, 2))
+
+
+def stack_sequential(layers: Sequence[nn.Sequential]) -> nn.Sequential:
+    """K ``Sequential`` blocks of the same layers as one, layer by layer (the indices, and
+    so the parameter names, stay those of one block)."""
+    out: list[nn.Module] = []
+    for parts in zip(*layers, strict=True):
+        first = parts[0]
+        if isinstance(first, nn.Conv2d | nn.ConvTranspose2d):
+            out.append(StackedConv(parts))
+        elif isinstance(first, nn.Linear):
+            out.append(StackedLinear(parts))
+        elif not any(True for _ in first.parameters()):
+            out.append(first)  # an activation: the same for every model
+        else:
+            raise GenlabError(f"cannot stack a {type(first).__name__} layer")
+    return nn.Sequential(*out)
+
+
+class _StackedEncoder(nn.Module):
+    """K :class:`~genlab.latent.betavae.Conv64Encoder`: ``(b, K, h, w) -> (K, b, 2L)``."""
+
+    def __init__(self, encoders: Sequence[nn.Module]) -> None:
+        super().__init__()
+        self.conv = stack_sequential([e.conv for e in encoders])
+        self.head = stack_sequential([e.head for e in encoders])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, k = x.shape[:2]
+        h = self.conv(feature_maps(x.reshape(b, -1), tuple(x.shape[1:])))  # (b, K 64, ., .)
+        return self.head(h.reshape(b, k, -1).transpose(0, 1))
+
+
+class _StackedDecoder(nn.Module):
+    """K :class:`~genlab.latent.betavae.Conv64Decoder`: ``(K, b, L) -> (K, b, D)`` logits."""
+
+    def __init__(self, decoders: Sequence[nn.Module]) -> None:
+        super().__init__()
+        self.start = decoders[0].start  # (64, h/16, w/16) per model
+        self.head = stack_sequential([d.head for d in decoders])
+        self.deconv = stack_sequential([d.deconv for d in decoders])
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        k, b = z.shape[:2]
+        c, h, w = self.start
+        maps = feature_maps(self.head(z).transpose(0, 1).reshape(b, -1), (k * c, h, w))
+        return self.deconv(maps).reshape(b, k, -1).transpose(0, 1)  # (K, b, D)
+
+
+class StackedBetaVAE(nn.Module):
+    """K beta-VAEs of one architecture trained together (see the module docs).
+
+    Args:
+        models: the K :class:`~genlab.latent.betavae.BetaVAE` to start from (their
+            weights are copied; build each under its own seed for independent starts).
+    """
+
+    def __init__(self, models: Sequence[BetaVAE]) -> None:
+        super().__init__()
+        if not models:
+            raise GenlabError("a stack needs at least one beta-VAE")
+        if any(not isinstance(m, BetaVAE) for m in models):
+            raise GenlabError("only BetaVAE models can be stacked")
+        arch = {(tuple(m.config.image_shape), m.config.latent, m.config.hidden)
+                for m in models}
+        if len(arch) > 1:
+            raise GenlabError("stacked beta-VAEs need the same image shape, latent size "
+                              f"and width; got {sorted(arch)}")
+        self.config = StackedBetaVAEConfig(tuple(m.config for m in models))
+        self.encoder = _StackedEncoder([m.encoder for m in models])
+        self.decoder = _StackedDecoder([m.decoder for m in models])
+        self.image_shape = tuple(models[0].config.image_shape)
+        self._step = 0
+
+    @property
+    def n_models(self) -> int:
+        """K, the number of stacked models."""
+        return len(self.config.models)
+
+    def set_progress(self, step: int, total_steps: int) -> None:
+        """Called by :func:`genlab.train.fit` before each step (drives each C_k)."""
+        self._step = step
+
+    def objective_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(beta_k, gamma_k, C_k)``, each ``(K,)``: model k's loss is ``-recon + beta_k KL``
+        when its ``C_max`` is 0, else ``-recon + gamma_k |KL - C_k|`` with
+        ``C_k = C_max,k min(1, step / capacity_steps_k)``; unused entries are 0."""
+        cfgs = self.config.models
+        capacity = [c.capacity_max > 0 for c in cfgs]
+        beta = [0.0 if cap else c.beta for c, cap in zip(cfgs, capacity, strict=True)]
+        gamma = [c.gamma if cap else 0.0 for c, cap in zip(cfgs, capacity, strict=True)]
+        cap_now = [c.capacity_max * min(1.0, self._step / c.capacity_steps) for c in cfgs]
+        device = self.encoder.head[0].weight.device
+        return tuple(torch.tensor(v, device=device) for v in (beta, gamma, cap_now))
+
+    def split_batch(self, x: torch.Tensor) -> torch.Tensor:
+        """``(K b, D)`` images -> ``(K, b, D)``: model k gets rows ``k, k + K, ...``."""
+        k, d = self.n_models, self.image_shape[0] * self.image_shape[1]
+        x = x.reshape(x.shape[0], -1)
+        if x.shape[1] != d or x.shape[0] % k:
+            raise GenlabError(f"a stack of {k} beta-VAEs needs batches of a multiple of {k} "
+                              f"images of {d} pixels, got {tuple(x.shape)}")
+        return x.reshape(-1, k, d).transpose(0, 1)
+
+    def posterior_moments(self, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mu, log sigma^2)``, each ``(K, b, L)`` in float32, of images ``(K, b, D)``."""
+        k, b = xs.shape[:2]
+        maps = xs.transpose(0, 1).reshape(b, k, *self.image_shape)
+        mu, logvar = self.encoder(maps).float().chunk(2, dim=-1)
+        return mu, logvar.clamp(-30.0, 20.0)
+
+    def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput:
+        """The sum over k of model k's beta-VAE (or capacity) loss on its rows, each a
+        batch mean with one reparameterised ``z = mu + sigma eps`` per image."""
+        xs = self.split_batch(x)                                      # (K, b, D)
+        mu, logvar = self.posterior_moments(xs)                       # (K, b, L)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        recon = -bernoulli_log_prob(xs, self.decoder(z)).mean(1)      # (K,)
+        kl = (0.5 * (mu ** 2 + logvar.exp() - 1.0 - logvar).sum(-1)).mean(1)
+        beta, gamma, cap = self.objective_weights()
+        per_model = recon + beta * kl + gamma * (kl - cap).abs()
+        metrics: dict[str, float | torch.Tensor] = {}
+        for k in range(self.n_models):
+            metrics[f"recon_{k}"] = recon[k].detach()
+            metrics[f"kl_{k}"] = kl[k].detach()
+        return LossOutput(per_model.sum(), metrics)
+
+    @torch.no_grad()
+    def init_output_bias(self, mean_image: torch.Tensor) -> None:
+        """:meth:`BetaVAE.init_output_bias` for every model: last bias = logit(mean pixel)."""
+        m = mean_image.float().mean().clamp(1e-3, 1 - 1e-3)
+        self.decoder.deconv[-1].bias.fill_(float(torch.logit(m)))
+
+    def unstack(self) -> list[BetaVAE]:
+        """The K models as separate :class:`BetaVAE` (copies of the current weights, on the
+        stack's device, in eval mode)."""
+        state = self.state_dict()
+        device = self.encoder.head[0].weight.device
+        out = []
+        for k, cfg in enumerate(self.config.models):
+            model = BetaVAE(cfg).to(device)
+            model.load_state_dict({name: t[k].clone() for name, t in state.items()})
+            model._step = self._step
+            out.append(model.eval())
+        return out
