@@ -44,6 +44,37 @@ def test_train_no_amp_stays_float32(tmp_path, capsys):
     assert json.loads(out)["bfloat16"] is False
 
 
+def test_train_several_seeds_as_one_stack(tmp_path, capsys):
+    """--seeds trains one model per seed at once and saves each in RUN/seed{S}; each
+    starts from the weights a single run with that seed starts from (compared after a
+    --time-limit that is over before the first step)."""
+    from genlab.latent import load_latent_model
+
+    def train(out, *argv):
+        status, stdout, err = run(capsys, "disentangle", "train", "--beta", "1", "--batch-size",
+                                  "4", "--limit", "32", "--latent", "2", "--no-amp", "--out",
+                                  str(tmp_path / out), "--json", "--device", "cpu", *argv)
+        assert status == 0, err
+        return json.loads(stdout)
+
+    res = train("stack", "--seeds", "3", "5", "--steps", "2")
+    assert res["steps"] == 2
+    assert res["models"] == [str(tmp_path / "stack" / "seed3"), str(tmp_path / "stack" / "seed5")]
+    meta = json.loads((tmp_path / "stack" / "seed5" / "model.json").read_text())["meta"]
+    assert meta["seed"] == 5 and meta["stacked"] == 2
+    status, out, err = run(capsys, "disentangle", "eval", str(tmp_path / "stack" / "seed3"),
+                           "--metrics", "mig", "--fraction", "0.001", "--json", "--device", "cpu")
+    assert status == 0, err
+    assert 0.0 <= json.loads(out)["mig"]["score"] <= 1.0
+    assert train("start", "--seeds", "3", "5", "--time-limit", "1e-9")["steps"] == 0
+    assert train("single", "--seed", "5", "--time-limit", "1e-9")["steps"] == 0
+    alone = load_latent_model(tmp_path / "single")[0].state_dict()
+    stacked = load_latent_model(tmp_path / "start" / "seed5")[0].state_dict()
+    trained = load_latent_model(tmp_path / "stack" / "seed5")[0].state_dict()
+    assert all(alone[k].equal(stacked[k]) for k in alone)
+    assert not all(alone[k].equal(trained[k]) for k in alone)  # two steps moved it
+
+
 def test_eval_json(trained, capsys):
     status, out, err = run(capsys, "disentangle", "eval", str(trained), "--metrics",
                            "mig,factorvae", "--fraction", "0.001", "--json", "--device", "cpu")
@@ -119,6 +150,8 @@ def test_vae_train_latent_type_beta(tmp_path, capsys):
     ["disentangle", "train", "--beta", "-1", "--out", "x"],
     ["disentangle", "train", "--steps", "0", "--out", "x"],
     ["disentangle", "train", "--beta", "nan", "--out", "x"],
+    ["disentangle", "train", "--seeds", "1", "1", "--out", "x"],
+    ["disentangle", "train", "--time-limit", "0", "--out", "x"],
     ["vae", "traverse", "RUN", "--index", "50", "--n-kl", "10"],
     ["vae", "traverse", "RUN", "--steps", "1"],
     ["vae", "traverse", "no/such/run"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 import torch
 
@@ -27,7 +28,8 @@ from genlab.device import resolve_device
 from genlab.errors import GenlabError
 from genlab.latent import LatentModel, VariationalModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_split
-from genlab.latent.runs import run_data, train_run
+from genlab.latent.runs import MODEL_NAME, run_data, train_run
+from genlab.latent.stacked import StackedBetaVAE
 from genlab.latent.traverse import traversal_figure
 from genlab.metrics.axes import describe, factor_axes
 from genlab.metrics.dsprites_eval import METRICS, SampleSizes, evaluate_dsprites
@@ -95,31 +97,51 @@ def cmd_train(args: argparse.Namespace) -> None:
     data = DSpritesData(rows if args.limit is None else rows[:args.limit])
     config = BetaVAEConfig(latent=args.latent, beta=args.beta, capacity_max=args.capacity,
                            capacity_steps=args.capacity_steps, gamma=args.gamma)
-    epochs = epochs_for_steps(args.steps, len(data), args.batch_size)
-    cfg = TrainConfig(epochs=epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      checkpoint_every=args.checkpoint_every, amp=args.amp,
-                      max_steps=args.steps, log_every=max(1, min(200, args.steps // 10)))
+    stacked = args.seeds is not None
+    seeds = args.seeds if stacked else [args.seed]
+    if len(set(seeds)) < len(seeds):
+        raise GenlabError(f"--seeds must be different seeds, got {' '.join(map(str, seeds))}")
+    k = len(seeds)
+    epochs = epochs_for_steps(args.steps, len(data), args.batch_size * k)
+    cfg = TrainConfig(epochs=epochs, batch_size=args.batch_size * k, lr=args.lr,
+                      seed=seeds[0], checkpoint_every=args.checkpoint_every, amp=args.amp,
+                      max_steps=args.steps, max_seconds=args.time_limit,
+                      log_every=max(1, min(200, args.steps // 10)))
     what = (f"capacity C_max={args.capacity} gamma={args.gamma}" if args.capacity > 0
             else f"beta={args.beta}")
-    log(f"training a beta-VAE ({what}, latent {args.latent}) on {len(data)} dSprites images "
-        f"for {args.steps} steps of {args.batch_size} on {device}")
-    torch.manual_seed(args.seed)  # weight initialisation
-    model = BetaVAE(config)
+    log(f"training {f'{k} beta-VAEs (seeds {seeds}) as one stack' if stacked else 'a beta-VAE'}"
+        f" ({what}, latent {args.latent}) on {len(data)} dSprites images for {args.steps} "
+        f"steps of {args.batch_size} on {device}")
+    models = []
+    for seed in seeds:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # weight initialisation
+            models.append(BetaVAE(config))
+    model = StackedBetaVAE(models) if stacked else models[0]
     if not args.resume:
         model.init_output_bias(data.draw(index=torch.arange(min(len(data), 2000))))
+
+    def save_each(run: Path, meta: dict) -> None:  # RUN/seed{S}/model for each model
+        for seed, one in zip(seeds, model.unstack(), strict=True):
+            one.save(run / f"seed{seed}" / MODEL_NAME, {**meta, "seed": seed, "stacked": k})
+
     t0 = time.perf_counter()
     result = train_run(model.to(device), data, cfg, args.out, resume=args.resume,
-                       device=device, extra_meta={"latent_type": "beta"})
+                       device=device, extra_meta={"latent_type": "beta"},
+                       save=save_each if stacked else None)
     seconds = time.perf_counter() - t0
-    last = next((h for h in reversed(result.history) if "kl" in h), {})
-    out = {"out": str(args.out), "kind": model.kind, "config": asdict(config),
+    last = next((h for h in reversed(result.history) if "loss" in h), {})
+    out = {"out": str(args.out), "kind": models[0].kind, "config": asdict(config),
            "steps": result.steps, "seconds": result.seconds,
-           "images_per_second": result.steps * args.batch_size / max(seconds, 1e-9),
+           "images_per_second": result.steps * args.batch_size * k / max(seconds, 1e-9),
            "train_loss": result.train_loss, "last": last,
            "bfloat16": result.bfloat16,
-           "parameters": sum(p.numel() for p in model.parameters())}
+           "parameters": sum(p.numel() for p in models[0].parameters())}
+    if stacked:
+        out["models"] = [str(Path(args.out) / f"seed{seed}") for seed in seeds]
     emit(args, out, lambda r: f"trained {r['steps']} steps in {r['seconds']:.1f} s "
-         f"({r['images_per_second']:.0f} images/s); saved {r['out']}/model")
+         f"({r['images_per_second']:.0f} images/s); saved " + (
+             ", ".join(f"{m}/model" for m in r["models"]) if stacked else f"{r['out']}/model"))
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -217,7 +239,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "genlab disentangle train --capacity 25 --capacity-steps 100000 "
                              "--steps 150000 --out runs/cap --device cuda\n"
                              "genlab disentangle train --beta 4 --limit 20000 --steps 500 "
-                             "--out runs/quick --json")
+                             "--out runs/quick --json\n"
+                             "genlab disentangle train --beta 4 --seeds 0 1 2 3 --steps 300000 "
+                             "--lr 1e-4 --device cuda --out runs/b4  # runs/b4/seed0 ...")
     p.add_argument("--out", required=True, help="run folder: model.*, checkpoint.*, "
                    "metrics.jsonl")
     p.add_argument("--beta", type=nonneg_float, default=4.0,
@@ -246,6 +270,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
                    help="bfloat16 autocast where the device has native bfloat16 (default on; "
                         "about 1.4x faster on a CPU with AVX512-BF16; ignored elsewhere)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="S",
+                   help="train one model per seed at once, as one stacked model (each "
+                        "with its own batches of --batch-size), saved as RUN/seed{S}/model; "
+                        "on a GPU several cost little more than one")
+    p.add_argument("--time-limit", type=positive_float, default=None, metavar="SECONDS",
+                   help="stop after this many seconds of training (with a checkpoint; "
+                        "--resume goes on)")
 
     p = add_command(sub, "eval", cmd_eval, "BetaVAE score, FactorVAE score and MIG of a "
                     "trained model on dSprites",

@@ -9,6 +9,7 @@ and ``genlab vae train`` call; :func:`run_data` reloads the data a run was train
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,10 @@ def data_meta(data: ImageDataset, data_dir: str | None) -> dict[str, Any]:
 def train_run(model: LatentModel, data: ImageDataset, config: TrainConfig,
               run: str | os.PathLike[str], val: ImageDataset | None = None,
               resume: bool = False, device: torch.device | str = "cpu",
-              data_dir: str | None = None, extra_meta: dict[str, Any] | None = None
-              ) -> FitResult:
-    """Train ``model`` with :func:`genlab.train.fit` and save it as ``RUN/model``.
+              data_dir: str | None = None, extra_meta: dict[str, Any] | None = None,
+              save: Callable[[Path, dict[str, Any]], None] | None = None) -> FitResult:
+    """Train ``model`` with :func:`genlab.train.fit` and save it as ``RUN/model``, or with
+    ``save(RUN, meta)`` where given (e.g. each model of a stack in a folder of its own).
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) the process group is set up from the
     environment and the run is data parallel; rank 0 saves.
@@ -66,7 +68,10 @@ def train_run(model: LatentModel, data: ImageDataset, config: TrainConfig,
                     "epoch_seconds": result.epoch_seconds, "stopped_early": result.stopped_early},
             **(extra_meta or {})}
     if rank == 0:
-        model.save(run / MODEL_NAME, meta)
+        if save is None:
+            model.save(run / MODEL_NAME, meta)
+        else:
+            save(run, meta)
     return result
 
 
