@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # A GPU machine's whole visit in one call of under ten minutes:
 #   1. tests/test_device.py on the GPU: every model's tensor path against the CPU;
-#   2. the training speed of one beta-VAE alone (genlab disentangle train, bfloat16
-#      autocast where native);
+#   2. profile_betavae_step.py for one model and for a stack of eight: milliseconds per
+#      step, the operators that take the time, and how often a step waits for the GPU;
 #   3. beta = 1 against beta = 4, seeds 0-3, trained at once as one stacked model
 #      (bench_betavae.py --stack) towards the literature's 300,000 steps of 64 at Adam
-#      1e-4 for TRAIN_S seconds, every model stopping at the same step, then scored as
+#      1e-4 for TRAIN_S seconds (4 minutes), every model stopping at the same step, then scored as
 #      the CPU runs in benchmarks/RESULTS.md are (MIG at 10,000 codes, FactorVAE at
 #      VOTES + VOTES/2 votes).
-# Files in $OUT (default device-check/), at most eight: tests.log (with the versions),
-# speed.json, bench.log, betavae_gpu.json, the two seed-0 traversal figures, and the
+# Files in $OUT (default device-check/), eight at most: tests.log (with the versions),
+# profile.log, bench.log, betavae_gpu.json, the two seed-0 traversal figures, and the
 # eight trained models as models.tar.aa, models.tar.ab (split tar; `cat models.tar.* | tar
 # x` gives stack_*/{beta1,beta4}_seed{0..3}/model.*, which betavae_axes.py reads).
 # Needs torch with CUDA, numpy, matplotlib, safetensors, tqdm, scikit-learn, scipy and
@@ -17,8 +17,10 @@
 #
 #     bash benchmarks/device_check.sh
 #
-# DEVICE, STEPS (speed run), TRAIN_S, VOTES and SEEDS override cuda, 1000, 300, 1000 and
-# "0 1 2 3"; DEVICE=cpu STEPS=5 TRAIN_S=10 VOTES=10 SEEDS=0 is a dry run of the script.
+# About 2 + 1 + 4 + 1 minutes: run it with the device tool's timeout_s 600.
+# DEVICE, PROFILE_STEPS, TRAIN_S, VOTES, SEEDS and THREADS (CPU threads) override cuda,
+# 50, 240, 1000, "0 1 2 3" and 4; on a 2-core machine, DEVICE=cpu PROFILE_STEPS=2
+# TRAIN_S=10 VOTES=10 SEEDS=0 THREADS=1 is a dry run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-device-check}
@@ -26,7 +28,8 @@ mkdir -p "$OUT"
 TMP=$(mktemp -d)
 export PYTHONPATH=src PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
-DEVICE=${DEVICE:-cuda} STEPS=${STEPS:-1000} TRAIN_S=${TRAIN_S:-300} VOTES=${VOTES:-1000}
+DEVICE=${DEVICE:-cuda} PROFILE_STEPS=${PROFILE_STEPS:-50} TRAIN_S=${TRAIN_S:-240}
+VOTES=${VOTES:-1000} THREADS=${THREADS:-4}
 SEEDS=${SEEDS:-0 1 2 3}
 status=0
 
@@ -34,19 +37,21 @@ status=0
   $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda,
         torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
   echo "== 1. tests/test_device.py on $DEVICE"
-  GENLAB_TEST_DEVICE=$DEVICE timeout 150 $PY -m pytest -q -rs -x tests/test_device.py
+  GENLAB_TEST_DEVICE=$DEVICE timeout 120 $PY -m pytest -q -rs -x tests/test_device.py
 } 2>&1 | tee "$OUT/tests.log" || status=1
 
-echo "== 2. one beta-VAE's training speed ($STEPS steps of 64)"
-timeout 90 $PY -m genlab disentangle train --beta 4 --steps "$STEPS" --lr 1e-4 \
-  --checkpoint-every 0 --device "$DEVICE" --seed 0 --out "$TMP/speed" --json \
-  > "$OUT/speed.json" 2> "$TMP/speed.err" || { status=1; tail -n 3 "$TMP/speed.err"; }
+echo "== 2. where a step's time goes: one model, then a stack of eight"
+for k in 1 8; do
+  timeout 60 $PY benchmarks/profile_betavae_step.py --device "$DEVICE" --models $k \
+    --steps "$PROFILE_STEPS" --warmup 10 --threads "$THREADS" 2>&1 | tee -a "$OUT/profile.log" \
+    || status=1
+done
 
 echo "== 3. beta 1 and beta 4, seeds $SEEDS, stacked, $TRAIN_S s of training"
 # shellcheck disable=SC2086  # SEEDS is a list
-timeout $((TRAIN_S + 240)) $PY benchmarks/bench_betavae.py --device "$DEVICE" --stack \
+timeout $((TRAIN_S + 150)) $PY benchmarks/bench_betavae.py --device "$DEVICE" --stack \
   --models beta1 beta4 --seeds $SEEDS --steps 300000 --batch-size 64 --lr 0.0001 \
-  --init-bias --votes "$VOTES" --threads 4 --time-limit "$TRAIN_S" --tag _gpu \
+  --init-bias --votes "$VOTES" --threads "$THREADS" --time-limit "$TRAIN_S" --tag _gpu \
   --runs "$TMP/runs" --out "$OUT/betavae_gpu.json" 2>&1 | tee "$OUT/bench.log" || status=1
 mv docs/figures/betavae_traverse_beta*_gpu.png "$OUT/" 2>/dev/null
 if ls "$TMP"/runs/stack_*/*/model.safetensors >/dev/null 2>&1; then

@@ -207,3 +207,13 @@ def test_axes_scores_a_run_as_the_bench_recorded_it(tmp_path, monkeypatch, capsy
     line = next(s for s in capsys.readouterr().out.splitlines() if "FactorVAE" in s)
     assert line.startswith(f"  MIG {run['mig']:.3f} (per factor ")
     assert line.endswith(f"FactorVAE {run['factorvae']:.3f}")
+
+
+def test_the_step_profile_runs_fit_on_a_stack_and_reports_its_speed(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["profile_betavae_step.py", "--device", "cpu",
+                                      "--models", "2", "--batch-size", "4", "--steps", "2",
+                                      "--warmup", "1", "--rows", "3"])
+    load("profile_betavae_step").main()
+    out = capsys.readouterr().out
+    assert "cpu (CPU), 2 models x 4: " in out and " ms per step, " in out
+    assert "convolution" in out  # the operator table
