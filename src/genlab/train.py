@@ -541,15 +541,15 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
                 out = trained(x, gen)
             loss = out.loss
-            if not torch.isfinite(loss):
-                raise GenlabError(f"the loss became {loss.item()} at step {loop['step']}; "
+            value = float(loss.detach())  # the step's one wait for an accelerator
+            if not math.isfinite(value):
+                raise GenlabError(f"the loss became {value} at step {loop['step']}; "
                                   "lower the learning rate or check the data")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             opt.step()
-            value = float(loss.detach())
             if active:
                 t = torch.tensor([value], device=device)
                 dist.all_reduce(t)

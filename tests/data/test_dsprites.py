@@ -125,6 +125,23 @@ def test_shapes_differ_and_have_their_symmetries():
     assert (ds.render(f2) != ds.render(f)).sum() <= 3  # float32 sin(2 pi) ~ 1e-7 at edges
 
 
+def test_both_ways_of_choosing_each_images_shape_give_the_same_pixels():
+    """The CPU evaluates each image's own shape test (rows found on the CPU); an
+    accelerator evaluates all three and keeps its own, so that it never waits. Same
+    pixels, whatever the mix of shapes in the batch (one shape, two, all three)."""
+    g = torch.Generator().manual_seed(1)
+    for shapes in ([0], [1, 2], [0, 1, 2]):
+        factors = ds.sample_factors(300, generator=g)
+        factors[:, 0] = torch.tensor(shapes)[torch.randint(len(shapes), (300,), generator=g)]
+        u = torch.randn(300, 64, 64, generator=g)
+        v = torch.randn(300, 64, 64, generator=g)
+        sorted_cpu = ds.sprite_mask(u, v, factors[:, 0], sort_on_cpu=True)
+        assert torch.equal(ds.sprite_mask(u, v, factors[:, 0], sort_on_cpu=False), sorted_cpu)
+        for k in shapes:  # and each image got its own shape's test
+            rows = factors[:, 0] == k
+            assert torch.equal(sorted_cpu[rows], ds.SHAPE_TESTS[k](u[rows], v[rows]))
+
+
 def test_load_dataset_registers_dsprites():
     data = load_dataset("dsprites", split="train", limit=300)
     assert data.images.shape == (300, 64, 64) and data.image_shape == (64, 64)

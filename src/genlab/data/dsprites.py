@@ -104,7 +104,10 @@ def factors_to_index(factors: torch.Tensor) -> torch.Tensor:
 def factor_values(factors: torch.Tensor) -> torch.Tensor:
     """The values ``(n, 5)`` (float64) of factor indices ``(n, 5)``: shape id, scale,
     orientation in radians, x and y position in [0, 1]."""
-    factors = _check_factors(factors)
+    return _values(_check_factors(factors))
+
+
+def _values(factors: torch.Tensor) -> torch.Tensor:
     cols = [torch.as_tensor(v, device=factors.device)[factors[:, k]]
             for k, v in enumerate(FACTOR_VALUES)]
     return torch.stack(cols, 1)
@@ -134,34 +137,59 @@ def _inside_heart(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return r * r * r - a * a * b * b * b <= 0.0
 
 
+SHAPE_TESTS = (_inside_square, _inside_ellipse, _inside_heart)
+
+
+def sprite_mask(u: torch.Tensor, v: torch.Tensor, shape: torch.Tensor,
+                sort_on_cpu: bool) -> torch.Tensor:
+    """Which pixels ``(B, 64, 64)`` (bool) lie inside each image's sprite, from the sprite
+    coordinates ``u, v`` ``(B, 64, 64)`` and the shape ids ``shape`` ``(B,)``.
+
+    With ``sort_on_cpu`` (``shape`` on the CPU) each image evaluates only its own shape's
+    test, its rows found on the CPU; otherwise every image evaluates all three tests and
+    keeps its own: three times the arithmetic, but nothing that waits for an accelerator
+    (finding the rows there would). Both give the same pixels."""
+    if not sort_on_cpu:
+        kind = shape.to(u.device)[:, None, None]
+        square, ellipse, heart = (test(u, v) for test in SHAPE_TESTS)
+        return torch.where(kind == 0, square, torch.where(kind == 1, ellipse, heart))
+    img = torch.empty_like(u, dtype=torch.bool)
+    for k, inside in enumerate(SHAPE_TESTS):
+        rows = torch.nonzero(shape == k).squeeze(1)
+        if len(rows):
+            rows = rows.to(u.device)
+            img[rows] = inside(u[rows], v[rows])
+    return img
+
+
 def render(factors: torch.Tensor, device: torch.device | str | None = None,
            chunk: int = 2048) -> torch.Tensor:
     """Rasterise factor indices ``(n, 5)`` into binary images ``(n, 64, 64)`` (float32, {0,1}).
 
     Vectorised over images and pixels (``chunk`` images at a time to bound memory);
-    runs on ``device`` (default: the device of ``factors``).
+    runs on ``device`` (default: the device of ``factors``). Factors given on the CPU are
+    checked there and, for a GPU, copied without waiting for it (see :func:`sprite_mask`).
     """
     factors = _check_factors(factors)
     device = torch.device(device) if device is not None else factors.device
-    factors = factors.to(device)
+    on_cpu = device.type == "cpu"
+    if device.type == "cuda" and factors.device.type == "cpu":
+        factors = factors.pin_memory().to(device, non_blocking=True)
+    else:
+        factors = factors.to(device)
     out = torch.empty(len(factors), IMAGE_SIZE, IMAGE_SIZE, device=device)
     grid = torch.arange(IMAGE_SIZE, device=device, dtype=torch.float32) + 0.5
     py, px = grid[:, None], grid[None, :]  # (64, 1) rows, (1, 64) columns
     for start in range(0, len(factors), chunk):
-        vals = factor_values(factors[start:start + chunk]).float()  # (B, 5)
-        shape = factors[start:start + chunk, 0]
+        part = factors[start:start + chunk]
+        vals = _values(part).float()  # (B, 5)
         size = (SPRITE_HALF * vals[:, 1])[:, None, None]
         cos, sin = torch.cos(vals[:, 2])[:, None, None], torch.sin(vals[:, 2])[:, None, None]
         dx = px - (POS_LOW + POS_RANGE * vals[:, 3])[:, None, None]  # (B, 1, 64)
         dy = py - (POS_LOW + POS_RANGE * vals[:, 4])[:, None, None]  # (B, 64, 1)
         u = (cos * dx + sin * dy) / size  # (B, 64, 64): R(-theta)(p - c) / size
         v = (-sin * dx + cos * dy) / size
-        img = torch.empty_like(u, dtype=torch.bool)
-        for k, inside in enumerate((_inside_square, _inside_ellipse, _inside_heart)):
-            rows = shape == k  # each image only evaluates its own shape's test
-            if bool(rows.any()):
-                img[rows] = inside(u[rows], v[rows])
-        out[start:start + chunk] = img.float()
+        out[start:start + chunk] = sprite_mask(u, v, part[:, 0], sort_on_cpu=on_cpu).float()
     return out
 
 

@@ -160,6 +160,15 @@ class StackedBetaVAE(nn.Module):
         self.decoder = _StackedDecoder([m.decoder for m in models])
         self.image_shape = tuple(models[0].config.image_shape)
         self._step = 0
+        # each model's objective as (K,) tensors on the stack's device (not in the state
+        # dict): beta_k and gamma_k with 0 for the unused one, C_max,k and its steps
+        cfgs = self.config.models
+        for name, values in (
+                ("beta", [0.0 if c.capacity_max > 0 else c.beta for c in cfgs]),
+                ("gamma", [c.gamma if c.capacity_max > 0 else 0.0 for c in cfgs]),
+                ("capacity_max", [c.capacity_max for c in cfgs]),
+                ("capacity_steps", [float(c.capacity_steps) for c in cfgs])):
+            self.register_buffer(f"_{name}", torch.tensor(values), persistent=False)
 
     @property
     def n_models(self) -> int:
@@ -174,13 +183,8 @@ class StackedBetaVAE(nn.Module):
         """``(beta_k, gamma_k, C_k)``, each ``(K,)``: model k's loss is ``-recon + beta_k KL``
         when its ``C_max`` is 0, else ``-recon + gamma_k |KL - C_k|`` with
         ``C_k = C_max,k min(1, step / capacity_steps_k)``; unused entries are 0."""
-        cfgs = self.config.models
-        capacity = [c.capacity_max > 0 for c in cfgs]
-        beta = [0.0 if cap else c.beta for c, cap in zip(cfgs, capacity, strict=True)]
-        gamma = [c.gamma if cap else 0.0 for c, cap in zip(cfgs, capacity, strict=True)]
-        cap_now = [c.capacity_max * min(1.0, self._step / c.capacity_steps) for c in cfgs]
-        device = self.encoder.head[0].weight.device
-        return tuple(torch.tensor(v, device=device) for v in (beta, gamma, cap_now))
+        progress = (self._step / self._capacity_steps).clamp(max=1.0)
+        return self._beta, self._gamma, self._capacity_max * progress
 
     def split_batch(self, x: torch.Tensor) -> torch.Tensor:
         """``(K b, D)`` images -> ``(K, b, D)``: model k gets rows ``k, k + K, ...``."""

@@ -67,6 +67,6 @@ def dsprites_code_function(encode: Callable[[torch.Tensor], torch.Tensor],
     from genlab.data import dsprites
 
     def code_fn(factors: torch.Tensor) -> torch.Tensor:
-        return encode(dsprites.render(factors.to(device)).reshape(len(factors), -1))
+        return encode(dsprites.render(factors, device).reshape(len(factors), -1))
 
     return code_fn
