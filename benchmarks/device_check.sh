@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A GPU machine's whole visit in one call of under ten minutes:
 #   1. tests/test_device.py on the GPU: every model's tensor path against the CPU;
-#   2. profile_betavae_step.py for one model and for a stack of eight: milliseconds per
-#      step, the operators that take the time, and how often a step waits for the GPU;
+#   2. profile_betavae_step.py for one model and for a stack of eight (with and without
+#      cuDNN's benchmark mode): milliseconds per step, the operators that take the time,
+#      and how often a step waits for the GPU;
 #   3. beta = 1 against beta = 4, seeds 0-3, trained at once as one stacked model
 #      (bench_betavae.py --stack) towards the literature's 300,000 steps of 64 at Adam
 #      1e-4 for TRAIN_S seconds (4 minutes), every model stopping at the same step, then scored as
@@ -40,9 +41,10 @@ status=0
   GENLAB_TEST_DEVICE=$DEVICE timeout 120 $PY -m pytest -q -rs -x tests/test_device.py
 } 2>&1 | tee "$OUT/tests.log" || status=1
 
-echo "== 2. where a step's time goes: one model, then a stack of eight"
-for k in 1 8; do
-  timeout 60 $PY benchmarks/profile_betavae_step.py --device "$DEVICE" --models $k \
+echo "== 2. where a step's time goes: one model, then a stack of eight (twice)"
+for run in "--models 1" "--models 8" "--models 8 --cudnn-benchmark"; do
+  # shellcheck disable=SC2086  # run is a list of options
+  timeout 60 $PY benchmarks/profile_betavae_step.py --device "$DEVICE" $run \
     --steps "$PROFILE_STEPS" --warmup 10 --threads "$THREADS" 2>&1 | tee -a "$OUT/profile.log" \
     || status=1
 done

@@ -39,7 +39,10 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--rows", type=int, default=15, help="operators listed")
+    ap.add_argument("--cudnn-benchmark", action="store_true",
+                    help="let cuDNN time its algorithms for these shapes first")
     args = ap.parse_args()
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -66,7 +69,9 @@ def main() -> None:
     seconds = time.perf_counter() - t0
     steps = cfg.max_steps
     print(f"{device} ({torch.cuda.get_device_name(device) if cuda else 'CPU'}), "
-          f"{args.models} models x {args.batch_size}: {seconds / steps * 1e3:.2f} ms per step, "
+          f"{args.models} models x {args.batch_size}"
+          + (" (cuDNN benchmark)" if args.cudnn_benchmark else "")
+          + f": {seconds / steps * 1e3:.2f} ms per step, "
           f"{steps * args.batch_size * args.models / seconds:.0f} images/s (under the "
           "profiler, which adds some CPU time)")
     events = prof.key_averages()
