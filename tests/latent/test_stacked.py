@@ -14,7 +14,7 @@ import torch
 from genlab.data.dsprites import DSpritesData
 from genlab.errors import GenlabError
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig
-from genlab.latent.stacked import StackedBetaVAE
+from genlab.latent.stacked import StackedBetaVAE, stack_sequential
 from genlab.train import TrainConfig, fit, make_optimizer, seeded_init
 
 RTOL = 1e-4
@@ -196,6 +196,10 @@ def test_bad_stacks_and_batches_are_refused():
         stack.loss(torch.zeros(4, 100), torch.Generator())
     with pytest.raises(GenlabError, match="max_seconds"):
         TrainConfig(max_seconds=0).validate()
+    with pytest.raises(GenlabError, match="plain convolutions"):
+        stack_sequential([torch.nn.Sequential(torch.nn.Conv2d(2, 2, 3, groups=2))] * 2)
+    with pytest.raises(GenlabError, match="cannot stack"):
+        stack_sequential([torch.nn.Sequential(torch.nn.BatchNorm2d(2))] * 2)
 
 
 def test_every_data_parallel_shard_holds_each_models_rows_in_order():

@@ -61,6 +61,12 @@ class StackedConv(nn.Module):
     def __init__(self, layers: Sequence[nn.Conv2d | nn.ConvTranspose2d]) -> None:
         super().__init__()
         first = layers[0]
+        plain = (first.groups == 1 and first.dilation == (1, 1) and first.bias is not None
+                 and first.padding_mode == "zeros"
+                 and getattr(first, "output_padding", (0, 0)) == (0, 0))
+        if not plain:
+            raise GenlabError("only plain convolutions (one group, no dilation or output "
+                              "padding, with a bias) can be stacked")
         self.transposed = isinstance(first, nn.ConvTranspose2d)
         self.stride, self.padding = first.stride, first.padding
         self.weight = nn.Parameter(torch.stack([m.weight.detach() for m in layers]))
