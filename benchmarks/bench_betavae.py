@@ -218,7 +218,7 @@ def stacked_runs(specs: list[Spec], seeds: list[int], steps: int, batch: int, lr
         stack.init_output_bias(data.draw(index=torch.arange(2000)))
     cfg = TrainConfig(epochs=epochs_for_steps(steps, len(data), batch * k),
                       batch_size=batch * k, lr=lr, seed=seeds[0], max_steps=steps,
-                      max_seconds=time_limit, amp=amp, checkpoint_every=2000 if runs else 0,
+                      max_seconds=time_limit, amp=amp, checkpoint_every=5000 if runs else 0,
                       log_every=max(1, min(500, steps // 5)))
     run = (runs / ("stack_" + "_".join(dict.fromkeys(names)) + "_seeds"
                    + "-".join(map(str, seeds)))) if runs else None

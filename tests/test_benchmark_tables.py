@@ -185,7 +185,7 @@ def test_snapshots_keep_the_checkpoint_along_the_way_and_change_nothing(tmp_path
 
 
 def test_reproduces_the_seven_seed_rows(table, monkeypatch, capsys):
-    rows = results_table(table, monkeypatch, capsys)
+    rows = results_table(table, monkeypatch, capsys, "--seeds", *map(str, range(7)))
     assert "0.041 ± 0.027 (0.027, 0.016, 0.022, 0.028, 0.068, 0.089, 0.039)" in rows["beta1"]
     assert ("0.056 ± 0.049 (0.135, 0.031, 0.063, 0.006, 0.109, 0.021, 0.029); t = +0.7, "
             "p = 0.25" in rows["capacity25_gamma100_ramp19200"])
