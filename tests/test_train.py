@@ -116,6 +116,30 @@ def test_resume_gives_the_same_parameters(digits, tmp_path):
     assert steps == ref
 
 
+def test_resume_of_a_channels_last_model_gives_the_same_parameters(digits, tmp_path):
+    """A model whose conv weights are channels-last (``model.to(memory_format=...)``, a
+    common speed-up) resumes exactly too. The checkpoint stores Adam's moments row-major;
+    loaded as they are beside channels-last weights, the fused Adam step would pair the
+    elements of the two by storage order and update the wrong weights."""
+    def conv_vae() -> VAE:
+        with seeded_init(0):
+            model = VAE(VAEConfig(image_shape=(8, 8), arch="conv", channels=(4, 4),
+                                  hidden=(16,), latent=2))
+        return model.to(memory_format=torch.channels_last)
+
+    cfg = dict(epochs=1, batch_size=64, checkpoint_every=0)
+    full = conv_vae()
+    fit(full, digits, TrainConfig(**cfg, max_steps=4), quiet=True)
+    part = conv_vae()
+    fit(part, digits, TrainConfig(**cfg, max_steps=2), run=tmp_path, quiet=True)
+    resumed = conv_vae()
+    w = resumed.encoder.conv[2].weight  # (4, 4, 3, 3): channels-last differs from row-major
+    assert w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+    fit(resumed, digits, TrainConfig(**cfg, max_steps=4), run=tmp_path, resume=True,
+        quiet=True)
+    assert max_diff(full, resumed) == 0.0
+
+
 def test_resume_refuses_a_model_with_other_settings(digits, tmp_path):
     cfg = TrainConfig(epochs=2, batch_size=64, checkpoint_every=3, max_steps=3)
     fit(small_vae(), digits, cfg, run=tmp_path, quiet=True)

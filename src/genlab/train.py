@@ -262,6 +262,15 @@ def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]
     for pid, values in meta["scalars"].items():
         state.setdefault(int(pid), {}).update(values)
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    # The moments come back row-major; a fused step pairs a weight with its moments by
+    # storage order, so a channels-last weight would be updated with another's moments.
+    for group in opt.param_groups:
+        for p in group["params"]:
+            moments = opt.state.get(p, {})
+            for key, value in moments.items():
+                if (isinstance(value, torch.Tensor) and value.shape == p.shape
+                        and value.stride() != p.stride()):
+                    moments[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def _model_settings(model: nn.Module) -> dict[str, Any] | None:
