@@ -193,6 +193,16 @@ def test_reproduces_the_seven_seed_rows(table, monkeypatch, capsys):
             "p = 0.36" in rows["capacity25_gamma100_ramp19200"])
 
 
+def test_reproduces_the_ten_seed_rows(table, monkeypatch, capsys):
+    rows = results_table(table, monkeypatch, capsys)
+    assert ("0.037 ± 0.024 (0.027, 0.016, 0.022, 0.028, 0.068, 0.089, 0.039, 0.035, 0.029, "
+            "0.014)" in rows["beta1"])
+    assert ("0.048 ± 0.044 (0.135, 0.031, 0.063, 0.006, 0.109, 0.021, 0.029, 0.021, 0.008, "
+            "0.061); t = +0.7, p = 0.24" in rows["capacity25_gamma100_ramp19200"])
+    assert ("0.470 ± 0.096 (0.618, 0.502, 0.500, 0.368, 0.576, 0.422, 0.518, 0.344, 0.342, "
+            "0.508); t = +0.1, p = 0.47" in rows["capacity25_gamma100_ramp19200"])
+
+
 def test_axes_scores_a_run_as_the_bench_recorded_it(tmp_path, monkeypatch, capsys):
     bench = load("bench_betavae")
     sizes = bench.SIZES.scaled(0.01)
