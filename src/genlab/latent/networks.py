@@ -38,8 +38,9 @@ def mlp(sizes: tuple[int, ...] | list[int], act: str = "relu") -> nn.Sequential:
 
 def feature_maps(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
     """Flat rows ``(B, C*h*w)`` as maps ``(B, C, h, w)`` in channels-last order, the layout
-    CUDA's bfloat16 convolutions prefer (on the CPU it measured no faster or slower than
-    row-major; benchmarks/RESULTS.md); the activations after it stay channels-last."""
+    CUDA's bfloat16 convolutions prefer; the activations after it stay channels-last. For
+    ``C = 1`` the two layouts coincide, and a convolution then follows its weight's layout
+    (the beta-VAE keeps its weights channels-last; benchmarks/RESULTS.md)."""
     return x.reshape(x.shape[0], *shape).contiguous(memory_format=torch.channels_last)
 
 
