@@ -4,6 +4,8 @@ data parallelism (two gloo processes == one process with the combined batch)."""
 import json
 import math
 import os
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -237,6 +239,41 @@ def _ddp_worker(rank: int, world: int, store: str, out: str) -> None:
     # without an active exception", SIGABRT) after the work is done and the weights saved.
     # An exception above still reaches mp.spawn, which reports it.
     os._exit(0)
+
+
+def _ddp_time_limit_worker(rank: int, world: int, store: str, out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
+    try:
+        if rank == 1:  # this rank's clock runs out at once; rank 0's never does
+            import genlab.train as train
+            clock = iter(range(0, 10**9, 10**6))
+            train.time = type("FastClock", (), {"perf_counter": staticmethod(
+                lambda: float(next(clock)))})
+        result = fit(deterministic_ae(), synthetic(),
+                     TrainConfig(epochs=2, batch_size=64, lr=1e-2, max_seconds=3600.0),
+                     quiet=True)
+        Path(f"{out}.{rank}").write_text(str(result.steps))
+    finally:
+        dist.destroy_process_group()
+    os._exit(0)
+
+
+def test_a_time_limit_stops_every_process_at_the_same_step(tmp_path):
+    """One rank's time is up before the first step, the other's never is: both stop at
+    the same step (a rank stopping alone would leave the other waiting for its gradient
+    forever); the join timeout turns such a hang into a failure."""
+    out = tmp_path / "steps"
+    ctx = mp.spawn(_ddp_time_limit_worker, args=(2, str(tmp_path / "store"), str(out)),
+                   nprocs=2, join=False)
+    deadline = time.monotonic() + 120
+    while not ctx.join(timeout=1):
+        if time.monotonic() > deadline:
+            for proc in ctx.processes:
+                proc.kill()
+            pytest.fail("the two processes did not finish: a rank went on alone")
+    steps = [int(Path(f"{out}.{rank}").read_text()) for rank in (0, 1)]
+    assert steps[0] == steps[1] < 8  # 2 epochs of 4 steps would be 8
 
 
 def test_two_processes_equal_one_with_the_combined_batch(tmp_path):

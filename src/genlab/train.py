@@ -411,6 +411,18 @@ class _MetricsLog:
             self.writer.close()
 
 
+def _time_is_up(t0: float, max_seconds: float, active: bool, device: torch.device) -> bool:
+    """Whether ``max_seconds`` have passed since ``t0``; under data parallelism, whether
+    they have on any rank, so that every rank stops at the same step (a rank that went
+    on alone would wait forever for the others' gradients)."""
+    up = time.perf_counter() - t0 >= max_seconds
+    if active:
+        flag = torch.tensor([float(up)], device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        up = bool(flag.item())
+    return up
+
+
 def steps_per_epoch(n: int, batch_size: int, drop_last: bool = False) -> int:
     """Optimiser steps in one epoch of ``n`` examples: ``ceil(n / B)``, or ``floor(n / B)``
     when the last incomplete batch is dropped."""
@@ -534,8 +546,8 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
                           enabled=None if is_main and not quiet else False):
             if config.max_steps is not None and loop["step"] >= config.max_steps:
                 break
-            if (config.max_seconds is not None
-                    and time.perf_counter() - t0 >= config.max_seconds):
+            if config.max_seconds is not None and _time_is_up(t0, config.max_seconds,
+                                                              active, device):
                 break
             idx = order[s * config.batch_size:(s + 1) * config.batch_size]
             gen = step_generator(config.seed, epoch, s, device)
