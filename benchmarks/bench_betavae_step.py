@@ -127,14 +127,21 @@ def stacks(args: argparse.Namespace) -> None:
     for r in rows:
         print(f"| {r['layout']} | {max(r['images_per_second']):.0f} ("
               + ", ".join(f"{v:.0f}" for v in r["images_per_second"]) + ") |")
-    out = Path(args.out or STACK_OUT)
+    write_rows(args, STACK_OUT, " --stacks", f"{os.cpu_count()} cores, ", "", rows)
+
+
+def write_rows(args: argparse.Namespace, default_out: Path, flag: str, cores: str,
+               threads: str, rows: list[dict]) -> None:
+    """Write ``rows`` with the command that reproduces them and the machine they ran on
+    to ``--out`` (``default_out`` when not given)."""
+    out = Path(args.out or default_out)
     atomic_write_json(out, {
-        "command": "PYTHONPATH=src python benchmarks/bench_betavae_step.py --stacks" + (
+        "command": "PYTHONPATH=src python benchmarks/bench_betavae_step.py" + flag + (
             f" --steps {args.steps}" if args.steps != 50 else "") + (
             f" --repeats {args.repeats}" if args.repeats != 3 else "") + (
-            f" --out {args.out}" if out.resolve() != STACK_OUT else ""),
-        "machine": f"{cpu_name()} ({platform.machine()}), {os.cpu_count()} cores, torch "
-                   f"{torch.__version__}, native bfloat16 {native_bf16('cpu')}", "rows": rows})
+            f" --out {args.out}" if out.resolve() != default_out else ""),
+        "machine": f"{cpu_name()} ({platform.machine()}), {cores}torch {torch.__version__}, "
+                   f"native bfloat16 {native_bf16('cpu')}{threads}", "rows": rows})
 
 
 def main() -> None:
@@ -151,7 +158,6 @@ def main() -> None:
     args = ap.parse_args()
     if args.stacks:
         return stacks(args)
-    args.out = args.out or str(DEFAULT_OUT)
     rows = []
     for name, cfg in CONFIGS:
         times, bf16 = [], False
@@ -169,14 +175,7 @@ def main() -> None:
         note = " (not native here: float32)" if r["amp"] and not r["bfloat16_native"] else ""
         print(f"| {r['setting']}{note} | {min(r['ms_per_step']):.1f} | "
               f"{r['images_per_second']:.0f} | {r['images_per_second'] / base:.2f}x |")
-    out = Path(args.out)
-    atomic_write_json(out, {
-        "command": "PYTHONPATH=src python benchmarks/bench_betavae_step.py" + (
-            f" --steps {args.steps}" if args.steps != 50 else "") + (
-            f" --repeats {args.repeats}" if args.repeats != 3 else "") + (
-            f" --out {args.out}" if out.resolve() != DEFAULT_OUT else ""),
-        "machine": f"{cpu_name()} ({platform.machine()}), torch {torch.__version__}, "
-                   f"native bfloat16 {native_bf16('cpu')}, 1 thread", "rows": rows})
+    write_rows(args, DEFAULT_OUT, "", "", ", 1 thread", rows)
 
 
 if __name__ == "__main__":
