@@ -14,6 +14,7 @@ from genlab.io import (
     model_paths,
     save_model,
     to_jsonable,
+    weights_digest,
 )
 
 
@@ -54,7 +55,12 @@ def test_wrong_kind_missing_and_corrupt(tmp_path):
         load_model(tmp_path / "m", kind="rbm")
     with pytest.raises(GenlabError, match="not found"):
         load_model(tmp_path / "other")
-    (tmp_path / "m.safetensors").write_bytes(b"\x00" * 20)
+    (tmp_path / "m.safetensors").write_bytes(b"\x00" * 20)   # not the weights the JSON names
+    with pytest.raises(GenlabError, match="come from different saves"):
+        load_model(tmp_path / "m")
+    header = json.loads((tmp_path / "m.json").read_text())
+    header["weights_sha256"] = weights_digest(b"\x00" * 20)    # named, but not safetensors
+    (tmp_path / "m.json").write_text(json.dumps(header))
     with pytest.raises(GenlabError, match="not a readable safetensors"):
         load_model(tmp_path / "m")
     (tmp_path / "m.json").write_text("{not json")

@@ -1,28 +1,49 @@
-"""Saving and loading models: safetensors weights plus a JSON config, written atomically.
+"""Saving and loading models: safetensors weights plus a JSON config, saved as one unit.
 
 A model called ``NAME`` is two files, ``NAME.safetensors`` (tensors only, never
-pickled) and ``NAME.json`` (its class, configuration and metadata). Every write goes
-to a temporary file in the same folder and is renamed into place, so an interrupted
-save never leaves a half-written file where a good one was.
+pickled) and ``NAME.json`` (its class, configuration, metadata and the SHA-256 digest of
+the weights file). A save writes both to temporary files in the same folder, then renames
+them into place, weights first; the digest makes the pair one unit:
+
+* a save interrupted before its first rename leaves the previous model as it was;
+* one interrupted between the two renames (or two saves to one name at once) leaves
+  weights that the JSON does not describe. The save kept a hard link to the previous
+  weights (``.NAME.safetensors.prev``) until it finished, so :func:`load_model` finds the
+  weights the JSON describes there and loads the previous model, with a warning;
+* anything else that does not match (a weights file from elsewhere, bytes changed on
+  disk) is refused with a :class:`GenlabError`, never loaded as a mixed model.
+
+Everything read is checked before it is used (:func:`read_header`, :func:`load_model`):
+the JSON must be strict JSON (no NaN), its ``config`` and ``meta`` objects, the tensors
+finite numbers of a known dtype. Checking each model's settings and the shapes they imply
+is the job of :mod:`genlab.validate`, which every loader calls next.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import struct
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save
+from safetensors.torch import load as load_bytes
+from safetensors.torch import save
 
 from genlab import __version__
 from genlab.errors import GenlabError
+from genlab.progress import log
 
-FORMAT = "genlab-model/1"
+FORMAT = "genlab-model/2"
+LEGACY_FORMATS = ("genlab-model/1",)   # no digest; loaded when the weights are not newer
+MAX_CONFIG_BYTES = 64 * 2**20          # a model's JSON is kilobytes; refuse anything absurd
+ALLOWED_DTYPES = {torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8,
+                  torch.uint8, torch.int16, torch.int32, torch.int64, torch.bool}
 
 
 def _umask() -> int:
@@ -31,22 +52,50 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file, fsync, rename)."""
-    path = Path(path)
-    if path.parent != Path("") and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _write_temp(folder: Path, name: str, data: bytes) -> Path:
+    """``data`` in a new, fsync'd temporary file in ``folder``; returns its path."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     try:
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames in ``folder`` durable (best effort where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _folder(path: Path) -> Path:
+    folder = path.parent
+    if folder != Path("") and not folder.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file, fsync, rename)."""
+    path = Path(path)
+    tmp = _write_temp(_folder(path), path.name, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
@@ -81,10 +130,13 @@ def to_jsonable(obj: Any) -> Any:
     return clean(value)
 
 
+def _json_text(obj: Any) -> str:
+    return json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n"
+
+
 def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     """Write ``obj`` as indented strict JSON to ``path`` atomically."""
-    text = json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n"
-    return atomic_write_bytes(path, text.encode())
+    return atomic_write_bytes(path, _json_text(obj).encode())
 
 
 def model_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
@@ -95,52 +147,203 @@ def model_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
 
 
+def previous_weights_path(path: str | os.PathLike[str]) -> Path:
+    """``.NAME.safetensors.prev``: the weights a save replaces, kept until it finishes."""
+    wpath, _ = model_paths(path)
+    return wpath.with_name(f".{wpath.name}.prev")
+
+
 def has_model(path: str | os.PathLike[str]) -> bool:
     """Whether both files of the model ``NAME`` (see :func:`model_paths`) exist."""
     return all(p.is_file() for p in model_paths(path))
 
 
+def model_files(path: str | os.PathLike[str]) -> list[Path]:
+    """Those of ``NAME``'s files (weights, JSON, kept previous weights) that exist."""
+    return [p for p in (*model_paths(path), previous_weights_path(path)) if p.exists()]
+
+
+def _keep_previous(wpath: Path, prev: Path) -> None:
+    """Hard-link the weights about to be replaced to ``prev`` (atomically); where the file
+    system has no hard links a torn save is refused instead of falling back to them."""
+    if not wpath.is_file():
+        return
+    tmp = prev.with_name(f"{prev.name}.{os.getpid()}.tmp")
+    try:
+        tmp.unlink(missing_ok=True)
+        os.link(wpath, tmp)
+        os.replace(tmp, prev)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def weights_digest(data: bytes) -> str:
+    """SHA-256 of a weights file's bytes, as recorded in ``NAME.json``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def tensor_digest(*tensors: torch.Tensor | None, extra: str = "") -> str:
+    """SHA-256 over ``extra`` and each tensor's dtype, shape and bytes (on the CPU): what
+    two data sets share exactly when their contents are the same."""
+    h = hashlib.sha256(extra.encode())
+    for t in tensors:
+        if t is None:
+            h.update(b"none")
+            continue
+        t = t.detach().to("cpu").contiguous()
+        h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.view(torch.uint8).numpy().data if t.numel() else b"")
+    return h.hexdigest()
+
+
 def save_model(path: str | os.PathLike[str], tensors: dict[str, torch.Tensor], kind: str,
                config: dict[str, Any], meta: dict[str, Any] | None = None) -> Path:
-    """Save ``tensors`` and a JSON config as ``NAME.safetensors`` + ``NAME.json``.
+    """Save ``tensors`` and a JSON config as ``NAME.safetensors`` + ``NAME.json``, as one unit.
 
     ``kind`` names the model class (checked on load); ``config`` is what rebuilds it;
-    ``meta`` holds anything else (training history, data set, seed). The weights file
-    is written before the JSON, so a JSON present always describes complete weights.
-    Returns the path of the weights file.
+    ``meta`` holds anything else (training history, data set, seed). Both files are
+    written in full before either is renamed into place, and ``NAME.json`` records the
+    digest of the weights, so a save that stops part-way never leaves a mixed model: the
+    loader gets the previous model or the new one (see the module docstring). Returns the
+    path of the weights file.
     """
     wpath, jpath = model_paths(path)
     flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    atomic_write_bytes(wpath, save(flat))
-    atomic_write_json(jpath, {"format": FORMAT, "kind": kind, "genlab_version": __version__,
-                              "config": config, "meta": meta or {}})
+    blob = save(flat, metadata={"format": FORMAT, "kind": kind})
+    text = _json_text({"format": FORMAT, "kind": kind, "genlab_version": __version__,
+                       "weights_sha256": weights_digest(blob), "config": config,
+                       "meta": meta or {}})
+    folder = _folder(wpath)
+    prev = previous_weights_path(path)
+    tmp_w = _write_temp(folder, wpath.name, blob)
+    tmp_j = None
+    try:
+        tmp_j = _write_temp(folder, jpath.name, text.encode())
+        _keep_previous(wpath, prev)
+        os.replace(tmp_w, wpath)
+        os.replace(tmp_j, jpath)
+    finally:
+        for tmp in (tmp_w, tmp_j):
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+    _fsync_dir(folder)
+    prev.unlink(missing_ok=True)
     return wpath
 
 
-def load_model(path: str | os.PathLike[str], kind: str | None = None,
-               device: torch.device | str = "cpu"
-               ) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any]]:
-    """Load ``(tensors, config, meta)`` saved by :func:`save_model`; never unpickles.
+# ----- loading -------------------------------------------------------------------------------
 
-    Raises :class:`GenlabError` when a file is missing, unreadable, corrupt, or holds a
-    model of another ``kind``.
-    """
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def read_json(path: Path, what: str, max_bytes: int = MAX_CONFIG_BYTES) -> Any:
+    """Strict JSON from ``path`` (no NaN or Infinity), at most ``max_bytes``; GenlabError
+    naming ``what`` otherwise."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise GenlabError(f"{path} is {size / 2**20:.0f} MiB, too large for {what}")
+        return json.loads(path.read_bytes().decode(), parse_constant=_reject_constant)
+    except GenlabError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise GenlabError(f"{path} is not {what} ({msg})") from None
+
+
+def read_header(path: str | os.PathLike[str], kind: str | None = None) -> dict[str, Any]:
+    """The checked contents of ``NAME.json``: ``format``, ``kind``, ``config`` and ``meta``
+    (objects), ``weights_sha256`` (where the format has it); ``kind`` if given must match."""
     wpath, jpath = model_paths(path)
     for p in (wpath, jpath):
         if not p.is_file():
             raise GenlabError(f"model file {p} not found; give the path used with --out "
                               "when the model was saved")
-    try:
-        header = json.loads(jpath.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GenlabError(f"{jpath} is not a readable genlab model config ({exc})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    header = read_json(jpath, "a readable genlab model config")
+    if not isinstance(header, dict) or header.get("format") not in (FORMAT, *LEGACY_FORMATS):
         raise GenlabError(f"{jpath} is not a genlab model config (no format {FORMAT!r})")
-    if kind is not None and header.get("kind") != kind:
-        raise GenlabError(f"{jpath} holds a {header.get('kind')!r} model, not a {kind!r} model")
+    found = header.get("kind")
+    if not isinstance(found, str):
+        raise GenlabError(f"{jpath} does not say which kind of model it holds")
+    for key in ("config", "meta"):
+        value = header.setdefault(key, {})
+        if not isinstance(value, dict):
+            raise GenlabError(f"{jpath}: {key!r} must be a JSON object, not "
+                              f"{type(value).__name__}; the file is damaged, save the model "
+                              "again")
+    digest = header.get("weights_sha256")
+    if header["format"] == FORMAT and not (isinstance(digest, str) and len(digest) == 64):
+        raise GenlabError(f"{jpath} lacks the digest of its weights; the file is damaged, save "
+                          "the model again")
+    if kind is not None and found != kind:
+        raise GenlabError(f"{jpath} holds a {found!r} model, not a {kind!r} model")
+    return header
+
+
+def _weights_format(blob: bytes) -> str | None:
+    """The ``format`` a genlab save wrote into the safetensors header, if any."""
     try:
-        tensors = load_file(str(wpath), device=str(device))
+        (n,) = struct.unpack("<Q", blob[:8])
+        meta = json.loads(blob[8:8 + n]).get("__metadata__") or {}
+        return meta.get("format") if isinstance(meta, dict) else None
+    except (struct.error, ValueError, AttributeError):
+        return None
+
+
+def _weights_bytes(path: str | os.PathLike[str], header: dict[str, Any]) -> bytes:
+    """The bytes of the weights file that ``header`` describes (see the module docstring)."""
+    wpath, jpath = model_paths(path)
+    try:
+        blob = wpath.read_bytes()
+    except OSError as exc:
+        raise GenlabError(f"{wpath} cannot be read ({exc.strerror or exc})") from None
+    digest = header.get("weights_sha256")
+    if digest is None:   # a legacy config: safe only beside weights of its own format
+        if _weights_format(blob) == FORMAT:
+            raise GenlabError(f"{jpath} is older than {wpath.name} beside it (a save did not "
+                              "finish); save or train the model again")
+        return blob
+    if weights_digest(blob) == digest:
+        return blob
+    prev = previous_weights_path(path)
+    if prev.is_file():
+        old = prev.read_bytes()
+        if weights_digest(old) == digest:
+            log(f"genlab: warning: the last save of {wpath.with_suffix('')} did not finish; "
+                "loaded the model saved before it")
+            return old
+    raise GenlabError(f"{wpath.name} and {jpath.name} in {wpath.parent} come from different "
+                      "saves (a save was interrupted, two saves wrote the same name, or a file "
+                      "was changed); the model cannot be trusted: save or train it again")
+
+
+def load_model(path: str | os.PathLike[str], kind: str | None = None,
+               device: torch.device | str = "cpu", nan_ok: tuple[str, ...] = ()
+               ) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any]]:
+    """Load ``(tensors, config, meta)`` saved by :func:`save_model`; never unpickles.
+
+    Raises :class:`GenlabError` when a file is missing, unreadable, corrupt, holds a model
+    of another ``kind``, does not belong with the other file of the pair, or holds a
+    tensor of an unknown dtype or with NaN or infinite values (NaN is allowed in the
+    tensors named in ``nan_ok``, where a model uses it to mean "not set yet").
+    """
+    header = read_header(path, kind)
+    wpath = model_paths(path)[0]
+    blob = _weights_bytes(path, header)
+    try:
+        tensors = load_bytes(blob)
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise GenlabError(f"{wpath} is not a readable safetensors file ({msg})") from None
-    return tensors, dict(header.get("config", {})), dict(header.get("meta", {}))
+    for name, t in tensors.items():
+        if t.dtype not in ALLOWED_DTYPES:
+            raise GenlabError(f"{wpath}: tensor {name!r} has dtype {t.dtype}, which no genlab "
+                              "model uses")
+        if t.is_floating_point() and not bool(
+                (torch.isfinite(t) | (t.isnan() if name in nan_ok else False)).all()):
+            raise GenlabError(f"{wpath}: tensor {name!r} holds NaN or infinite values; the "
+                              "model cannot be used, train it again")
+    if torch.device(device).type != "cpu":
+        tensors = {k: v.to(device) for k, v in tensors.items()}
+    return tensors, header["config"], header["meta"]

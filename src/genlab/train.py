@@ -42,6 +42,9 @@ import contextlib
 import json
 import math
 import os
+import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, is_dataclass
@@ -54,8 +57,16 @@ from torch import nn
 
 from genlab.device import keep_freed_memory, native_bf16, resolve_device
 from genlab.errors import GenlabError
-from genlab.io import atomic_write_bytes, has_model, load_model, save_model
+from genlab.io import (
+    atomic_write_bytes,
+    has_model,
+    load_model,
+    model_files,
+    model_paths,
+    save_model,
+)
 from genlab.progress import log, progress
+from genlab.validate import check_tensors, config_from_dict
 
 CHECKPOINT_KIND = "genlab-checkpoint"
 CHECKPOINT_NAME = "checkpoint"
@@ -143,6 +154,30 @@ class FitResult:
     resumed_from: int | None                    # step resumed from, or None
     history: list[dict[str, Any]] = field(default_factory=list)  # the metrics lines
     bfloat16: bool = False                      # trained under bfloat16 autocast
+
+
+@dataclass
+class LoopState:
+    """Where a run is: what a checkpoint saves beside the weights, and what resume continues
+    from."""
+
+    step: int = 0                    # optimiser steps taken in total
+    epoch: int = 0                   # epochs completed
+    epoch_step: int = 0              # steps taken in the current epoch
+    best_val: float | None = None    # best validation loss so far
+    bad_epochs: int = 0              # epochs since it improved
+    stopped: bool = False            # early stopping fired
+    train_loss: list[float] = field(default_factory=list)  # mean loss of each epoch
+    val_loss: list[float] = field(default_factory=list)    # validation loss of each epoch
+    epoch_loss_sum: float = 0.0      # sum of batch-size weighted losses this epoch
+    epoch_count: int = 0             # rows seen this epoch
+
+    def validate(self) -> None:
+        """Raise :class:`GenlabError` for a state no run can be in."""
+        if min(self.step, self.epoch, self.epoch_step, self.bad_epochs, self.epoch_count) < 0:
+            raise GenlabError("counters must be >= 0")
+        if len(self.train_loss) != self.epoch or len(self.val_loss) > self.epoch:
+            raise GenlabError("the per-epoch losses do not match the epoch count")
 
 
 def mix_seed(*parts: int) -> int:
@@ -281,18 +316,31 @@ def _model_settings(model: nn.Module) -> dict[str, Any] | None:
     return json.loads(json.dumps(asdict(cfg), default=str))
 
 
+# What a resumed run may change: how long it runs and how it logs, not what it computes.
+RESUMABLE_SETTINGS = ("max_steps", "max_seconds", "checkpoint_every", "log_every",
+                      "tensorboard")
+
+
+def data_identity(data: Batches) -> dict[str, Any]:
+    """What a checkpoint records of its training data, so that resume can check it trains
+    on the same: the row count and, where the data has one, its ``fingerprint()``."""
+    fingerprint = getattr(data, "fingerprint", None)
+    return {"n": len(data), "fingerprint": fingerprint() if callable(fingerprint) else None}
+
+
 def save_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
-                    state: dict[str, Any], best: dict[str, torch.Tensor] | None,
-                    config: TrainConfig) -> Path:
-    """Write ``RUN/checkpoint`` (weights, optimiser, best weights, loop state and the
-    model's settings) atomically."""
+                    state: LoopState, best: dict[str, torch.Tensor] | None,
+                    config: TrainConfig, data: dict[str, Any] | None = None) -> Path:
+    """Write ``RUN/checkpoint`` (weights, optimiser, best weights, loop state, the model's
+    settings and the identity of the data) as one unit (:func:`genlab.io.save_model`)."""
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     opt_tensors, opt_meta = _optimizer_tensors(opt)
     tensors.update(opt_tensors)
     if best is not None:
         tensors.update({f"best.{k}": v for k, v in best.items()})
     return save_model(run / CHECKPOINT_NAME, tensors, CHECKPOINT_KIND, asdict(config),
-                      {"loop": state, "optimizer": opt_meta, "model": _model_settings(model)})
+                      {"loop": asdict(state), "optimizer": opt_meta,
+                       "model": _model_settings(model), "data": data})
 
 
 def _load_weights(run: Path, model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
@@ -308,36 +356,164 @@ def load_checkpoint_weights(run: str | os.PathLike[str], model: nn.Module,
                             device: torch.device | str = "cpu") -> nn.Module:
     """Load only the current weights of ``RUN/checkpoint`` into ``model`` (e.g. to inspect
     a run that has not finished); returns ``model``."""
+    nan_ok = tuple(f"model.{name}" for name in getattr(model, "nan_buffers", ()))
     tensors, _, _ = load_model(Path(run) / CHECKPOINT_NAME, kind=CHECKPOINT_KIND,
-                               device=device)
+                               device=device, nan_ok=nan_ok)
     _load_weights(Path(run), model, tensors)
     return model
 
 
-def load_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
-                    device: torch.device) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
-    """Restore weights and optimiser from ``RUN/checkpoint``; returns (loop state, best).
+def _differences(saved: Any, now: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
+    """``"k A there, B here"`` for every key whose values differ (JSON-normalised)."""
+    now = json.loads(json.dumps(now, default=str))
+    saved = saved if isinstance(saved, dict) else {}
+    return ", ".join(f"{k} {saved.get(k)!r} there, {now.get(k)!r} here"
+                     for k in sorted(set(saved) | set(now))
+                     if k not in skip and saved.get(k) != now.get(k))
 
-    A model whose settings differ from those the checkpoint was written with (say another
-    beta or capacity schedule, with the same networks) is refused: continuing it would mix
-    two objectives in one run."""
-    tensors, _, meta = load_model(run / CHECKPOINT_NAME, kind=CHECKPOINT_KIND, device=device)
+
+def _check_resume(run: Path, model: nn.Module, config: TrainConfig | None, saved_config: Any,
+                  meta: dict[str, Any], data: dict[str, Any] | None) -> None:
+    """Refuse to continue a checkpoint under other model settings, training settings or
+    data: the result would be neither run."""
+    fix = "resume with the same settings, or train into a new folder"
     saved, now = meta.get("model"), _model_settings(model)
     if saved is not None and now is not None and saved != now:
-        diff = ", ".join(f"{k} {saved.get(k)!r} there, {now.get(k)!r} here"
-                         for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k))
         raise GenlabError(f"checkpoint in {run} was written by a model with other settings "
-                          f"({diff}); resume with the same settings or train into a new "
-                          f"folder")
-    _load_weights(run, model, tensors)
-    _load_optimizer(opt, tensors, meta["optimizer"])
+                          f"({_differences(saved, now)}); {fix}")
+    diff = config and _differences(saved_config, asdict(config), RESUMABLE_SETTINGS)
+    if diff:
+        raise GenlabError(f"checkpoint in {run} was written with other training settings "
+                          f"({diff}); {fix}")
+    if data is not None and meta.get("data") is not None:
+        diff = _differences(meta["data"], data)
+        if diff:
+            raise GenlabError(f"checkpoint in {run} was trained on other data ({diff}); {fix}")
+
+
+def _check_optimizer(run: Path, opt: torch.optim.Optimizer) -> None:
+    """Every loaded moment has its parameter's shape and a finite step count."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for key, value in opt.state.get(p, {}).items():
+                if isinstance(value, torch.Tensor) and key != "step" and value.shape != p.shape:
+                    raise GenlabError(f"checkpoint in {run}: optimiser state {key} has shape "
+                                      f"{tuple(value.shape)} for a parameter of shape "
+                                      f"{tuple(p.shape)}; the file is damaged")
+
+
+def load_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
+                    device: torch.device, config: TrainConfig | None = None,
+                    data: dict[str, Any] | None = None
+                    ) -> tuple[LoopState, dict[str, torch.Tensor] | None]:
+    """Restore weights and optimiser from ``RUN/checkpoint``; returns (loop state, best).
+
+    Everything is checked before the model is touched. A model whose settings differ from
+    those the checkpoint was written with (say another beta or capacity schedule, with the
+    same networks), a training ``config`` that differs in anything but
+    :data:`RESUMABLE_SETTINGS`, or other ``data`` (see :func:`data_identity`) is refused:
+    continuing would mix two runs in one."""
+    nan_ok = tuple(f"{prefix}.{name}" for name in getattr(model, "nan_buffers", ())
+                   for prefix in ("model", "best"))
+    tensors, saved_config, meta = load_model(run / CHECKPOINT_NAME, kind=CHECKPOINT_KIND,
+                                             device=device, nan_ok=nan_ok)
+    where = f"checkpoint in {run}"
+    _check_resume(run, model, config, saved_config, meta, data)
+    state = config_from_dict(LoopState, meta.get("loop"), f"{where}: loop state")
     best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")} or None
-    return meta["loop"], best
+    if best is not None:
+        check_tensors(best, model.state_dict(), f"{where}: best weights")
+    _load_weights(run, model, tensors)
+    try:
+        _load_optimizer(opt, tensors, meta["optimizer"])
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
+        raise GenlabError(f"{where}: the optimiser state is damaged ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''}); train into a new "
+                          "folder") from None
+    _check_optimizer(run, opt)
+    return state, best
 
 
 def has_checkpoint(run: str | os.PathLike[str]) -> bool:
     """True when ``RUN/checkpoint`` exists (so ``resume`` has something to continue)."""
     return has_model(Path(run) / CHECKPOINT_NAME)
+
+
+def run_files(run: str | os.PathLike[str]) -> list[Path]:
+    """The files :func:`fit` writes in ``RUN`` that exist there: the checkpoint (and the
+    weights a checkpoint save keeps until it finishes), the metrics log, TensorBoard's
+    folder."""
+    run = Path(run)
+    return [*model_files(run / CHECKPOINT_NAME),
+            *(p for p in (run / METRICS_NAME, run / "tb") if p.exists())]
+
+
+def prepare_run(run: str | os.PathLike[str], resume: bool = False, overwrite: bool = False,
+                outputs: tuple[str | os.PathLike[str], ...] = (), check_only: bool = False
+                ) -> bool:
+    """Check the run folder ``RUN`` before training into it; returns whether to resume.
+
+    ``outputs`` are further files the caller will write there (e.g. ``RUN/model.*``).
+    A folder holding an earlier run (:func:`run_files` or ``outputs``) is refused unless
+    ``resume`` (continue it: its checkpoint must be complete) or ``overwrite`` (its files
+    are deleted first, so no new file ends beside an old one; not with ``check_only``,
+    which lets a command check before it loads its data); a new training never silently
+    mixes with an old run.
+    """
+    run = Path(run)
+    if run.exists() and not run.is_dir():
+        raise GenlabError(f"{run} is a file; give a folder for the run")
+    found = run_files(run) + [Path(p) for p in outputs if Path(p).exists()]
+    if not found:
+        return False
+    names = ", ".join(sorted({p.name for p in found}))
+    if resume:
+        checkpoint = model_paths(run / CHECKPOINT_NAME)
+        if all(p.is_file() for p in checkpoint):
+            return True
+        if any(p.exists() for p in checkpoint):
+            lacking = " and ".join(p.name for p in checkpoint if not p.exists())
+            raise GenlabError(f"{run} holds a checkpoint without its {lacking}; it cannot be "
+                              "resumed: train into a new folder, or start again with "
+                              "--overwrite")
+        raise GenlabError(f"{run} holds a run ({names}) but no checkpoint to resume from; "
+                          "start again with --overwrite, or train into a new folder")
+    if not overwrite:
+        raise GenlabError(f"{run} already holds a training run ({names}); continue it with "
+                          "--resume, replace it with --overwrite, or choose another folder")
+    if check_only:
+        return False
+    for p in found:
+        if p.is_dir():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+    return False
+
+
+class _Interrupt:
+    """While active, Ctrl-C (SIGINT) only sets :attr:`requested`; :func:`fit` stops at the
+    next step boundary, writes a checkpoint and raises ``KeyboardInterrupt``. A second
+    Ctrl-C interrupts at once. Only in the main thread, and only where SIGINT still has
+    Python's default handler (a caller's own handler is left alone)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, self._previous)
+
+    def __enter__(self) -> _Interrupt:
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 # ----- the loop ------------------------------------------------------------------------------
@@ -374,6 +550,31 @@ def _on_device(data: Batches, device: torch.device) -> Batches:
     return data.on_device(device) if hasattr(data, "on_device") else data
 
 
+def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The records of a ``metrics.jsonl``. A last line cut short (a crash while it was
+    appended) is dropped with a warning; a damaged line before it is an error."""
+    path = Path(path)
+    try:
+        lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GenlabError(f"{path} cannot be read ({exc})") from None
+    records = []
+    for k, line in enumerate(lines):
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("step", 0), int):
+                raise ValueError("not a metrics record")
+        except ValueError:
+            if k == len(lines) - 1:
+                log(f"genlab: warning: the last line of {path} was cut short (a crash while "
+                    "it was written); dropped it")
+                break
+            raise GenlabError(f"line {k + 1} of {path} is not a metrics record; the file is "
+                              "damaged: move it away to resume without it") from None
+        records.append(record)
+    return records
+
+
 class _MetricsLog:
     def __init__(self, run: Path | None, enabled: bool, resume_step: int | None,
                  tensorboard: bool) -> None:
@@ -384,8 +585,8 @@ class _MetricsLog:
             old: list[str] = []
             if resume_step is not None and self.path.is_file():
                 # keep only what happened up to the checkpoint: the rest is redone
-                old = [ln for ln in self.path.read_text().splitlines()
-                       if ln.strip() and json.loads(ln).get("step", 0) <= resume_step]
+                old = [json.dumps(r) for r in read_metrics(self.path)
+                       if r.get("step", 0) <= resume_step]
             atomic_write_bytes(self.path, "".join(ln + "\n" for ln in old).encode())
             if tensorboard:
                 try:
@@ -411,16 +612,19 @@ class _MetricsLog:
             self.writer.close()
 
 
-def _time_is_up(t0: float, max_seconds: float, active: bool, device: torch.device) -> bool:
-    """Whether ``max_seconds`` have passed since ``t0``; under data parallelism, whether
-    they have on any rank, so that every rank stops at the same step (a rank that went
-    on alone would wait forever for the others' gradients)."""
-    up = time.perf_counter() - t0 >= max_seconds
+def _must_stop(t0: float, max_seconds: float | None, interrupt: _Interrupt, active: bool,
+               device: torch.device) -> tuple[bool, bool]:
+    """``(time is up, interrupted)`` before a step: ``max_seconds`` have passed since
+    ``t0``, or Ctrl-C was pressed. Under data parallelism the ranks agree (a maximum over
+    them), so that every rank stops at the same step: a rank that went on alone would wait
+    forever for the others' gradients."""
+    up = max_seconds is not None and time.perf_counter() - t0 >= max_seconds
+    stop = interrupt.requested
     if active:
-        flag = torch.tensor([float(up)], device=device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        up = bool(flag.item())
-    return up
+        flags = torch.tensor([float(up), float(stop)], device=device)
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        up, stop = bool(flags[0].item()), bool(flags[1].item())
+    return up, stop
 
 
 def steps_per_epoch(n: int, batch_size: int, drop_last: bool = False) -> int:
@@ -457,7 +661,7 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
         run: str | os.PathLike[str] | None = None, resume: bool = False,
         device: torch.device | str | None = None,
         on_epoch: Callable[[int, dict[str, float]], None] | None = None,
-        quiet: bool = False) -> FitResult:
+        quiet: bool = False, overwrite: bool = False) -> FitResult:
     """Train ``model`` (see the module docstring for the contract) with Adam(W).
 
     Args:
@@ -468,13 +672,20 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
         config: :class:`TrainConfig`.
         val: validation data for the per-epoch validation loss and early stopping.
         run: folder for ``checkpoint.*`` and ``metrics.jsonl`` (None: nothing written).
-        resume: continue from ``RUN/checkpoint`` when it exists.
+        resume: continue from ``RUN/checkpoint`` when it exists; the checkpoint must have
+            been written with the same model settings, training settings (other than
+            :data:`RESUMABLE_SETTINGS`) and data, or it is refused.
         device: default: the device of the model's parameters.
         on_epoch: called on every rank as ``on_epoch(epoch, {"train_loss", "val_loss"})``.
         quiet: no log lines.
+        overwrite: replace an earlier run in ``RUN`` (see :func:`prepare_run`); without it
+            (or ``resume``) a folder holding one is refused.
 
     Returns:
         :class:`FitResult`.
+
+    Ctrl-C stops the run at the next step boundary, writes a checkpoint (with ``run``)
+    and raises ``KeyboardInterrupt``; ``resume`` then continues exactly.
     """
     config.validate()
     if not isinstance(model, Trainable):
@@ -494,8 +705,12 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
                           f"of processes {world}")
     is_main = rank == 0
     run_dir = Path(run) if run is not None else None
-    if run_dir is not None and is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    resuming = False
+    if run_dir is not None:
+        resuming = prepare_run(run_dir, resume, overwrite) if is_main else resume
+        if is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+    data_id = data_identity(train) if run_dir is not None else None
     train = _on_device(train, device)
     if val is not None:
         val = _on_device(val, device)
@@ -508,17 +723,19 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
                           f"({n}) with drop_last")
     total_steps = per_epoch * config.epochs
 
-    loop = {"step": 0, "epoch": 0, "epoch_step": 0, "best_val": None, "bad_epochs": 0,
-            "stopped": False, "train_loss": [], "val_loss": [], "epoch_loss_sum": 0.0,
-            "epoch_count": 0}
+    loop = LoopState()
     best: dict[str, torch.Tensor] | None = None
     resumed_from = None
-    if resume and run_dir is not None and has_checkpoint(run_dir):
-        loop, best = load_checkpoint(run_dir, model, opt, device)
-        resumed_from = loop["step"]
+    if resuming and has_checkpoint(run_dir):
+        loop, best = load_checkpoint(run_dir, model, opt, device, config, data_id)
+        if loop.epoch > config.epochs or loop.epoch_step > per_epoch:
+            raise GenlabError(f"checkpoint in {run_dir} is at epoch {loop.epoch}, step "
+                              f"{loop.epoch_step}, past this run's {config.epochs} epochs of "
+                              f"{per_epoch} steps; the file is damaged")
+        resumed_from = loop.step
         if not quiet and is_main:
-            log(f"resuming from step {loop['step']} (epoch {loop['epoch'] + 1}, "
-                f"step {loop['epoch_step']} of it)")
+            log(f"resuming from step {loop.step} (epoch {loop.epoch + 1}, "
+                f"step {loop.epoch_step} of it)")
     metrics = _MetricsLog(run_dir, is_main, resumed_from, config.tensorboard and is_main)
 
     trained = _LossModule(model)
@@ -534,97 +751,112 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
 
     def checkpoint() -> None:
         if run_dir is not None and is_main:
-            save_checkpoint(run_dir, model, opt, loop, best, config)
+            save_checkpoint(run_dir, model, opt, loop, best, config, data_id)
 
     model.train()
-    while loop["epoch"] < config.epochs and not loop["stopped"]:
-        epoch = loop["epoch"]
-        te = time.perf_counter()
-        order = epoch_order(n, config.seed, epoch)
-        steps = range(loop["epoch_step"], per_epoch)
-        for s in progress(steps, total=len(steps), desc=f"epoch {epoch + 1}/{config.epochs}",
-                          enabled=None if is_main and not quiet else False):
-            if config.max_steps is not None and loop["step"] >= config.max_steps:
-                break
-            if config.max_seconds is not None and _time_is_up(t0, config.max_seconds,
-                                                              active, device):
-                break
-            idx = order[s * config.batch_size:(s + 1) * config.batch_size]
-            gen = step_generator(config.seed, epoch, s, device)
-            x = train.draw(gen, idx.to(data_device)).to(device)  # (B, D), same on every rank
-            if active:  # contiguous shard of the global batch; own noise per rank
-                x = x[rank * len(idx) // world:(rank + 1) * len(idx) // world]
-                gen = step_generator(config.seed, epoch, s * world + rank + 1, device)
-            if callable(set_progress):
-                set_progress(loop["step"], total_steps)
-            for g in opt.param_groups:
-                g["lr"] = config.lr * lr_factor(loop["step"], total_steps, config)
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp):
-                out = trained(x, gen)
-            loss = out.loss
-            value = float(loss.detach())  # the step's one wait for an accelerator
-            if not math.isfinite(value):
-                raise GenlabError(f"the loss became {value} at step {loop['step']}; "
-                                  "lower the learning rate or check the data")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            opt.step()
-            if active:
-                t = torch.tensor([value], device=device)
-                dist.all_reduce(t)
-                value = float(t) / world
-            loop["step"] += 1
-            loop["epoch_step"] = s + 1
-            loop["epoch_loss_sum"] += value * len(idx)
-            loop["epoch_count"] += len(idx)
-            if loop["step"] % config.log_every == 0:
-                rec = {"step": loop["step"], "epoch": epoch + 1, "split": "train",
-                       "loss": value, "lr": opt.param_groups[0]["lr"]}
-                rec.update({k: _value(v) for k, v in out.metrics.items()})
-                metrics.write(rec)
-            if config.checkpoint_every and loop["step"] % config.checkpoint_every == 0:
+    with _Interrupt() as interrupt:
+        while loop.epoch < config.epochs and not loop.stopped:
+            epoch = loop.epoch
+            te = time.perf_counter()
+            order = epoch_order(n, config.seed, epoch)
+            steps = range(loop.epoch_step, per_epoch)
+            interrupted = False
+            for s in progress(steps, total=len(steps),
+                              desc=f"epoch {epoch + 1}/{config.epochs}",
+                              enabled=None if is_main and not quiet else False):
+                if config.max_steps is not None and loop.step >= config.max_steps:
+                    break
+                if config.max_seconds is not None or active or interrupt.requested:
+                    up, interrupted = _must_stop(t0, config.max_seconds, interrupt, active,
+                                                 device)
+                    if up or interrupted:
+                        break
+                idx = order[s * config.batch_size:(s + 1) * config.batch_size]
+                gen = step_generator(config.seed, epoch, s, device)
+                x = train.draw(gen, idx.to(data_device)).to(device)  # (B, D), on every rank
+                if active:  # contiguous shard of the global batch; own noise per rank
+                    x = x[rank * len(idx) // world:(rank + 1) * len(idx) // world]
+                    gen = step_generator(config.seed, epoch, s * world + rank + 1, device)
+                if callable(set_progress):
+                    set_progress(loop.step, total_steps)
+                for g in opt.param_groups:
+                    g["lr"] = config.lr * lr_factor(loop.step, total_steps, config)
+                with torch.autocast(device_type=device.type, dtype=torch.bfloat16,
+                                    enabled=use_amp):
+                    out = trained(x, gen)
+                loss = out.loss
+                value = float(loss.detach())  # the step's one wait for an accelerator
+                if not math.isfinite(value):
+                    raise GenlabError(f"the loss became {value} at step {loop.step}; "
+                                      "lower the learning rate or check the data")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                opt.step()
+                if active:
+                    t = torch.tensor([value], device=device)
+                    dist.all_reduce(t)
+                    value = float(t) / world
+                loop.step += 1
+                loop.epoch_step = s + 1
+                loop.epoch_loss_sum += value * len(idx)
+                loop.epoch_count += len(idx)
+                if loop.step % config.log_every == 0:
+                    rec = {"step": loop.step, "epoch": epoch + 1, "split": "train",
+                           "loss": value, "lr": opt.param_groups[0]["lr"]}
+                    rec.update({k: _value(v) for k, v in out.metrics.items()})
+                    metrics.write(rec)
+                if config.checkpoint_every and loop.step % config.checkpoint_every == 0:
+                    checkpoint()
+            if interrupted:
                 checkpoint()
-        if loop["epoch_step"] < per_epoch:  # stopped by max_steps or max_seconds
+                metrics.close()
+                if not quiet and is_main:
+                    where = f"; a checkpoint is in {run_dir}, and --resume continues from " \
+                            "it" if run_dir is not None else ""
+                    log(f"interrupted at step {loop.step}{where}")
+                raise KeyboardInterrupt
+            if loop.epoch_step < per_epoch:  # stopped by max_steps or max_seconds
+                checkpoint()
+                break
+            epoch_seconds.append(time.perf_counter() - te)
+            train_loss = loop.epoch_loss_sum / max(1, loop.epoch_count)
+            loop.train_loss.append(train_loss)
+            summary = {"train_loss": train_loss}
+            if val is not None:
+                v = evaluate_loss(model, val, config.batch_size, device, config.seed)
+                loop.val_loss.append(v)
+                summary["val_loss"] = v
+                if loop.best_val is None or v < loop.best_val - config.min_delta:
+                    loop.best_val = v
+                    loop.bad_epochs = 0
+                    best = {k: t.detach().clone() for k, t in model.state_dict().items()}
+                else:
+                    loop.bad_epochs += 1
+                    if config.patience is not None and loop.bad_epochs >= config.patience:
+                        loop.stopped = True
+            metrics.write({"step": loop.step, "epoch": epoch + 1, "split": "epoch",
+                           "seconds": epoch_seconds[-1], **summary})
+            if not quiet and is_main:
+                log(f"epoch {epoch + 1}/{config.epochs}: " + ", ".join(
+                    f"{k} {v:.4f}" for k, v in summary.items())
+                    + f" ({epoch_seconds[-1]:.1f} s)")
+            if on_epoch is not None:
+                on_epoch(epoch, summary)
+            loop.epoch += 1
+            loop.epoch_step = 0
+            loop.epoch_loss_sum = 0.0
+            loop.epoch_count = 0
             checkpoint()
-            break
-        epoch_seconds.append(time.perf_counter() - te)
-        train_loss = loop["epoch_loss_sum"] / max(1, loop["epoch_count"])
-        loop["train_loss"].append(train_loss)
-        summary = {"train_loss": train_loss}
-        if val is not None:
-            v = evaluate_loss(model, val, config.batch_size, device, config.seed)
-            loop["val_loss"].append(v)
-            summary["val_loss"] = v
-            if loop["best_val"] is None or v < loop["best_val"] - config.min_delta:
-                loop["best_val"] = v
-                loop["bad_epochs"] = 0
-                best = {k: t.detach().clone() for k, t in model.state_dict().items()}
-            else:
-                loop["bad_epochs"] += 1
-                if config.patience is not None and loop["bad_epochs"] >= config.patience:
-                    loop["stopped"] = True
-        metrics.write({"step": loop["step"], "epoch": epoch + 1, "split": "epoch",
-                       "seconds": epoch_seconds[-1], **summary})
-        if not quiet and is_main:
-            log(f"epoch {epoch + 1}/{config.epochs}: " + ", ".join(
-                f"{k} {v:.4f}" for k, v in summary.items()) + f" ({epoch_seconds[-1]:.1f} s)")
-        if on_epoch is not None:
-            on_epoch(epoch, summary)
-        loop["epoch"] += 1
-        loop["epoch_step"] = 0
-        loop["epoch_loss_sum"] = 0.0
-        loop["epoch_count"] = 0
-        checkpoint()
-    if loop["stopped"] and not quiet and is_main:
+    if loop.stopped and not quiet and is_main:
         log(f"early stopping: no validation improvement for {config.patience} epochs")
     if best is not None and config.patience is not None:
         model.load_state_dict(best)
     metrics.close()
-    return FitResult(steps=loop["step"], epochs=loop["epoch"],
+    return FitResult(steps=loop.step, epochs=loop.epoch,
                      seconds=time.perf_counter() - t0, epoch_seconds=epoch_seconds,
-                     train_loss=list(loop["train_loss"]), val_loss=list(loop["val_loss"]),
-                     best_val=loop["best_val"], stopped_early=bool(loop["stopped"]),
+                     train_loss=list(loop.train_loss), val_loss=list(loop.val_loss),
+                     best_val=loop.best_val, stopped_early=bool(loop.stopped),
                      resumed_from=resumed_from, history=metrics.lines,
                      bfloat16=use_amp)

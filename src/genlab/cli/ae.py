@@ -22,7 +22,7 @@ from genlab.errors import GenlabError
 from genlab.latent import AEConfig, Autoencoder, load_latent_model
 from genlab.latent.corruption import parse_corruption
 from genlab.latent.evaluate import reconstruction_error
-from genlab.latent.runs import fixed_draw, run_data, train_run
+from genlab.latent.runs import check_run_folder, fixed_draw, run_data, train_run
 from genlab.progress import log
 from genlab.train import dist_info, seeded_init
 
@@ -39,6 +39,7 @@ KEYS = ("arch", "hidden", "latent", "activation", "epochs", "batch_size", "lr", 
 def cmd_train(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     settings = resolve_defaults(args, DEFAULTS, KEYS)
+    check_run_folder(args.out, args.resume, args.overwrite)
     if args.stochastic < 0:
         raise GenlabError(f"--stochastic must be >= 0, got {args.stochastic}")
     data, val = load_training_data(args)
@@ -52,7 +53,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     what = "a denoising " if args.corrupt else "a stochastic " if args.stochastic else "an "
     log(f"training {what}autoencoder ({args.arch} {settings['hidden']}, code {args.latent}) "
         f"on {len(data)} {args.data} images for {cfg.epochs} epochs")
-    result = train_run(model, data, cfg, args.out, val=val, resume=args.resume, device=device,
+    result = train_run(model, data, cfg, args.out, val=val, resume=args.resume,
+                       overwrite=args.overwrite, device=device,
                        data_dir=args.data_dir)
     if dist_info().rank != 0:  # under torchrun only rank 0 reports
         return

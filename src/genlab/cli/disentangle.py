@@ -28,7 +28,7 @@ from genlab.device import resolve_device
 from genlab.errors import GenlabError
 from genlab.latent import LatentModel, VariationalModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_split
-from genlab.latent.runs import MODEL_NAME, run_data, train_run
+from genlab.latent.runs import MODEL_NAME, check_run_folder, run_data, train_run
 from genlab.latent.stacked import StackedBetaVAE
 from genlab.latent.traverse import traversal_figure
 from genlab.metrics.axes import describe, factor_axes
@@ -93,6 +93,7 @@ register_latent_type(LatentType(
 
 def cmd_train(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
+    check_run_folder(args.out, args.resume, args.overwrite)
     rows = split_indices("train")
     data = DSpritesData(rows if args.limit is None else rows[:args.limit])
     config = BetaVAEConfig(latent=args.latent, beta=args.beta, capacity_max=args.capacity,
@@ -127,7 +128,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     t0 = time.perf_counter()
     result = train_run(model.to(device), data, cfg, args.out, resume=args.resume,
-                       device=device, extra_meta={"latent_type": "beta"},
+                       overwrite=args.overwrite, device=device, extra_meta={"latent_type": "beta"},
                        save=save_each if stacked else None)
     seconds = time.perf_counter() - t0
     last = next((h for h in reversed(result.history) if "loss" in h), {})
@@ -267,6 +268,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=nonneg_int, default=1000,
                    help="steps between checkpoints (default 1000)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in RUN (its checkpoint, metrics and models)")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
                    help="bfloat16 autocast where the device has native bfloat16 (default on; "
                         "about 1.4x faster on a CPU with AVX512-BF16; ignored elsewhere)")

@@ -34,7 +34,13 @@ from genlab.errors import GenlabError
 from genlab.latent import VAE, LatentModel, VAEConfig, VariationalModel, load_latent_model
 from genlab.latent.evaluate import evaluate_likelihood, reconstruction_error
 from genlab.latent.plots import plot_codes, plot_manifold, plot_reconstructions
-from genlab.latent.runs import fixed_draw, run_data, split_validation, train_run
+from genlab.latent.runs import (
+    check_run_folder,
+    fixed_draw,
+    run_data,
+    split_validation,
+    train_run,
+)
 from genlab.plots import plot_image_grid
 from genlab.progress import log
 from genlab.train import TrainConfig, dist_info, seeded_init
@@ -159,6 +165,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="steps between checkpoints (default 500; 0: epoch ends only)")
     p.add_argument("--resume", action="store_true",
                    help="continue from RUN/checkpoint exactly where it stopped")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in RUN (its checkpoint, metrics and model)")
     p.add_argument("--max-steps", type=positive_int, default=None,
                    help="stop after this many steps in total (a resumable partial run)")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
@@ -174,6 +182,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
+    check_run_folder(args.out, args.resume, args.overwrite)
     settings = resolve_defaults(args)
     spec = LATENT_TYPES[args.latent_type]
     data, val = load_training_data(args)
@@ -186,7 +195,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     log(f"training a {model.kind} ({args.latent_type} latents, {size:,} parameters) on "
         f"{len(data)} {args.data} images for {cfg.epochs} epochs")
     result = train_run(model.to(device), data, cfg, args.out, val=val, resume=args.resume,
-                       device=device, data_dir=args.data_dir,
+                       overwrite=args.overwrite, device=device, data_dir=args.data_dir,
                        extra_meta={"latent_type": args.latent_type})
     if dist_info().rank != 0:  # under torchrun only rank 0 reports
         return

@@ -40,6 +40,7 @@ from genlab.data.idx import read_idx
 from genlab.data.transforms import BINARIZE_MODES, binarize, to_spins
 from genlab.device import make_generator
 from genlab.errors import GenlabError
+from genlab.io import tensor_digest
 
 SPLITS = ("train", "test", "all")
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -130,6 +131,11 @@ class ImageDataset:
         if self.images.device == device:
             return self
         return self.with_options(images=self.images.to(device))
+
+    def fingerprint(self) -> str:
+        """A digest of the images and of how they are binarised: a resumed training run
+        checks with it that it continues on the same data."""
+        return tensor_digest(self.images, extra=f"{self.binarize}:{self.spins}")
 
 
 @dataclass(frozen=True)

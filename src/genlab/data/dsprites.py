@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from genlab.errors import GenlabError
+from genlab.io import tensor_digest
 
 FACTOR_NAMES: tuple[str, ...] = ("shape", "scale", "orientation", "pos_x", "pos_y")
 FACTOR_SIZES: tuple[int, ...] = (3, 6, 40, 32, 32)
@@ -259,6 +260,10 @@ class DSpritesData:
 
     def __len__(self) -> int:
         return N_IMAGES if self.indices is None else len(self.indices)
+
+    def fingerprint(self) -> str:
+        """A digest of which images this set holds (they are rendered, so that is all)."""
+        return tensor_digest(self.indices, extra="dsprites")
 
     @property
     def dim(self) -> int:

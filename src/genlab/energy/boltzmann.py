@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import torch
 
 from genlab.errors import GenlabError
-from genlab.io import load_model, save_model
+from genlab.io import load_model, model_paths, save_model
+from genlab.validate import setting
 
 MODEL_KIND = "boltzmann-machine"
 
@@ -157,13 +158,16 @@ class BoltzmannMachine:
              device: torch.device | str = "cpu") -> BoltzmannMachine:
         """Load a machine saved by :meth:`save`; raises :class:`GenlabError` if unusable."""
         tensors, config, _ = load_model(path, MODEL_KIND, device)
-        try:
-            w, b, m = tensors["weights"], tensors["bias"], tensors["mask"]
-            n_visible = int(config["n_visible"])
-        except (KeyError, TypeError, ValueError):
-            raise GenlabError(f"{path} lacks weights, bias, mask or n_visible; re-save it") \
-                from None
+        where = str(model_paths(path)[1])
+        n_visible = setting(config, "n_visible", int, where, low=1)
+        n_hidden = setting(config, "n_hidden", int, where, default=None, low=0)
+        if set(tensors) != {"weights", "bias", "mask"}:
+            raise GenlabError(f"{where}: expected the tensors weights, bias and mask, found "
+                              f"{sorted(tensors)}; save the model again")
+        w, b, m = tensors["weights"], tensors["bias"], tensors["mask"]
         w, b = check_weights(w, b)
-        if m.shape != w.shape or not 1 <= n_visible <= w.shape[0]:
-            raise GenlabError(f"{path}: mask shape or n_visible does not match the weights")
+        if m.shape != w.shape or not n_visible <= w.shape[0] or \
+                (n_hidden is not None and n_visible + n_hidden != w.shape[0]):
+            raise GenlabError(f"{where}: mask shape, n_visible or n_hidden does not match the "
+                              f"{w.shape[0]} units of the weights")
         return cls(w, b, n_visible, m.to(w.dtype))

@@ -25,6 +25,7 @@ from genlab.errors import GenlabError
 from genlab.hopfield.dynamics import check_clamp
 from genlab.hopfield.patterns import as_spins
 from genlab.io import save_model
+from genlab.validate import check_spins, setting
 
 KIND = "hopfield"  # shared with the binary network; config["rule"] == "modern" tells them apart
 
@@ -144,11 +145,22 @@ class ModernHopfield:
                            "dtype": str(self.dtype).removeprefix("torch.")}, meta)
 
     @classmethod
-    def from_saved(cls, tensors: dict[str, torch.Tensor], config: dict) -> ModernHopfield:
-        """Rebuild from what :func:`genlab.io.load_model` returned for a saved network."""
-        if "patterns" not in tensors:
-            raise GenlabError("the saved modern Hopfield network has no patterns")
-        beta = config.get("beta", 1.0)
+    def from_saved(cls, tensors: dict[str, torch.Tensor], config: dict,
+                   where: str = "saved modern Hopfield network") -> ModernHopfield:
+        """Rebuild from what :func:`genlab.io.load_model` returned for a saved network,
+        checking its settings and that the patterns are ±1 ``(P, N)``."""
+        beta = setting(config, "beta", float, where, default=1.0, low=0.0, low_open=True)
+        n = setting(config, "n_units", int | None, where, default=None, low=1)
+        dtype = setting(config, "dtype", str, where, default="float32",
+                        choices=("float32", "float64"))
+        unknown = set(config) - {"rule", "beta", "n_units", "dtype"}
+        if unknown or set(tensors) != {"patterns"}:
+            raise GenlabError(f"{where} has unknown settings or tensors, or lacks its "
+                              f"patterns ({sorted(unknown | set(tensors))})")
         pats = tensors["patterns"]
-        net = cls(beta=beta, device=pats.device, dtype=pats.dtype)
+        if pats.ndim != 2 or (n is not None and pats.shape[1] != n):
+            raise GenlabError(f"{where}: patterns of shape {tuple(pats.shape)} do not match "
+                              f"{n} units")
+        check_spins(pats, f"{where}: the stored patterns")
+        net = cls(beta=beta, device=pats.device, dtype=getattr(torch, dtype))
         return net.fit(pats)

@@ -20,7 +20,8 @@ from genlab.hopfield.dynamics import Dynamics, energy, run_dynamics
 from genlab.hopfield.learning import RULES, learn
 from genlab.hopfield.modern import ModernHopfield
 from genlab.hopfield.patterns import as_spins
-from genlab.io import load_model, save_model
+from genlab.io import load_model, model_paths, save_model
+from genlab.validate import check_spins, setting
 
 KIND = "hopfield"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -134,6 +135,9 @@ class HopfieldNetwork:
                               "diagonal (w_ii = 0)")
         net.coupling_, net.scale_ = w, 1.0
         net.bias_ = None if bias is None else torch.as_tensor(bias, dtype=dt, device=dev)
+        if net.bias_ is not None and (net.bias_.shape != (w.shape[0],)
+                                      or not bool(torch.isfinite(net.bias_).all())):
+            raise GenlabError(f"bias must be {w.shape[0]} finite numbers, one per unit")
         net.patterns_ = (w.new_zeros((0, w.shape[0])) if patterns is None
                          else as_spins(patterns, "patterns", dtype=dt, device=dev))
         return net
@@ -229,17 +233,33 @@ class HopfieldNetwork:
         return net
 
     @classmethod
-    def from_saved(cls, tensors: dict[str, torch.Tensor], cfg: dict) -> HopfieldNetwork:
-        """Rebuild from what :func:`genlab.io.load_model` returned for a saved network."""
-        dev = next(iter(tensors.values())).device if tensors else torch.device("cpu")
+    def from_saved(cls, tensors: dict[str, torch.Tensor], cfg: dict,
+                   where: str = "saved Hopfield network") -> HopfieldNetwork:
+        """Rebuild from what :func:`genlab.io.load_model` returned for a saved network,
+        checking every setting and tensor first (symmetric, zero-diagonal, finite coupling
+        ``(N, N)``; ±1 patterns ``(P, N)``; bias ``(N,)``)."""
+        rule = setting(cfg, "rule", str, where, default="hebbian", choices=(*RULES, "custom"))
+        eta = setting(cfg, "eta", float | None, where, default=None, low=0.0, low_open=True)
+        dtype = setting(cfg, "dtype", str, where, default="float32", choices=tuple(DTYPES))
+        scale = setting(cfg, "scale", float, where, default=1.0, low=0.0, low_open=True)
+        n = setting(cfg, "n_units", int | None, where, default=None, low=1)
+        unknown = set(cfg) - {"rule", "eta", "dtype", "scale", "n_units"}
+        extra = set(tensors) - {"coupling", "patterns", "bias"}
+        if unknown or extra:
+            raise GenlabError(f"{where} has unknown settings or tensors "
+                              f"{sorted(unknown | extra)}")
         if "coupling" not in tensors or "patterns" not in tensors:
-            raise GenlabError("the saved Hopfield network is missing its weights or patterns")
-        net = cls(rule=cfg.get("rule", "hebbian"), eta=cfg.get("eta"), device=dev,
-                  dtype=cfg.get("dtype", "float32"))
-        net.coupling_ = tensors["coupling"]
-        net.patterns_ = tensors["patterns"]
-        net.scale_ = float(cfg.get("scale", 1.0))
-        net.bias_ = tensors.get("bias")
+            raise GenlabError(f"{where} is missing its weights or patterns; save it again")
+        w, pats = tensors["coupling"], tensors["patterns"]
+        if n is not None and tuple(w.shape) != (n, n):
+            raise GenlabError(f"{where}: coupling has shape {tuple(w.shape)} but the config "
+                              f"says {n} units")
+        if pats.ndim != 2 or pats.shape[1:] != w.shape[1:]:
+            raise GenlabError(f"{where}: patterns of shape {tuple(pats.shape)} do not fit "
+                              f"the coupling {tuple(w.shape)}")
+        check_spins(pats, f"{where}: the stored patterns")
+        net = cls.from_weights(w, tensors.get("bias"), pats, device=w.device, dtype=dtype)
+        net.rule, net.eta, net.scale_ = rule, eta, scale
         return net
 
 
@@ -248,6 +268,7 @@ def load_hopfield(path: str | os.PathLike[str], device: str | torch.device = "cp
     """Load a binary (:class:`HopfieldNetwork`) or modern (:class:`ModernHopfield`)
     network saved with ``save``; the file's config says which."""
     tensors, cfg, _ = load_model(path, KIND, device=resolve_device(device))
+    where = str(model_paths(path)[1])
     if cfg.get("rule") == "modern":
-        return ModernHopfield.from_saved(tensors, cfg)
-    return HopfieldNetwork.from_saved(tensors, cfg)
+        return ModernHopfield.from_saved(tensors, cfg, where)
+    return HopfieldNetwork.from_saved(tensors, cfg, where)

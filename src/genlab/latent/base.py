@@ -22,9 +22,8 @@ so it has shape ``(K, B)``.
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple, Protocol
 
@@ -32,8 +31,9 @@ import torch
 from torch import nn
 
 from genlab.errors import GenlabError
-from genlab.io import load_model, model_paths, save_model
+from genlab.io import load_model, model_paths, read_header, save_model
 from genlab.train import LossOutput
+from genlab.validate import check_tensors, config_from_dict, expected_state
 
 MODEL_REGISTRY: dict[str, type[LatentModel]] = {}
 
@@ -44,21 +44,12 @@ def register_model(cls: type[LatentModel]) -> type[LatentModel]:
     return cls
 
 
-def config_from_dict(config_class: type, values: dict[str, Any]) -> Any:
-    """Rebuild a config dataclass from its JSON dict (lists back to tuples)."""
-    names = {f.name for f in fields(config_class)}
-    unknown = set(values) - names
-    if unknown:
-        raise GenlabError(f"model config has unknown fields {sorted(unknown)}; was it saved by "
-                          "a newer genlab?")
-    return config_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
-
-
 class LatentModel(nn.Module):
     """Base of every autoencoder and VAE (see the module docstring)."""
 
     kind: ClassVar[str]            # registry name saved in NAME.json
     config_class: ClassVar[type]   # the dataclass of ``config``
+    nan_buffers: ClassVar[tuple[str, ...]] = ()  # buffers where NaN means "not set yet"
 
     def __init__(self, config: Any) -> None:
         super().__init__()
@@ -123,14 +114,7 @@ class LatentModel(nn.Module):
 
 def model_kind(path: str | os.PathLike[str]) -> str:
     """The ``kind`` recorded in ``NAME.json`` (raises GenlabError when unreadable)."""
-    _, jpath = model_paths(path)
-    if not jpath.is_file():
-        raise GenlabError(f"model file {jpath} not found; give the path used with --out "
-                          "when the model was saved")
-    try:
-        return str(json.loads(jpath.read_text()).get("kind"))
-    except (OSError, ValueError, AttributeError) as exc:
-        raise GenlabError(f"{jpath} is not a readable genlab model config ({exc})") from None
+    return read_header(path)["kind"]
 
 
 def resolve_model_path(path: str | os.PathLike[str]) -> Path:
@@ -152,13 +136,12 @@ def load_latent_model(path: str | os.PathLike[str], device: torch.device | str =
     if kind is not None and found != kind:
         raise GenlabError(f"{p} holds a {found!r} model, not a {kind!r} model")
     cls = MODEL_REGISTRY[found]
-    tensors, config, meta = load_model(p, kind=found, device=device)
-    model = cls.from_config(config_from_dict(cls.config_class, config))
-    try:
-        model.load_state_dict(tensors)
-    except RuntimeError as exc:
-        raise GenlabError(f"{p}: weights do not match the config ({str(exc).splitlines()[0]})"
-                          ) from None
+    tensors, config, meta = load_model(p, kind=found, nan_ok=cls.nan_buffers)
+    where = f"{model_paths(p)[1]}"
+    cfg = config_from_dict(cls.config_class, config, where)
+    check_tensors(tensors, expected_state(lambda: cls.from_config(cfg), where), where)
+    model = cls.from_config(cfg)
+    model.load_state_dict(tensors)
     return model.to(device).eval(), meta
 
 

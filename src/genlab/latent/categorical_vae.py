@@ -157,6 +157,7 @@ class CategoricalVAE(VariationalModel):
 
     kind = "categorical_vae"
     config_class = CategoricalVAEConfig
+    nan_buffers = ("baseline",)
 
     def __init__(self, config: CategoricalVAEConfig) -> None:
         config.validate()

@@ -18,8 +18,9 @@ import torch
 
 from genlab.data import ImageDataset, load_dataset
 from genlab.errors import GenlabError
+from genlab.io import model_files
 from genlab.latent.base import LatentModel
-from genlab.train import FitResult, TrainConfig, fit, init_distributed_from_env
+from genlab.train import FitResult, TrainConfig, fit, init_distributed_from_env, prepare_run
 
 MODEL_NAME = "model"
 
@@ -46,22 +47,43 @@ def data_meta(data: ImageDataset, data_dir: str | None) -> dict[str, Any]:
             "image_shape": list(data.image_shape)}
 
 
+def run_outputs(run: str | os.PathLike[str]) -> tuple[Path, ...]:
+    """The saved models in ``RUN`` that a new training would replace: ``RUN/model.*`` and
+    ``RUN/seed*/model.*`` (one per model of a stack)."""
+    run = Path(run)
+    folders = [run, *sorted(p for p in run.glob("seed*") if p.is_dir())] if run.is_dir() else []
+    return tuple(f for folder in folders for f in model_files(folder / MODEL_NAME))
+
+
+def check_run_folder(run: str | os.PathLike[str], resume: bool, overwrite: bool) -> None:
+    """Refuse, before any work, a run folder that :func:`train_run` would refuse."""
+    prepare_run(run, resume, overwrite, run_outputs(run), check_only=True)
+
+
 def train_run(model: LatentModel, data: ImageDataset, config: TrainConfig,
               run: str | os.PathLike[str], val: ImageDataset | None = None,
               resume: bool = False, device: torch.device | str = "cpu",
               data_dir: str | None = None, extra_meta: dict[str, Any] | None = None,
-              save: Callable[[Path, dict[str, Any]], None] | None = None) -> FitResult:
+              save: Callable[[Path, dict[str, Any]], None] | None = None,
+              overwrite: bool = False, outputs: tuple[Path, ...] | None = None) -> FitResult:
     """Train ``model`` with :func:`genlab.train.fit` and save it as ``RUN/model``, or with
     ``save(RUN, meta)`` where given (e.g. each model of a stack in a folder of its own).
+
+    A folder that already holds a run (its checkpoint, metrics or ``outputs``, by default
+    :func:`run_outputs`) is refused unless ``resume`` continues it or ``overwrite`` replaces
+    it (:func:`genlab.train.prepare_run`).
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) the process group is set up from the
     environment and the run is data parallel; rank 0 saves.
     """
     run = Path(run)
     rank = init_distributed_from_env(torch.device(device)).rank
-    if run.exists() and not run.is_dir():
-        raise GenlabError(f"--out {run} is a file; give a folder for the run")
-    result = fit(model, data, config, val=val, run=run, resume=resume, device=device)
+    if outputs is None:
+        outputs = run_outputs(run)
+    if rank == 0:
+        prepare_run(run, resume, overwrite, outputs)
+    result = fit(model, data, config, val=val, run=run, resume=resume, device=device,
+                 overwrite=overwrite)
     meta = {"data": data_meta(data, data_dir), "train": asdict(config),
             "fit": {"steps": result.steps, "epochs": result.epochs,
                     "train_loss": result.train_loss, "val_loss": result.val_loss,

@@ -8,7 +8,6 @@ work is done in float32 torch tensors on ``device``.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from numbers import Integral, Real
@@ -24,12 +23,12 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from genlab.device import denormals_flushed, resolve_device
 from genlab.errors import GenlabError
-from genlab.io import load_model, model_paths, save_model
+from genlab.io import load_model, model_paths, read_header, save_model
 from genlab.progress import log
 from genlab.rbm.energy import (
     RBMParams,
@@ -48,6 +47,7 @@ from genlab.rbm.partition import (
     exact_log_partition,
 )
 from genlab.rbm.sampling import Optimiser, cd_update, gibbs_from_hidden
+from genlab.validate import setting
 
 TRAIN_DTYPE = torch.float32
 
@@ -402,14 +402,27 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                               "file is damaged, save the model again")
         valid = set(cls().get_params())
         unknown = set(config) - valid
-        if unknown:
-            raise GenlabError(f"saved {cls.__name__} has unknown settings {sorted(unknown)}")
+        extra = set(tensors) - {*names, "data_mean"}
+        if unknown or extra:
+            raise GenlabError(f"saved {cls.__name__} has unknown settings or tensors "
+                              f"{sorted(unknown | extra)}")
         model = cls(**config)
+        try:
+            model._validate_params()
+        except (InvalidParameterError, ValueError, TypeError) as exc:
+            raise GenlabError(f"saved {cls.__name__} has an invalid setting: "
+                              f"{str(exc).splitlines()[0]}") from None
         arr = {k: v.cpu().numpy() for k, v in tensors.items()}
         w = arr["components"]
-        if w.ndim != 2 or arr["intercept_hidden"].shape != (w.shape[0],) or \
-                arr["intercept_visible"].shape != (w.shape[1],):
-            raise GenlabError(f"saved {cls.__name__} has inconsistent tensor shapes")
+        shapes_ok = (w.ndim == 2 and w.shape[0] == model.n_components
+                     and arr["intercept_hidden"].shape == (w.shape[0],)
+                     and arr["intercept_visible"].shape == (w.shape[1],)
+                     and arr["h_samples"].ndim == 2 and arr["h_samples"].shape[1] == w.shape[0]
+                     and all(arr[k].shape == (w.shape[1],)
+                             for k in ("log_variance", "data_mean") if k in arr))
+        if not shapes_ok:
+            raise GenlabError(f"saved {cls.__name__} has tensor shapes that do not fit together "
+                              f"or its n_components {model.n_components}; save it again")
         for k, v in arr.items():
             if not np.isfinite(v).all():
                 raise GenlabError(f"saved {cls.__name__} tensor {k} holds NaN or infinity")
@@ -423,7 +436,8 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         model._n_features_out = int(w.shape[0])
         if "data_mean" in arr:
             model._data_mean = arr["data_mean"].astype(np.float64)
-            model._data_count = int(meta.get("data_count", 0))
+            model._data_count = setting(meta, "data_count", int, f"saved {cls.__name__}",
+                                        default=0, low=0)
         return model
 
 
@@ -437,12 +451,12 @@ def load_rbm(path: str | os.PathLike[str], device: str = "auto") -> BaseRBM:
     from genlab.rbm.gaussian import GaussianBernoulliRBM
 
     classes = {f"rbm.{c.__name__}": c for c in (BernoulliRBM, GaussianBernoulliRBM)}
-    tensors, config, meta = load_model(path)
     jpath = model_paths(path)[1]
-    kind = json.loads(jpath.read_text()).get("kind")
+    kind = read_header(path)["kind"]
     if kind not in classes:
         raise GenlabError(f"{jpath} holds a {kind!r} model, not an RBM; give a model saved by "
                           "'genlab rbm train'")
+    tensors, config, meta = load_model(path, kind)
     config["device"] = device
     model = classes[kind]._from_saved(tensors, config, meta)
     model.meta_ = meta
