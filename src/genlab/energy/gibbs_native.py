@@ -12,21 +12,47 @@ The dependency is optional: when no compiler is found, compilation fails, the te
 are not on the CPU, or ``GENLAB_NO_COMPILE=1`` is set, :func:`native_kernel` returns
 None and :mod:`genlab.energy.gibbs` runs the same arithmetic with torch operations;
 likewise :func:`hopfield_kernel` and :mod:`genlab.hopfield.dynamics`.
+
+What is loaded is checked, once per process:
+
+- The cache folder must belong to the current user and not be writable by group or
+  others (unless sticky, as ``/tmp``); it is created with mode 0700. Otherwise another
+  user could put code in every recall and sweep, so the folder is not used: one warning
+  line goes to stderr and the torch path runs.
+- Beside ``gibbs_block_<key>.so`` lies ``gibbs_block_<key>.json``, a manifest with the
+  cache key (sha256 of the C source, the flags and the machine) and the sha256 of the
+  library's bytes. Both are written to fresh temporary files in the folder and renamed
+  into place, so no reader sees half a file.
+- Before loading, the library's bytes are read (from a private regular file of this user,
+  not a link) and hashed. A missing, unreadable or foreign file, a manifest for another
+  source, or a digest that differs (a truncated file, other bytes) means a rebuild.
+- The bytes loaded are exactly the ones hashed or just compiled: they are copied into an
+  anonymous memory file (Linux) or, failing that, a private 0600 file, and that copy is
+  loaded, so a change to the cache after the check cannot reach the process.
+
+The digest detects damage and stale or stray files; it cannot stop someone who may
+write the folder as this user (they could rewrite the manifest too), which is why the
+folder's permissions are checked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
+import json
 import os
 import platform
 import shutil
+import stat
 import subprocess
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import torch
+
+from genlab.progress import log
 
 C_SOURCE = r"""
 #include <stdint.h>
@@ -109,6 +135,13 @@ HOPFIELD_BLOCK(double, hopfield_block_f64)
 """
 
 CFLAGS = ("-O3", "-shared", "-fPIC", "-std=c99")
+# Handles of loaded kernels' memory files: kept open so that a later load in this process
+# never reuses the number, and with it the path, of one that glibc already holds open.
+_OPEN_FDS: list[int] = []
+
+
+class _Refused(Exception):
+    """The cache folder can be written by another user; its files are not loaded."""
 
 
 def cache_dir() -> Path:
@@ -116,25 +149,139 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GENLAB_CACHE") or Path.home() / ".cache" / "genlab")
 
 
+def _cache_key() -> str:
+    """sha256 of what determines the library: the C source, the flags and the machine."""
+    return hashlib.sha256((C_SOURCE + " ".join(CFLAGS) + platform.machine()).encode()).hexdigest()
+
+
+def _trusted_folder(folder: Path) -> Path:
+    """``folder``, created private (0700) when missing; :class:`_Refused` when it is owned
+    by another user, or writable by group or others without the sticky bit."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    st = folder.stat()
+    if not stat.S_ISDIR(st.st_mode):
+        raise OSError(f"{folder} is not a folder")
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    if uid is not None and st.st_uid != uid:
+        raise _Refused(f"the kernel cache {folder} belongs to another user; set GENLAB_CACHE "
+                       "to a folder of your own")
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        raise _Refused(f"the kernel cache {folder} is writable by other users; run "
+                       f"'chmod go-w {folder}' or set GENLAB_CACHE to a private folder")
+    return folder
+
+
+def _read_own(path: Path) -> bytes:
+    """The bytes of the regular file ``path``, refusing (OSError) a link, a file of another
+    user, or one that group or others may write: such a file may have been planted in a
+    sticky shared folder, and is rebuilt rather than read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        uid = os.geteuid() if hasattr(os, "geteuid") else st.st_uid
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != uid or st.st_mode & 0o022:
+            raise OSError(f"{path} is not a private regular file")
+        return f.read()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a fresh private file beside ``path``, flush it to disk, and rename
+    it over ``path``: a reader sees the old file or the whole new one, never a part."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _cached(lib: Path, manifest: Path, key: str) -> bytes | None:
+    """The bytes of ``lib`` when its manifest was written for ``key`` and records their
+    sha256; None when either file is missing, unreadable, foreign, or does not match."""
+    try:
+        record = json.loads(_read_own(manifest))
+        data = _read_own(lib)
+    except (OSError, ValueError):
+        return None
+    if (not isinstance(record, dict) or record.get("key") != key
+            or record.get("sha256") != hashlib.sha256(data).hexdigest()):
+        return None
+    return data
+
+
+def _compile(compiler: str, folder: Path) -> bytes:
+    """Compile :data:`C_SOURCE` in a private temporary folder inside ``folder``."""
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp:
+        src, out = Path(tmp) / "gibbs_block.c", Path(tmp) / "gibbs_block.so"
+        src.write_text(C_SOURCE)
+        subprocess.run([compiler, *CFLAGS, "-o", str(out), str(src)], check=True,
+                       capture_output=True, timeout=120)
+        return out.read_bytes()
+
+
+def _build(compiler: str, lib: Path, manifest: Path, key: str) -> bytes:
+    """Compile, then put the library and its manifest in place (each renamed atomically;
+    a reader between the two renames sees a mismatch and builds again)."""
+    data = _compile(compiler, lib.parent)
+    _write_atomic(lib, data)
+    record = {"key": key, "library": lib.name, "sha256": hashlib.sha256(data).hexdigest()}
+    _write_atomic(manifest, (json.dumps(record, indent=1) + "\n").encode())
+    return data
+
+
+def _dlopen(data: bytes, folder: Path) -> ctypes.CDLL:
+    """Load the library whose bytes are ``data`` (already verified), from a copy that no
+    one else can change: an anonymous memory file on Linux, else a private (0600) file in
+    ``folder``, removed once loaded."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("genlab_kernel", getattr(os, "MFD_CLOEXEC", 0))
+        try:
+            with open(fd, "wb", closefd=False) as f:
+                f.write(data)
+            dll = ctypes.CDLL(f"/proc/self/fd/{fd}")
+        except OSError:
+            os.close(fd)  # e.g. no /proc: load from a private file instead
+        else:
+            _OPEN_FDS.append(fd)
+            return dll
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".load-", suffix=".so")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return ctypes.CDLL(tmp)
+    finally:
+        os.unlink(tmp)
+
+
 @lru_cache(maxsize=1)
 def _load() -> ctypes.CDLL | None:
+    """The compiled kernels (verified as the module docstring says), or None for torch."""
     if os.environ.get("GENLAB_NO_COMPILE", "") not in ("", "0"):
         return None
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         return None
-    key = hashlib.sha256((C_SOURCE + " ".join(CFLAGS) + platform.machine()).encode())
-    lib = cache_dir() / f"gibbs_block_{key.hexdigest()[:16]}.so"
+    key = _cache_key()
     try:
-        if not lib.is_file():
-            lib.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=lib.parent) as tmp:
-                src, out = Path(tmp) / "gibbs_block.c", Path(tmp) / "gibbs_block.so"
-                src.write_text(C_SOURCE)
-                subprocess.run([compiler, *CFLAGS, "-o", str(out), str(src)], check=True,
-                               capture_output=True, timeout=120)
-                os.replace(out, lib)  # atomic: concurrent builds never see half a file
-        dll = ctypes.CDLL(str(lib))
+        folder = _trusted_folder(cache_dir())
+        lib = folder / f"gibbs_block_{key[:16]}.so"
+        manifest = lib.with_suffix(".json")
+        data = _cached(lib, manifest, key)
+        if data is None:
+            data = _build(compiler, lib, manifest, key)
+        dll = _dlopen(data, folder)
+    except _Refused as e:
+        log(f"genlab: warning: {e}; using the slower torch sweeps")
+        return None
     except (OSError, subprocess.SubprocessError):
         return None
     i64 = ctypes.c_int64
