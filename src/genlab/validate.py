@@ -112,7 +112,8 @@ def setting(values: Mapping[str, Any], name: str, hint: Any, where: str,
             default: Any = _MISSING, low: float | None = None, high: float | None = None,
             choices: tuple[Any, ...] | None = None, low_open: bool = False) -> Any:
     """``values[name]`` checked against ``hint``, ``low <= v <= high`` (``low < v`` with
-    ``low_open``) and ``choices``; ``default`` where it is absent (else an error)."""
+    ``low_open``; for a list, every item) and ``choices``; ``default`` where it is absent
+    (else an error)."""
     if name not in values:
         if default is _MISSING:
             raise GenlabError(f"{where} lacks the setting {name!r}; the file is damaged, save "
@@ -124,11 +125,12 @@ def setting(values: Mapping[str, Any], name: str, hint: Any, where: str,
     if choices is not None and value not in choices:
         raise GenlabError(f"{where}: {name} must be one of {', '.join(map(str, choices))}, "
                           f"not {_describe(value)}")
-    if low is not None and (value <= low if low_open else value < low):
-        raise GenlabError(f"{where}: {name} must be {'>' if low_open else '>='} {low:g}, "
-                          f"not {_describe(value)}")
-    if high is not None and value > high:
-        raise GenlabError(f"{where}: {name} must be <= {high:g}, not {_describe(value)}")
+    for v in value if isinstance(value, (tuple, list)) else [value]:  # bounds on each number
+        if low is not None and (v <= low if low_open else v < low):
+            raise GenlabError(f"{where}: {name} must be {'>' if low_open else '>='} {low:g}, "
+                              f"not {_describe(value)}")
+        if high is not None and v > high:
+            raise GenlabError(f"{where}: {name} must be <= {high:g}, not {_describe(value)}")
     return value
 
 

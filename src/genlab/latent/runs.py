@@ -17,10 +17,13 @@ from typing import Any
 import torch
 
 from genlab.data import ImageDataset, load_dataset
+from genlab.data.datasets import is_builtin
+from genlab.data.transforms import BINARIZE_MODES
 from genlab.errors import GenlabError
 from genlab.io import model_files
 from genlab.latent.base import LatentModel
 from genlab.train import FitResult, TrainConfig, fit, init_distributed_from_env, prepare_run
+from genlab.validate import setting
 
 MODEL_NAME = "model"
 
@@ -99,16 +102,29 @@ def train_run(model: LatentModel, data: ImageDataset, config: TrainConfig,
 
 def run_data(meta: dict[str, Any], split: str = "test", limit: int | None = None,
              data: str | None = None, data_dir: str | None = None) -> ImageDataset:
-    """The data set a run was trained on (or ``data`` instead), split ``split``."""
-    info = meta.get("data", {})
-    name = data or info.get("name")
-    if not name:
-        raise GenlabError("the model does not record its data set; pass --data NAME")
-    ds = load_dataset(name, split=split, binarize=info.get("binarize", "none"),
-                      limit=limit, data_dir=data_dir or info.get("data_dir"))
-    shape = tuple(info.get("image_shape", ds.image_shape))
+    """The data set a run was trained on (or ``data`` instead), split ``split``.
+
+    A model file never chooses which files genlab reads: the data set it records is
+    used only when it is a built-in one (``digits``, ``mnist5k``, ``fashion-mnist``,
+    ``dsprites``), looked up where the user says (``data_dir``, ``$GENLAB_DATA``), never
+    in a folder the file names; a model trained on a file needs ``data`` from the user.
+    """
+    where = "the model's record of its data"
+    info = meta.get("data")
+    info = info if isinstance(info, dict) else {}
+    recorded = info.get("name")
+    if data is None:
+        if not isinstance(recorded, str) or not (is_builtin(recorded) or recorded == "dsprites"):
+            what = f"on {recorded!r}" if isinstance(recorded, str) else "on data it does not name"
+            raise GenlabError(f"the model was trained {what}, not a built-in data set; pass "
+                              "the data with --data NAME (a model file does not choose which "
+                              "files genlab reads)")
+        data = recorded
+    binarize = setting(info, "binarize", str, where, default="none", choices=BINARIZE_MODES)
+    ds = load_dataset(data, split=split, binarize=binarize, limit=limit, data_dir=data_dir)
+    shape = setting(info, "image_shape", tuple[int, int], where, default=ds.image_shape)
     if ds.image_shape != shape:
-        raise GenlabError(f"{name} has {ds.image_shape[0]}x{ds.image_shape[1]} images but the "
+        raise GenlabError(f"{data} has {ds.image_shape[0]}x{ds.image_shape[1]} images but the "
                           f"model was trained on {shape[0]}x{shape[1]}")
     return ds
 

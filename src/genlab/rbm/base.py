@@ -459,6 +459,9 @@ def load_rbm(path: str | os.PathLike[str], device: str = "auto") -> BaseRBM:
     tensors, config, meta = load_model(path, kind)
     config["device"] = device
     model = classes[kind]._from_saved(tensors, config, meta)
+    where = f"{jpath}: meta"
+    setting(meta, "binarize", str, where, default=None, choices=("none", "threshold", "bernoulli"))
+    setting(meta, "image_shape", tuple[int, int] | None, where, default=None, low=1)
     model.meta_ = meta
     return model
 
