@@ -296,6 +296,13 @@ def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]
             state.setdefault(int(pid), {})[key] = value
     for pid, values in meta["scalars"].items():
         state.setdefault(int(pid), {}).update(values)
+    # Everything but the learning rate (set before every step) is fixed by the settings
+    # the resume check compared, so saved groups that differ from fresh ones are damaged.
+    fresh = json.loads(json.dumps(opt.state_dict()["param_groups"]))
+    if len(meta["param_groups"]) != len(fresh) or any(
+            {k: v for k, v in g.items() if k != "lr"} != {k: v for k, v in f.items() if k != "lr"}
+            for g, f in zip(meta["param_groups"], fresh, strict=True)):
+        raise ValueError("the parameter groups are not those of this optimiser")
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
     # The moments come back row-major; a fused step pairs a weight with its moments by
     # storage order, so a channels-last weight would be updated with another's moments.
