@@ -84,3 +84,16 @@ def test_failing_step_is_reported_and_others_run(tmp_path, monkeypatch):
     assert results["steps"]["good"]["status"] == "ok"
     assert "broken on purpose" in results["steps"]["bad"]["error"]
     assert "broken on purpose" in (tmp_path / "index.html").read_text()
+
+
+def test_a_tour_runs_again_into_its_own_report(tmp_path, capsys):
+    """The second tour into one folder replaces its runs (they are the tour's own), where
+    a training command alone would refuse to mix a new run with an old one."""
+    from genlab.cli.main import main
+
+    for _ in range(2):
+        code = main(["tour", "--quick", "--only", "betavae,gumbel", "--out", str(tmp_path),
+                     "--device", "cpu", "--json"])
+        steps = json.loads((tmp_path / "results.json").read_text())["steps"]
+        assert code == 0, {k: v.get("error") for k, v in steps.items()}
+        assert list(steps) == ["betavae", "gumbel"]

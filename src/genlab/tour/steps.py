@@ -172,8 +172,8 @@ def _autoencoder(ctx: TourContext) -> StepOutput:
     run = cli_step(
         lambda c: [
             Command(["ae", "train", "mnist5k", "--latent", str(latent), "--corrupt", "mask:0.3",
-                     "--epochs", _q(c, 2, 15), "--out", "{out}/runs/dae", "--seed",
-                     str(c.seed)]),
+                     "--epochs", _q(c, 2, 15), "--out", "{out}/runs/dae", "--overwrite",
+                     "--seed", str(c.seed)]),
             Command(["ae", "reconstruct", "{out}/runs/dae", "--n", "16", "--out",
                      "{out}/ae_denoise.png", "--seed", str(c.seed)],
                     [("ae_denoise.png", "masked input (30% of pixels dropped), reconstruction "
@@ -215,7 +215,7 @@ def _pca_figure(k: int, path: Any) -> float:
 def _vae(ctx: TourContext) -> list[Command]:
     s = str(ctx.seed)
     return [Command(["vae", "train", "mnist5k", "--latent", "2", "--epochs", _q(ctx, 3, 30),
-                     "--out", "{out}/runs/vae2", "--seed", s]),
+                     "--out", "{out}/runs/vae2", "--overwrite", "--seed", s]),
             Command(["vae", "reconstruct", "{out}/runs/vae2", "--n", "16", "--out",
                      "{out}/vae_reconstructions.png", "--seed", s],
                     [("vae_reconstructions.png", "test images and their VAE reconstructions "
@@ -247,7 +247,8 @@ def _betavae(ctx: TourContext) -> list[Command]:
     for beta in (1, 4):
         cmds += [Command(["disentangle", "train", "--beta", str(beta), "--steps",
                           _q(ctx, 40, 600), "--batch-size", "32", "--limit",
-                          _q(ctx, 4096, 16384), "--out", f"{{out}}/runs/beta{beta}", "--seed", s]),
+                          _q(ctx, 4096, 16384), "--out", f"{{out}}/runs/beta{beta}", "--overwrite",
+                          "--seed", s]),
                  Command(["vae", "traverse", f"{{out}}/runs/beta{beta}", "--steps", "8",
                           "--out", f"{{out}}/betavae_traverse_beta{beta}.png", "--seed", s],
                          [(f"betavae_traverse_beta{beta}.png",
@@ -277,7 +278,8 @@ def _gumbel(ctx: TourContext) -> list[Command]:
                       "expectation and one sample per tau")]),
             Command(["vae", "train", "mnist5k", "--latent-type", "categorical", "--categories",
                      "20x10", "--binarize", "threshold", "--epochs", _q(ctx, 2, 30),
-                     "--anneal-rate", "3e-4", "--out", "{out}/runs/catvae", "--seed", s]),
+                     "--anneal-rate", "3e-4", "--out", "{out}/runs/catvae", "--overwrite",
+                     "--seed", s]),
             Command(["vae", "sample", "{out}/runs/catvae", "--n", "64", "--out",
                      "{out}/gumbel_vae_samples.png", "--seed", s],
                     [("gumbel_vae_samples.png", "categorical VAE samples: 20 one-hot codes of "
