@@ -8,7 +8,14 @@ from typing import Any
 
 import torch
 
-from genlab.cli.common import add_command, add_group, emit, finite_float, positive_int
+from genlab.cli.common import (
+    add_command,
+    add_group,
+    emit,
+    finite_float,
+    output_file,
+    positive_int,
+)
 from genlab.cli.vae import (
     add_run_options,
     add_train_options,
@@ -139,4 +146,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument("--n", type=positive_int, default=None, help="first N test images")
         else:
             p.add_argument("--n", type=positive_int, default=16, help="images (default 16)")
-            p.add_argument("--out", default="recon.png", help="PNG file (default recon.png)")
+            p.add_argument("--out", type=output_file, default="recon.png",
+                           help="PNG file (default recon.png)")
