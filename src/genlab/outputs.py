@@ -35,6 +35,14 @@ def _check_nonempty(path: str | os.PathLike[str], what: str, kind: str) -> Path:
     return Path(text)
 
 
+def _names_folder(text: str) -> bool:
+    """Whether ``text`` can only name a folder: it ends in a separator, ``.`` or ``..``
+    (checked on the text: :class:`Path` drops a trailing ``/.``)."""
+    if text.endswith(os.sep) or (os.altsep and text.endswith(os.altsep)):
+        return True
+    return os.path.basename(text) in (".", "..")
+
+
 def _writable_dir(folder: Path) -> bool:
     # W_OK to add entries, X_OK to reach them; os.access also reports read-only file systems
     return os.access(folder, os.W_OK | os.X_OK)
@@ -58,17 +66,19 @@ def check_output_file(path: str | os.PathLike[str], what: str = "output file") -
     """Check that genlab can write the file ``path``; return it as a :class:`Path`.
 
     Refused (as :class:`GenlabError` naming ``what``, e.g. ``"--out"``): the empty
-    string, a path ending in a separator, an existing folder or other non-regular file
-    (writing would replace it), an existing file that cannot be written, and a path
-    whose first existing ancestor is a regular file or a folder that cannot be written.
+    string, a path ending in a separator, ``.`` or ``..``, an existing folder or other
+    non-regular file (writing would replace it), an existing file that cannot be written,
+    and a path whose first existing ancestor is a regular file or a folder that cannot be
+    written.
     Missing parent folders are not created here.
     """
     p = _check_nonempty(path, what, "file")
     text = os.fspath(path)
     if p.is_dir():
         raise _fail(what, text, "it is a folder; give a file name")
-    if text.endswith(os.sep) or (os.altsep and text.endswith(os.altsep)):
-        raise _fail(what, text, "a name ending with a separator is a folder; give a file name")
+    if _names_folder(text):
+        raise _fail(what, text, "the name ends in a separator, '.' or '..', which name a "
+                                "folder; give a file name")
     if os.path.lexists(p):
         if not p.is_file():
             raise _fail(what, text, "it exists and is not a regular file; give another name")
@@ -103,8 +113,7 @@ def check_output_model(path: str | os.PathLike[str], what: str = "model name") -
     :func:`genlab.io.model_paths`) can be written; return ``NAME`` as a :class:`Path`."""
     p = _check_nonempty(path, what, "model")
     text = os.fspath(path)
-    if text.endswith(os.sep) or (os.altsep and text.endswith(os.altsep)) or p.name in ("", ".",
-                                                                                       ".."):
+    if _names_folder(text):
         raise _fail(what, text, f"it names a folder; give a model name such as "
                                 f"{os.path.join(text, 'model')!r}")
     for file in model_paths(p):

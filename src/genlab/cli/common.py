@@ -12,6 +12,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -65,7 +66,7 @@ def add_command(sub: argparse._SubParsersAction, name: str, func: Callable[[argp
                             help=f"random seed in 0..{MAX_SEED}; the same seed gives the same run "
                                  "(default 0)")
     if device:
-        parser.add_argument("--device", default="auto",
+        parser.add_argument("--device", type=device_name, default="auto",
                             help="auto | cpu | cuda[:N] (auto picks CUDA when present)")
     parser.set_defaults(func=func)
     return parser
@@ -258,6 +259,15 @@ def input_name(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a name or path, got an empty string")
     return text
+
+
+def device_name(text: str) -> str:
+    """argparse type: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (whether a GPU is there is
+    checked when the command starts, by :func:`genlab.device.resolve_device`)."""
+    if text in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", text):
+        return text
+    raise argparse.ArgumentTypeError(f"unknown device {text!r}; choose auto, cpu, cuda or "
+                                     "cuda:N")
 
 
 def existing_dir(text: str) -> str:

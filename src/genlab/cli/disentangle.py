@@ -157,7 +157,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     unknown = [m for m in metrics if m not in METRICS] or ([] if metrics else ["(none)"])
     if unknown:
-        raise GenlabError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
+        raise GenlabError(f"--metrics: unknown metric {unknown[0]!r}; choose from "
+                          f"{', '.join(METRICS)}")
     sizes = SampleSizes().scaled(args.fraction)
     model = _load_dsprites_model(args.run, device)
     log(f"scoring {args.run} on {', '.join(metrics)} (fraction {args.fraction} of the papers' "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genlab.cli.common import emit, output_dir, output_file, positive_int, seed_int
+from genlab.cli.common import device_name, emit, output_dir, output_file, positive_int, seed_int
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
 
@@ -91,5 +91,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    p.add_argument("--device", type=device_name, default="auto", help="auto | cpu | cuda[:N]")
     p.set_defaults(func=cmd_tour)

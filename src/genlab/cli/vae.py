@@ -280,6 +280,11 @@ def reconstruct_command(args: argparse.Namespace, corrupt: Callable | None = Non
 
 
 def cmd_manifold(args: argparse.Namespace) -> None:
+    unused = [flag for flag, value in (("--data", args.data), ("--data-dir", args.data_dir),
+                                       ("--n", args.n)) if value is not None]
+    if unused and args.codes is None:  # they choose the codes' test images; else ignored
+        raise GenlabError(f"{unused[0]} chooses the test images of --codes; add --codes "
+                          f"FILE.png or drop {unused[0]}")
     model, meta, device = _load(args)
     model = _variational(model, "vae manifold")
     if model.latent_dim != 2:
