@@ -113,8 +113,9 @@ def test_unwritable_folder_reported_as_os_access_says(tmp_path, monkeypatch):
                 max_size=4))
 def test_file_check_agrees_with_a_real_write(tmp_path_factory, parts):
     """What the check accepts can be written (after making the parents), and what it
-    refuses could not be written as a file. The path is built as text ("" makes a
-    doubled or trailing separator) since pathlib would drop a trailing "/." or "/"."""
+    refuses could not be written as a file (but for '..' after a missing folder). The
+    path is built as text ("" makes a doubled or trailing separator) since pathlib would
+    drop a trailing "/." or "/"."""
     base = tmp_path_factory.mktemp("w")
     (base / "file").write_text("x")
     (base / "dir").mkdir()
@@ -122,8 +123,11 @@ def test_file_check_agrees_with_a_real_write(tmp_path_factory, parts):
     try:
         check_output_file(text)
         accepted = True
-    except GenlabError:
+    except GenlabError as exc:
         accepted = False
+        if "goes up" in str(exc):  # '..' after a missing folder is refused on purpose,
+            assert ".." in parts     # though making the folders first would resolve it
+            return
     try:
         os.makedirs(os.path.dirname(text), exist_ok=True)
         with open(text, "wb") as fh:

@@ -53,6 +53,9 @@ def _check_parents(path: Path, what: str) -> None:
     writable folder (a regular file there means ``path`` lies under a file)."""
     parent = path.parent
     while not os.path.lexists(parent) and parent != parent.parent:
+        if parent.name == "..":  # the folder before it does not exist yet
+            raise _fail(what, path, f"it goes up ('..') from {_shown(parent.parent)}, which "
+                                    "does not exist; give a path without '..' there")
         parent = parent.parent
     if not parent.is_dir():
         raise _fail(what, path, f"{_shown(parent)} is a file, not a folder; give a path in "

@@ -225,3 +225,108 @@ def test_bad_value_is_refused_first(cmd, option, files, monkeypatch):
                 and named):
             problems.append((value, code, out[:200], err[-400:]))
     assert not problems, f"genlab {' '.join(cmd)} {option}: " + "\n".join(map(repr, problems))
+
+
+# ----- the flags that used to mean nothing, one by one -----------------------------------
+
+def test_hopfield_eta_must_be_positive_and_finite(user_error, cli, files, tmp_path):
+    for value in ("inf", "nan", "0", "-0.5"):
+        assert "--eta" in user_error("hopfield", "store", files["pats"], "--eta", value,
+                                     "--out", tmp_path / "net")
+    res = cli("hopfield", "store", files["pats"], "--eta", "0.5", "--out", tmp_path / "net")
+    assert res.code == 0, res.err
+    assert cli("hopfield", "recall", tmp_path / "net", files["cues"]).code == 0
+
+
+def test_hopfield_flips_at_most_the_units(user_error, cli, tmp_path):
+    msg = user_error("hopfield", "demo", "--flips", "26", "--out", tmp_path / "demo")
+    assert "--flips 26" in msg and "25" in msg
+    assert not (tmp_path / "demo").exists()
+    res = cli("hopfield", "demo", "--flips", "25", "--out", tmp_path / "demo", "--json")
+    assert res.code == 0, res.err
+    assert res.json()["cues"] == 8  # every unit of each letter flipped: still a valid run
+
+
+def test_vae_train_refuses_another_latent_types_flags(user_error, tmp_path):
+    out = tmp_path / "run"
+    for flag, value, kind in (("--beta", "2", "beta"), ("--capacity", "0", "beta"),
+                              ("--gamma", "10", "beta"), ("--tau0", "2", "categorical"),
+                              ("--tau-min", "0.1", "categorical"),
+                              ("--categories", "4x3", "categorical"),
+                              ("--hard", None, "categorical")):
+        argv = ["vae", "train", "digits", "--out", out, flag] + ([value] if value else [])
+        msg = user_error(*argv)
+        assert flag in msg and f"--latent-type {kind}" in msg, msg
+    msg = user_error("vae", "train", "digits", "--latent-type", "categorical", "--beta", "2",
+                     "--binarize", "threshold", "--out", out)
+    assert "--beta" in msg and "--latent-type beta" in msg
+    assert not out.exists()
+
+
+def test_vae_train_type_flags_still_work_with_their_type(cli, tmp_path):
+    res = cli("vae", "train", "digits", "--latent-type", "categorical", "--categories", "4x3",
+              "--tau0", "2", "--binarize", "threshold", "--epochs", "1", "--limit", "64",
+              "--out", tmp_path / "cat", "--json")
+    assert res.code == 0, res.err
+    config = res.json()["config"]
+    assert config["tau0"] == 2.0 and config["tau_min"] == 0.5 and config["anneal_rate"] == 1e-4
+
+
+def test_rbm_train_refuses_zero_epochs(user_error, tmp_path):
+    assert "--epochs" in user_error("rbm", "train", "digits", "--epochs", "0", "--out",
+                                    tmp_path / "rbm")
+    assert not list(tmp_path.iterdir())
+
+
+def test_gumbel_show(user_error, cli):
+    assert "--show" in user_error("gumbel", "sample", "--logits", "1,2", "--show", "-1")
+    res = cli("gumbel", "sample", "--logits", "1,2", "--n", "10", "--show", "0", "--json")
+    assert res.code == 0 and res.json()["samples"] == []
+
+
+def test_tour_threads_only_and_out(user_error, tmp_path):
+    for value in ("-1", "0"):
+        assert "--threads" in user_error("tour", "--threads", value, "--out", tmp_path / "r")
+    for value in ("", ",", "nope", "hopfield,nope"):
+        msg = user_error("tour", "--only", value, "--out", tmp_path / "r")
+        assert "--only" in msg and "hopfield, capacity, tsp" in msg, msg
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert "is a file" in user_error("tour", "--out", blocker)
+    assert "--screenshot" in user_error("tour", "--out", tmp_path / "r", "--screenshot",
+                                        tmp_path)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("value", ["-1", str(2**63), str(2**64), "1.5"])
+def test_seed_range(user_error, value):
+    assert "--seed" in user_error("tsp", "info", "random:5", "--seed", value)
+    assert "--seed" in user_error("tour", "--seed", value)
+    assert "--seeds" in user_error("disentangle", "train", "--out", "x", "--seeds", "0", value)
+
+
+def test_largest_seed_is_accepted(cli):
+    res = cli("tsp", "info", "random:5", "--seed", str(2**63 - 1), "--json")
+    assert res.code == 0, res.err
+
+
+def test_vae_train_empty_out_writes_nothing(user_error, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert "empty" in user_error("vae", "train", "digits", "--out", "")
+    assert not list(tmp_path.iterdir())
+
+
+def test_output_checks_name_the_problem(user_error, files, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert "is a folder" in user_error("rbm", "sample", files["rbm"], "--out", tmp_path)
+    assert "is a file, not a folder" in user_error("bm", "train", files["rows"], "--out",
+                                                   blocker / "bm")
+    (tmp_path / "m.json").mkdir()  # the model's config file name is taken by a folder
+    assert "m.json" in user_error("bm", "train", files["rows"], "--out", tmp_path / "m")
+    assert "is a file" in user_error("ae", "train", "digits", "--out", blocker)
+
+
+def test_manifold_data_needs_codes(user_error, files, tmp_path):
+    msg = user_error("vae", "manifold", files["vae"], "--n", "10", "--out", tmp_path / "m.png")
+    assert "--n" in msg and "--codes" in msg
