@@ -305,6 +305,11 @@ def test_seed_range(user_error, value):
     assert "--seeds" in user_error("disentangle", "train", "--out", "x", "--seeds", "0", value)
 
 
+def test_encoder_seeds_stay_in_range(user_error):
+    msg = user_error("bm", "encoder", "--seed", str(2**63 - 1), "--seeds", "2")
+    assert "--seeds" in msg and "--seed" in msg
+
+
 def test_largest_seed_is_accepted(cli):
     res = cli("tsp", "info", "random:5", "--seed", str(2**63 - 1), "--json")
     assert res.code == 0, res.err

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from genlab.cli.common import (
+    MAX_SEED,
     add_command,
     add_group,
     emit,
@@ -248,6 +249,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_encoder(args: argparse.Namespace) -> None:
+    if args.seed + args.seeds - 1 > MAX_SEED:  # seeds S .. S + seeds - 1 are each run
+        raise GenlabError(f"--seed {args.seed} with --seeds {args.seeds} goes past the "
+                          f"largest seed {MAX_SEED}; give a smaller --seed")
     device = resolve_device(args.device)
     cfg = encoder_config(args.hidden, args.epochs, args.method, args.groups, args.data_noise)
     if args.lr is not None:
