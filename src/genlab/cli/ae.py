@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import asdict
 from typing import Any
 
 import torch
 
-from genlab.cli.common import add_command, add_group, emit, finite_float, positive_int
+from genlab.cli.common import (
+    add_command,
+    add_group,
+    emit,
+    finite_float,
+    output_file,
+    positive_int,
+)
 from genlab.cli.vae import (
     add_run_options,
     add_train_options,
@@ -74,6 +82,22 @@ def cmd_train(args: argparse.Namespace) -> None:
                       if r["test_mse"] is not None else ""))
 
 
+def corruption_spec(text: str) -> str:
+    """argparse type: ``KIND:LEVEL`` with a finite level (see
+    :mod:`genlab.latent.corruption`), or ``none`` for clean inputs (given as "")."""
+    if text.strip().lower() == "none":
+        return ""
+    try:
+        spec = parse_corruption(text)
+    except GenlabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if spec is None:
+        raise argparse.ArgumentTypeError("expected KIND:LEVEL such as mask:0.3, or none")
+    if not math.isfinite(spec.level):
+        raise argparse.ArgumentTypeError(f"the corruption level must be finite, got {text!r}")
+    return text
+
+
 def _corruption(args: argparse.Namespace, model: Any) -> Any:
     spec = args.corrupt if args.corrupt is not None else getattr(model.config, "corrupt", "")
     return parse_corruption(spec)
@@ -123,7 +147,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    default=None, help="hidden activation (linear: with --hidden none)")
     p.add_argument("--loss", choices=("bce", "mse"), default=None,
                    help="reconstruction loss: Bernoulli cross-entropy or squared error")
-    p.add_argument("--corrupt", default=None, metavar="KIND:LEVEL",
+    p.add_argument("--corrupt", type=corruption_spec, default=None, metavar="KIND:LEVEL",
                    help="denoising: gauss:SD, mask:P or saltpepper:P")
     p.add_argument("--stochastic", type=finite_float, default=0.0, metavar="SD",
                    help="stochastic encoder p(h|x) = N(f(x), SD^2 I) (default 0: deterministic)")
@@ -135,10 +159,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         examples=f"genlab ae {name} runs/dae"
                                  + (" --json" if name == "eval" else " --out recon.png"))
         add_run_options(p)
-        p.add_argument("--corrupt", default=None, metavar="KIND:LEVEL",
-                       help="corrupt the inputs first (default: the model's own corruption)")
+        p.add_argument("--corrupt", type=corruption_spec, default=None, metavar="KIND:LEVEL",
+                       help="corrupt the inputs first (default: the model's own corruption; "
+                            "none: clean inputs)")
         if name == "eval":
             p.add_argument("--n", type=positive_int, default=None, help="first N test images")
         else:
             p.add_argument("--n", type=positive_int, default=16, help="images (default 16)")
-            p.add_argument("--out", default="recon.png", help="PNG file (default recon.png)")
+            p.add_argument("--out", type=output_file, default="recon.png",
+                           help="PNG file (default recon.png)")

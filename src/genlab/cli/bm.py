@@ -12,12 +12,18 @@ import numpy as np
 import torch
 
 from genlab.cli.common import (
+    MAX_SEED,
     add_command,
     add_group,
     emit,
+    existing_dir,
+    existing_file,
     finite_float,
+    input_name,
     nonneg_float,
     nonneg_int,
+    output_file,
+    output_model,
     positive_float,
     positive_int,
     probability,
@@ -83,9 +89,11 @@ def _write_npy(path: str, arr: np.ndarray) -> None:
 
 
 def _machine_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights", help="W as an (n, n) .npy: symmetric, zero diagonal")
-    p.add_argument("--bias", help="b as an (n,) .npy (default zeros)")
-    p.add_argument("--model", help="a machine saved by 'genlab bm train' instead of --weights")
+    p.add_argument("--weights", type=existing_file,
+                   help="W as an (n, n) .npy: symmetric, zero diagonal")
+    p.add_argument("--bias", type=existing_file, help="b as an (n,) .npy (default zeros)")
+    p.add_argument("--model", type=input_name,
+                   help="a machine saved by 'genlab bm train' instead of --weights")
     p.add_argument("--beta", type=finite_float, default=1.0,
                    help="inverse temperature beta >= 0 (default 1)")
 
@@ -241,6 +249,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_encoder(args: argparse.Namespace) -> None:
+    if args.seed + args.seeds - 1 > MAX_SEED:  # seeds S .. S + seeds - 1 are each run
+        raise GenlabError(f"--seed {args.seed} with --seeds {args.seeds} goes past the "
+                          f"largest seed {MAX_SEED}; give a smaller --seed")
     device = resolve_device(args.device)
     cfg = encoder_config(args.hidden, args.epochs, args.method, args.groups, args.data_noise)
     if args.lr is not None:
@@ -287,8 +298,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--correlations", action="store_true",
                    help="also report <x_i x_j> with its MCSE")
     p.add_argument("--float64", action="store_true", help="compute in float64")
-    p.add_argument("--out", help="save the samples (samples, chains, units) int8 as .npy")
-    p.add_argument("--plot-trace", help="save per-chain energy traces (every sweep) as a PNG")
+    p.add_argument("--out", type=output_file,
+                   help="save the samples (samples, chains, units) int8 as .npy")
+    p.add_argument("--plot-trace", type=output_file,
+                   help="save per-chain energy traces (every sweep) as a PNG")
 
     p = add_command(sub, "exact", cmd_exact, "log Z, means and correlations by enumeration "
                     f"(n <= {MAX_EXACT_UNITS})",
@@ -323,7 +336,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                                "bernoulli"),
                    help="data set binarisation (threshold)")
     p.add_argument("--limit", type=positive_int, default=None, help="use at most N rows")
-    p.add_argument("--data-dir", default=None, help="folder holding data files")
+    p.add_argument("--data-dir", type=existing_dir, default=None,
+                   help="folder holding data files")
     p.add_argument("--hidden", type=nonneg_int, default=0, help="hidden units (0)")
     p.add_argument("--epochs", type=positive_int, default=50, help="passes over the data (50)")
     p.add_argument("--method", choices=METHODS, default="pcd",
@@ -342,8 +356,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="epochs between exact log-likelihood evaluations (1)")
     p.add_argument("--data-noise", type=noise_probability, default=0.0,
                    help="flip each clamped visible bit with this probability per update (0)")
-    p.add_argument("--plot", default=None, help="save the training curve as this PNG")
-    p.add_argument("--out", required=True, help="model name: writes NAME.safetensors + .json")
+    p.add_argument("--plot", type=output_file, default=None,
+                   help="save the training curve as this PNG")
+    p.add_argument("--out", type=output_model, required=True,
+                   help="model name: writes NAME.safetensors + .json")
 
     p = add_command(sub, "encoder", cmd_encoder,
                     "the 4-2-4 encoder problem (Ackley, Hinton & Sejnowski 1985) over seeds",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +20,10 @@ from typing import Any
 
 from genlab.errors import GenlabError
 from genlab.io import to_jsonable
+from genlab.outputs import check_output_dir, check_output_file, check_output_model
+
+# Seeds are 0 .. 2**63 - 1: what torch.manual_seed and numpy's generators all accept.
+MAX_SEED = 2**63 - 1
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -56,10 +62,11 @@ def add_command(sub: argparse._SubParsersAction, name: str, func: Callable[[argp
         parser.add_argument("--json", action="store_true",
                             help="print one JSON object with the results on stdout")
     if seed:
-        parser.add_argument("--seed", type=int, default=0,
-                            help="random seed; the same seed gives the same run (default 0)")
+        parser.add_argument("--seed", type=seed_int, default=0,
+                            help=f"random seed in 0..{MAX_SEED}; the same seed gives the same run "
+                                 "(default 0)")
     if device:
-        parser.add_argument("--device", default="auto",
+        parser.add_argument("--device", type=device_name, default="auto",
                             help="auto | cpu | cuda[:N] (auto picks CUDA when present)")
     parser.set_defaults(func=func)
     return parser
@@ -69,12 +76,34 @@ def emit(args: argparse.Namespace, result: dict[str, Any],
          text: str | Callable[[dict[str, Any]], str] | None = None) -> None:
     """Print a command's result: one JSON object with ``--json``, else readable text."""
     if getattr(args, "json", False):
-        print(json.dumps(to_jsonable(result), allow_nan=False))
+        shown = json.dumps(to_jsonable(result), allow_nan=False)
     else:
         if callable(text):
             text = text(result)
-        print(text if text is not None else format_result(result))
-    sys.stdout.flush()
+        shown = text if text is not None else format_result(result)
+    try:
+        print(shown)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # the reader left (``| head``); main exits quietly
+    except OSError as exc:  # a full disk or a closed stdout: the result is lost
+        discard_stdout()
+        raise GenlabError(f"cannot write the result to standard output "
+                          f"({exc.strerror or exc}); the output was lost") from None
+
+
+def discard_stdout() -> None:
+    """Point standard output at the null device, so that Python's last flush at exit
+    does not fail again on a closed pipe or a full disk (and print a traceback)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (captured output): nothing is flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def format_result(result: dict[str, Any], indent: int = 0) -> str:
@@ -183,5 +212,68 @@ def add_data_options(parser: argparse.ArgumentParser, default: str = "mnist5k",
                              f"(default {binarize})")
     parser.add_argument("--limit", type=positive_int, default=None,
                         help="use at most this many examples")
-    parser.add_argument("--data-dir", default=None,
+    parser.add_argument("--data-dir", type=existing_dir, default=None,
                         help="folder holding data files (default $GENLAB_DATA, then system paths)")
+
+
+def seed_int(text: str) -> int:
+    """argparse type: a random seed, an integer in 0 .. 2**63 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed must be in 0..{MAX_SEED} (2**63 - 1), "
+                                         f"got {text}")
+    return value
+
+
+def _path_type(check: Callable[[str, str], Path], text: str) -> str:
+    try:
+        check(text, "")
+    except GenlabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def output_file(text: str) -> str:
+    """argparse type: a file genlab will write (see :func:`genlab.outputs.check_output_file`);
+    checked when the command line is read, so a mistake stops the command before its work."""
+    return _path_type(check_output_file, text)
+
+
+def output_dir(text: str) -> str:
+    """argparse type: a folder genlab will write into (see
+    :func:`genlab.outputs.check_output_dir`)."""
+    return _path_type(check_output_dir, text)
+
+
+def output_model(text: str) -> str:
+    """argparse type: a model ``NAME`` genlab will save as ``NAME.safetensors`` +
+    ``NAME.json`` (see :func:`genlab.outputs.check_output_model`)."""
+    return _path_type(check_output_model, text)
+
+
+def input_name(text: str) -> str:
+    """argparse type: a non-empty name or path of something to read (a model, a run)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a name or path, got an empty string")
+    return text
+
+
+def device_name(text: str) -> str:
+    """argparse type: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (whether a GPU is there is
+    checked when the command starts, by :func:`genlab.device.resolve_device`)."""
+    if text in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", text):
+        return text
+    raise argparse.ArgumentTypeError(f"unknown device {text!r}; choose auto, cpu, cuda or "
+                                     "cuda:N")
+
+
+def existing_dir(text: str) -> str:
+    """argparse type: a path to an existing folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder, got an empty string")
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"folder {text!r} not found")
+    return text

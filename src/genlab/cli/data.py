@@ -6,7 +6,15 @@ import argparse
 
 import torch
 
-from genlab.cli.common import add_command, add_data_options, add_group, emit, positive_int
+from genlab.cli.common import (
+    add_command,
+    add_data_options,
+    add_group,
+    emit,
+    existing_dir,
+    output_file,
+    positive_int,
+)
 from genlab.data import FASHION_CLASSES, list_datasets, load_dataset
 from genlab.plots import plot_image_grid
 
@@ -55,7 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(sub, "list", cmd_list, "list built-in data sets, their sizes and sources",
                     examples="genlab data list\ngenlab data list --json", seed=False,
                     device=False)
-    p.add_argument("--data-dir", default=None, help="extra folder to look for data files in")
+    p.add_argument("--data-dir", type=existing_dir, default=None,
+                   help="extra folder to look for data files in")
     p = add_command(sub, "show", cmd_show, "save a grid of example images as a PNG",
                     examples="genlab data show digits --out digits.png\n"
                              "genlab data show fashion-mnist --split test --binarize bernoulli "
@@ -63,6 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "genlab data show my_images.npz --n 16 --out mine.png",
                     device=False)
     add_data_options(p, positional=True)
-    p.add_argument("--out", default="grid.png", help="PNG file to write (default grid.png)")
+    p.add_argument("--out", type=output_file, default="grid.png",
+                   help="PNG file to write (default grid.png)")
     p.add_argument("--n", type=positive_int, default=64, help="how many images (default 64)")
     p.add_argument("--labels", action="store_true", help="caption each image with its label")

@@ -16,11 +16,16 @@ from genlab.cli.common import (
     add_command,
     add_group,
     emit,
+    existing_dir,
+    input_name,
     nonneg_float,
     nonneg_int,
+    output_dir,
+    output_file,
     positive_float,
     positive_int,
     probability,
+    seed_int,
 )
 from genlab.cli.vae import LatentType, register_latent_type
 from genlab.data.dsprites import FACTOR_NAMES, FACTOR_SIZES, DSpritesData, split_indices
@@ -56,13 +61,14 @@ def _load_dsprites_model(run: str, device: torch.device) -> VariationalModel:
 
 def _beta_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("beta-VAE (--latent-type beta)")
+    # None: not given (vae train refuses these flags for other latent types)
     g.add_argument("--beta", type=nonneg_float, default=None,
                    help="weight of the KL term (default 4; 1 is the plain VAE)")
-    g.add_argument("--capacity", type=nonneg_float, default=0.0,
+    g.add_argument("--capacity", type=nonneg_float, default=None,
                    help="C_max in nats: > 0 trains -(recon) + gamma |KL - C| (default 0: off)")
-    g.add_argument("--capacity-steps", type=positive_int, default=100_000,
+    g.add_argument("--capacity-steps", type=positive_int, default=None,
                    help="steps for C to reach C_max (default 100000)")
-    g.add_argument("--gamma", type=positive_float, default=1000.0,
+    g.add_argument("--gamma", type=positive_float, default=None,
                    help="weight of |KL - C| (default 1000)")
 
 
@@ -81,8 +87,10 @@ def _build_beta(args: argparse.Namespace, image_shape: tuple[int, int]) -> Laten
         raise GenlabError("--hidden for the beta-VAE is one width (its two FC layers)")
     return BetaVAE(BetaVAEConfig(
         image_shape=image_shape, latent=args.latent if "latent" in explicit else 10,
-        beta=4.0 if args.beta is None else args.beta, capacity_max=args.capacity,
-        capacity_steps=args.capacity_steps, gamma=args.gamma,
+        beta=4.0 if args.beta is None else args.beta,
+        capacity_max=0.0 if args.capacity is None else args.capacity,
+        capacity_steps=100_000 if args.capacity_steps is None else args.capacity_steps,
+        gamma=1000.0 if args.gamma is None else args.gamma,
         hidden=args.hidden[0] if "hidden" in explicit else 256))
 
 
@@ -150,7 +158,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     unknown = [m for m in metrics if m not in METRICS] or ([] if metrics else ["(none)"])
     if unknown:
-        raise GenlabError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
+        raise GenlabError(f"--metrics: unknown metric {unknown[0]!r}; choose from "
+                          f"{', '.join(METRICS)}")
     sizes = SampleSizes().scaled(args.fraction)
     model = _load_dsprites_model(args.run, device)
     log(f"scoring {args.run} on {', '.join(metrics)} (fraction {args.fraction} of the papers' "
@@ -216,8 +225,10 @@ def add_vae_commands(sub: argparse._SubParsersAction) -> None:
                     "reports each latent's KL as information + aggregate-posterior mismatch",
                     examples="genlab vae traverse runs/beta4 --out traverse.png\n"
                              "genlab vae traverse runs/beta4 --index 7 --steps 8 --json")
-    p.add_argument("run", metavar="RUN", help="run folder (from train --out) or model path")
-    p.add_argument("--out", default="traverse.png", help="PNG file (default traverse.png)")
+    p.add_argument("run", metavar="RUN", type=input_name,
+                   help="run folder (from train --out) or model path")
+    p.add_argument("--out", type=output_file, default="traverse.png",
+                   help="PNG file (default traverse.png)")
     p.add_argument("--index", type=nonneg_int, default=0,
                    help="which test image seeds the traversal (default 0)")
     p.add_argument("--steps", type=positive_int, default=10,
@@ -226,8 +237,10 @@ def add_vae_commands(sub: argparse._SubParsersAction) -> None:
                    help="each latent goes from -span to +span (default 3)")
     p.add_argument("--n-kl", type=positive_int, default=1000,
                    help="test images used to sort the latents by KL (default 1000)")
-    p.add_argument("--data", default=None, help="use this data set instead of the run's own")
-    p.add_argument("--data-dir", default=None, help="folder holding data files")
+    p.add_argument("--data", type=input_name, default=None,
+                   help="use this data set instead of the run's own")
+    p.add_argument("--data-dir", type=existing_dir, default=None,
+                   help="folder holding data files")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -243,8 +256,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "--out runs/quick --json\n"
                              "genlab disentangle train --beta 4 --seeds 0 1 2 3 --steps 300000 "
                              "--lr 1e-4 --device cuda --out runs/b4  # runs/b4/seed0 ...")
-    p.add_argument("--out", required=True, help="run folder: model.*, checkpoint.*, "
-                   "metrics.jsonl")
+    p.add_argument("--out", type=output_dir, required=True,
+                   help="run folder: model.*, checkpoint.*, metrics.jsonl")
     p.add_argument("--beta", type=nonneg_float, default=4.0,
                    help="weight of the KL term (default 4; 1 is the plain VAE)")
     p.add_argument("--capacity", type=nonneg_float, default=0.0,
@@ -273,7 +286,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
                    help="bfloat16 autocast where the device has native bfloat16 (default on; "
                         "about 1.4x faster on a CPU with AVX512-BF16; ignored elsewhere)")
-    p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="S",
+    p.add_argument("--seeds", type=seed_int, nargs="+", default=None, metavar="S",
                    help="train one model per seed at once, as one stacked model (each "
                         "with its own batches of --batch-size), saved as RUN/seed{S}/model; "
                         "on a GPU several cost little more than one")
@@ -286,7 +299,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     examples="genlab disentangle eval runs/b4 --json\n"
                              "genlab disentangle eval runs/b4 --metrics mig,factorvae "
                              "--fraction 0.1 --json")
-    p.add_argument("run", metavar="RUN", help="run folder (from train --out) or model path")
+    p.add_argument("run", metavar="RUN", type=input_name,
+                   help="run folder (from train --out) or model path")
     p.add_argument("--metrics", default=",".join(METRICS),
                    help=f"comma-separated, from {', '.join(METRICS)} (default all)")
     p.add_argument("--fraction", type=probability, default=1.0,
@@ -298,7 +312,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "x-y plane",
                     examples="genlab disentangle axes runs/b4\n"
                              "genlab disentangle axes runs/b4 --n 2000 --json")
-    p.add_argument("run", metavar="RUN", help="run folder (from train --out) or model path")
+    p.add_argument("run", metavar="RUN", type=input_name,
+                   help="run folder (from train --out) or model path")
     p.add_argument("--n", type=positive_int, default=10_000,
                    help="codes of uniformly sampled factors (default 10000)")
     p.add_argument("--min-sd", type=nonneg_float, default=0.05,

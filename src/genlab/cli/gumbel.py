@@ -7,7 +7,15 @@ import math
 
 import torch
 
-from genlab.cli.common import add_command, add_group, emit, positive_float, positive_int
+from genlab.cli.common import (
+    add_command,
+    add_group,
+    emit,
+    nonneg_int,
+    output_file,
+    positive_float,
+    positive_int,
+)
 from genlab.device import make_generator, resolve_device
 from genlab.io import atomic_write_bytes
 from genlab.latent.gumbel import gumbel_max, gumbel_softmax
@@ -112,8 +120,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="temperature of soft/hard samples (default 1)")
     p.add_argument("--n", type=positive_int, default=10000, help="how many samples (default "
                    "10000)")
-    p.add_argument("--show", type=int, default=5, help="how many samples to print (default 5)")
-    p.add_argument("--out", default=None, help="write all samples as CSV (one per line)")
+    p.add_argument("--show", type=nonneg_int, default=5,
+                   help="how many samples to print (default 5)")
+    p.add_argument("--out", type=output_file, default=None,
+                   help="write all samples as CSV (one per line)")
     p = add_command(sub, "plot", cmd_plot,
                     "figure: expectation and one sample of the Gumbel-softmax per temperature",
                     examples="genlab gumbel plot --out gumbel_temperatures.png\n"
@@ -126,4 +136,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated temperatures (default 0.1,0.5,1,10)")
     p.add_argument("--n-mc", type=positive_int, default=100_000,
                    help="samples per Monte Carlo expectation (default 100000)")
-    p.add_argument("--out", default="gumbel_temperatures.png", help="PNG file to write")
+    p.add_argument("--out", type=output_file, default="gumbel_temperatures.png",
+                   help="PNG file to write")

@@ -17,6 +17,10 @@ from genlab.cli.common import (
     add_group,
     emit,
     existing_file,
+    input_name,
+    output_dir,
+    output_file,
+    output_model,
     positive_float,
     positive_int,
 )
@@ -54,6 +58,10 @@ def _strips(net: HopfieldNetwork, cues: torch.Tensor, clamp: torch.Tensor | None
 
 def cmd_demo(args: argparse.Namespace) -> None:
     dev = resolve_device(args.device)
+    units = SHAPE[0] * SHAPE[1]
+    if args.flips > units:
+        raise GenlabError(f"--flips {args.flips} is more than the {units} units of a letter; "
+                          f"give at most {units}")
     gen = make_generator(args.seed)
     out = Path(args.out)
     pats = letters(DEMO_LETTERS)
@@ -190,8 +198,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = add_group(subparsers, "hopfield", "binary Hopfield networks: store, recall, capacity")
     p = add_command(sub, "demo", cmd_demo, "letters demo: 25 units, 4 letters, cleaned cues",
                     examples="genlab hopfield demo --out figs\ngenlab hopfield demo --json")
-    p.add_argument("--out", default="hopfield_demo", help="folder for the figures")
-    p.add_argument("--flips", type=positive_int, default=3, help="pixels flipped per cue")
+    p.add_argument("--out", type=output_dir, default="hopfield_demo",
+                   help="folder for the figures")
+    p.add_argument("--flips", type=positive_int, default=3,
+                   help=f"pixels flipped per cue (at most {SHAPE[0] * SHAPE[1]})")
     p = add_command(sub, "store", cmd_store, "store patterns in a network file",
                     examples="genlab hopfield store letters.txt --rule storkey --out net\n"
                              "genlab hopfield store pats.npy --out net --json", seed=False)
@@ -199,16 +209,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=".npy/.npz (P, N) of ±1 or {0,1}, or a text file of '#'/'.' glyphs")
     p.add_argument("--rule", choices=(*RULES, "modern"), default="hebbian",
                    help="learning rule, or 'modern' for the softmax network")
-    p.add_argument("--eta", type=float, default=None, help="Hebbian rate (default 1/N)")
+    p.add_argument("--eta", type=positive_float, default=None,
+                   help="Hebbian rate > 0 (default 1/N)")
     p.add_argument("--beta", type=positive_float, default=None,
                    help="inverse temperature of the modern network (default 1)")
-    p.add_argument("--out", required=True, help="network NAME (NAME.safetensors + NAME.json)")
+    p.add_argument("--out", type=output_model, required=True,
+                   help="network NAME (NAME.safetensors + NAME.json)")
     p = add_command(sub, "recall", cmd_recall, "run the dynamics from cues",
                     examples="genlab hopfield recall net cues.npy --out states.npy --json\n"
                              "genlab hopfield recall net cues.npy --mode sync --clamp mask.npy\n"
                              "genlab hopfield store pats.npy --rule modern --beta 2 --out mnet\n"
                              "genlab hopfield recall mnet cues.npy --json")
-    p.add_argument("net", help="network saved by 'genlab hopfield store'")
+    p.add_argument("net", type=input_name, help="network saved by 'genlab hopfield store'")
     p.add_argument("cues", type=existing_file, help=".npy/.npz (C, N) of -1/0/+1 or glyphs")
     p.add_argument("--mode", choices=("async", "sync"), default=None,
                    help="binary networks: async (default) or sync; not for modern ones")
@@ -216,7 +228,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="sweep limit (modern network: update limit)")
     p.add_argument("--clamp", type=existing_file, default=None,
                    help=".npy bool/0-1 mask (N,) or (C, N) of units held at their cue values")
-    p.add_argument("--out", default=None, help=".npy file for the final states (int8 ±1; "
+    p.add_argument("--out", type=output_file, default=None,
+                   help=".npy file for the final states (int8 ±1; "
                    "float32 for a modern network)")
     p = add_command(sub, "capacity", cmd_capacity, "retrieval against load alpha = P/N",
                     examples="genlab hopfield capacity --n 200 --rule all --out cap.png\n"
@@ -231,4 +244,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated loads (default 0.02..0.24)")
     p.add_argument("--mode", choices=("async", "sync"), default="async")
     p.add_argument("--max-sweeps", type=positive_int, default=100)
-    p.add_argument("--out", default="hopfield_capacity.png", help="PNG for the plot")
+    p.add_argument("--out", type=output_file, default="hopfield_capacity.png",
+                   help="PNG for the plot")

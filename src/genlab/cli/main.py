@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from genlab import __version__
-from genlab.cli.common import HELP_FORMATTER, ArgumentParser
+from genlab.cli.common import HELP_FORMATTER, ArgumentParser, discard_stdout
 from genlab.errors import GenlabError
 
 # Command groups, in the order ``genlab --help`` lists them: module genlab.cli.<name>.
@@ -72,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("genlab: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader left (``genlab ... | head``): nothing more to say
+        discard_stdout()
         return 0
     finally:
         _close_distributed(wait=False)

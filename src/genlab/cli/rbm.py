@@ -15,8 +15,10 @@ from genlab.cli.common import (
     add_data_options,
     add_group,
     emit,
+    input_name,
     nonneg_float,
-    nonneg_int,
+    output_file,
+    output_model,
     positive_float,
     positive_int,
     probability,
@@ -208,7 +210,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "genlab rbm train mnist5k --visible gaussian --hidden 100 "
                              "--lr 0.001 --out grbm")
     _data_options(p)
-    p.add_argument("--out", required=True, help="model name: writes OUT.safetensors + OUT.json")
+    p.add_argument("--out", type=output_model, required=True,
+                   help="model name: writes OUT.safetensors + OUT.json")
     p.add_argument("--hidden", type=positive_int, default=500,
                    help="number of hidden units (default 500)")
     p.add_argument("--visible", choices=("bernoulli", "gaussian"), default="bernoulli",
@@ -217,7 +220,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=("cd", "pcd"), default="pcd",
                    help="cd (chains restart at the data) or pcd (persistent chains)")
     p.add_argument("--k", type=positive_int, default=1, help="Gibbs sweeps per update")
-    p.add_argument("--epochs", type=nonneg_int, default=10, help="passes over the data")
+    p.add_argument("--epochs", type=positive_int, default=10, help="passes over the data")
     p.add_argument("--lr", type=positive_float, default=0.05, help="learning rate")
     p.add_argument("--batch-size", type=positive_int, default=20, help="mini-batch size")
     p.add_argument("--momentum", type=probability, default=0.0, help="momentum in [0, 1)")
@@ -237,7 +240,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     examples="genlab rbm eval rbm500 mnist5k --split test --json\n"
                              "genlab rbm eval small digits --split test --ais-runs 100 "
                              "--ais-betas 5000")
-    p.add_argument("model", help="model name given to 'genlab rbm train --out'")
+    p.add_argument("model", type=input_name, help="model name given to 'genlab rbm train --out'")
     _data_options(p)
     p.set_defaults(split="test")
     p.add_argument("--ais-runs", type=positive_int, default=100,
@@ -252,17 +255,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = add_command(sub, "sample", cmd_sample, "save a grid of samples from long Gibbs chains",
                     examples="genlab rbm sample rbm500 --n 64 --steps 1000 --out samples.png")
-    p.add_argument("model", help="model name given to 'genlab rbm train --out'")
+    p.add_argument("model", type=input_name, help="model name given to 'genlab rbm train --out'")
     p.add_argument("--n", type=positive_int, default=64, help="number of chains (default 64)")
     p.add_argument("--steps", type=positive_int, default=1000,
                    help="Gibbs sweeps per chain (default 1000)")
-    p.add_argument("--out", default="samples.png", help="PNG to write (default samples.png)")
+    p.add_argument("--out", type=output_file, default="samples.png",
+                   help="PNG to write (default samples.png)")
     _add_threads(p)
 
     p = add_command(sub, "filters", cmd_filters, "save a grid of the learned filters (rows of W)",
                     examples="genlab rbm filters rbm500 --n 100 --out filters.png", seed=False,
                     device=False)
-    p.add_argument("model", help="model name given to 'genlab rbm train --out'")
+    p.add_argument("model", type=input_name, help="model name given to 'genlab rbm train --out'")
     p.add_argument("--n", type=positive_int, default=100, help="how many filters (default 100)")
-    p.add_argument("--out", default="filters.png", help="PNG to write (default filters.png)")
+    p.add_argument("--out", type=output_file, default="filters.png",
+                   help="PNG to write (default filters.png)")
 

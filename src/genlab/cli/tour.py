@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genlab.cli.common import emit
+from genlab.cli.common import device_name, emit, output_dir, output_file, positive_int, seed_int
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
 
@@ -51,6 +51,19 @@ def cmd_tour(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def step_names(text: str) -> str:
+    """argparse type: comma-separated names of tour steps (checked against the steps)."""
+    from genlab.tour.steps import STEP_KEYS
+
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in STEP_KEYS]
+    if unknown or not keys:
+        raise argparse.ArgumentTypeError(
+            f"unknown tour step(s) {', '.join(repr(k) for k in unknown) or '(none given)'}; "
+            f"choose from {', '.join(STEP_KEYS)}")
+    return text
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     from genlab.cli.common import HELP_FORMATTER
 
@@ -66,16 +79,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Exit status 1 when a step fails (the other steps still run).",
         epilog="examples:\n" + "\n".join("  " + e for e in examples.splitlines()),
         formatter_class=HELP_FORMATTER)
-    p.add_argument("--out", default="genlab-report", help="report folder (default genlab-report)")
+    p.add_argument("--out", type=output_dir, default="genlab-report",
+                   help="report folder (default genlab-report)")
     p.add_argument("--quick", action="store_true", help="small settings: about two minutes")
-    p.add_argument("--only", default=None,
+    p.add_argument("--only", type=step_names, default=None,
                    help="comma-separated steps to run: hopfield, capacity, tsp, boltzmann, rbm, "
                         "autoencoder, vae, betavae, gumbel")
-    p.add_argument("--screenshot", default=None, metavar="PNG",
+    p.add_argument("--screenshot", type=output_file, default=None, metavar="PNG",
                    help="also render the page in headless Chromium and save a screenshot")
-    p.add_argument("--threads", type=int, default=0,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
+    p.add_argument("--device", type=device_name, default="auto", help="auto | cpu | cuda[:N]")
     p.set_defaults(func=cmd_tour)

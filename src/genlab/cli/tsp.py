@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from genlab.cli.common import add_command, add_group, emit, positive_int
+from genlab.cli.common import add_command, add_group, emit, output_file, positive_int
 from genlab.device import resolve_device
 from genlab.io import atomic_write_json
 from genlab.progress import log
@@ -142,8 +142,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="independent runs, computed as one batch (default 16)")
     p.add_argument("--polish", default="none", choices=("none", "2opt"),
                    help="also report the network's tour after 2-opt (separately; default none)")
-    p.add_argument("--plot", default=None, help="PNG with the tour and the energy over the run")
-    p.add_argument("--out", default=None, help="also write the JSON result to this file")
+    p.add_argument("--plot", type=output_file, default=None,
+                   help="PNG with the tour and the energy over the run")
+    p.add_argument("--out", type=output_file, default=None,
+                   help="also write the JSON result to this file")
     p = add_command(sub, "exact", cmd_exact, f"the optimal tour by Held-Karp (n <= "
                     f"{HELD_KARP_MAX_N})", examples="genlab tsp exact burma14\n"
                     "genlab tsp exact random:12 --seed 1 --json", device=False)

@@ -23,7 +23,11 @@ from genlab.cli.common import (
     add_data_options,
     add_group,
     emit,
+    existing_dir,
+    input_name,
     nonneg_int,
+    output_dir,
+    output_file,
     positive_float,
     positive_int,
     probability,
@@ -66,6 +70,10 @@ class LatentType:
 
 
 LATENT_TYPES: dict[str, LatentType] = {}
+
+# The flags each latent type adds to ``vae train``, as (dest, option) pairs; filled by
+# register(). They default to None (False for switches), so a value means it was given.
+TYPE_FLAGS: dict[str, list[tuple[str, str]]] = {}
 
 
 def register_latent_type(spec: LatentType) -> LatentType:
@@ -150,8 +158,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 def add_train_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``ae train`` and ``vae train`` (data, loop, run folder)."""
     add_data_options(p, positional=True, binarize="bernoulli")
-    p.add_argument("--out", required=True, help="run folder: model.*, checkpoint.*, "
-                   "metrics.jsonl")
+    p.add_argument("--out", type=output_dir, required=True,
+                   help="run folder: model.*, checkpoint.*, metrics.jsonl")
     p.add_argument("--epochs", type=positive_int, default=None, help="passes over the data")
     p.add_argument("--batch-size", type=positive_int, default=None, help="mini-batch size")
     p.add_argument("--lr", type=positive_float, default=None, help="Adam learning rate")
@@ -180,7 +188,21 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="conv channels per stride-2 layer (default 32,64)")
 
 
+def check_type_flags(args: argparse.Namespace) -> None:
+    """Refuse a flag of another latent type than ``--latent-type``: it would be ignored."""
+    for name, flags in TYPE_FLAGS.items():
+        if name == args.latent_type:
+            continue
+        for dest, option in flags:
+            value = getattr(args, dest, None)
+            if value is not None and value is not False:
+                raise GenlabError(f"{option} applies to --latent-type {name} only, not to "
+                                  f"{args.latent_type}; add --latent-type {name} or drop "
+                                  f"{option}")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
+    check_type_flags(args)
     device = resolve_device(args.device)
     check_run_folder(args.out, args.resume, args.overwrite)
     settings = resolve_defaults(args)
@@ -267,6 +289,11 @@ def reconstruct_command(args: argparse.Namespace, corrupt: Callable | None = Non
 
 
 def cmd_manifold(args: argparse.Namespace) -> None:
+    unused = [flag for flag, value in (("--data", args.data), ("--data-dir", args.data_dir),
+                                       ("--n", args.n)) if value is not None]
+    if unused and args.codes is None:  # they choose the codes' test images; else ignored
+        raise GenlabError(f"{unused[0]} chooses the test images of --codes; add --codes "
+                          f"FILE.png or drop {unused[0]}")
     model, meta, device = _load(args)
     model = _variational(model, "vae manifold")
     if model.latent_dim != 2:
@@ -293,10 +320,12 @@ def cmd_manifold(args: argparse.Namespace) -> None:
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", metavar="RUN", help="run folder (from train --out) or model path")
-    p.add_argument("--data", default=None, help="evaluate on this data set instead of the "
-                   "run's own (same image size)")
-    p.add_argument("--data-dir", default=None, help="folder holding data files")
+    p.add_argument("run", metavar="RUN", type=input_name,
+                   help="run folder (from train --out) or model path")
+    p.add_argument("--data", type=input_name, default=None,
+                   help="evaluate on this data set instead of the run's own (same image size)")
+    p.add_argument("--data-dir", type=existing_dir, default=None,
+                   help="folder holding data files")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -323,7 +352,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="train on the IWAE bound with K samples (default 1: the ELBO)")
     for spec in LATENT_TYPES.values():
         if spec.add_arguments is not None:
+            before = len(p._actions)
             spec.add_arguments(p)
+            TYPE_FLAGS[spec.name] = [(a.dest, a.option_strings[0]) for a in p._actions[before:]]
 
     p = add_command(sub, "eval", cmd_eval, "test ELBO and importance-weighted NLL (nats/image)",
                     examples="genlab vae eval runs/vae --json\n"
@@ -338,16 +369,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = add_command(sub, "sample", cmd_sample, "save a grid of samples from the model",
                     examples="genlab vae sample runs/vae --n 64 --out samples.png")
-    p.add_argument("run", metavar="RUN", help="run folder (from train --out) or model path")
+    p.add_argument("run", metavar="RUN", type=input_name,
+                   help="run folder (from train --out) or model path")
     p.add_argument("--n", type=positive_int, default=64, help="how many samples (default 64)")
-    p.add_argument("--out", default="samples.png", help="PNG file (default samples.png)")
+    p.add_argument("--out", type=output_file, default="samples.png",
+                   help="PNG file (default samples.png)")
 
     p = add_command(sub, "reconstruct", reconstruct_command,
                     "save test images beside their reconstructions",
                     examples="genlab vae reconstruct runs/vae --out recon.png")
     add_run_options(p)
     p.add_argument("--n", type=positive_int, default=16, help="how many images (default 16)")
-    p.add_argument("--out", default="recon.png", help="PNG file (default recon.png)")
+    p.add_argument("--out", type=output_file, default="recon.png",
+                   help="PNG file (default recon.png)")
 
     p = add_command(sub, "manifold", cmd_manifold,
                     "decode a grid over a 2-D latent space; scatter the test codes",
@@ -357,8 +391,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--grid", type=positive_int, default=20, help="grid points per axis")
     p.add_argument("--span", type=positive_float, default=3.0,
                    help="the grid covers [-span, span] on each axis (default 3)")
-    p.add_argument("--out", default="manifold.png", help="PNG file (default manifold.png)")
-    p.add_argument("--codes", default=None, help="also save a scatter of test codes here")
+    p.add_argument("--out", type=output_file, default="manifold.png",
+                   help="PNG file (default manifold.png)")
+    p.add_argument("--codes", type=output_file, default=None,
+                   help="also save a scatter of test codes here")
     p.add_argument("--n", type=positive_int, default=None, help="test images for --codes")
 
     for name in EXTENSIONS:

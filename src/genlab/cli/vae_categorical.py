@@ -40,11 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hard", action="store_true",
                    help="straight-through Gumbel-softmax (same as --estimator "
                         "straight-through)")
-    g.add_argument("--tau0", type=positive_float, default=1.0,
+    # None: not given (vae train refuses these flags for other latent types)
+    g.add_argument("--tau0", type=positive_float, default=None,
                    help="initial temperature (default 1)")
-    g.add_argument("--tau-min", type=positive_float, default=0.5,
+    g.add_argument("--tau-min", type=positive_float, default=None,
                    help="temperature floor (default 0.5)")
-    g.add_argument("--anneal-rate", type=nonneg_float, default=1e-4,
+    g.add_argument("--anneal-rate", type=nonneg_float, default=None,
                    help="r in tau = max(tau_min, tau0 exp(-r step)) (default 1e-4)")
 
 
@@ -65,8 +66,9 @@ def build(args: argparse.Namespace, image_shape: tuple[int, int]) -> LatentModel
     return CategoricalVAE(CategoricalVAEConfig(
         image_shape=image_shape, arch=args.arch, hidden=tuple(args.hidden), n_latent=m,
         n_categories=k, activation=args.activation, channels=tuple(args.channels),
-        estimator=estimator, tau0=args.tau0, tau_min=args.tau_min,
-        anneal_rate=args.anneal_rate))
+        estimator=estimator, tau0=1.0 if args.tau0 is None else args.tau0,
+        tau_min=0.5 if args.tau_min is None else args.tau_min,
+        anneal_rate=1e-4 if args.anneal_rate is None else args.anneal_rate))
 
 
 register_latent_type(LatentType(
