@@ -82,7 +82,7 @@ def test_outputs_named_by_the_caller_count_as_a_run(tmp_path):
     (dict(batch_size=32), "batch_size 64 there, 32 here"),
     (dict(seed=1), "seed 0 there, 1 here"),
     (dict(lr=2e-3), "lr 0.001 there, 0.002 here"),
-    (dict(epochs=3), "epochs 2 there, 3 here"),
+    (dict(schedule="cosine"), "schedule 'constant' there, 'cosine' here"),
 ])
 def test_resume_refuses_other_training_settings(digits, tmp_path, change, match):
     fit(small_vae(), digits, TrainConfig(**CFG, max_steps=4), run=tmp_path, quiet=True)
@@ -93,6 +93,30 @@ def test_resume_refuses_other_training_settings(digits, tmp_path, change, match)
     r = fit(small_vae(), digits, TrainConfig(**{**CFG, "log_every": 7, "checkpoint_every": 5}),
             run=tmp_path, resume=True, quiet=True)
     assert r.resumed_from == 4
+
+
+def test_more_epochs_resume_only_where_no_step_depends_on_the_run_length(digits, tmp_path):
+    """A constant learning rate and a model without a KL warm-up compute the same steps in
+    a longer run, so one may be extended; a cosine schedule or a warm-up may not."""
+    def warm_vae() -> VAE:
+        with seeded_init(0):
+            return VAE(VAEConfig(image_shape=(8, 8), hidden=(16,), latent=3, kl_warmup=0.5))
+
+    for name, make, cfg in [("cosine", small_vae, dict(CFG, schedule="cosine")),
+                            ("warm-up", warm_vae, CFG)]:
+        run = tmp_path / name
+        fit(make(), digits, TrainConfig(**cfg, max_steps=4), run=run, quiet=True)
+        with pytest.raises(GenlabError, match="epochs 2 there, 3 here"):
+            fit(make(), digits, TrainConfig(**{**cfg, "epochs": 3}), run=run, resume=True,
+                quiet=True)
+    fit(small_vae(), digits, TrainConfig(**CFG), run=tmp_path / "c", quiet=True)
+    longer = small_vae()
+    r = fit(longer, digits, TrainConfig(**{**CFG, "epochs": 3}), run=tmp_path / "c",
+            resume=True, quiet=True)
+    assert r.resumed_from == 10 and r.steps == 15
+    straight = small_vae()
+    fit(straight, digits, TrainConfig(**{**CFG, "epochs": 3}), quiet=True)
+    assert same(straight, longer)
 
 
 def test_resume_refuses_other_data(digits, tmp_path):

@@ -10,7 +10,9 @@ where ``x`` is a ``(B, D)`` mini-batch on the model's device, ``generator`` is t
 minimise (a mean over the batch, so that data-parallel gradient averaging equals the
 gradient of the combined batch) and ``metrics`` maps names to floats or 0-d tensors to
 log. A model may also define ``set_progress(step, total_steps)`` (called before every
-step, e.g. for KL warm-up or capacity schedules).
+step, e.g. for KL warm-up or capacity schedules), and then ``uses_run_length``: whether
+what it does depends on ``total_steps`` (assumed when it is not said), which decides
+whether a resumed run may be given more epochs.
 
 What :func:`fit` guarantees:
 
@@ -323,7 +325,8 @@ def _model_settings(model: nn.Module) -> dict[str, Any] | None:
     return json.loads(json.dumps(asdict(cfg), default=str))
 
 
-# What a resumed run may change: how long it runs and how it logs, not what it computes.
+# What a resumed run may change: how long it runs and how it logs, not what it computes
+# (and ``epochs``, where no step depends on the run's length: see _depends_on_length).
 RESUMABLE_SETTINGS = ("max_steps", "max_seconds", "checkpoint_every", "log_every",
                       "tensorboard")
 
@@ -379,6 +382,17 @@ def _differences(saved: Any, now: dict[str, Any], skip: tuple[str, ...] = ()) ->
                      if k not in skip and saved.get(k) != now.get(k))
 
 
+def _depends_on_length(model: nn.Module, config: TrainConfig | None) -> bool:
+    """Whether a run's steps depend on how many epochs it has: through a cosine learning
+    rate, or a model whose ``set_progress`` uses the total (see the module docstring).
+    Where nothing does, a resumed run may be extended with more epochs."""
+    if config is not None and config.schedule != "constant":
+        return True
+    if not callable(getattr(model, "set_progress", None)):
+        return False
+    return bool(getattr(model, "uses_run_length", True))
+
+
 def _check_resume(run: Path, model: nn.Module, config: TrainConfig | None, saved_config: Any,
                   meta: dict[str, Any], data: dict[str, Any] | None) -> None:
     """Refuse to continue a checkpoint under other model settings, training settings or
@@ -388,7 +402,8 @@ def _check_resume(run: Path, model: nn.Module, config: TrainConfig | None, saved
     if saved is not None and now is not None and saved != now:
         raise GenlabError(f"checkpoint in {run} was written by a model with other settings "
                           f"({_differences(saved, now)}); {fix}")
-    diff = config and _differences(saved_config, asdict(config), RESUMABLE_SETTINGS)
+    skip = RESUMABLE_SETTINGS + (() if _depends_on_length(model, config) else ("epochs",))
+    diff = config and _differences(saved_config, asdict(config), skip)
     if diff:
         raise GenlabError(f"checkpoint in {run} was written with other training settings "
                           f"({diff}); {fix}")

@@ -155,6 +155,8 @@ class BetaVAE(GaussianLatentModel):
         last.bias.fill_(float(torch.logit(m)))
 
     # ----- training -------------------------------------------------------------------------
+    uses_run_length = False  # its schedules count steps, not a fraction of the run
+
     def set_progress(self, step: int, total_steps: int) -> None:
         """Called by :func:`genlab.train.fit` before each step (drives the capacity C)."""
         self._step = step

@@ -210,6 +210,8 @@ class CategoricalVAE(VariationalModel):
         return torch.sigmoid(self.decode(z))
 
     # ----- training -------------------------------------------------------------------------
+    uses_run_length = False  # its schedules count steps, not a fraction of the run
+
     def set_progress(self, step: int, total_steps: int) -> None:
         """Called by :func:`genlab.train.fit` before each step (drives the annealing)."""
         self._step = step

@@ -182,6 +182,8 @@ class StackedBetaVAE(nn.Module):
         """K, the number of stacked models."""
         return len(self.config.models)
 
+    uses_run_length = False  # its schedules count steps, not a fraction of the run
+
     def set_progress(self, step: int, total_steps: int) -> None:
         """Called by :func:`genlab.train.fit` before each step (drives each C_k)."""
         self._step = step

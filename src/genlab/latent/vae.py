@@ -178,6 +178,11 @@ class VAE(GaussianLatentModel):
         """Called by :func:`genlab.train.fit` before each step (drives KL warm-up)."""
         self._progress = step / max(1, total_steps)
 
+    @property
+    def uses_run_length(self) -> bool:
+        """The KL warm-up is a fraction of the run, so a run with one depends on its length."""
+        return self.config.kl_warmup > 0
+
     def kl_weight(self) -> float:
         """Linear KL warm-up ``min(1, progress / kl_warmup)`` (1 at evaluation)."""
         w = self.config.kl_warmup
