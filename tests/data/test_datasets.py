@@ -155,8 +155,8 @@ def test_user_png_folder(tmp_path):
     (lambda p: np.savez(p, x=-np.ones((2, 4))), "negative"),
     (lambda p: np.savez(p, x=np.full((2, 4), 300.0)), "up to 300"),
     (lambda p: np.savez(p, x=np.zeros((2, 2, 2, 2))), "shape"),
-    (lambda p: np.savez(p, x=np.zeros((3, 4)), y=np.zeros(2, dtype=int)), "integer labels"),
-    (lambda p: p.write_bytes(b"garbage"), "not a readable .npz"),
+    (lambda p: np.savez(p, x=np.zeros((3, 4)), y=np.zeros(2, dtype=int)), "3 integers"),
+    (lambda p: p.write_bytes(b"garbage"), "not a valid .npz"),
 ])
 def test_bad_npz(tmp_path, make, fragment):
     path = tmp_path / "bad.npz"
