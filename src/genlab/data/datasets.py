@@ -15,14 +15,23 @@ dsprites    737,280 64x64  generated (genlab.data.dsprites); a fixed permutation
                            614,400 train, last 122,880 test; 16,384 held unless ``limit``
 ========== ======= ====== ==========================================================
 
-User files: a ``.npz`` with ``x`` (``(n, h, w)`` or ``(n, d)``) and optional ``y``; an
-IDX images file (labels are found beside it by replacing ``images``/``idx3`` with
-``labels``/``idx1`` in the name) or an explicit pair ``IMAGES,LABELS``; a folder of
-PNG images (all the same size, turned to grey). For user files without a split of
-their own, ``train`` is the first 5/6 and ``test`` the last 1/6, in file order.
+User files: a ``.npz`` with ``x`` (``(n, h, w)`` or ``(n, d)``) and optional ``y``; a
+``.npy`` of images (the same shapes, no labels); an IDX images file, plain or gzipped
+(labels are found beside it by replacing ``images``/``idx3`` with ``labels``/``idx1`` in
+the name) or an explicit pair ``IMAGES,LABELS``; a folder of PNG images (all the same
+size, turned to grey). A file is recognised by its first bytes; one that is none of these
+is refused with the list of accepted formats. For user files without a split of their
+own, ``train`` is the first 5/6 and ``test`` the last 1/6, in file order.
 
-Every image is returned as float32 intensities in [0, 1]; binarisation and spins
-are applied by :meth:`ImageDataset.draw`.
+Only the rows wanted are read from an IDX file and only the images wanted are decoded
+from a PNG folder (the split, then ``limit``); ``.npy`` and ``.npz`` files are read whole.
+Every size a file declares is checked against the file and the machine's memory first.
+
+Every image is returned as float32 intensities in [0, 1] (values above 1 mean a 0-255
+scale and are divided by 255: decided over the whole file for ``.npy``/``.npz``, over the
+rows read for IDX); binarisation and spins are applied by :meth:`ImageDataset.draw`.
+A data folder named by ``data_dir`` (``--data-dir``) or ``$GENLAB_DATA`` must exist, and
+is the only place searched: it never falls back to the system copy.
 """
 
 from __future__ import annotations
@@ -511,14 +520,15 @@ def load_dataset(name: str, split: str = "train", binarize: str = "none", spins:
     """Load a built-in data set or a user file as an :class:`ImageDataset`.
 
     Args:
-        name: ``digits``, ``mnist5k``, ``fashion-mnist``, a ``.npz`` path, an IDX images
-            path (or ``IMAGES,LABELS``), or a folder of PNGs.
+        name: ``digits``, ``mnist5k``, ``fashion-mnist``, a ``.npz`` or ``.npy`` path, an
+            IDX images path (or ``IMAGES,LABELS``), or a folder of PNGs.
         split: ``train``, ``test`` or ``all`` (see the module docs for each split).
         binarize: ``none``, ``threshold`` (``1[x > 0.5]``) or ``bernoulli``
             (``x_b ~ Bernoulli(x)``, redrawn on every :meth:`ImageDataset.draw`).
         spins: map {0,1} to {-1,+1} (``s = 2x - 1``) in :meth:`ImageDataset.draw`.
         limit: keep only the first ``limit`` examples of the split.
-        data_dir: where to look for data files (default ``$GENLAB_DATA``).
+        data_dir: the folder holding Fashion-MNIST's files (default ``$GENLAB_DATA``, else
+            the system copy); a folder named here must exist and hold them.
 
     Raises:
         GenlabError: unknown name, missing or corrupt file, bad option.

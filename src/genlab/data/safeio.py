@@ -49,13 +49,18 @@ def read_exactly(fh: BinaryIO, nbytes: int) -> tuple[np.ndarray, int]:
     """Read up to ``nbytes`` from ``fh`` into a new uint8 array, chunk by chunk.
 
     Returns the buffer and how many bytes were read (fewer than ``nbytes`` when the stream
-    ended). The buffer is filled in place, so a short stream costs only what it held.
+    ended). The buffer grows (doubling) with the data actually read, so a header that
+    promises far more than a stream holds costs only what the stream held.
     """
-    buf = np.empty(nbytes, dtype=np.uint8)
-    view = memoryview(buf)
+    cap = min(nbytes, 4 * CHUNK)
+    buf = np.empty(cap, dtype=np.uint8)
     got = 0
     while got < nbytes:
-        n = fh.readinto(view[got:min(nbytes, got + CHUNK)])  # type: ignore[attr-defined]
+        if got == cap:
+            cap = min(nbytes, 2 * cap)
+            buf.resize(cap, refcheck=False)  # realloc: grows in place where it can
+        with memoryview(buf) as view, view[got:min(cap, got + CHUNK)] as part:
+            n = fh.readinto(part)  # type: ignore[attr-defined]
         if not n:
             break
         got += n
