@@ -135,9 +135,9 @@ def read_idx_header(path: str | os.PathLike[str]) -> IdxHeader:
     except _GZIP_ERRORS as exc:
         raise GenlabError(f"cannot read IDX file {path}: {exc}") from None
     head = IdxHeader(path, dims, IDX_TYPES[code], gzipped)
-    if head.count > MAX_ELEMENTS:
-        raise GenlabError(f"{path} declares {head.count} elements (shape {dims}), more than "
-                          "any real IDX file; the header is corrupt")
+    if math.prod(d for d in dims if d) > MAX_ELEMENTS:  # absurd, even beside a zero
+        raise GenlabError(f"{path} declares shape {dims}, more elements than any real IDX "
+                          "file; the header is corrupt")
     need = head.count * head.dtype.itemsize
     size = path.stat().st_size
     if not gzipped:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import tokenize
 import zipfile
 from pathlib import Path
 from typing import BinaryIO
@@ -25,7 +26,8 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
 NUMERIC_KINDS = "biuf"
 # what numpy's header parser raises for a damaged header
 _HEADER_ERRORS = (ValueError, EOFError, OSError, SyntaxError, TypeError, OverflowError,
-                  UnicodeDecodeError, RecursionError, MemoryError)
+                  UnicodeDecodeError, RecursionError, MemoryError, tokenize.TokenError)
+MAX_ELEMENTS = 2**40  # beyond any real array: refused before numpy is asked to shape it
 
 
 def _kind_problem(dtype: np.dtype) -> str | None:
@@ -48,6 +50,8 @@ def _read_header(fh: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
     shape = tuple(shape)
     if any(not isinstance(d, int) or d < 0 for d in shape):
         raise ValueError(f"bad shape {shape}")
+    if math.prod(d for d in shape if d) > MAX_ELEMENTS:  # absurd even beside a 0
+        raise ValueError(f"absurd shape {shape}")
     return shape, bool(fortran), np.dtype(dtype)
 
 

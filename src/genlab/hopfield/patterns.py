@@ -155,7 +155,7 @@ def load_patterns(path: str | os.PathLike[str], what: str = "patterns",
             arr = read_npy(p, what)
         if arr.ndim == 3:
             shape = (int(arr.shape[1]), int(arr.shape[2]))
-            arr = arr.reshape(arr.shape[0], -1)
+            arr = arr.reshape(arr.shape[0], shape[0] * shape[1])
         if arr.size and bool(((arr == 0) | (arr == 1)).all()):
             arr = 2.0 * arr.astype(np.float64) - 1.0  # a binary file: 0 is "off", not unknown
         return as_spins(arr, f"{what} in {p}", allow_zero=allow_zero), shape
