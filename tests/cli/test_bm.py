@@ -128,7 +128,7 @@ def test_bad_inputs(capsys, machine, tmp_path):
     np.save(zeros, np.zeros((10, 4)))
     cases = [
         (["bm", "exact", "--weights", tmp_path / "missing.npy"], "not found"),
-        (["bm", "exact", "--weights", junk], "not a readable .npy"),
+        (["bm", "exact", "--weights", junk], "not a valid .npy"),
         (["bm", "exact", "--weights", asym], "symmetric"),
         (["bm", "exact", "--weights", diag], "zero diagonal"),
         (["bm", "exact", "--weights", nan], "NaN"),

@@ -72,3 +72,43 @@ def test_fashion_missing(user_error, tmp_path, monkeypatch):
     monkeypatch.delenv("GENLAB_DATA", raising=False)
     assert "apt-get install dataset-fashion-mnist" in user_error(
         "data", "show", "fashion-mnist", "--out", tmp_path / "f.png")
+
+
+def test_gzip_bomb_with_limit_reads_only_those_rows(cli, user_error, tmp_path):
+    import gzip
+    import struct
+
+    rng = np.random.default_rng(0)
+    header = bytes([0, 0, 8, 3]) + struct.pack(">III", 50_000, 200, 200)
+    body = rng.integers(0, 256, 10 * 200 * 200, dtype=np.uint8).tobytes() + rng.bytes(2_200_000)
+    path = tmp_path / "big-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(header + body, compresslevel=1))
+    res = cli("data", "show", path, "--limit", "10", "--n", "4", "--out", tmp_path / "g.png",
+              "--json")
+    assert res.code == 0 and res.json()["size"] == 10 and res.json()["shape"] == [200, 200]
+    msg = user_error("data", "show", path, "--out", tmp_path / "g.png")
+    assert "truncated" in msg and "(50000, 200, 200)" in msg
+
+
+def test_degenerate_files(user_error, tmp_path):
+    out = tmp_path / "g.png"
+    (tmp_path / "e.npy").write_bytes(b"")
+    assert "is empty" in user_error("data", "show", tmp_path / "e.npy", "--out", out)
+    (tmp_path / "r.npy").write_bytes(np.random.default_rng(0).bytes(64))
+    msg = user_error("data", "show", tmp_path / "r.npy", "--out", out)
+    assert "not a valid .npy file" in msg and "pickle" not in msg
+    np.savez(tmp_path / "w.npz", x=np.zeros((10, 0, 28)))
+    assert "pixel" in user_error("data", "show", tmp_path / "w.npz", "--out", out)
+    (tmp_path / "notes.txt").write_text("hello")
+    msg = user_error("data", "show", tmp_path / "notes.txt", "--out", out)
+    assert "not in a format" in msg and ".npz" in msg and "PNG" in msg
+
+
+def test_data_dir_that_does_not_exist(user_error, tmp_path, monkeypatch):
+    out = tmp_path / "g.png"
+    monkeypatch.delenv("GENLAB_DATA", raising=False)
+    assert "is not a folder" in user_error("data", "show", "fashion-mnist", "--data-dir",
+                                           tmp_path / "nowhere", "--out", out)
+    assert "is not a folder" in user_error("data", "list", "--data-dir", tmp_path / "nowhere")
+    monkeypatch.setenv("GENLAB_DATA", str(tmp_path / "nowhere"))
+    assert "GENLAB_DATA" in user_error("data", "show", "fashion-mnist", "--out", out)

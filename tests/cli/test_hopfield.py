@@ -163,3 +163,41 @@ def test_bad_inputs_exit_2(run, tmp_path):
         code, out, err = run("hopfield", *args)
         assert code == 2, args
         assert err.startswith("genlab: error:") and len(err.strip().splitlines()) == 1, args
+
+
+def test_store_and_recall_read_a_binary_file_alike(run, tmp_path):
+    """A {0,1} cue file means 0 -> -1, as in the pattern file; not "0 = unknown"."""
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 2, (3, 40))
+    np.save(tmp_path / "p01.npy", bits)
+    code, _, _ = run("hopfield", "store", tmp_path / "p01.npy", "--out", tmp_path / "net")
+    assert code == 0
+    cues01 = bits.copy()
+    cues01[:, :8] = 1 - cues01[:, :8]  # 8 flipped bits per cue
+    np.save(tmp_path / "c01.npy", cues01)
+    np.save(tmp_path / "cpm.npy", 2 * cues01 - 1)
+    outs = []
+    for name in ("c01.npy", "cpm.npy"):
+        code, out, _ = run("hopfield", "recall", tmp_path / "net", tmp_path / name, "--mode",
+                           "sync", "--max-sweeps", "1", "--out", tmp_path / f"s-{name}",
+                           "--json")
+        assert code == 0
+        outs.append((one_json(out)["results"], np.load(tmp_path / f"s-{name}")))
+    assert outs[0][0] == outs[1][0]
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
+def test_pattern_and_cue_files_refused(cli, user_error, tmp_path):
+    np.save(tmp_path / "p.npy", np.ones((2, 9)))
+    assert cli("hopfield", "store", tmp_path / "p.npy", "--out", tmp_path / "n").code == 0
+    (tmp_path / "e.npy").write_bytes(b"")
+    assert "is empty" in user_error("hopfield", "store", tmp_path / "e.npy", "--out",
+                                    tmp_path / "n2")
+    np.save(tmp_path / "two.npy", np.array([[1, 0, 2, 1, 1, 1, 1, 1, 1]]))
+    assert "found 2" in user_error("hopfield", "recall", tmp_path / "n", tmp_path / "two.npy")
+    np.save(tmp_path / "s.npy", np.array([["1"] * 9]))
+    assert "numbers" in user_error("hopfield", "recall", tmp_path / "n", tmp_path / "s.npy")
+    (tmp_path / "m.npy").write_bytes(b"")
+    assert "is empty" in user_error("hopfield", "recall", tmp_path / "n", tmp_path / "p.npy",
+                                    "--clamp", tmp_path / "m.npy")
+

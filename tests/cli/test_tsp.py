@@ -121,3 +121,20 @@ def test_bad_inputs(capsys, tmp_path):
     user_error(capsys, "tsp", "solve", "burma14", "--polish", "3opt")
     if not torch.cuda.is_available():
         user_error(capsys, "tsp", "solve", "burma14", "--device", "cuda")
+
+
+def test_degenerate_instances(user_error, tmp_path):
+    """Through the shared ``user_error`` fixture (the parameter shadows the helper above)."""
+    one = tmp_path / "one.tsp"
+    one.write_text("NAME: one\nTYPE: TSP\nDIMENSION: 1\nEDGE_WEIGHT_TYPE: EUC_2D\n"
+                   "NODE_COORD_SECTION\n1 0 0\nEOF\n")
+    assert "at least 3 cities" in user_error("tsp", "info", one)
+    twice = tmp_path / "twice.tsp"
+    twice.write_text("NAME: t\nTYPE: TSP\nDIMENSION: 3\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: "
+                     "EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 0\n4 0 5\nEOF\n")
+    assert "DIMENSION is given twice" in user_error("tsp", "solve", twice)
+    (tmp_path / "e.npy").write_bytes(b"")
+    assert "is empty" in user_error("tsp", "solve", tmp_path / "e.npy")
+    (tmp_path / "r.npy").write_bytes(np.random.default_rng(0).bytes(80))
+    msg = user_error("tsp", "info", tmp_path / "r.npy")
+    assert "not a valid .npy" in msg and "pickle" not in msg

@@ -155,8 +155,8 @@ def test_user_png_folder(tmp_path):
     (lambda p: np.savez(p, x=-np.ones((2, 4))), "negative"),
     (lambda p: np.savez(p, x=np.full((2, 4), 300.0)), "up to 300"),
     (lambda p: np.savez(p, x=np.zeros((2, 2, 2, 2))), "shape"),
-    (lambda p: np.savez(p, x=np.zeros((3, 4)), y=np.zeros(2, dtype=int)), "integer labels"),
-    (lambda p: p.write_bytes(b"garbage"), "not a readable .npz"),
+    (lambda p: np.savez(p, x=np.zeros((3, 4)), y=np.zeros(2, dtype=int)), "3 integers"),
+    (lambda p: p.write_bytes(b"garbage"), "not a valid .npz"),
 ])
 def test_bad_npz(tmp_path, make, fragment):
     path = tmp_path / "bad.npz"
@@ -179,3 +179,128 @@ def test_bad_names_and_options(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(GenlabError, match="no .png"):
         load_dataset(str(tmp_path / "empty"))
+
+
+def _save_obj(p):
+    np.save(p, np.array([1, "a"], dtype=object), allow_pickle=True)
+
+
+@pytest.mark.parametrize("name,make,fragment", [
+    ("e.npy", lambda p: p.write_bytes(b""), "is empty"),
+    ("s.npy", lambda p: np.save(p, np.array([["a", "b"]])), "only arrays of numbers"),
+    ("o.npy", _save_obj, "Python objects"),
+    ("r.npy", lambda p: p.write_bytes(np.random.default_rng(0).bytes(100)),
+     "not a valid .npy file"),
+    ("z.npy", lambda p: np.save(p, np.zeros((0, 4, 4))), "holds no images"),
+    ("n.npy", lambda p: np.save(p, np.full((3, 2, 2), np.inf)), "NaN or infinite"),
+    ("s.npz", lambda p: np.savez(p, x=np.array([["a"]])), "only arrays of numbers"),
+    ("z.npz", lambda p: np.savez(p, x=np.zeros((0, 9))), "holds no images"),
+    ("w.npz", lambda p: np.savez(p, x=np.zeros((10, 0))), "0 pixels"),
+    ("w3.npz", lambda p: np.savez(p, x=np.zeros((10, 0, 28))), "0x28 pixels"),
+    ("neg.npz", lambda p: np.savez(p, x=np.zeros((3, 4)), y=-np.ones(3, dtype=int)),
+     "non-negative"),
+    ("t.txt", lambda p: p.write_text("hello"), "not in a format genlab reads as images"),
+    ("t.gz", lambda p: p.write_bytes(__import__("gzip").compress(b"hello")),
+     "not in a format genlab reads"),
+    ("single.png", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n"), "single PNG"),
+])
+def test_degenerate_user_files(tmp_path, name, make, fragment):
+    path = tmp_path / name
+    make(path)
+    with pytest.raises(GenlabError, match=fragment) as info:
+        load_dataset(str(path), split="all")
+    assert "allow_pickle" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_unrecognised_file_lists_the_accepted_formats(tmp_path):
+    (tmp_path / "notes.txt").write_text("some text")
+    with pytest.raises(GenlabError) as info:
+        load_dataset(str(tmp_path / "notes.txt"))
+    msg = str(info.value)
+    assert "not in a format genlab reads" in msg
+    for fmt in (".npz", ".npy", "IDX", "PNG"):
+        assert fmt in msg
+    assert "magic number" not in msg  # not described as a damaged IDX file
+
+
+def test_truncated_npz(tmp_path):
+    path = tmp_path / "t.npz"
+    np.savez(path, x=np.random.default_rng(0).random((20, 5, 5)))
+    raw = path.read_bytes()
+    for cut in (len(raw) // 3, len(raw) // 2, len(raw) - 10):
+        path.write_bytes(raw[:cut])
+        with pytest.raises(GenlabError, match="t.npz"):
+            load_dataset(str(path), split="all")
+
+
+def test_npy_images(tmp_path):
+    x = np.random.default_rng(0).integers(0, 256, (12, 3, 4), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    d = load_dataset(str(tmp_path / "x.npy"), split="test")
+    assert d.image_shape == (3, 4) and d.labels is None
+    np.testing.assert_allclose(d.images.numpy(), x[10:] / 255.0, rtol=1e-6)
+
+
+def test_idx_float_nan_is_refused(tmp_path):
+    x = np.zeros((4, 2, 2), np.float32)
+    x[2, 1, 1] = np.nan
+    write_idx(tmp_path / "f-images-idx3-ubyte", x)
+    with pytest.raises(GenlabError, match="NaN"):
+        load_dataset(str(tmp_path / "f-images-idx3-ubyte"), split="all")
+
+
+def test_idx_split_and_limit_read_the_same_rows_as_a_full_read(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.integers(2, 256, (30, 4, 5), dtype=np.uint8)
+    y = rng.integers(0, 10, 30).astype(np.uint8)
+    for suffix in ("", ".gz"):
+        write_idx(tmp_path / f"d-images-idx3-ubyte{suffix}", x)
+        write_idx(tmp_path / f"d-labels-idx1-ubyte{suffix}", y)
+        spec = str(tmp_path / f"d-images-idx3-ubyte{suffix}")
+        full = load_dataset(spec, split="test")
+        part = load_dataset(spec, split="test", limit=3)
+        assert len(full) == 5 and torch.equal(part.images, full.images[:3])
+        assert part.labels.tolist() == y[25:28].tolist()
+        assert torch.equal(load_dataset(spec, split="train", limit=2).images,
+                           torch.from_numpy(x[:2] / np.float32(255.0)))
+
+
+def test_png_folder_refuses_other_images_named_png(tmp_path):
+    from PIL import Image
+
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "a.png")
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "b.png", format="JPEG")
+    with pytest.raises(GenlabError, match="JPEG image, not a PNG"):
+        load_dataset(str(tmp_path), split="all")
+    (tmp_path / "b.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    with pytest.raises(GenlabError, match="b.png is not a readable PNG"):
+        load_dataset(str(tmp_path), split="all")
+
+
+def _fake_fashion(folder):
+    rng = np.random.default_rng(0)
+    for part, n in (("train", 12), ("t10k", 6)):
+        write_idx(folder / f"{part}-images-idx3-ubyte.gz",
+                  rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(folder / f"{part}-labels-idx1-ubyte.gz", rng.integers(0, 10, n, dtype=np.uint8))
+
+
+def test_named_data_folder_never_falls_back_to_the_system_copy(tmp_path, monkeypatch):
+    import genlab.data.datasets as ds
+
+    system = tmp_path / "system"
+    _fake_fashion(system)
+    monkeypatch.setattr(ds, "FASHION_SYSTEM_DIR", system)
+    monkeypatch.delenv("GENLAB_DATA", raising=False)
+    assert len(load_dataset("fashion-mnist", "test")) == 6  # the system copy, nothing named
+    with pytest.raises(GenlabError, match="--data-dir .*nowhere is not a folder"):
+        load_dataset("fashion-mnist", data_dir=tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GenlabError, match="not found in .*empty"):
+        load_dataset("fashion-mnist", data_dir=tmp_path / "empty")
+    monkeypatch.setenv("GENLAB_DATA", str(tmp_path / "nowhere"))
+    with pytest.raises(GenlabError, match="GENLAB_DATA=.*nowhere is not a folder"):
+        load_dataset("fashion-mnist")
+    with pytest.raises(GenlabError, match="GENLAB_DATA"):
+        list_datasets()
+    assert len(load_dataset("fashion-mnist", "test", data_dir=system)) == 6

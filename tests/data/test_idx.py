@@ -115,3 +115,75 @@ def test_fuzz_truncated_and_oversized(tmp_path, shape, dtype, cut, extra):
     path.write_bytes(raw[: max(0, len(raw) - cut)])
     with pytest.raises(GenlabError, match="truncated"):
         read_idx(path)
+
+
+def _huge_gzip(path, rows=10, pad=2_200_000):
+    """A gzip of ~2.6 MB whose header declares 50,000 x 200 x 200 (2 GB) but which holds
+    only ``rows`` real rows and incompressible padding: small enough for deflate's ratio
+    bound, far too short for its header."""
+    rng = np.random.default_rng(0)
+    body = rng.integers(0, 256, (rows, 200, 200), dtype=np.uint8)
+    header = bytes([0, 0, 8, 3]) + struct.pack(">III", 50_000, 200, 200)
+    path.write_bytes(gzip.compress(header + body.tobytes() + rng.bytes(pad), compresslevel=1))
+    return body
+
+
+def _peak_bytes(fn):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = None
+        try:
+            result = fn()
+        except GenlabError as exc:
+            result = exc
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_gzip_bomb_reads_only_the_rows_asked_for(tmp_path):
+    path = tmp_path / "bomb-images-idx3-ubyte.gz"
+    body = _huge_gzip(path)
+    arr, peak = _peak_bytes(lambda: read_idx(path, limit=10))
+    assert arr.shape == (10, 200, 200) and np.array_equal(arr, body)
+    assert peak < 20e6  # the 10 rows (400 KB) and gzip's buffers, never the declared 2 GB
+    assert np.array_equal(read_idx(path, start=3, limit=2), body[3:5])
+    # all of it: streamed until the data ends, reported as truncated with both sizes
+    exc, peak = _peak_bytes(lambda: read_idx(path))
+    assert isinstance(exc, GenlabError) and peak < 100e6
+    assert "truncated" in str(exc) and "(50000, 200, 200)" in str(exc)
+    assert "2000000000 bytes" in str(exc) and "ends after 2600000 bytes" in str(exc)
+
+
+def test_header_beyond_what_gzip_can_hold_is_refused_before_reading(tmp_path):
+    path = tmp_path / "x.gz"
+    path.write_bytes(gzip.compress(bytes([0, 0, 8, 3]) + struct.pack(">III", 60000, 28, 28)))
+    with pytest.raises(GenlabError, match="more than a gzip file of .* can hold"):
+        read_idx(path, limit=1)
+
+
+def test_declared_size_beyond_memory_is_refused_with_the_size(tmp_path, monkeypatch):
+    import genlab.data.safeio as safeio
+
+    path = tmp_path / "x.idx"
+    write_idx(path, np.zeros((100, 50, 50), np.uint8))
+    monkeypatch.setattr(safeio, "physical_memory", lambda: 100_000)
+    with pytest.raises(GenlabError, match=r"needs 250\.0 KB, more than this machine's "
+                                          r"100\.0 KB of memory.*--limit"):
+        read_idx(path)
+    assert read_idx(path, limit=20).shape == (20, 50, 50)  # 50 KB fits
+
+
+def test_raw_file_size_must_match_before_any_row_is_read(tmp_path):
+    path = tmp_path / "x.idx"
+    write_idx(path, np.arange(24, dtype=np.uint8).reshape(4, 3, 2))
+    raw = path.read_bytes()
+    assert np.array_equal(read_idx(path, start=1, limit=2), np.arange(6, 18).reshape(2, 3, 2))
+    path.write_bytes(raw[:-1])
+    with pytest.raises(GenlabError, match="truncated"):
+        read_idx(path, limit=1)  # the first row is there, but the file is still refused
+    path.write_bytes(raw + b"\x00")
+    with pytest.raises(GenlabError, match="bytes after"):
+        read_idx(path, limit=1)

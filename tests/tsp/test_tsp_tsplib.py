@@ -114,6 +114,16 @@ HEADER = "NAME: bad\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EUC_2D\n"
     ("NAME: bad\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\nEDGE_WEIGHT_FORMAT: "
      "FULL_MATRIX\nEDGE_WEIGHT_SECTION\n0 1 2\n1 0 3\n5 3 0\n", ":6:", "not symmetric"),
     (HEADER + "this is not a header\n", ":5:", "KEYWORD"),
+    ("NAME: one\nTYPE: TSP\nDIMENSION: 1\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n"
+     "1 0 0\nEOF\n", ":3:", "at least 3 cities"),
+    ("NAME: two\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n"
+     "1 0 0\n2 1 1\nEOF\n", ":3:", "at least 3 cities"),
+    (HEADER + "DIMENSION: 4\nNODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\n4 0 5\nEOF\n",
+     ":5:", "DIMENSION is given twice, as '3' on line 3 and as '4'"),
+    (HEADER + "EDGE_WEIGHT_TYPE: GEO\nNODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\nEOF\n",
+     ":5:", "EDGE_WEIGHT_TYPE is given twice"),
+    (HEADER + "NODE_COORD_SECTION\n1 0 0\n2 1e300 1\n3 2 -1e300\nEOF\n", ":5:",
+     "overflow"),
 ])
 def test_malformed_files_name_the_line(tmp_path, text, where, what):
     path = tmp_path / "bad.tsp"
@@ -122,6 +132,42 @@ def test_malformed_files_name_the_line(tmp_path, text, where, what):
         read_tsplib(path)
     msg = str(err.value)
     assert f"bad.tsp{where}" in msg and what in msg, msg
+
+
+def test_repeated_keywords_that_agree_are_accepted(tmp_path):
+    path = tmp_path / "ok.tsp"
+    path.write_text("NAME: ok\nCOMMENT: first\nCOMMENT: second\nTYPE: TSP\nDIMENSION: 3\n"
+                    "EDGE_WEIGHT_TYPE: EUC_2D\nDIMENSION : 3\nNODE_COORD_SECTION\n"
+                    "1 0 0\n2 3 4\n3 0 4\nEOF\n")
+    inst = read_tsplib(path)
+    assert inst.n == 3 and inst.dist[0, 1] == 5 and inst.comment == "first second"
+
+
+def test_bad_optima_file(tmp_path):
+    path = tmp_path / "OPTIMA.txt"
+    path.write_bytes(b"x nan\n")
+    with pytest.raises(GenlabError, match="OPTIMA.txt:1"):
+        read_optima(path)
+    path.write_bytes(b"x -3\n")
+    with pytest.raises(GenlabError, match="OPTIMA.txt:1"):
+        read_optima(path)
+    path.write_bytes(b"\xff\xfe 12\n")  # not UTF-8: read byte for byte, like .tsp files
+    assert read_optima(path) == {"\xff\xfe": 12.0}
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda p: p.write_bytes(b""), "is empty"),
+    (lambda p: p.write_bytes(b"\x93NUMPY garbage"), "header is damaged"),
+    (lambda p: p.write_bytes(b"random bytes, not numpy"), "not a valid .npy"),
+    (lambda p: np.save(p, np.array([["a", "b"], ["c", "d"]])), "only arrays of numbers"),
+    (lambda p: np.save(p, np.zeros((1, 1))), "at least 3 cities"),
+])
+def test_bad_npy_matrices(tmp_path, make, fragment):
+    path = tmp_path / "d.npy"
+    make(path)
+    with pytest.raises(GenlabError, match=fragment) as err:
+        load_instance(path)
+    assert "pickle" not in str(err.value)
 
 
 def test_bad_tour_files(tmp_path):

@@ -29,6 +29,7 @@ from genlab.cli.common import (
     probability,
 )
 from genlab.data import load_dataset
+from genlab.data.npfiles import read_npy
 from genlab.device import make_generator, resolve_device
 from genlab.energy.boltzmann import BoltzmannMachine, check_spins, check_weights
 from genlab.energy.diagnostics import pair_products, summarize
@@ -56,12 +57,7 @@ def _load_npy(path: str, what: str) -> torch.Tensor:
     p = Path(path)
     if not p.is_file():
         raise GenlabError(f"{what} file {path} not found")
-    try:
-        arr = np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise GenlabError(f"{path} is not a readable .npy array ({exc})") from None
-    if arr.dtype.kind not in "biuf":
-        raise GenlabError(f"{path}: {what} must be numbers, got dtype {arr.dtype}")
+    arr = read_npy(p, what)  # numbers only: refuses empty, damaged and non-numeric files
     return torch.from_numpy(np.ascontiguousarray(arr).astype(np.float64))
 
 

@@ -198,8 +198,8 @@ def add_data_options(parser: argparse.ArgumentParser, default: str = "mnist5k",
     The data set is ``--data NAME`` (default ``default``), or a positional ``NAME`` when
     ``positional``; either way it lands in ``args.data``.
     """
-    what = ("data set name or path: digits, mnist5k, fashion-mnist, a .npz, an IDX images "
-            "file (or IMAGES,LABELS), or a folder of PNGs")
+    what = ("data set name or path: digits, mnist5k, fashion-mnist, a .npz, a .npy, an IDX "
+            "images file (or IMAGES,LABELS), or a folder of PNGs")
     if positional:
         parser.add_argument("data", metavar="NAME", help=what)
     else:
@@ -213,7 +213,8 @@ def add_data_options(parser: argparse.ArgumentParser, default: str = "mnist5k",
     parser.add_argument("--limit", type=positive_int, default=None,
                         help="use at most this many examples")
     parser.add_argument("--data-dir", type=existing_dir, default=None,
-                        help="folder holding data files (default $GENLAB_DATA, then system paths)")
+                        help="folder holding data files (default $GENLAB_DATA, else the "
+                             "system copy); a folder named here must exist and hold them")
 
 
 def seed_int(text: str) -> int:

@@ -29,8 +29,8 @@ def cmd_list(args: argparse.Namespace) -> None:
             src = r["source"] if r["available"] else "NOT INSTALLED: " + r["how_to_install"]
             lines.append(f"{r['name']:<15}{r['size']:>8}  {shape:<7}{r['train']:>7}"
                          f"{r['test']:>7}  {src}")
-        lines.append("user files: a .npz with x (and y), an IDX images file (or IMAGES,LABELS), "
-                     "or a folder of PNGs")
+        lines.append("user files: a .npz with x (and y), a .npy of images, an IDX images file "
+                     "(or IMAGES,LABELS), or a folder of PNGs")
         return "\n".join(lines)
 
     emit(args, {"datasets": rows}, text)

@@ -24,6 +24,7 @@ from genlab.cli.common import (
     positive_float,
     positive_int,
 )
+from genlab.data.npfiles import read_npy
 from genlab.device import make_generator, resolve_device
 from genlab.errors import GenlabError
 from genlab.hopfield.capacity import AGS_CRITICAL_LOAD, CAPACITY_RULES, capacity_curve
@@ -125,10 +126,7 @@ def cmd_recall(args: argparse.Namespace) -> None:
         raise GenlabError(f"cues have {cues.shape[1]} units but the network has {net.n_units}")
     clamp = None
     if args.clamp is not None:
-        try:
-            clamp = torch.as_tensor(np.load(args.clamp, allow_pickle=False))
-        except (OSError, ValueError) as exc:
-            raise GenlabError(f"{args.clamp} is not a readable .npy mask ({exc})") from None
+        clamp = torch.as_tensor(read_npy(args.clamp, "clamp mask"))
     if modern:
         res = net.recall(cues, max_steps=args.max_sweeps, clamp=clamp)
         sweeps, cycled, mode = res.steps, torch.zeros_like(res.converged), "modern"

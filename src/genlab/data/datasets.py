@@ -15,20 +15,31 @@ dsprites    737,280 64x64  generated (genlab.data.dsprites); a fixed permutation
                            614,400 train, last 122,880 test; 16,384 held unless ``limit``
 ========== ======= ====== ==========================================================
 
-User files: a ``.npz`` with ``x`` (``(n, h, w)`` or ``(n, d)``) and optional ``y``; an
-IDX images file (labels are found beside it by replacing ``images``/``idx3`` with
-``labels``/``idx1`` in the name) or an explicit pair ``IMAGES,LABELS``; a folder of
-PNG images (all the same size, turned to grey). For user files without a split of
-their own, ``train`` is the first 5/6 and ``test`` the last 1/6, in file order.
+User files: a ``.npz`` with ``x`` (``(n, h, w)`` or ``(n, d)``) and optional ``y``; a
+``.npy`` of images (the same shapes, no labels); an IDX images file, plain or gzipped
+(labels are found beside it by replacing ``images``/``idx3`` with ``labels``/``idx1`` in
+the name) or an explicit pair ``IMAGES,LABELS``; a folder of PNG images (all the same
+size, turned to grey). A file is recognised by its first bytes; one that is none of these
+is refused with the list of accepted formats. For user files without a split of their
+own, ``train`` is the first 5/6 and ``test`` the last 1/6, in file order.
 
-Every image is returned as float32 intensities in [0, 1]; binarisation and spins
-are applied by :meth:`ImageDataset.draw`.
+Only the rows wanted are read from an IDX file and only the images wanted are decoded
+from a PNG folder (the split, then ``limit``); ``.npy`` and ``.npz`` files are read whole.
+Every size a file declares is checked against the file and the machine's memory first.
+
+Every image is returned as float32 intensities in [0, 1] (values above 1 mean a 0-255
+scale and are divided by 255: decided over the whole file for ``.npy``/``.npz``, over the
+rows read for IDX); binarisation and spins are applied by :meth:`ImageDataset.draw`.
+A data folder named by ``data_dir`` (``--data-dir``) or ``$GENLAB_DATA`` must exist, and
+is the only place searched: it never falls back to the system copy.
 """
 
 from __future__ import annotations
 
+import gzip
+import math
 import os
-import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,7 +47,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genlab.data.idx import read_idx
+from genlab.data.idx import GZIP_MAGIC, is_idx_magic, read_idx, read_idx_header
+from genlab.data.npfiles import NPY_MAGIC, ZIP_MAGICS, read_npy, read_npz
+from genlab.data.safeio import check_memory, one_line
 from genlab.data.transforms import BINARIZE_MODES, binarize, to_spins
 from genlab.device import make_generator
 from genlab.errors import GenlabError
@@ -213,17 +226,33 @@ def _load_mnist5k(split: str, data_dir: Path | None) -> tuple[np.ndarray, np.nda
     return images, y[rows].astype(np.int64), BUILTIN["mnist5k"].source
 
 
+def _data_folder(data_dir: str | os.PathLike[str] | None) -> tuple[Path, str] | None:
+    """The folder the user named (``data_dir``, else ``$GENLAB_DATA``) and how it was named.
+
+    A folder named explicitly must exist: a typo must not silently fall back to another
+    copy of the data elsewhere.
+    """
+    if data_dir:
+        folder, how = Path(data_dir), f"--data-dir {data_dir}"
+    elif os.environ.get("GENLAB_DATA"):
+        folder, how = Path(os.environ["GENLAB_DATA"]), f"GENLAB_DATA={os.environ['GENLAB_DATA']}"
+    else:
+        return None
+    if not folder.is_dir():
+        raise GenlabError(f"{how} is not a folder; give the folder that holds the data files "
+                          "(or leave it out to use the system copy)")
+    return folder, how
+
+
 def fashion_mnist_dir(data_dir: str | os.PathLike[str] | None = None) -> Path | None:
     """The folder holding Fashion-MNIST's IDX files, or None when none is found.
 
-    Looks in ``data_dir`` (and ``data_dir/fashion-mnist``), then ``$GENLAB_DATA`` (and
-    its ``fashion-mnist`` subfolder), then ``/usr/share/datasets/fashion-mnist``.
+    When a folder is named (``data_dir``, else ``$GENLAB_DATA``) only it and its
+    ``fashion-mnist`` subfolder are searched, and it must exist (else
+    :class:`GenlabError`); otherwise ``/usr/share/datasets/fashion-mnist``.
     """
-    candidates: list[Path] = []
-    for base in (data_dir, os.environ.get("GENLAB_DATA")):
-        if base:
-            candidates += [Path(base), Path(base) / "fashion-mnist"]
-    candidates.append(FASHION_SYSTEM_DIR)
+    named = _data_folder(data_dir)
+    candidates = [named[0], named[0] / "fashion-mnist"] if named else [FASHION_SYSTEM_DIR]
     names = [f for pair in FASHION_FILES.values() for f in pair]
     for folder in candidates:
         if all((folder / f).is_file() for f in names):
@@ -234,13 +263,18 @@ def fashion_mnist_dir(data_dir: str | os.PathLike[str] | None = None) -> Path | 
 def _load_fashion(split: str, data_dir: Path | None) -> tuple[np.ndarray, np.ndarray, str]:
     folder = fashion_mnist_dir(data_dir)
     if folder is None:
-        raise GenlabError(f"Fashion-MNIST files not found; {FASHION_INSTALL_HINT}")
+        named = _data_folder(data_dir)
+        where = (f"Fashion-MNIST files not found in {named[0]} (nor its fashion-mnist "
+                 f"subfolder), named by {named[1]}" if named else
+                 f"Fashion-MNIST files not found in {FASHION_SYSTEM_DIR}")
+        raise GenlabError(f"{where}; {FASHION_INSTALL_HINT}")
     parts = ["train", "test"] if split == "all" else [split]
     xs, ys = [], []
     for part in parts:
         img_name, lab_name = FASHION_FILES[part]
         x, y = read_idx(folder / img_name), read_idx(folder / lab_name)
-        _check_pair(x, y, folder / img_name)
+        _check_image_shape(x.shape, folder / img_name)
+        _check_labels(y, len(x), folder / lab_name)
         xs.append(x)
         ys.append(y)
     images = (np.concatenate(xs) / 255.0).astype(np.float32)
@@ -254,55 +288,86 @@ _LOADERS: dict[str, Callable[[str, Path | None], tuple[np.ndarray, np.ndarray, s
 
 # ----- user files ----------------------------------------------------------------------------
 
-def _check_pair(x: np.ndarray, y: np.ndarray | None, path: Path) -> None:
-    if x.ndim != 3:
-        raise GenlabError(f"{path}: images must have 3 dimensions (n, h, w), got shape {x.shape}")
-    if y is not None and (y.ndim != 1 or len(y) != len(x)):
-        raise GenlabError(f"{path}: {len(x)} images but labels of shape {y.shape}; they "
-                          "must be one label per image")
+USER_FORMATS = ("a .npz holding x (and optional y), a .npy of images, an IDX images file "
+                "(plain or gzipped; labels beside it, or IMAGES,LABELS), or a folder of PNG "
+                "images")
+
+
+def _rows(n: int, split: str, limit: int | None) -> tuple[int, int]:
+    """First and one-past-last row of ``split`` (5/6 train, 1/6 test), cut to ``limit``."""
+    rows = _split_rows(n, n - n // 6, split)
+    stop = rows.stop if limit is None else min(rows.stop, rows.start + limit)
+    return rows.start, stop
+
+
+def _check_image_shape(shape: tuple[int, ...], path: Path) -> None:
+    if len(shape) != 3:
+        raise GenlabError(f"{path}: images must have shape (n, h, w) or (n, d), got {shape}")
+    if shape[0] == 0:
+        raise GenlabError(f"{path} holds no images (shape {shape})")
+    if shape[1] == 0 or shape[2] == 0:
+        raise GenlabError(f"{path}: images of {shape[1]}x{shape[2]} pixels (shape {shape}); "
+                          "each image needs at least one pixel")
+
+
+def _check_labels(y: np.ndarray | None, n: int, path: Path) -> None:
+    if y is None:
+        return
+    if y.dtype.kind not in "iu" or y.ndim != 1 or len(y) != n:
+        raise GenlabError(f"{path}: labels must be {n} integers, one per image, got "
+                          f"shape {y.shape} dtype {y.dtype}")
+    if len(y) and y.min() < 0:
+        raise GenlabError(f"{path}: labels must be non-negative class numbers, found "
+                          f"{int(y.min())}")
 
 
 def _to_unit(x: np.ndarray, path: Path) -> np.ndarray:
-    """Scale images to float32 in [0, 1]: uint8 (or values > 1) are divided by 255."""
+    """Scale images to float32 in [0, 1]: uint8 (or values > 1) are divided by 255.
+
+    Works on the array as it is (no float64 copy), so the only new memory is the result.
+    """
     if x.dtype.kind not in "uifb":
         raise GenlabError(f"{path}: images must be numbers, got dtype {x.dtype}")
-    x = x.astype(np.float64)
-    if x.size and not np.isfinite(x).all():
+    if not x.size:
+        return x.astype(np.float32)
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise GenlabError(f"{path}: images contain NaN or infinite values")
-    if x.size and x.min() < 0:
-        raise GenlabError(f"{path}: images have negative values (min {x.min():g}); "
+    lo, hi = float(x.min()), float(x.max())
+    if lo < 0:
+        raise GenlabError(f"{path}: images have negative values (min {lo:g}); "
                           "expected intensities in [0, 1] or [0, 255]")
-    if x.size and x.max() > 1.0:
-        if x.max() > 255.0:
-            raise GenlabError(f"{path}: image values up to {x.max():g}; expected intensities "
-                              "in [0, 1] or [0, 255]")
-        x = x / 255.0
-    return x.astype(np.float32)
+    if hi > 255.0:
+        raise GenlabError(f"{path}: image values up to {hi:g}; expected intensities "
+                          "in [0, 1] or [0, 255]")
+    check_memory(x.size * 4, f"{path}: {x.shape[0]} images as float32",
+                 "use fewer images (--limit)")
+    out = x.astype(np.float32)
+    if hi > 1.0:
+        out /= np.float32(255.0)
+    return out
+
+
+def _as_images(x: np.ndarray, path: Path) -> np.ndarray:
+    """``(n, h, w)`` images from an array of ``(n, h, w)`` or ``(n, d)`` (square if d is)."""
+    if x.ndim == 2 and x.shape[1] == 0:
+        raise GenlabError(f"{path}: images of 0 pixels (shape {x.shape}); each image needs at "
+                          "least one pixel")
+    if x.ndim == 2:
+        side = math.isqrt(x.shape[1])
+        x = x.reshape(len(x), side, side) if side * side == x.shape[1] else x[:, None, :]
+    _check_image_shape(x.shape, path)
+    return x
 
 
 def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            keys = set(z.files)
-            if "x" not in keys:
-                raise GenlabError(f"{path}: .npz must hold an array named 'x' (found "
-                                  f"{', '.join(sorted(keys)) or 'nothing'})")
-            x = np.asarray(z["x"])
-            y = np.asarray(z["y"]) if "y" in keys else None
-    except GenlabError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise GenlabError(f"{path} is not a readable .npz file ({exc})") from None
-    if x.ndim == 2:
-        side = int(round(np.sqrt(x.shape[1])))
-        x = x.reshape(len(x), side, side) if side * side == x.shape[1] else x[:, None, :]
-    if x.ndim != 3 or len(x) == 0:
-        raise GenlabError(f"{path}: 'x' must have shape (n, h, w) or (n, d) with n >= 1, "
-                          f"got {x.shape}")
-    if y is not None:
-        if y.dtype.kind not in "iu" or y.ndim != 1 or len(y) != len(x):
-            raise GenlabError(f"{path}: 'y' must be {len(x)} integer labels, got "
-                              f"shape {y.shape} dtype {y.dtype}")
+    arrays = read_npz(path, ("x", "y"), "data")
+    if "x" not in arrays:
+        names = sorted(read_npz(path, (), "data")) or ["nothing"]
+        raise GenlabError(f"{path}: .npz must hold an array named 'x' (found "
+                          f"{', '.join(names)})")
+    x = _as_images(arrays["x"], path)
+    y = arrays.get("y")
+    _check_labels(y, len(x), path)
     return x, y
 
 
@@ -312,52 +377,142 @@ def _labels_beside(images: Path) -> Path | None:
     return cand if cand != images and cand.is_file() else None
 
 
-def _load_idx_pair(images: Path, labels: Path | None) -> tuple[np.ndarray, np.ndarray | None]:
-    x = read_idx(images)
-    y = read_idx(labels) if labels is not None else None
-    _check_pair(x, y, images)
+def _load_idx_pair(images: Path, labels: Path | None, split: str, limit: int | None
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows of ``split`` (cut to ``limit``) of an IDX images file and its labels.
+
+    Both headers are checked before any data is read, and only the rows wanted are read.
+    """
+    hx = read_idx_header(images)
+    _check_image_shape(hx.dims, images)
+    n = hx.dims[0]
+    if labels is not None:
+        hy = read_idx_header(labels)
+        if len(hy.dims) != 1 or hy.dims[0] != n or hy.dtype.kind not in "iu":
+            raise GenlabError(f"{images}: {n} images but {labels} holds {hy.dtype} labels of "
+                              f"shape {hy.dims}; they must be one integer label per image")
+    start, stop = _rows(n, split, limit)
+    if start == stop:
+        raise GenlabError(f"{images} has too few images for a {split} split; use --split all")
+    check_memory((stop - start) * math.prod(hx.dims[1:]) * (4 + hx.dtype.itemsize),
+                 f"{images}: {stop - start} images of {hx.dims[1]}x{hx.dims[2]}",
+                 "use fewer images (--limit)")
+    x = read_idx(images, start, stop - start)
+    y = read_idx(labels, start, stop - start) if labels is not None else None
+    _check_labels(y, len(x), labels or images)
     return x, y
 
 
-def _load_png_folder(folder: Path) -> tuple[np.ndarray, None]:
-    import matplotlib.image as mpimg
+def _load_png_folder(folder: Path, split: str, limit: int | None) -> np.ndarray:
+    """Grey images in [0, 1] from the PNGs of ``folder`` (sorted by name), rows of ``split``.
 
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
+    Every file's header is checked first (a PNG, all the same size); only the images wanted
+    are decoded (by matplotlib, which uses Pillow).
+    """
+    import matplotlib.image as mpimg
+    from PIL import Image
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png" and p.is_file())
     if not files:
         raise GenlabError(f"folder {folder} holds no .png images")
-    images = []
+    size = None
     for f in files:
         try:
+            with Image.open(f) as im:
+                fmt, this = im.format, im.size
+        except Exception as exc:  # Pillow raises many types for corrupt files  # noqa: BLE001
+            raise GenlabError(f"{f} is not a readable PNG image ({one_line(exc)})") from None
+        if fmt != "PNG":
+            raise GenlabError(f"{f} is a {fmt} image, not a PNG; convert it or remove it")
+        if size is not None and this != size:
+            raise GenlabError(f"{f} is {this[0]}x{this[1]} but {files[0].name} is "
+                              f"{size[0]}x{size[1]}; all PNGs in a folder must be the same size")
+        size = this
+    w, h = size  # type: ignore[misc]
+    start, stop = _rows(len(files), split, limit)
+    if start == stop:
+        raise GenlabError(f"{folder} has too few images for a {split} split; use --split all")
+    check_memory((stop - start) * w * h * 4 * 5, f"{folder}: {stop - start} images of {w}x{h}",
+                 "use fewer images (--limit)")  # RGBA float32 while decoding, grey kept
+    images = np.empty((stop - start, h, w), dtype=np.float32)
+    for k, f in enumerate(files[start:stop]):
+        try:
             img = np.asarray(mpimg.imread(f), dtype=np.float32)
-        except Exception as exc:  # Pillow raises many types for corrupt files
-            raise GenlabError(f"{f} is not a readable PNG image ({type(exc).__name__})") from None
+        except Exception as exc:  # noqa: BLE001
+            raise GenlabError(f"{f} is not a readable PNG image ({one_line(exc)})") from None
         if img.ndim == 3:
             img = img[..., :3].mean(axis=2) if img.shape[2] >= 3 else img[..., 0]
-        if images and img.shape != images[0].shape:
-            raise GenlabError(f"{f} is {img.shape[1]}x{img.shape[0]} but {files[0].name} is "
-                              f"{images[0].shape[1]}x{images[0].shape[0]}; all PNGs in a "
-                              "folder must be the same size")
-        images.append(img)
-    return np.stack(images), None
+        if img.shape != (h, w):
+            raise GenlabError(f"{f}: decoded to shape {img.shape}, its header says {w}x{h}")
+        images[k] = img
+    return images
 
 
-def _load_user(spec: str) -> tuple[np.ndarray, np.ndarray | None, str]:
+def _sniff(path: Path) -> str:
+    """What kind of data file ``path`` is, from its first bytes (then its name):
+    ``npz``, ``npy`` or ``idx``; anything else is a :class:`GenlabError` listing the formats."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise GenlabError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not head:
+        raise GenlabError(f"{path} is empty (0 bytes); give {USER_FORMATS}")
+    if head.startswith(NPY_MAGIC):
+        return "npy"
+    if head.startswith(ZIP_MAGICS):
+        return "npz"
+    if head.startswith(b"\x89PNG"):
+        raise GenlabError(f"{path} is a single PNG image; give the folder that holds the PNGs")
+    if is_idx_magic(head):
+        return "idx"
+    if head.startswith(GZIP_MAGIC):
+        try:
+            with gzip.open(path, "rb") as fh:
+                inner = fh.read(4)
+        except (OSError, EOFError, zlib.error):
+            inner = b""
+        if is_idx_magic(inner):
+            return "idx"
+    name = path.name.lower()
+    if path.suffix.lower() in (".npz", ".npy"):
+        return path.suffix.lower()[1:]  # a damaged NumPy file: its reader says what is wrong
+    if "idx" in name or "ubyte" in name:
+        return "idx"  # a damaged IDX file: its reader says what is wrong
+    what = "gzipped data" if head.startswith(GZIP_MAGIC) else f"bytes {head[:4].hex()}"
+    raise GenlabError(f"{path} is not in a format genlab reads as images (it starts with "
+                      f"{what}); give {USER_FORMATS}")
+
+
+def _load_user(spec: str, split: str, limit: int | None
+               ) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Images in [0, 1] (float32) and labels of ``split`` of a user file, cut to ``limit``."""
     if "," in spec:
         img_s, lab_s = spec.split(",", 1)
         images, labels = Path(img_s), Path(lab_s)
         for p in (images, labels):
             if not p.is_file():
                 raise GenlabError(f"IDX file {p} not found")
-        x, y = _load_idx_pair(images, labels)
-        return x, y, f"{images},{labels}"
+        x, y = _load_idx_pair(images, labels, split, limit)
+        return _to_unit(x, images), y, f"{images},{labels}"
     path = Path(spec)
+    if not path.exists():
+        raise GenlabError(f"data file {spec} not found")
     if path.is_dir():
-        x, y = _load_png_folder(path)
-    elif path.suffix == ".npz":
+        return _to_unit(_load_png_folder(path, split, limit), path), None, str(path)
+    kind = _sniff(path)
+    if kind == "idx":
+        x, y = _load_idx_pair(path, _labels_beside(path), split, limit)
+        return _to_unit(x, path), y, str(path)
+    if kind == "npz":
         x, y = _load_npz(path)
     else:
-        x, y = _load_idx_pair(path, _labels_beside(path))
-    return x, y, str(path)
+        x, y = _as_images(read_npy(path, "data"), path), None
+    x = _to_unit(x, path)  # the whole file decides the scale, as for every split of it
+    start, stop = _rows(len(x), split, limit)
+    if start == stop:
+        raise GenlabError(f"{path} has too few images for a {split} split; use --split all")
+    return x[start:stop], None if y is None else y[start:stop], str(path)
 
 
 def is_builtin(name: str) -> bool:
@@ -371,14 +526,15 @@ def load_dataset(name: str, split: str = "train", binarize: str = "none", spins:
     """Load a built-in data set or a user file as an :class:`ImageDataset`.
 
     Args:
-        name: ``digits``, ``mnist5k``, ``fashion-mnist``, a ``.npz`` path, an IDX images
-            path (or ``IMAGES,LABELS``), or a folder of PNGs.
+        name: ``digits``, ``mnist5k``, ``fashion-mnist``, a ``.npz`` or ``.npy`` path, an
+            IDX images path (or ``IMAGES,LABELS``), or a folder of PNGs.
         split: ``train``, ``test`` or ``all`` (see the module docs for each split).
         binarize: ``none``, ``threshold`` (``1[x > 0.5]``) or ``bernoulli``
             (``x_b ~ Bernoulli(x)``, redrawn on every :meth:`ImageDataset.draw`).
         spins: map {0,1} to {-1,+1} (``s = 2x - 1``) in :meth:`ImageDataset.draw`.
         limit: keep only the first ``limit`` examples of the split.
-        data_dir: where to look for data files (default ``$GENLAB_DATA``).
+        data_dir: the folder holding Fashion-MNIST's files (default ``$GENLAB_DATA``, else
+            the system copy); a folder named here must exist and hold them.
 
     Raises:
         GenlabError: unknown name, missing or corrupt file, bad option.
@@ -402,21 +558,10 @@ def load_dataset(name: str, split: str = "train", binarize: str = "none", spins:
         looks_like_path = any(c in name for c in "/.\\,") or Path(name).exists()
         if not looks_like_path:
             raise GenlabError(f"unknown data set {name!r}; choose one of "
-                              f"{', '.join(BUILTIN)} or give a path to a .npz, IDX or PNG folder")
-        if "," not in name and not Path(name).exists():
-            raise GenlabError(f"data file {name} not found")
-        x, y, source = _load_user(name)
-        if len(x) == 0:
-            raise GenlabError(f"{name} holds no images")
-        x = _to_unit(x, Path(name))
+                              f"{', '.join(BUILTIN)} or give {USER_FORMATS}")
+        x, y, source = _load_user(name, split, limit)
         if y is not None:
             y = y.astype(np.int64)
-        n_train = len(x) - len(x) // 6
-        rows = _split_rows(len(x), n_train, split)
-        x = x[rows]
-        y = None if y is None else y[rows]
-        if len(x) == 0:
-            raise GenlabError(f"{name} has too few images for a {split} split; use --split all")
     if limit is not None:
         x = x[:limit]
         y = None if y is None else y[:limit]

@@ -1,9 +1,20 @@
 """Reading and checking ±1 patterns: arrays of {-1,+1} or {0,1}, and text glyphs.
 
-A pattern set is a float tensor ``(P, N)`` with every entry -1 or +1. Files may hold
-{0, 1} instead (mapped by ``x = 2 b - 1``). A glyph file draws each pattern as rows of
-characters, ``#`` or ``1`` for +1 and ``.`` or ``0`` for -1, with a blank line between
-patterns; every glyph must have the same height and width.
+A pattern set is a float tensor ``(P, N)`` with every entry -1 or +1. Cues may also hold
+0 for an unknown unit.
+
+Files (:func:`load_patterns`, used by ``genlab hopfield store`` and ``recall`` alike) are
+read by one rule:
+
+* an array whose values are all 0 or 1 is a binary file: ``x = 2 b - 1`` (0 -> -1),
+  for patterns and cues alike;
+* otherwise the values must be -1 and +1, and in a cue file also 0 for an unknown unit
+  (so an unknown unit can only be written in a file that uses -1 for "off");
+* anything else (2, 0.5, NaN, text, Python objects) is refused, naming the value.
+
+A glyph file draws each pattern as rows of characters, ``#`` or ``1`` for +1 and ``.`` or
+``0`` for -1, with a blank line between patterns; every glyph must have the same height
+and width.
 """
 
 from __future__ import annotations
@@ -14,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genlab.data.npfiles import NPY_MAGIC, ZIP_MAGICS, read_npy, read_npz
+from genlab.data.safeio import one_line
 from genlab.errors import GenlabError
 
 ON_CHARS = "#1"
@@ -30,7 +43,11 @@ def as_spins(values: torch.Tensor | np.ndarray, what: str = "patterns",
     Raises :class:`GenlabError` on NaN, infinities, other values, or a wrong number of
     dimensions.
     """
-    t = torch.as_tensor(np.asarray(values) if not isinstance(values, torch.Tensor) else values)
+    if not isinstance(values, torch.Tensor):
+        values = np.asarray(values)
+        if values.dtype.kind not in "biuf":
+            raise GenlabError(f"{what} must be numbers, got dtype {values.dtype}")
+    t = torch.as_tensor(values)
     if t.dtype == torch.bool:
         t = t.to(torch.float32)
     if not (t.is_floating_point() or t.dtype in (torch.int8, torch.int16, torch.int32,
@@ -52,9 +69,12 @@ def as_spins(values: torch.Tensor | np.ndarray, what: str = "patterns",
         t = 2.0 * t - 1.0
     bad = ~torch.isin(t, torch.tensor(allowed, dtype=t.dtype, device=t.device))
     if bool(bad.any()):
-        v = t[bad][0].item()
-        raise GenlabError(f"{what} must hold only {', '.join(f'{a:g}' for a in allowed)} "
-                          f"(or 0/1 for a whole binary array), found {v:g}")
+        # name a value that is wrong under every reading (e.g. the 2 of [0, 1, 2], not its 0)
+        odd = bad & ~torch.isin(t, torch.tensor((-1.0, 0.0, 1.0), dtype=t.dtype, device=t.device))
+        v = t[odd if bool(odd.any()) else bad][0].item()
+        raise GenlabError(f"{what} must hold only {', '.join(f'{a:g}' for a in allowed)}"
+                          f"{' (0 for an unknown unit)' if allow_zero else ''}, or only 0 and "
+                          f"1 for a binary array, found {v:g}")
     return t.to(dtype=dtype, device=device)
 
 
@@ -108,34 +128,41 @@ def load_patterns(path: str | os.PathLike[str], what: str = "patterns",
                   allow_zero: bool = False) -> tuple[torch.Tensor, tuple[int, int] | None]:
     """Load a pattern set ``(P, N)`` from ``.npy``, ``.npz`` (first array) or a glyph text file.
 
-    Returns ``(patterns, image_shape)``; ``image_shape`` is the glyph size, the trailing
-    two dimensions of a 3-D array, or None.
+    Values follow the module's file rule: an all-{0, 1} array is binary (0 -> -1) whether
+    it holds patterns or cues; with ``allow_zero`` (cues) a {-1, 0, +1} array marks unknown
+    units with 0. Returns ``(patterns, image_shape)``; ``image_shape`` is the glyph size,
+    the trailing two dimensions of a 3-D array, or None.
     """
     p = Path(path)
     if not p.is_file():
         raise GenlabError(f"{what} file {p} not found")
     shape: tuple[int, int] | None = None
-    if p.suffix in (".npy", ".npz"):
-        try:
-            loaded = np.load(p, allow_pickle=False)
-            if isinstance(loaded, np.lib.npyio.NpzFile):
-                if not loaded.files:
-                    raise GenlabError(f"{p} holds no arrays")
-                arr = loaded[loaded.files[0]]
-            else:
-                arr = loaded
-        except GenlabError:
-            raise
-        except (OSError, ValueError, EOFError) as exc:
-            raise GenlabError(f"{p} is not a readable NumPy file ({exc})") from None
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise GenlabError(f"cannot read {what} file {p}: {exc.strerror or exc}") from None
+    if not head:
+        raise GenlabError(f"{what} file {p} is empty; give a .npy, .npz or a text file of "
+                          "'#'/'.' glyphs")
+    if p.suffix in (".npy", ".npz") or head.startswith((NPY_MAGIC, *ZIP_MAGICS)):
+        if p.suffix == ".npz" or head.startswith(ZIP_MAGICS):
+            arrays = read_npz(p, what=what)
+            if not arrays:
+                raise GenlabError(f"{p} holds no arrays")
+            arr = next(iter(arrays.values()))
+        else:
+            arr = read_npy(p, what)
         if arr.ndim == 3:
             shape = (int(arr.shape[1]), int(arr.shape[2]))
-            arr = arr.reshape(arr.shape[0], -1)
+            arr = arr.reshape(arr.shape[0], shape[0] * shape[1])
+        if arr.size and bool(((arr == 0) | (arr == 1)).all()):
+            arr = 2.0 * arr.astype(np.float64) - 1.0  # a binary file: 0 is "off", not unknown
         return as_spins(arr, f"{what} in {p}", allow_zero=allow_zero), shape
     try:
         text = p.read_text()
     except (OSError, UnicodeDecodeError) as exc:
-        raise GenlabError(f"cannot read {p} as glyph text ({exc}); give a .npy, .npz or "
-                          "a text file of '#'/'.' glyphs") from None
+        raise GenlabError(f"cannot read {p} as glyph text ({one_line(exc)}); give a .npy, "
+                          ".npz or a text file of '#'/'.' glyphs") from None
     pats, shape = parse_glyphs(text, str(p))
     return pats, shape

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genlab.data.npfiles import read_npy
 from genlab.errors import GenlabError
 from genlab.tsp.tsplib import Instance, read_tsplib
 
@@ -79,9 +80,5 @@ def load_instance(spec: str | os.PathLike[str], seed: int = 0) -> Instance:
         raise GenlabError(f"instance {text!r} not found: give a TSPLIB .tsp file, a .npy "
                           "distance matrix, random:N, or one of " + ", ".join(BUILTIN_INSTANCES))
     if path.suffix == ".npy":
-        try:
-            d = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise GenlabError(f"cannot read {path} as a .npy array: {exc}") from None
-        return from_matrix(d, name=path.stem)
+        return from_matrix(read_npy(path, "distance matrix"), name=path.stem)
     return read_tsplib(path)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genlab.data.safeio import check_memory
 from genlab.errors import GenlabError
 
 COORD_TYPES = ("EUC_2D", "EUC_3D", "CEIL_2D", "MAN_2D", "MAN_3D", "MAX_2D", "MAX_3D", "ATT",
@@ -255,6 +256,12 @@ def _parse(path: Path) -> tuple[dict[str, str], dict[str, tuple[np.ndarray, int]
             raise rd.fail(lineno, f"expected 'KEYWORD : value' or a section name, found "
                           f"{line[:40]!r}")
         k, v = m.group(1).upper(), m.group(2)
+        if k == "COMMENT" and k in spec:  # comments may run over several lines
+            spec[k] = f"{spec[k]} {v}"
+            continue
+        if k in spec and spec[k].strip().upper() != v.strip().upper():
+            raise rd.fail(lineno, f"{k} is given twice, as {spec[k]!r} on line "
+                          f"{spec_line[k]} and as {v!r}; keep one")
         spec[k] = v
         spec_line[k] = lineno
         if k == "DIMENSION":
@@ -283,11 +290,16 @@ def read_tsplib(path: str | os.PathLike[str], find_optimum: bool = True) -> Inst
     if "DIMENSION" not in spec:
         raise rd.fail(1, "no DIMENSION in the header")
     n = int(spec["DIMENSION"])
+    if n < 3:
+        raise rd.fail(lines["DIMENSION"], f"DIMENSION is {n}; a TSP instance needs at least 3 "
+                      "cities")
     ewt = spec.get("EDGE_WEIGHT_TYPE", "").upper()
     if ewt not in EDGE_WEIGHT_TYPES:
         raise rd.fail(lines.get("EDGE_WEIGHT_TYPE", 1),
                       f"EDGE_WEIGHT_TYPE {ewt or '(missing)'!r} is not supported; use one of "
                       + ", ".join(EDGE_WEIGHT_TYPES))
+    # the distance matrix and, for coordinates, the (n, n, 3) differences behind it
+    check_memory(n * n * 8 * 5, f"{path}: the {n} x {n} distance matrix of DIMENSION {n}")
     coords = None
     if ewt == "EXPLICIT":
         if "EDGE_WEIGHT_SECTION" not in sections:
@@ -304,10 +316,15 @@ def read_tsplib(path: str | os.PathLike[str], find_optimum: bool = True) -> Inst
         if "NODE_COORD_SECTION" not in sections:
             raise rd.fail(len(rd.lines), f"EDGE_WEIGHT_TYPE {ewt} needs a NODE_COORD_SECTION")
         node = sections["NODE_COORD_SECTION"][0]
-        dist = distance_matrix(node, ewt)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
+            dist = distance_matrix(node, ewt)
         coords = node[:, :2]
         if ewt == "GEO":  # (latitude, longitude) -> draw as (x=longitude, y=latitude)
             coords = node[:, ::-1].copy()
+    if not np.isfinite(dist).all():
+        raise rd.fail(sections.get("NODE_COORD_SECTION", sections.get(
+            "EDGE_WEIGHT_SECTION", (None, 1)))[1], "the coordinates are so large that the "
+            "distances overflow; rescale them")
     if np.any(dist < 0):
         raise rd.fail(sections.get("EDGE_WEIGHT_SECTION", (None, 1))[1],
                       "negative distances are not allowed")
@@ -342,15 +359,22 @@ def read_optima(path: str | os.PathLike[str]) -> dict[str, float]:
     """Read an ``OPTIMA.txt`` file: lines ``NAME LENGTH`` (``#`` starts a comment)."""
     out: dict[str, float] = {}
     path = Path(path)
-    for k, line in enumerate(path.read_text().splitlines(), 1):
+    try:
+        text = path.read_text(encoding="latin-1")
+    except OSError as exc:
+        raise GenlabError(f"cannot read {path}: {exc.strerror or exc}") from None
+    for k, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
         parts = line.split()
         try:
             out[parts[0]] = float(parts[1])
+            if not math.isfinite(out[parts[0]]) or out[parts[0]] < 0:
+                raise ValueError
         except (IndexError, ValueError):
-            raise GenlabError(f"{path}:{k}: expected 'NAME LENGTH', found {line!r}") from None
+            raise GenlabError(f"{path}:{k}: expected 'NAME LENGTH' with a length >= 0, found "
+                              f"{line!r}") from None
     return out
 
 
