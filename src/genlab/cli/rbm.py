@@ -24,10 +24,12 @@ from genlab.cli.common import (
 from genlab.data import ImageDataset, load_dataset
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
+from genlab.io import delete_model, model_files
 from genlab.progress import log
 from genlab.rbm import BaseRBM, BernoulliRBM, GaussianBernoulliRBM, load_rbm
 from genlab.rbm.partition import AIS_LAYERS, MAX_EXACT_UNITS
 from genlab.rbm.plots import image_shape_of, plot_filters, plot_samples
+from genlab.train import checkpoint_beside, prepare_checkpoint
 
 EXACT_UNITS = 20  # exact log Z is reported beside AIS when a layer has at most this many units
 
@@ -75,8 +77,16 @@ def _exact_units(model: BaseRBM) -> int:
     return n_h if isinstance(model, GaussianBernoulliRBM) else min(n_h, n_v)
 
 
+def _prepare_out(args: argparse.Namespace, check_only: bool) -> bool:
+    """Refuse an --out that holds a model or an unfinished run unless --resume/--overwrite."""
+    return prepare_checkpoint(checkpoint_beside(args.out), args.resume, args.overwrite,
+                              tuple(model_files(args.out)), check_only, where=str(args.out),
+                              elsewhere="choose another --out")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     _set_threads(args)
+    _prepare_out(args, check_only=True)
     device = resolve_device(args.device)
     binarize = args.binarize or ("threshold" if args.visible == "bernoulli" else "none")
     data = _load_data(args, binarize)
@@ -96,9 +106,11 @@ def cmd_train(args: argparse.Namespace) -> None:
         raise GenlabError(f"bad training option: {exc}") from None
     log(f"training a {cls.__name__} with {args.hidden} hidden units on {len(X)} examples of "
         f"{data.name} ({args.method.upper()}-{args.k}, {args.epochs} epochs, {device})")
+    resume = _prepare_out(args, check_only=False)
     start = time.perf_counter()
     try:
-        model.fit(X)
+        model.fit(X, checkpoint=checkpoint_beside(args.out), resume=resume,
+                  keep_checkpoint=True)
     except ValueError as exc:
         raise GenlabError(f"cannot train on {data.name}: {exc}") from None
     seconds = time.perf_counter() - start
@@ -116,6 +128,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             "image_shape": list(data.image_shape), "seed": args.seed,
             "train_seconds": seconds, "n_train": len(X)}
     model.save(args.out, meta=meta)
+    delete_model(checkpoint_beside(args.out))
     emit(args, result, lambda r: f"trained {r['model']} ({r['n_hidden']} hidden) on "
          f"{r['n_train']} examples in {r['seconds']:.1f} s; saved to {r['out']}")
 
@@ -205,10 +218,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "--out rbm500\n"
                              "genlab rbm train digits --hidden 16 --method cd --k 3 --out small "
                              "--json\n"
+                             "genlab rbm train mnist5k --hidden 500 --epochs 20 --out rbm500 "
+                             "--resume\n"
                              "genlab rbm train mnist5k --visible gaussian --hidden 100 "
                              "--lr 0.001 --out grbm")
     _data_options(p)
-    p.add_argument("--out", required=True, help="model name: writes OUT.safetensors + OUT.json")
+    p.add_argument("--out", required=True, help="model name: writes OUT.safetensors + OUT.json "
+                   "(and, while it trains, the checkpoint OUT.checkpoint.*)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the unfinished run in OUT.checkpoint.* exactly where it "
+                        "stopped (same data and options)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the model (or unfinished run) already saved as OUT")
     p.add_argument("--hidden", type=positive_int, default=500,
                    help="number of hidden units (default 500)")
     p.add_argument("--visible", choices=("bernoulli", "gaussian"), default="bernoulli",
