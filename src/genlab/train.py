@@ -535,6 +535,17 @@ def checkpoint_beside(name: str | os.PathLike[str]) -> Path:
     return wpath.with_name(wpath.name.removesuffix(".safetensors") + ".checkpoint")
 
 
+def prepare_output(name: str | os.PathLike[str], resume: bool = False,
+                   overwrite: bool = False, check_only: bool = False) -> bool:
+    """:func:`prepare_checkpoint` for a command that saves its model as ``NAME`` and
+    checkpoints beside it (:func:`checkpoint_beside`): a model or an unfinished run already
+    saved as ``NAME`` is refused unless ``resume`` or ``overwrite``; returns whether to
+    resume."""
+    return prepare_checkpoint(checkpoint_beside(name), resume, overwrite,
+                              tuple(model_files(name)), check_only, where=str(name),
+                              elsewhere="choose another --out")
+
+
 def log_interrupted(position: str, checkpoint: str | os.PathLike[str] | None) -> None:
     """The line a training stopped by Ctrl-C logs: where it stopped and, when it wrote one,
     where its checkpoint is."""

@@ -24,12 +24,12 @@ from genlab.cli.common import (
 from genlab.data import ImageDataset, load_dataset
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
-from genlab.io import delete_model, model_files
+from genlab.io import delete_model
 from genlab.progress import log
 from genlab.rbm import BaseRBM, BernoulliRBM, GaussianBernoulliRBM, load_rbm
 from genlab.rbm.partition import AIS_LAYERS, MAX_EXACT_UNITS
 from genlab.rbm.plots import image_shape_of, plot_filters, plot_samples
-from genlab.train import checkpoint_beside, prepare_checkpoint
+from genlab.train import checkpoint_beside, prepare_output
 
 EXACT_UNITS = 20  # exact log Z is reported beside AIS when a layer has at most this many units
 
@@ -77,16 +77,9 @@ def _exact_units(model: BaseRBM) -> int:
     return n_h if isinstance(model, GaussianBernoulliRBM) else min(n_h, n_v)
 
 
-def _prepare_out(args: argparse.Namespace, check_only: bool) -> bool:
-    """Refuse an --out that holds a model or an unfinished run unless --resume/--overwrite."""
-    return prepare_checkpoint(checkpoint_beside(args.out), args.resume, args.overwrite,
-                              tuple(model_files(args.out)), check_only, where=str(args.out),
-                              elsewhere="choose another --out")
-
-
 def cmd_train(args: argparse.Namespace) -> None:
     _set_threads(args)
-    _prepare_out(args, check_only=True)
+    prepare_output(args.out, args.resume, args.overwrite, check_only=True)
     device = resolve_device(args.device)
     binarize = args.binarize or ("threshold" if args.visible == "bernoulli" else "none")
     data = _load_data(args, binarize)
@@ -106,7 +99,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         raise GenlabError(f"bad training option: {exc}") from None
     log(f"training a {cls.__name__} with {args.hidden} hidden units on {len(X)} examples of "
         f"{data.name} ({args.method.upper()}-{args.k}, {args.epochs} epochs, {device})")
-    resume = _prepare_out(args, check_only=False)
+    resume = prepare_output(args.out, args.resume, args.overwrite)
     start = time.perf_counter()
     try:
         model.fit(X, checkpoint=checkpoint_beside(args.out), resume=resume,

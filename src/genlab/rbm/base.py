@@ -106,13 +106,13 @@ class _Checkpointing:
                              if v is not None})
         if model.method == "pcd":
             expected["chain"] = torch.zeros(model.batch_size, model.n_components)
-        shuffled = row > 0 and model.shuffle and n > 1
-        if shuffled:
+        shuffled = model.shuffle and n > 1
+        if shuffled and (row > 0 or "order" in tensors):  # the epoch under way drew it
             expected["order"] = torch.zeros(n, dtype=torch.int64)
         expected["generator"] = gen.get_state()
         check_tensors(tensors, expected, where)
         order = tensors.get("order")
-        if shuffled and not (order.dtype == torch.int64 and torch.equal(
+        if order is not None and not (order.dtype == torch.int64 and torch.equal(
                 order.sort().values, torch.arange(n, device=order.device))):
             raise GenlabError(f"{where}: the row order is not a permutation of the {n} rows; "
                               "the file is damaged")
@@ -255,7 +255,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         begin = time.perf_counter()
         while epoch < stop:
             opt = self._optimiser(epoch_offset + epoch, total_epochs or n_epochs)
-            if row == 0:  # a resumed epoch keeps the order it drew when it began
+            if order is None:  # a resumed epoch keeps the order it drew when it began
                 order = torch.randperm(n, generator=gen, device=gen.device) \
                     if self.shuffle and n > 1 else None
             xs = x if order is None else x[order]
