@@ -217,9 +217,10 @@ def cmd_train(args: argparse.Namespace) -> None:
                         n_chains=args.chains, sweeps=args.sweeps,
                         clamped_sweeps=args.clamped_sweeps, eval_every=args.eval_every,
                         data_noise=args.data_noise)
-    log(f"bm train: {x.shape[0]} rows x {x.shape[1]} visible + {args.hidden} hidden units, "
-        f"{cfg.method}, {cfg.epochs} epochs on {device}")
     resume = prepare_output(args.out, args.resume, args.overwrite)
+    if not resume:  # a resumed fit says where it goes on, once it has checked the checkpoint
+        log(f"bm train: {x.shape[0]} rows x {x.shape[1]} visible + {args.hidden} hidden "
+            f"units, {cfg.method}, {cfg.epochs} epochs on {device}")
     t0 = time.perf_counter()
     res = fit_boltzmann(x, cfg, make_generator(args.seed, device), device,
                         checkpoint=checkpoint_beside(args.out), resume=resume,

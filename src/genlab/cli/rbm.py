@@ -97,9 +97,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         model._validate_params()
     except ValueError as exc:
         raise GenlabError(f"bad training option: {exc}") from None
-    log(f"training a {cls.__name__} with {args.hidden} hidden units on {len(X)} examples of "
-        f"{data.name} ({args.method.upper()}-{args.k}, {args.epochs} epochs, {device})")
     resume = prepare_output(args.out, args.resume, args.overwrite)
+    if not resume:  # a resumed fit says where it goes on, once it has checked the checkpoint
+        log(f"training a {cls.__name__} with {args.hidden} hidden units on {len(X)} examples "
+            f"of {data.name} ({args.method.upper()}-{args.k}, {args.epochs} epochs, {device})")
     start = time.perf_counter()
     try:
         model.fit(X, checkpoint=checkpoint_beside(args.out), resume=resume,

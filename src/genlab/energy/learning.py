@@ -50,7 +50,7 @@ from genlab.energy.exact import (
 from genlab.energy.gibbs import gibbs_sweep, random_spins
 from genlab.errors import GenlabError
 from genlab.io import delete_model, load_model, save_model, tensor_digest
-from genlab.progress import progress
+from genlab.progress import log, progress
 from genlab.train import (
     Interrupt,
     data_identity,
@@ -221,6 +221,8 @@ class _Checkpoint:
         for row in history:
             if "corr_gap" in row:
                 row["corr_gap"] = _nan(row["corr_gap"])
+        log(f"resuming from {self.path}: {pos.epoch - 1} of {cfg.epochs} epochs done "
+            f"({pos.updates} updates)")
         return pos, history
 
 
@@ -355,7 +357,7 @@ def _epoch(model: BoltzmannMachine, state: dict[str, torch.Tensor], v_all: torch
             pos.row = s
             if run is not None:
                 run.save(model, state, generator, pos, history)
-            log_interrupted(f"epoch {pos.epoch}, update {pos.updates}",
+            log_interrupted(f"epoch {pos.epoch} after {pos.updates} updates",
                             None if run is None else run.path)
             raise KeyboardInterrupt
         idx = pos.order[s:s + batch]

@@ -122,6 +122,8 @@ class _Checkpointing:
             raise GenlabError(f"{where}: the random generator's state is damaged "
                               f"({str(exc).splitlines()[0]})") from None
         self.epoch, self.row, self.order = epoch, row, order
+        log(f"resuming {type(model).__name__} from {self.path}: {epoch} of {model.n_iter} "
+            "epochs done" + (f", {row} of {n} rows of the next" if row else ""))
         if model.method == "pcd":
             model.h_samples_ = tensors["chain"].cpu().numpy()
         if model.momentum > 0:
