@@ -163,6 +163,14 @@ def model_files(path: str | os.PathLike[str]) -> list[Path]:
     return [p for p in (*model_paths(path), previous_weights_path(path)) if p.exists()]
 
 
+def delete_model(path: str | os.PathLike[str]) -> None:
+    """Delete the model ``NAME``'s files (:func:`model_files`), the JSON first, so that a
+    deletion cut short never leaves a pair that looks whole."""
+    wpath, jpath = model_paths(path)
+    for p in (jpath, wpath, previous_weights_path(path)):
+        p.unlink(missing_ok=True)
+
+
 def _keep_previous(wpath: Path, prev: Path) -> None:
     """Hard-link the weights about to be replaced to ``prev`` (atomically); where the file
     system has no hard links a torn save is refused instead of falling back to them."""

@@ -66,6 +66,7 @@ from genlab.io import (
     model_files,
     model_paths,
     save_model,
+    tensor_digest,
 )
 from genlab.progress import log, progress
 from genlab.validate import check_tensors, config_from_dict
@@ -331,9 +332,12 @@ RESUMABLE_SETTINGS = ("max_steps", "max_seconds", "checkpoint_every", "log_every
                       "tensorboard")
 
 
-def data_identity(data: Batches) -> dict[str, Any]:
+def data_identity(data: Batches | torch.Tensor) -> dict[str, Any]:
     """What a checkpoint records of its training data, so that resume can check it trains
-    on the same: the row count and, where the data has one, its ``fingerprint()``."""
+    on the same: the row count and, where the data has one, its ``fingerprint()`` (for a
+    tensor, the digest of its dtype, shape and values)."""
+    if isinstance(data, torch.Tensor):
+        return {"n": len(data), "fingerprint": tensor_digest(data)}
     fingerprint = getattr(data, "fingerprint", None)
     return {"n": len(data), "fingerprint": fingerprint() if callable(fingerprint) else None}
 
@@ -393,24 +397,33 @@ def _depends_on_length(model: nn.Module, config: TrainConfig | None) -> bool:
     return bool(getattr(model, "uses_run_length", True))
 
 
+RESUME_FIX = "resume with the same settings, or train into a new folder"
+
+
+def refuse_other(where: str, what: str, saved: Any, now: dict[str, Any],
+                 skip: tuple[str, ...] = (), fix: str = RESUME_FIX) -> None:
+    """Raise :class:`GenlabError` ``"WHERE was WHAT (k A there, B here, ...); FIX"`` when the
+    settings (or data identity) ``saved`` in a checkpoint differ from ``now`` in any key but
+    ``skip``: a resume must not mix two runs in one."""
+    diff = _differences(saved, now, skip)
+    if diff:
+        raise GenlabError(f"{where} was {what} ({diff}); {fix}")
+
+
 def _check_resume(run: Path, model: nn.Module, config: TrainConfig | None, saved_config: Any,
                   meta: dict[str, Any], data: dict[str, Any] | None) -> None:
     """Refuse to continue a checkpoint under other model settings, training settings or
     data: the result would be neither run."""
-    fix = "resume with the same settings, or train into a new folder"
+    where = f"checkpoint in {run}"
     saved, now = meta.get("model"), _model_settings(model)
-    if saved is not None and now is not None and saved != now:
-        raise GenlabError(f"checkpoint in {run} was written by a model with other settings "
-                          f"({_differences(saved, now)}); {fix}")
-    skip = RESUMABLE_SETTINGS + (() if _depends_on_length(model, config) else ("epochs",))
-    diff = config and _differences(saved_config, asdict(config), skip)
-    if diff:
-        raise GenlabError(f"checkpoint in {run} was written with other training settings "
-                          f"({diff}); {fix}")
+    if saved is not None and now is not None:
+        refuse_other(where, "written by a model with other settings", saved, now)
+    if config is not None:
+        skip = RESUMABLE_SETTINGS + (() if _depends_on_length(model, config) else ("epochs",))
+        refuse_other(where, "written with other training settings", saved_config,
+                     asdict(config), skip)
     if data is not None and meta.get("data") is not None:
-        diff = _differences(meta["data"], data)
-        if diff:
-            raise GenlabError(f"checkpoint in {run} was trained on other data ({diff}); {fix}")
+        refuse_other(where, "trained on other data", meta["data"], data)
 
 
 def _check_optimizer(run: Path, opt: torch.optim.Optimizer) -> None:
@@ -470,39 +483,38 @@ def run_files(run: str | os.PathLike[str]) -> list[Path]:
             *(p for p in (run / METRICS_NAME, run / "tb") if p.exists())]
 
 
-def prepare_run(run: str | os.PathLike[str], resume: bool = False, overwrite: bool = False,
-                outputs: tuple[str | os.PathLike[str], ...] = (), check_only: bool = False
-                ) -> bool:
-    """Check the run folder ``RUN`` before training into it; returns whether to resume.
+def prepare_checkpoint(checkpoint: str | os.PathLike[str], resume: bool = False,
+                       overwrite: bool = False, outputs: tuple[str | os.PathLike[str], ...] = (),
+                       check_only: bool = False, where: str | None = None,
+                       elsewhere: str = "train under another name") -> bool:
+    """Check, before training, a run that checkpoints to ``checkpoint`` (a name for
+    :func:`genlab.io.save_model`) and writes ``outputs``; returns whether to resume.
 
-    ``outputs`` are further files the caller will write there (e.g. ``RUN/model.*``).
-    A folder holding an earlier run (:func:`run_files` or ``outputs``) is refused unless
-    ``resume`` (continue it: its checkpoint must be complete) or ``overwrite`` (its files
-    are deleted first, so no new file ends beside an old one; not with ``check_only``,
-    which lets a command check before it loads its data); a new training never silently
-    mixes with an old run.
+    Earlier files of either are refused unless ``resume`` (continue: the checkpoint must be
+    complete) or ``overwrite`` (they are deleted first, so no new file ends beside an old
+    one; not with ``check_only``, which lets a command check before it loads its data); a
+    new training never silently mixes with an old run. Messages name the run as ``where``
+    (default: the checkpoint) and suggest ``elsewhere`` as the way out.
     """
-    run = Path(run)
-    if run.exists() and not run.is_dir():
-        raise GenlabError(f"{run} is a file; give a folder for the run")
-    found = run_files(run) + [Path(p) for p in outputs if Path(p).exists()]
+    checkpoint = Path(checkpoint)
+    where = where or str(checkpoint)
+    found = model_files(checkpoint) + [Path(p) for p in outputs if Path(p).exists()]
     if not found:
         return False
     names = ", ".join(sorted({p.name for p in found}))
     if resume:
-        checkpoint = model_paths(run / CHECKPOINT_NAME)
-        if all(p.is_file() for p in checkpoint):
+        pair = model_paths(checkpoint)
+        if all(p.is_file() for p in pair):
             return True
-        if any(p.exists() for p in checkpoint):
-            lacking = " and ".join(p.name for p in checkpoint if not p.exists())
-            raise GenlabError(f"{run} holds a checkpoint without its {lacking}; it cannot be "
-                              "resumed: train into a new folder, or start again with "
-                              "--overwrite")
-        raise GenlabError(f"{run} holds a run ({names}) but no checkpoint to resume from; "
-                          "start again with --overwrite, or train into a new folder")
+        if any(p.exists() for p in pair):
+            lacking = " and ".join(p.name for p in pair if not p.exists())
+            raise GenlabError(f"{where} holds a checkpoint without its {lacking}; it cannot "
+                              f"be resumed: {elsewhere}, or start again with --overwrite")
+        raise GenlabError(f"{where} holds a run ({names}) but no checkpoint to resume from; "
+                          f"start again with --overwrite, or {elsewhere}")
     if not overwrite:
-        raise GenlabError(f"{run} already holds a training run ({names}); continue it with "
-                          "--resume, replace it with --overwrite, or choose another folder")
+        raise GenlabError(f"{where} already holds a training run ({names}); continue it with "
+                          f"--resume, replace it with --overwrite, or {elsewhere}")
     if check_only:
         return False
     for p in found:
@@ -513,9 +525,54 @@ def prepare_run(run: str | os.PathLike[str], resume: bool = False, overwrite: bo
     return False
 
 
-class _Interrupt:
-    """While active, Ctrl-C (SIGINT) only sets :attr:`requested`; :func:`fit` stops at the
-    next step boundary, writes a checkpoint and raises ``KeyboardInterrupt``. A second
+def prepare_run(run: str | os.PathLike[str], resume: bool = False, overwrite: bool = False,
+                outputs: tuple[str | os.PathLike[str], ...] = (), check_only: bool = False
+                ) -> bool:
+    """Check the run folder ``RUN`` before training into it; returns whether to resume.
+
+    ``outputs`` are further files the caller will write there (e.g. ``RUN/model.*``).
+    A folder holding an earlier run (:func:`run_files` or ``outputs``) is refused unless
+    ``resume`` or ``overwrite`` (see :func:`prepare_checkpoint`).
+    """
+    run = Path(run)
+    if run.exists() and not run.is_dir():
+        raise GenlabError(f"{run} is a file; give a folder for the run")
+    return prepare_checkpoint(run / CHECKPOINT_NAME, resume, overwrite,
+                              (*outputs, run / METRICS_NAME, run / "tb"), check_only,
+                              where=str(run), elsewhere="train into a new folder")
+
+
+def checkpoint_beside(name: str | os.PathLike[str]) -> Path:
+    """``NAME.checkpoint``: the checkpoint (a :func:`genlab.io.save_model` name) of a command
+    that saves its model as ``NAME`` (given as ``NAME``, ``NAME.safetensors`` or
+    ``NAME.json``)."""
+    wpath = model_paths(name)[0]
+    return wpath.with_name(wpath.name.removesuffix(".safetensors") + ".checkpoint")
+
+
+def prepare_output(name: str | os.PathLike[str], resume: bool = False,
+                   overwrite: bool = False, check_only: bool = False) -> bool:
+    """:func:`prepare_checkpoint` for a command that saves its model as ``NAME`` and
+    checkpoints beside it (:func:`checkpoint_beside`): a model or an unfinished run already
+    saved as ``NAME`` is refused unless ``resume`` or ``overwrite``; returns whether to
+    resume."""
+    return prepare_checkpoint(checkpoint_beside(name), resume, overwrite,
+                              tuple(model_files(name)), check_only, where=str(name),
+                              elsewhere="choose another --out")
+
+
+def log_interrupted(position: str, checkpoint: str | os.PathLike[str] | None) -> None:
+    """The line a training stopped by Ctrl-C logs: where it stopped and, when it wrote one,
+    where its checkpoint is."""
+    where = f"; a checkpoint is in {checkpoint}, and --resume continues from it" \
+        if checkpoint is not None else ""
+    log(f"interrupted at {position}{where}")
+
+
+class Interrupt:
+    """While active, Ctrl-C (SIGINT) only sets :attr:`requested`; a training loop (such as
+    :func:`fit`) stops at the next step boundary, writes a checkpoint and raises
+    ``KeyboardInterrupt``. A second
     Ctrl-C interrupts at once. Only in the main thread, and only where SIGINT still has
     Python's default handler (a caller's own handler is left alone)."""
 
@@ -527,7 +584,7 @@ class _Interrupt:
         self.requested = True
         signal.signal(signal.SIGINT, self._previous)
 
-    def __enter__(self) -> _Interrupt:
+    def __enter__(self) -> Interrupt:
         if (threading.current_thread() is threading.main_thread()
                 and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
             self._previous = signal.signal(signal.SIGINT, self._handle)
@@ -634,7 +691,7 @@ class _MetricsLog:
             self.writer.close()
 
 
-def _must_stop(t0: float, max_seconds: float | None, interrupt: _Interrupt, active: bool,
+def _must_stop(t0: float, max_seconds: float | None, interrupt: Interrupt, active: bool,
                device: torch.device) -> tuple[bool, bool]:
     """``(time is up, interrupted)`` before a step: ``max_seconds`` have passed since
     ``t0``, or Ctrl-C was pressed. Under data parallelism the ranks agree (a maximum over
@@ -776,7 +833,7 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
             save_checkpoint(run_dir, model, opt, loop, best, config, data_id)
 
     model.train()
-    with _Interrupt() as interrupt:
+    with Interrupt() as interrupt:
         while loop.epoch < config.epochs and not loop.stopped:
             epoch = loop.epoch
             te = time.perf_counter()
@@ -835,9 +892,7 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
                 checkpoint()
                 metrics.close()
                 if not quiet and is_main:
-                    where = f"; a checkpoint is in {run_dir}, and --resume continues from " \
-                            "it" if run_dir is not None else ""
-                    log(f"interrupted at step {loop.step}{where}")
+                    log_interrupted(f"step {loop.step}", run_dir)
                 raise KeyboardInterrupt
             if loop.epoch_step < per_epoch:  # stopped by max_steps or max_seconds
                 checkpoint()

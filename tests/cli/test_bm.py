@@ -1,12 +1,15 @@
 """``genlab bm sample|exact|meanfield|train|encoder`` in-process: JSON output and errors."""
 
 import json
+import signal
 
 import numpy as np
 import pytest
 import torch
 
+import genlab.energy.learning as learning
 from genlab.cli.main import main
+from genlab.energy.boltzmann import BoltzmannMachine
 from genlab.energy.exact import exact_moments
 
 
@@ -154,3 +157,40 @@ def test_bad_inputs(capsys, machine, tmp_path):
     for args, msg in cases:
         line = user_error(capsys, *args)
         assert msg.replace("\\", "") in line, (args, line)
+
+
+def test_train_refuses_an_existing_name_and_resumes_after_ctrl_c(capsys, tmp_path,
+                                                                 monkeypatch):
+    rows = np.where(np.random.default_rng(2).random((100, 5)) < 0.3, -1, 1).astype(np.int8)
+    np.save(tmp_path / "rows.npy", rows)
+    args = ["bm", "train", tmp_path / "rows.npy", "--hidden", "1", "--epochs", "4",
+            "--batch-size", "25"]
+    whole = run_json(capsys, *args, "--out", tmp_path / "whole")
+    line = user_error(capsys, *args, "--out", tmp_path / "whole")
+    assert "already holds a training run (whole.json, whole.safetensors)" in line
+    assert run_json(capsys, *args, "--out", tmp_path / "whole", "--overwrite")["updates"] == 16
+
+    real, calls = learning.gibbs_sweep, [0]
+
+    def sweep_then_ctrl_c(*a, **k):
+        calls[0] += 1
+        if calls[0] == 20:              # 3 sweeps an update: during update 7 (epoch 2)
+            signal.raise_signal(signal.SIGINT)
+        return real(*a, **k)
+
+    monkeypatch.setattr(learning, "gibbs_sweep", sweep_then_ctrl_c)
+    code, out, err = run(capsys, *args, "--out", tmp_path / "m")
+    monkeypatch.undo()
+    assert code == 130 and out == ""
+    assert "interrupted at epoch 2 after 7 updates; a checkpoint is in" in err
+    assert sorted(p.name for p in tmp_path.glob("m.*")) == ["m.checkpoint.json",
+                                                           "m.checkpoint.safetensors"]
+    assert "other settings (lr 0.05 there, 0.1 here)" in user_error(
+        capsys, *args, "--lr", "0.1", "--out", tmp_path / "m", "--resume")
+    assert "other settings (seed 0 there, 1 here)" in user_error(
+        capsys, *args, "--seed", "1", "--out", tmp_path / "m", "--resume")
+    resumed = run_json(capsys, *args, "--out", tmp_path / "m", "--resume")
+    assert resumed["history"] == whole["history"] and resumed["updates"] == 16
+    assert sorted(p.name for p in tmp_path.glob("m.*")) == ["m.json", "m.safetensors"]
+    a, b = BoltzmannMachine.load(tmp_path / "m"), BoltzmannMachine.load(tmp_path / "whole")
+    assert torch.equal(a.weights, b.weights) and torch.equal(a.bias, b.bias)

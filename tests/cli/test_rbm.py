@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
 
+import numpy as np
 import pytest
 
+import genlab.rbm.base as rbm_base
 from genlab.cli.main import main
+from genlab.rbm import load_rbm
 
 SMALL = ["--hidden", "8", "--epochs", "2", "--limit", "300", "--threads", "1"]
 
@@ -103,3 +107,49 @@ def test_help_has_examples(capsys):
     with pytest.raises(SystemExit):
         main(["rbm", "train", "--help"])
     assert "examples:" in capsys.readouterr().out
+
+
+def test_training_into_an_existing_name_is_refused_unless_overwritten(capsys, tmp_path):
+    out = tmp_path / "m"
+    _json(capsys, "rbm", "train", "digits", *SMALL, "--out", out, "--device", "cpu")
+    before = (tmp_path / "m.safetensors").read_bytes()
+    line = _user_error(capsys, "rbm", "train", "digits", *SMALL, "--out", out)
+    assert "already holds a training run (m.json, m.safetensors)" in line
+    assert "--overwrite" in line and (tmp_path / "m.safetensors").read_bytes() == before
+    line = _user_error(capsys, "rbm", "train", "digits", *SMALL, "--out", out, "--resume")
+    assert "no checkpoint to resume from" in line
+    r = _json(capsys, "rbm", "train", "digits", *SMALL, "--hidden", "4", "--out", out,
+              "--overwrite", "--device", "cpu")
+    assert r["n_hidden"] == 4 and load_rbm(out).components_.shape == (4, 64)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.safetensors"]
+
+
+def test_ctrl_c_leaves_a_checkpoint_and_resume_finishes_the_same_model(capsys, tmp_path,
+                                                                       monkeypatch):
+    args = ["rbm", "train", "digits", *SMALL, "--momentum", "0.5", "--device", "cpu"]
+    _json(capsys, *args, "--out", tmp_path / "whole")
+    real, calls = rbm_base.cd_update, [0]
+
+    def update_then_ctrl_c(*a, **k):
+        calls[0] += 1
+        if calls[0] == 20:          # update 5 of epoch 2 (15 mini-batches of 20 rows)
+            signal.raise_signal(signal.SIGINT)
+        return real(*a, **k)
+
+    monkeypatch.setattr(rbm_base, "cd_update", update_then_ctrl_c)
+    code, out, err = _run(capsys, *args, "--out", tmp_path / "m")
+    monkeypatch.undo()
+    assert code == 130 and out == ""
+    assert "interrupted at epoch 2, row 100 of 300; a checkpoint is in" in err
+    assert sorted(p.name for p in tmp_path.glob("m.*")) == ["m.checkpoint.json",
+                                                           "m.checkpoint.safetensors"]
+    assert "already holds a training run" in _user_error(capsys, *args, "--out", tmp_path / "m")
+    line = _user_error(capsys, *args, "--lr", "0.01", "--out", tmp_path / "m", "--resume")
+    assert "other settings (learning_rate 0.05 there, 0.01 here)" in line
+    line = _user_error(capsys, *args[:-2], "--limit", "200", "--device", "cpu", "--out",
+                       tmp_path / "m", "--resume")
+    assert "other data" in line
+    _json(capsys, *args, "--out", tmp_path / "m", "--resume")
+    assert sorted(p.name for p in tmp_path.glob("m.*")) == ["m.json", "m.safetensors"]
+    assert np.array_equal(load_rbm(tmp_path / "m").components_,
+                          load_rbm(tmp_path / "whole").components_)

@@ -92,8 +92,8 @@ def test_a_tour_runs_again_into_its_own_report(tmp_path, capsys):
     from genlab.cli.main import main
 
     for _ in range(2):
-        code = main(["tour", "--quick", "--only", "betavae,gumbel", "--out", str(tmp_path),
+        code = main(["tour", "--quick", "--only", "rbm,betavae,gumbel", "--out", str(tmp_path),
                      "--device", "cpu", "--json"])
         steps = json.loads((tmp_path / "results.json").read_text())["steps"]
         assert code == 0, {k: v.get("error") for k, v in steps.items()}
-        assert list(steps) == ["betavae", "gumbel"]
+        assert list(steps) == ["rbm", "betavae", "gumbel"]

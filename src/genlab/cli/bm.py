@@ -39,8 +39,9 @@ from genlab.energy.gibbs import ORDERS, sample
 from genlab.energy.learning import METHODS, BMTrainConfig, config_dict, fit_boltzmann
 from genlab.energy.meanfield import mean_field
 from genlab.errors import GenlabError
-from genlab.io import atomic_write_bytes
+from genlab.io import atomic_write_bytes, delete_model
 from genlab.progress import log
+from genlab.train import checkpoint_beside, prepare_output
 
 MAX_CORRELATION_UNITS = 200
 
@@ -211,6 +212,7 @@ def _load_train_data(args: argparse.Namespace) -> torch.Tensor:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    prepare_output(args.out, args.resume, args.overwrite, check_only=True)
     device = resolve_device(args.device)
     x = _load_train_data(args).to(device)
     cfg = BMTrainConfig(n_hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
@@ -219,16 +221,21 @@ def cmd_train(args: argparse.Namespace) -> None:
                         n_chains=args.chains, sweeps=args.sweeps,
                         clamped_sweeps=args.clamped_sweeps, eval_every=args.eval_every,
                         data_noise=args.data_noise)
-    log(f"bm train: {x.shape[0]} rows x {x.shape[1]} visible + {args.hidden} hidden units, "
-        f"{cfg.method}, {cfg.epochs} epochs on {device}")
+    resume = prepare_output(args.out, args.resume, args.overwrite)
+    if not resume:  # a resumed fit says where it goes on, once it has checked the checkpoint
+        log(f"bm train: {x.shape[0]} rows x {x.shape[1]} visible + {args.hidden} hidden "
+            f"units, {cfg.method}, {cfg.epochs} epochs on {device}")
     t0 = time.perf_counter()
-    res = fit_boltzmann(x, cfg, make_generator(args.seed, device), device)
+    res = fit_boltzmann(x, cfg, make_generator(args.seed, device), device,
+                        checkpoint=checkpoint_beside(args.out), resume=resume,
+                        keep_checkpoint=True)
     seconds = time.perf_counter() - t0
     final_ll = next((h["log_likelihood"] for h in reversed(res.history)
                      if "log_likelihood" in h), None)
     meta = {"data": args.data, "rows": int(x.shape[0]), "seed": args.seed,
             "history": res.history, "log_likelihood": final_ll}
     res.model.save(args.out, {**meta, "train_config": config_dict(cfg)})
+    delete_model(checkpoint_beside(args.out))
     if args.plot:
         from genlab.energy.bm_plots import plot_training_curve
         plot_training_curve(res.history, args.plot)
@@ -322,7 +329,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "fit a machine (optionally with hidden units) to ±1 data",
                     examples="genlab bm train rows.npy --epochs 50 --out bm --json\n"
                              "genlab bm train rows.npy --hidden 4 --method exact --out bm\n"
-                             "genlab bm train digits --limit 500 --epochs 5 --out digits_bm")
+                             "genlab bm train digits --limit 500 --epochs 5 --out digits_bm\n"
+                             "genlab bm train digits --limit 500 --epochs 5 --out digits_bm "
+                             "--resume")
     p.add_argument("data", metavar="DATA",
                    help="a .npy of -1/+1 rows, or a data set name (digits, mnist5k, "
                         "fashion-mnist), thresholded at 0.5 and mapped to ±1")
@@ -355,7 +364,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", type=output_file, default=None,
                    help="save the training curve as this PNG")
     p.add_argument("--out", type=output_model, required=True,
-                   help="model name: writes NAME.safetensors + .json")
+                   help="model name: writes NAME.safetensors + .json (and, while it trains, "
+                        "the checkpoint NAME.checkpoint.*)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the unfinished run in NAME.checkpoint.* exactly where it "
+                        "stopped (same data and options)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the model (or unfinished run) already saved as NAME")
 
     p = add_command(sub, "encoder", cmd_encoder,
                     "the 4-2-4 encoder problem (Ackley, Hinton & Sejnowski 1985) over seeds",

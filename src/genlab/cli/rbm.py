@@ -26,10 +26,12 @@ from genlab.cli.common import (
 from genlab.data import ImageDataset, load_dataset
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
+from genlab.io import delete_model
 from genlab.progress import log
 from genlab.rbm import BaseRBM, BernoulliRBM, GaussianBernoulliRBM, load_rbm
 from genlab.rbm.partition import AIS_LAYERS, MAX_EXACT_UNITS
 from genlab.rbm.plots import image_shape_of, plot_filters, plot_samples
+from genlab.train import checkpoint_beside, prepare_output
 
 EXACT_UNITS = 20  # exact log Z is reported beside AIS when a layer has at most this many units
 
@@ -79,6 +81,7 @@ def _exact_units(model: BaseRBM) -> int:
 
 def cmd_train(args: argparse.Namespace) -> None:
     _set_threads(args)
+    prepare_output(args.out, args.resume, args.overwrite, check_only=True)
     device = resolve_device(args.device)
     binarize = args.binarize or ("threshold" if args.visible == "bernoulli" else "none")
     data = _load_data(args, binarize)
@@ -96,11 +99,14 @@ def cmd_train(args: argparse.Namespace) -> None:
         model._validate_params()
     except ValueError as exc:
         raise GenlabError(f"bad training option: {exc}") from None
-    log(f"training a {cls.__name__} with {args.hidden} hidden units on {len(X)} examples of "
-        f"{data.name} ({args.method.upper()}-{args.k}, {args.epochs} epochs, {device})")
+    resume = prepare_output(args.out, args.resume, args.overwrite)
+    if not resume:  # a resumed fit says where it goes on, once it has checked the checkpoint
+        log(f"training a {cls.__name__} with {args.hidden} hidden units on {len(X)} examples "
+            f"of {data.name} ({args.method.upper()}-{args.k}, {args.epochs} epochs, {device})")
     start = time.perf_counter()
     try:
-        model.fit(X)
+        model.fit(X, checkpoint=checkpoint_beside(args.out), resume=resume,
+                  keep_checkpoint=True)
     except ValueError as exc:
         raise GenlabError(f"cannot train on {data.name}: {exc}") from None
     seconds = time.perf_counter() - start
@@ -118,6 +124,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             "image_shape": list(data.image_shape), "seed": args.seed,
             "train_seconds": seconds, "n_train": len(X)}
     model.save(args.out, meta=meta)
+    delete_model(checkpoint_beside(args.out))
     emit(args, result, lambda r: f"trained {r['model']} ({r['n_hidden']} hidden) on "
          f"{r['n_train']} examples in {r['seconds']:.1f} s; saved to {r['out']}")
 
@@ -207,11 +214,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "--out rbm500\n"
                              "genlab rbm train digits --hidden 16 --method cd --k 3 --out small "
                              "--json\n"
+                             "genlab rbm train mnist5k --hidden 500 --epochs 20 --out rbm500 "
+                             "--resume\n"
                              "genlab rbm train mnist5k --visible gaussian --hidden 100 "
                              "--lr 0.001 --out grbm")
     _data_options(p)
     p.add_argument("--out", type=output_model, required=True,
-                   help="model name: writes OUT.safetensors + OUT.json")
+                   help="model name: writes OUT.safetensors + OUT.json "
+                        "(and, while it trains, the checkpoint OUT.checkpoint.*)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the unfinished run in OUT.checkpoint.* exactly where it "
+                        "stopped (same data and options)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the model (or unfinished run) already saved as OUT")
     p.add_argument("--hidden", type=positive_int, default=500,
                    help="number of hidden units (default 500)")
     p.add_argument("--visible", choices=("bernoulli", "gaussian"), default="bernoulli",

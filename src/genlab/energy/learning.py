@@ -33,12 +33,14 @@ with ``mask`` symmetric with zero diagonal, so W stays symmetric with ``w_ii = 0
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 
-from genlab.energy.boltzmann import BoltzmannMachine, check_spins
+from genlab.energy.boltzmann import BoltzmannMachine, check_spins, check_weights
 from genlab.energy.exact import (
     MAX_EXACT_UNITS,
     exact_clamped_moments,
@@ -47,7 +49,16 @@ from genlab.energy.exact import (
 )
 from genlab.energy.gibbs import gibbs_sweep, random_spins
 from genlab.errors import GenlabError
-from genlab.progress import progress
+from genlab.io import delete_model, load_model, save_model, tensor_digest
+from genlab.progress import log, progress
+from genlab.train import (
+    Interrupt,
+    data_identity,
+    log_interrupted,
+    prepare_checkpoint,
+    refuse_other,
+)
+from genlab.validate import check_tensors, setting
 
 METHODS = ("exact", "pcd", "fresh")
 
@@ -119,12 +130,111 @@ def clamped_sweep(model: BoltzmannMachine, v: torch.Tensor, h: torch.Tensor, bet
     return gibbs_sweep(h, model.weights[nv:, nv:].contiguous(), bias, beta, generator)
 
 
+CHECKPOINT_KIND = "boltzmann-machine.checkpoint"
+
+
+@dataclass
+class _Position:
+    """Where a run is: the epoch under way (1-based), the first row of its next update and
+    its row order, the update count, and what the history row of the epoch reports."""
+
+    epoch: int = 1
+    row: int = 0
+    order: torch.Tensor | None = None
+    updates: int = 0
+    lr: float = 0.0
+    gap: float = float("nan")
+    stopped: bool = False
+
+
+def _nan(value: float | None) -> float:
+    """A float back from JSON, where NaN was written as null."""
+    return float("nan") if value is None else float(value)
+
+
+class _Checkpoint:
+    """The checkpoint of :func:`fit_boltzmann`: save, and check and restore on resume."""
+
+    def __init__(self, path: Path, settings: dict, data: dict) -> None:
+        self.path, self.settings, self.data = path, settings, data
+
+    def save(self, model: BoltzmannMachine, state: dict[str, torch.Tensor],
+             generator: torch.Generator, pos: _Position, history: list[dict]) -> None:
+        tensors = {"weights": model.weights, "bias": model.bias, **state,
+                   "generator": generator.get_state()}
+        if pos.order is not None:
+            tensors["order"] = pos.order
+        loop = {"epoch": pos.epoch, "row": pos.row, "updates": pos.updates, "lr": pos.lr,
+                "gap": pos.gap, "stopped": pos.stopped}
+        save_model(self.path, tensors, CHECKPOINT_KIND, self.settings,
+                   {"loop": loop, "history": history, "data": self.data})
+
+    def load(self, model: BoltzmannMachine, state: dict[str, torch.Tensor],
+             generator: torch.Generator, cfg: BMTrainConfig, n_data: int, batch: int
+             ) -> tuple[_Position, list[dict]]:
+        """Restore ``model``, ``state`` (in place) and ``generator``; returns the position
+        and the history. Everything is checked before anything is changed."""
+        where = f"checkpoint {self.path}"
+        fix = "resume with the same settings, or start again with --overwrite"
+        tensors, settings, meta = load_model(self.path, CHECKPOINT_KIND, model.weights.device)
+        refuse_other(where, "written with other settings", settings, self.settings, fix=fix)
+        refuse_other(where, "trained on other data", meta.get("data"), self.data,
+                     fix="resume on the same data, or start again with --overwrite")
+        loop = meta.get("loop") if isinstance(meta.get("loop"), dict) else {}
+        pos = _Position(epoch=setting(loop, "epoch", int, where, low=1, high=cfg.epochs + 1),
+                        row=setting(loop, "row", int, where, low=0, high=n_data - batch),
+                        updates=setting(loop, "updates", int, where, low=0),
+                        lr=setting(loop, "lr", float, where, low=0),
+                        gap=_nan(setting(loop, "gap", float | None, where)),
+                        stopped=setting(loop, "stopped", bool, where))
+        history = meta.get("history")
+        if pos.row % batch or not (isinstance(history, list)
+                                   and all(isinstance(h, dict) for h in history)):
+            raise GenlabError(f"{where}: the position or history of the run is damaged; "
+                              "start again with --overwrite")
+        expected = {"weights": model.weights, "bias": model.bias, **state,
+                    "generator": generator.get_state()}
+        if pos.row or "order" in tensors:  # the epoch under way drew its order
+            expected["order"] = torch.zeros(n_data, dtype=torch.int64)
+        check_tensors(tensors, expected, where)
+        if "order" in tensors:
+            pos.order = tensors["order"]
+            if not (pos.order.dtype == torch.int64 and torch.equal(
+                    pos.order.sort().values, torch.arange(n_data, device=pos.order.device))):
+                raise GenlabError(f"{where}: the row order is not a permutation of the "
+                                  f"{n_data} rows; the file is damaged")
+        weights, bias = tensors["weights"].float(), tensors["bias"].float()
+        check_weights(weights, bias)  # checked, not symmetrised: the run goes on bit for bit
+        if (weights * (1 - model.mask)).abs().max() > 0:
+            raise GenlabError(f"{where}: the weights connect units the mask keeps apart; "
+                              "the file is damaged")
+        for name in ("chains", "hidden"):
+            check_spins(tensors[name], tensors[name].shape[1], f"{where}: {name}")
+        try:
+            generator.set_state(tensors["generator"].cpu())
+        except (RuntimeError, TypeError) as exc:
+            raise GenlabError(f"{where}: the random generator's state is damaged "
+                              f"({str(exc).splitlines()[0]})") from None
+        model.weights, model.bias = weights, bias
+        for name, t in state.items():
+            t.copy_(tensors[name])
+        for row in history:
+            if "corr_gap" in row:
+                row["corr_gap"] = _nan(row["corr_gap"])
+        log(f"resuming from {self.path}: {pos.epoch - 1} of {cfg.epochs} epochs done "
+            f"({pos.updates} updates)")
+        return pos, history
+
+
 def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
                   generator: torch.Generator | None = None,
                   device: torch.device | str = "cpu", mask: torch.Tensor | None = None,
                   init: BoltzmannMachine | None = None,
                   stop: Callable[[int, BoltzmannMachine], bool] | None = None,
-                  show_progress: bool | None = None) -> TrainResult:
+                  show_progress: bool | None = None,
+                  checkpoint: str | os.PathLike[str] | None = None, resume: bool = False,
+                  overwrite: bool = False, max_epochs: int | None = None,
+                  keep_checkpoint: bool = False) -> TrainResult:
     """Fit a Boltzmann machine to ±1 data (N, V) by log-likelihood gradient ascent.
 
     Args:
@@ -134,14 +244,33 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
         init: start from this machine instead of small random weights.
         stop: called as ``stop(epoch, model)`` after each epoch; training ends when it
             returns True.
+        checkpoint: a name ``CKPT`` to checkpoint to (``CKPT.safetensors`` + ``.json``,
+            :func:`genlab.io.save_model`): the machine, the velocities, the free-phase
+            chains, the clamped hidden states, the generator's state, the position in the
+            run and the history, at the end of every epoch and on Ctrl-C. None: none.
+        resume: continue from ``checkpoint`` exactly (bitwise the result of a run that
+            never stopped); refused when it was written with another configuration, seed
+            (``generator.initial_seed()``), mask, initial machine or other data. Without a
+            checkpoint there, a fresh start.
+        overwrite: delete an earlier checkpoint instead of refusing it.
+        max_epochs: stop after this many epochs in all (the checkpoint stays; ``resume``
+            continues).
+        keep_checkpoint: keep the checkpoint of a finished run (by default deleted at the
+            end; keep it until the machine is saved).
     Returns:
         :class:`TrainResult`; ``history`` has per epoch (epoch 0 = the start, when the
         log-likelihood is evaluated) the learning rate, the largest
         gap ``max |<x_i x_j>_data - <x_i x_j>_P|`` seen in the last update, and the exact
         mean log-likelihood when the machine has at most ``max_exact_units`` units.
+
+    Ctrl-C stops the run before the next update; with ``checkpoint`` it writes a
+    checkpoint there, logs where it stopped and raises ``KeyboardInterrupt``.
     """
     cfg = config or BMTrainConfig()
     validate_config(cfg)
+    if max_epochs is not None and (checkpoint is None or max_epochs < 1):
+        raise GenlabError(f"max_epochs={max_epochs} stops a run to resume later: it needs a "
+                          "checkpoint and must be >= 1")
     device = torch.device(device)
     v_all = check_spins(data, int(torch.as_tensor(data).shape[-1]), "data")
     v_all = v_all.to(device=device, dtype=torch.float32)
@@ -150,8 +279,10 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
     if cfg.method == "exact" and n > MAX_EXACT_UNITS:
         raise GenlabError(f"method 'exact' enumerates 2^n states and needs n <= "
                           f"{MAX_EXACT_UNITS}; this machine has {n} units: use 'pcd'")
+    resuming = checkpoint is not None and prepare_checkpoint(checkpoint, resume, overwrite)
     if generator is None:
         generator = torch.Generator(device=device).manual_seed(0)
+    seed = generator.initial_seed()
     if init is not None:
         if init.n_units != n or init.n_visible != nv:
             raise GenlabError(f"initial machine has {init.n_visible}+{init.n_hidden} units, "
@@ -162,9 +293,9 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
         w = cfg.init_scale * torch.randn(n, n, generator=generator, device=device)
         model.weights = torch.triu(w, 1) + torch.triu(w, 1).T
         model.weights *= model.mask
-    vel_w, vel_b = torch.zeros_like(model.weights), torch.zeros_like(model.bias)
-    chains = random_spins(cfg.n_chains, n, generator, device)
-    hidden = random_spins(n_data, cfg.n_hidden, generator, device)        # clamped states
+    state = {"vel_w": torch.zeros_like(model.weights), "vel_b": torch.zeros_like(model.bias),
+             "chains": random_spins(cfg.n_chains, n, generator, device),
+             "hidden": random_spins(n_data, cfg.n_hidden, generator, device)}  # clamped
     batch = min(cfg.batch_size, n_data)
     exact_ll = n <= min(cfg.max_exact_units, MAX_EXACT_UNITS)
     history: list[dict] = []
@@ -172,62 +303,97 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
     if cfg.method == "fresh" and cfg.anneal_from < 1.0:  # simulated annealing to beta
         betas = [cfg.beta * cfg.anneal_from ** (1 - k / max(cfg.sweeps - 1, 1))
                  for k in range(cfg.sweeps)]
-    t = 0
-    gap = float("nan")
-    lr = cfg.lr
-    if exact_ll:  # the starting point of the curve
-        history.append({"epoch": 0, "updates": 0, "lr": lr, "corr_gap": gap,
+    pos = _Position(lr=cfg.lr)
+    run = None
+    if checkpoint is not None:
+        settings = {**config_dict(cfg), "n_visible": nv, "seed": seed,
+                    "mask": tensor_digest(model.mask),
+                    "init": None if init is None else tensor_digest(init.weights, init.bias)}
+        run = _Checkpoint(Path(checkpoint), settings, data_identity(v_all))
+        if resuming:
+            pos, history = run.load(model, state, generator, cfg, n_data, batch)
+    if exact_ll and not resuming:  # the starting point of the curve
+        history.append({"epoch": 0, "updates": 0, "lr": pos.lr, "corr_gap": pos.gap,
                         "log_likelihood": exact_log_likelihood(model.weights, model.bias,
                                                                v_all, nv, cfg.beta)})
-    for epoch in progress(range(1, cfg.epochs + 1), total=cfg.epochs, desc="bm train",
-                          enabled=show_progress):
-        order = torch.randperm(n_data, generator=generator, device=device)
-        for s in range(0, n_data - batch + 1, batch):
-            idx = order[s:s + batch]
-            v = v_all[idx]
-            if cfg.data_noise > 0:  # noisy clamping: keeps the weights finite
-                flip = torch.rand(v.shape, generator=generator, device=device) < cfg.data_noise
-                v = torch.where(flip, -v, v)
-            # clamped (data) phase
-            if cfg.method == "exact":
-                pos = exact_clamped_moments(model.weights, model.bias, v, nv, cfg.beta)
-                m_data, c_data = pos.mean.float(), pos.corr.float()
-            else:
-                h = hidden[idx].contiguous()
-                for _ in range(cfg.clamped_sweeps if cfg.n_hidden else 0):
-                    clamped_sweep(model, v, h, cfg.beta, generator)
-                hidden[idx] = h
-                m_data, c_data = _correlations(torch.cat([v, h], dim=1))
-            # free (model) phase
-            if cfg.method == "exact":
-                neg = exact_moments(model.weights, model.bias, cfg.beta)
-                m_model, c_model = neg.mean.float(), neg.corr.float()
-            else:
-                if cfg.method == "fresh":
-                    chains = random_spins(cfg.n_chains, n, generator, device)
-                for beta_t in betas:
-                    gibbs_sweep(chains, model.weights, model.bias, beta_t, generator)
-                m_model, c_model = _correlations(chains)
-            lr = cfg.lr / (1.0 + cfg.lr_decay * t)
-            grad_w = cfg.beta * (c_data - c_model) - cfg.weight_decay * model.weights
-            grad_b = cfg.beta * (m_data - m_model)
-            vel_w = cfg.momentum * vel_w + lr * grad_w * model.mask
-            vel_b = cfg.momentum * vel_b + lr * grad_b
-            model.weights = model.weights + vel_w
-            model.bias = model.bias + vel_b
-            gap = float(((c_data - c_model) * model.mask).abs().max()) if n > 1 else 0.0
-            t += 1
-        if not (torch.isfinite(model.weights).all() and torch.isfinite(model.bias).all()):
-            raise GenlabError(f"training diverged at epoch {epoch} (non-finite weights); "
-                              "lower the learning rate")
-        row = {"epoch": epoch, "updates": t, "lr": lr, "corr_gap": gap}
-        if exact_ll and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
-            row["log_likelihood"] = exact_log_likelihood(model.weights, model.bias, v_all, nv,
-                                                         cfg.beta)
-        history.append(row)
-        if stop is not None and stop(epoch, model):
-            break
-    return TrainResult(model, history, t)
+    last = cfg.epochs if max_epochs is None else min(cfg.epochs, max_epochs)
+    epochs = range(pos.epoch, last + 1) if not pos.stopped else range(0)
+    with Interrupt() as interrupt:
+        for epoch in progress(epochs, total=len(epochs), desc="bm train",
+                              enabled=show_progress):
+            pos.epoch = epoch
+            _epoch(model, state, v_all, pos, cfg, betas, batch, generator, interrupt, run,
+                   history)
+            if not (torch.isfinite(model.weights).all() and torch.isfinite(model.bias).all()):
+                raise GenlabError(f"training diverged at epoch {epoch} (non-finite weights); "
+                                  "lower the learning rate")
+            row = {"epoch": epoch, "updates": pos.updates, "lr": pos.lr, "corr_gap": pos.gap}
+            if exact_ll and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
+                row["log_likelihood"] = exact_log_likelihood(model.weights, model.bias, v_all,
+                                                             nv, cfg.beta)
+            history.append(row)
+            pos.stopped = stop is not None and stop(epoch, model)
+            pos.epoch, pos.row, pos.order = epoch + 1, 0, None
+            if run is not None:
+                run.save(model, state, generator, pos, history)
+            if pos.stopped:
+                break
+    if run is not None and (pos.stopped or pos.epoch > cfg.epochs) and not keep_checkpoint:
+        delete_model(run.path)
+    return TrainResult(model, history, pos.updates)
+
+
+def _epoch(model: BoltzmannMachine, state: dict[str, torch.Tensor], v_all: torch.Tensor,
+           pos: _Position, cfg: BMTrainConfig, betas: list[float], batch: int,
+           generator: torch.Generator, interrupt: Interrupt, run: _Checkpoint | None,
+           history: list[dict]) -> None:
+    """The updates of epoch ``pos.epoch`` from row ``pos.row`` of its order on."""
+    device, (n_data, nv), n = v_all.device, v_all.shape, model.n_units
+    if pos.order is None:  # a resumed epoch keeps the order it drew when it began
+        pos.order = torch.randperm(n_data, generator=generator, device=device)
+    hidden, chains = state["hidden"], state["chains"]
+    for s in range(pos.row, n_data - batch + 1, batch):
+        if interrupt.requested:
+            pos.row = s
+            if run is not None:
+                run.save(model, state, generator, pos, history)
+            log_interrupted(f"epoch {pos.epoch} after {pos.updates} updates",
+                            None if run is None else run.path)
+            raise KeyboardInterrupt
+        idx = pos.order[s:s + batch]
+        v = v_all[idx]
+        if cfg.data_noise > 0:  # noisy clamping: keeps the weights finite
+            flip = torch.rand(v.shape, generator=generator, device=device) < cfg.data_noise
+            v = torch.where(flip, -v, v)
+        # clamped (data) phase
+        if cfg.method == "exact":
+            pos_m = exact_clamped_moments(model.weights, model.bias, v, nv, cfg.beta)
+            m_data, c_data = pos_m.mean.float(), pos_m.corr.float()
+        else:
+            h = hidden[idx].contiguous()
+            for _ in range(cfg.clamped_sweeps if cfg.n_hidden else 0):
+                clamped_sweep(model, v, h, cfg.beta, generator)
+            hidden[idx] = h
+            m_data, c_data = _correlations(torch.cat([v, h], dim=1))
+        # free (model) phase
+        if cfg.method == "exact":
+            neg = exact_moments(model.weights, model.bias, cfg.beta)
+            m_model, c_model = neg.mean.float(), neg.corr.float()
+        else:
+            if cfg.method == "fresh":
+                chains.copy_(random_spins(cfg.n_chains, n, generator, device))
+            for beta_t in betas:
+                gibbs_sweep(chains, model.weights, model.bias, beta_t, generator)
+            m_model, c_model = _correlations(chains)
+        pos.lr = cfg.lr / (1.0 + cfg.lr_decay * pos.updates)
+        grad_w = cfg.beta * (c_data - c_model) - cfg.weight_decay * model.weights
+        grad_b = cfg.beta * (m_data - m_model)
+        state["vel_w"] = cfg.momentum * state["vel_w"] + pos.lr * grad_w * model.mask
+        state["vel_b"] = cfg.momentum * state["vel_b"] + pos.lr * grad_b
+        model.weights = model.weights + state["vel_w"]
+        model.bias = model.bias + state["vel_b"]
+        pos.gap = float(((c_data - c_model) * model.mask).abs().max()) if n > 1 else 0.0
+        pos.updates += 1
 
 
 def config_dict(cfg: BMTrainConfig) -> dict:

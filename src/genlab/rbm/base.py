@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from genlab.device import denormals_flushed, resolve_device
 from genlab.errors import GenlabError
-from genlab.io import load_model, model_paths, read_header, save_model
+from genlab.io import delete_model, load_model, model_paths, read_header, save_model
 from genlab.progress import log
 from genlab.rbm.energy import (
     RBMParams,
@@ -47,9 +47,90 @@ from genlab.rbm.partition import (
     exact_log_partition,
 )
 from genlab.rbm.sampling import Optimiser, cd_update, gibbs_from_hidden
-from genlab.validate import setting
+from genlab.train import (
+    Interrupt,
+    data_identity,
+    log_interrupted,
+    prepare_checkpoint,
+    refuse_other,
+)
+from genlab.validate import check_tensors, setting
 
 TRAIN_DTYPE = torch.float32
+RESUMABLE_PARAMS = ("verbose", "device")  # what a resumed fit may change: not the result
+
+
+class _Checkpointing:
+    """Where a fit checkpoints to, what it checks on resume, and where in the run it is
+    (epoch, first row of the next mini-batch, that epoch's row order)."""
+
+    def __init__(self, path: Path, kind: str, settings: dict[str, Any], data: dict[str, Any],
+                 max_epochs: int | None) -> None:
+        self.path, self.kind, self.settings, self.data = path, kind, settings, data
+        self.max_epochs = None if max_epochs is None else int(max_epochs)
+        self.epoch, self.row, self.order = 0, 0, None
+
+    def save(self, p: RBMParams, velocity: RBMParams | None, chain: torch.Tensor | None,
+             gen: torch.Generator, epoch: int, row: int, order: torch.Tensor | None) -> None:
+        """Write the checkpoint (one unit, :func:`genlab.io.save_model`)."""
+        tensors = {f"params.{k}": v for k, v in p._asdict().items() if v is not None}
+        if velocity is not None:
+            tensors.update({f"velocity.{k}": v for k, v in velocity._asdict().items()
+                            if v is not None})
+        if chain is not None:
+            tensors["chain"] = chain
+        if order is not None:
+            tensors["order"] = order
+        tensors["generator"] = gen.get_state()
+        save_model(self.path, tensors, self.kind, self.settings,
+                   {"epoch": epoch, "row": row, "data": self.data})
+
+    def load(self, model: BaseRBM, fresh: RBMParams, gen: torch.Generator, n: int) -> RBMParams:
+        """Restore the run from the checkpoint into ``model`` (velocity, chains) and ``gen``;
+        returns the parameters. Everything is checked first."""
+        where = f"checkpoint {self.path}"
+        tensors, settings, meta = load_model(self.path, self.kind, fresh.weights.device)
+        refuse_other(where, "written with other settings", settings, self.settings,
+                     RESUMABLE_PARAMS, fix="resume with the same settings, or start again "
+                     "with --overwrite")
+        refuse_other(where, "trained on other data", meta.get("data"), self.data,
+                     fix="resume on the same data, or start again with --overwrite")
+        epoch = setting(meta, "epoch", int, where, low=0, high=int(model.n_iter))
+        row = setting(meta, "row", int, where, low=0, high=max(n - 1, 0))
+        if row % int(model.batch_size) or (row and epoch >= int(model.n_iter)):
+            raise GenlabError(f"{where}: row {row} of epoch {epoch + 1} is not where a "
+                              "mini-batch begins in this run; the file is damaged")
+        expected = {f"params.{k}": v for k, v in fresh._asdict().items() if v is not None}
+        if model.momentum > 0:
+            expected.update({f"velocity.{k}": v for k, v in fresh._asdict().items()
+                             if v is not None})
+        if model.method == "pcd":
+            expected["chain"] = torch.zeros(model.batch_size, model.n_components)
+        shuffled = model.shuffle and n > 1
+        if shuffled and (row > 0 or "order" in tensors):  # the epoch under way drew it
+            expected["order"] = torch.zeros(n, dtype=torch.int64)
+        expected["generator"] = gen.get_state()
+        check_tensors(tensors, expected, where)
+        order = tensors.get("order")
+        if order is not None and not (order.dtype == torch.int64 and torch.equal(
+                order.sort().values, torch.arange(n, device=order.device))):
+            raise GenlabError(f"{where}: the row order is not a permutation of the {n} rows; "
+                              "the file is damaged")
+        try:
+            gen.set_state(tensors["generator"].cpu())
+        except (RuntimeError, TypeError) as exc:
+            raise GenlabError(f"{where}: the random generator's state is damaged "
+                              f"({str(exc).splitlines()[0]})") from None
+        self.epoch, self.row, self.order = epoch, row, order
+        log(f"resuming {type(model).__name__} from {self.path}: {epoch} of {model.n_iter} "
+            "epochs done" + (f", {row} of {n} rows of the next" if row else ""))
+        if model.method == "pcd":
+            model.h_samples_ = tensors["chain"].cpu().numpy()
+        if model.momentum > 0:
+            model._velocity = tuple(None if t is None else tensors[f"velocity.{k}"].cpu().numpy()
+                                    for k, t in fresh._asdict().items())
+        return RBMParams(*(None if t is None else tensors[f"params.{k}"].to(TRAIN_DTYPE)
+                           for k, t in fresh._asdict().items()))
 
 
 class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -150,35 +231,50 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def _train(self, p: RBMParams, x: torch.Tensor, n_epochs: int,
                gen: torch.Generator, epoch_offset: int = 0, total_epochs: int = 0,
-               ) -> RBMParams:
-        """Run ``n_epochs`` of CD-k/PCD-k over ``x`` ``(n, n_v)``; returns the parameters."""
+               run: _Checkpointing | None = None) -> RBMParams:
+        """Run ``n_epochs`` of CD-k/PCD-k over ``x`` ``(n, n_v)``; returns the parameters.
+
+        The velocity and the persistent chains start from ``_velocity`` (when set) and
+        ``h_samples_``; ``run`` checkpoints and resumes (see :meth:`fit`)."""
         velocity = RBMParams(*(None if t is None else torch.zeros_like(t) for t in p)) \
             if self.momentum > 0 else None
         if velocity is not None and hasattr(self, "_velocity"):
             velocity = RBMParams(*(None if a is None else self._tensor(a) for a in self._velocity))
         chain = self._tensor(self.h_samples_) if self.method == "pcd" else None
-        n, bs = x.shape[0], int(self.batch_size)
-        with denormals_flushed():
-            self._epochs(p, velocity, chain, x, n, bs, n_epochs, gen, epoch_offset,
-                         total_epochs)
+        with denormals_flushed(), Interrupt() as interrupt:
+            self._epochs(p, velocity, chain, x, n_epochs, gen, epoch_offset, total_epochs,
+                         run, interrupt)
         return p
 
     def _epochs(self, p: RBMParams, velocity: RBMParams | None, chain: torch.Tensor | None,
-                x: torch.Tensor, n: int, bs: int, n_epochs: int, gen: torch.Generator,
-                epoch_offset: int, total_epochs: int) -> None:
+                x: torch.Tensor, n_epochs: int, gen: torch.Generator, epoch_offset: int,
+                total_epochs: int, run: _Checkpointing | None, interrupt: Interrupt) -> None:
+        n, bs = x.shape[0], int(self.batch_size)
+        epoch, row, order = (run.epoch, run.row, run.order) if run is not None else (0, 0, None)
+        last = (n - 1) // bs * bs  # the first row of an epoch's last mini-batch
+        stop = n_epochs if run is None or run.max_epochs is None else min(n_epochs,
+                                                                           run.max_epochs)
         begin = time.perf_counter()
-        for epoch in range(n_epochs):
+        while epoch < stop:
             opt = self._optimiser(epoch_offset + epoch, total_epochs or n_epochs)
-            xs = x[torch.randperm(n, generator=gen, device=gen.device)] \
-                if self.shuffle and n > 1 else x
-            for start in range(0, n, bs):
+            if order is None:  # a resumed epoch keeps the order it drew when it began
+                order = torch.randperm(n, generator=gen, device=gen.device) \
+                    if self.shuffle and n > 1 else None
+            xs = x if order is None else x[order]
+            for start in range(row, n, bs):
+                if interrupt.requested:
+                    if run is not None:
+                        run.save(p, velocity, chain, gen, epoch, start, order)
+                    log_interrupted(f"epoch {epoch + 1}, row {start} of {n}",
+                                    None if run is None else run.path)
+                    raise KeyboardInterrupt
                 h = cd_update(p, velocity, xs[start:start + bs], chain, int(self.k), opt, gen)
                 if chain is not None:
                     chain = h
             # finite weights can still overflow float32 in the units' inputs (huge data
             # times huge weights), after which every probability is a saturated 0 or 1
             if not (torch.isfinite(p.weights).all()
-                    and torch.isfinite(hidden_input(p, xs[start:start + bs])).all()):
+                    and torch.isfinite(hidden_input(p, xs[last:last + bs])).all()):
                 raise GenlabError("the RBM's weights or unit inputs became NaN or infinite "
                                   "during training; lower learning_rate (or momentum), or "
                                   "scale the data to [0, 1], and fit again")
@@ -189,26 +285,63 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 log(f"[{type(self).__name__}] Iteration {epoch_offset + epoch + 1}, "
                     f"pseudo-likelihood = {pl:.2f}, time = {now - begin:.2f}s")
                 begin = now
+            epoch, row, order = epoch + 1, 0, None
+            if run is not None:
+                run.save(p, velocity, chain, gen, epoch, 0, None)
         if velocity is not None:
             self._velocity = tuple(None if t is None else t.cpu().numpy() for t in velocity)
         if chain is not None:
             self.h_samples_ = chain.cpu().numpy()
+        if run is not None:
+            run.epoch = epoch
+
+    def _settings(self) -> dict[str, Any]:
+        """The estimator's parameters as JSON values (a ``RandomState`` as None)."""
+        params = self.get_params()
+        if not isinstance(params.get("random_state"), (int, type(None))):
+            params["random_state"] = None
+        return params
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any = None) -> BaseRBM:
+    def fit(self, X: Any, y: Any = None, *, checkpoint: str | os.PathLike[str] | None = None,
+            resume: bool = False, overwrite: bool = False, max_epochs: int | None = None,
+            keep_checkpoint: bool = False) -> BaseRBM:
         """Fit the model to ``X`` by ``n_iter`` epochs of CD-k or PCD-k.
 
         Args:
             X: ndarray or CSR matrix of shape ``(n_samples, n_features)``.
             y: ignored.
+            checkpoint: a name ``CKPT`` to checkpoint to: ``CKPT.safetensors`` + ``.json``
+                (:func:`genlab.io.save_model`) hold the parameters, the momentum
+                velocities, the persistent chains, the state of the random generator
+                and the position in the run, written at the end of every epoch and on
+                Ctrl-C. None: no checkpoints.
+            resume: continue from ``checkpoint`` where it stopped (a fresh start when there
+                is none). The run goes on exactly: its result is bitwise the result of a
+                run that never stopped. Refused when the checkpoint was written with other
+                parameters (``verbose`` and ``device`` aside) or other data.
+            overwrite: delete an earlier checkpoint instead of refusing it.
+            max_epochs: stop after this many epochs in all (the checkpoint stays;
+                ``resume`` continues).
+            keep_checkpoint: keep the checkpoint of a finished run (by default it is
+                deleted when the last epoch ends; keep it until the model is saved).
 
         Returns:
             self, with ``components_`` ``(n_components, n_features)``,
             ``intercept_hidden_`` ``(n_components,)``, ``intercept_visible_``
             ``(n_features,)`` and ``h_samples_`` (the persistent chains,
             ``(batch_size, n_components)``) as float32 arrays.
+
+        Ctrl-C stops the run at the next mini-batch boundary; with ``checkpoint`` it
+        writes a checkpoint there, logs where it stopped, and raises
+        ``KeyboardInterrupt``. A checkpoint of an unfinished run at ``checkpoint`` is
+        refused unless ``resume`` or ``overwrite``.
         """
         X = self._check(X, reset=True)
+        if max_epochs is not None and (checkpoint is None or int(max_epochs) < 1):
+            raise GenlabError(f"max_epochs={max_epochs} stops a run to resume later: it needs "
+                              "a checkpoint and must be >= 1")
+        resuming = checkpoint is not None and prepare_checkpoint(checkpoint, resume, overwrite)
         rng = check_random_state(self.random_state)
         p = self._init_params(X.shape[1], rng, X)
         self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=np.float32)
@@ -216,9 +349,18 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             del self._velocity
         self._update_data_mean(X, reset=True)
         gen = self._generator(rng, self._device())
+        x = self._tensor(X)
+        run = None
+        if checkpoint is not None:
+            run = _Checkpointing(Path(checkpoint), f"rbm.{type(self).__name__}.checkpoint",
+                                 self._settings(), data_identity(x), max_epochs)
+            if resuming:
+                p = run.load(self, p, gen, x.shape[0])
         with torch.no_grad():
-            p = self._train(p, self._tensor(X), int(self.n_iter), gen)
+            p = self._train(p, x, int(self.n_iter), gen, run=run)
         self._store(p)
+        if run is not None and run.epoch >= int(self.n_iter) and not keep_checkpoint:
+            delete_model(run.path)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -381,9 +523,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             tensors["data_mean"] = self._data_mean
         tensors = {k: torch.as_tensor(np.ascontiguousarray(v, dtype=np.float32))
                    for k, v in tensors.items()}
-        params = self.get_params()
-        if not isinstance(params.get("random_state"), (int, type(None))):
-            params["random_state"] = None
+        params = self._settings()
         meta = dict(meta or {})
         meta.setdefault("n_features_in", int(self.n_features_in_))
         meta.setdefault("data_count", int(getattr(self, "_data_count", 0)))

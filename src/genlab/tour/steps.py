@@ -145,7 +145,7 @@ def _rbm(ctx: TourContext) -> list[Command]:
     hidden, epochs = _q(ctx, 64, 200), _q(ctx, 3, 15)
     return [Command(["rbm", "train", "mnist5k", "--hidden", hidden, "--method", "pcd",
                      "--epochs", epochs, "--momentum", "0.5", "--schedule", "linear",
-                     "--out", "{out}/runs/rbm", "--seed", str(ctx.seed)]),
+                     "--out", "{out}/runs/rbm", "--overwrite", "--seed", str(ctx.seed)]),
             Command(["rbm", "filters", "{out}/runs/rbm", "--n", "64", "--out",
                      "{out}/rbm_filters.png"], [("rbm_filters.png", "learned filters W_j")]),
             Command(["rbm", "sample", "{out}/runs/rbm", "--n", "36", "--steps",
