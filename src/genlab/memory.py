@@ -77,14 +77,14 @@ def available_memory(device: torch.device | str = "cpu") -> int | None:
 def format_bytes(nbytes: float) -> str:
     """``nbytes`` in decimal units with three significant digits: ``31.4 GB``, ``512 kB``."""
     value = float(nbytes)
+    if value >= 999.5e18:  # beyond exabytes a power of ten reads better
+        return f"{value:.2g} bytes"
     for unit in ("bytes", "kB", "MB", "GB", "TB", "PB", "EB"):
         if value < 999.5 or unit == "EB":
             break
         value /= 1000.0
     if unit == "bytes":
         return f"{int(value)} bytes"
-    if value >= 1e4:  # beyond exabytes: a power of ten reads better than 20 digits
-        return f"{value:.2g} {unit}"
     return f"{value:.3g} {unit}"
 
 

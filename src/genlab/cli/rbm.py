@@ -94,6 +94,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         model._validate_params()
     except ValueError as exc:
         raise GenlabError(f"bad training option: {exc}") from None
+    model.check_fit_memory(X.shape[1], X.shape[0])
     log(f"training a {cls.__name__} with {args.hidden} hidden units on {len(X)} examples of "
         f"{data.name} ({args.method.upper()}-{args.k}, {args.epochs} epochs, {device})")
     start = time.perf_counter()
