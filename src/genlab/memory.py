@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 
@@ -117,3 +118,46 @@ def check_allocation(nbytes: float, what: str, device: torch.device | str = "cpu
     message = (f"{what} needs about {format_bytes(nbytes)}; {where} "
                f"{format_bytes(limit)} available")
     raise GenlabError(message + (f"; {hint}" if hint else ""))
+
+
+def parameter_bytes(build: Callable[[], torch.nn.Module]) -> int:
+    """Bytes of the parameters of the module ``build()`` returns, found without allocating
+    them: ``build`` runs with the meta device as the default (shapes only, no storage)."""
+    with torch.device("meta"):
+        module = build()
+    return sum(p.numel() * p.element_size() for p in module.parameters())
+
+
+def forward_bytes(module: torch.nn.Module, run: Callable[[torch.nn.Module], Any]) -> int | None:
+    """Bytes of every tensor the submodules of ``module`` return during ``run(copy)``,
+    where ``copy`` is ``module`` moved to the meta device (nothing is computed or
+    allocated): an upper bound of the activations one call keeps. ``run`` gets the copy
+    and must build its inputs on ``torch.device("meta")``. None when the model cannot run
+    on the meta device."""
+    copy = _meta_copy(module)
+    total = 0
+
+    def count(_mod: torch.nn.Module, _inp: Any, out: Any) -> None:
+        nonlocal total
+        if isinstance(out, torch.Tensor):
+            total += out.numel() * out.element_size()
+
+    hooks = [m.register_forward_hook(count) for m in copy.modules()]
+    try:
+        with torch.no_grad():
+            run(copy)
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):
+        return None
+    finally:
+        for h in hooks:
+            h.remove()
+    return total
+
+
+def _meta_copy(module: torch.nn.Module) -> torch.nn.Module:
+    """``module`` with every parameter and buffer on the meta device (the original is left
+    as it is; no storage is copied)."""
+    import copy
+
+    memo = {id(t): t.detach().to("meta") for t in (*module.parameters(), *module.buffers())}
+    return copy.deepcopy(module, memo).to("meta")
