@@ -12,7 +12,7 @@ HUGE = 10 ** 12
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    """A 6-unit machine, ±1 rows, an RBM and a VAE run trained for a moment."""
+    """A 6-unit machine, ±1 rows, an RBM, a beta-VAE and a VAE run trained for a moment."""
     d = tmp_path_factory.mktemp("limits")
     rng = np.random.default_rng(0)
     w = np.triu(rng.normal(size=(6, 6)), 1)
@@ -20,6 +20,9 @@ def files(tmp_path_factory):
     np.save(d / "rows.npy", np.where(rng.random((40, 6)) < 0.5, -1.0, 1.0))
     assert main(["rbm", "train", "digits", "--hidden", "8", "--epochs", "1", "--limit", "100",
                  "--out", str(d / "rbm"), "--device", "cpu"]) == 0
+    assert main(["disentangle", "train", "--steps", "1", "--batch-size", "8", "--limit", "16",
+                 "--latent", "3", "--checkpoint-every", "0", "--out", str(d / "beta"),
+                 "--device", "cpu"]) == 0
     assert main(["vae", "train", "digits", "--latent", "2", "--hidden", "16", "--epochs", "1",
                  "--limit", "100", "--out", str(d / "vae"), "--device", "cpu"]) == 0
     return d
@@ -48,6 +51,7 @@ CASES = [
     ("disentangle train --latent {huge} --limit 64 --out {d}/b --device cpu", "--latent {huge}"),
     ("vae sample {d}/vae --n {huge} --out {d}/s.png --device cpu", "--n {huge}"),
     ("vae manifold {d}/vae --grid {huge} --out {d}/m.png --device cpu", "--grid {huge}"),
+    ("disentangle axes {d}/beta --n {huge} --device cpu", "{huge} codes"),
     ("gumbel sample --logits 1,2 --n {huge} --device cpu", "--n {huge}"),
     ("gumbel plot --n-mc {huge} --out {d}/g.png", "{huge} samples"),
 ]
