@@ -20,6 +20,7 @@ from genlab.cli.common import (
 from genlab.cli.vae import (
     add_run_options,
     add_train_options,
+    check_model_memory,
     load_training_data,
     reconstruct_command,
     resolve_defaults,
@@ -55,6 +56,9 @@ def cmd_train(args: argparse.Namespace) -> None:
                       latent=args.latent, activation=args.activation,
                       channels=tuple(args.channels), loss=args.loss,
                       code_noise=args.stochastic, corrupt=args.corrupt or "")
+    check_model_memory(lambda: Autoencoder(config),
+                       f"an autoencoder with --hidden {','.join(map(str, args.hidden)) or 'none'}"
+                       f" and --latent {args.latent}", device)
     with seeded_init(args.seed):
         model = Autoencoder(config).to(device)
     cfg = train_config(args)

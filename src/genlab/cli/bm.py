@@ -32,14 +32,21 @@ from genlab.data import load_dataset
 from genlab.data.npfiles import read_npy
 from genlab.device import make_generator, resolve_device
 from genlab.energy.boltzmann import BoltzmannMachine, check_spins, check_weights
-from genlab.energy.diagnostics import pair_products, summarize
+from genlab.energy.diagnostics import pair_products, summarize, summary_memory
 from genlab.energy.encoder import encoder_config, train_encoder
 from genlab.energy.exact import MAX_EXACT_UNITS, exact_moments
-from genlab.energy.gibbs import ORDERS, sample
-from genlab.energy.learning import METHODS, BMTrainConfig, config_dict, fit_boltzmann
+from genlab.energy.gibbs import ORDERS, sample, sample_memory
+from genlab.energy.learning import (
+    METHODS,
+    BMTrainConfig,
+    check_train_memory,
+    config_dict,
+    fit_boltzmann,
+)
 from genlab.energy.meanfield import mean_field
 from genlab.errors import GenlabError
 from genlab.io import atomic_write_bytes, delete_model
+from genlab.memory import check_allocation
 from genlab.progress import log
 from genlab.train import checkpoint_beside, prepare_output
 
@@ -100,6 +107,20 @@ def _check_beta(beta: float) -> None:
         raise GenlabError(f"--beta must be >= 0, got {beta}")
 
 
+def _check_sample_memory(args: argparse.Namespace, n: int, dtype: torch.dtype,
+                         device: torch.device) -> None:
+    """The samples, and the diagnostics of every unit (and pair) over them, must fit."""
+    s, c = args.samples, args.chains
+    need = sample_memory(n, c, s, args.burn_in, args.thin, dtype) + summary_memory((s, c, n))
+    if args.correlations:  # float32 products of every pair, then their diagnostics
+        pairs = n * (n - 1) // 2
+        need += 4 * s * c * pairs + summary_memory((s, c, pairs))
+    check_allocation(need, f"--chains {c} x --samples {s} (--burn-in {args.burn_in}, --thin "
+                     f"{args.thin}) of {n} units"
+                     + (" with --correlations" if args.correlations else ""), device,
+                     "use fewer chains or samples")
+
+
 def cmd_sample(args: argparse.Namespace) -> None:
     w, b = _load_machine(args)
     _check_beta(args.beta)
@@ -112,6 +133,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     gen = make_generator(args.seed, device)
     dtype = torch.float64 if args.float64 else torch.float32
+    _check_sample_memory(args, n, dtype, device)
     log(f"bm sample: n={n}, beta={args.beta}, {args.chains} chains x {args.samples} samples, "
         f"burn-in {args.burn_in}, thin {args.thin}, {args.order} order, on {device}")
     t0 = time.perf_counter()
@@ -221,6 +243,7 @@ def cmd_train(args: argparse.Namespace) -> None:
                         n_chains=args.chains, sweeps=args.sweeps,
                         clamped_sweeps=args.clamped_sweeps, eval_every=args.eval_every,
                         data_noise=args.data_noise)
+    check_train_memory(x.shape[0], x.shape[1], cfg, device)
     resume = prepare_output(args.out, args.resume, args.overwrite)
     if not resume:  # a resumed fit says where it goes on, once it has checked the checkpoint
         log(f"bm train: {x.shape[0]} rows x {x.shape[1]} visible + {args.hidden} hidden "

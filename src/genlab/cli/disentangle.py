@@ -36,6 +36,7 @@ from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_split
 from genlab.latent.runs import MODEL_NAME, check_run_folder, run_data, train_run
 from genlab.latent.stacked import StackedBetaVAE
 from genlab.latent.traverse import traversal_figure
+from genlab.memory import check_allocation, parameter_bytes
 from genlab.metrics.axes import describe, factor_axes
 from genlab.metrics.dsprites_eval import METRICS, SampleSizes, evaluate_dsprites
 from genlab.metrics.ground_truth import dsprites_code_function
@@ -116,6 +117,9 @@ def cmd_train(args: argparse.Namespace) -> None:
                       seed=seeds[0], checkpoint_every=args.checkpoint_every, amp=args.amp,
                       max_steps=args.steps, max_seconds=args.time_limit,
                       log_every=max(1, min(200, args.steps // 10)))
+    check_allocation(6 * k * parameter_bytes(lambda: BetaVAE(config)),
+                     f"{k} beta-VAE(s) with --latent {args.latent}", device,
+                     "use fewer latents")
     what = (f"capacity C_max={args.capacity} gamma={args.gamma}" if args.capacity > 0
             else f"beta={args.beta}")
     log(f"training {f'{k} beta-VAEs (seeds {seeds}) as one stack' if stacked else 'a beta-VAE'}"

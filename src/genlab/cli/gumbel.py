@@ -19,6 +19,7 @@ from genlab.cli.common import (
 from genlab.device import make_generator, resolve_device
 from genlab.io import atomic_write_bytes
 from genlab.latent.gumbel import gumbel_max, gumbel_softmax
+from genlab.memory import check_allocation, tensor_bytes
 from genlab.progress import log
 
 
@@ -50,6 +51,13 @@ def temperature_list(text: str) -> list[float]:
 
 def cmd_sample(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
+    k = len(args.logits)
+    # the (n, K) noise, perturbed logits and samples in float64, and an int64 index
+    check_allocation(6 * tensor_bytes((args.n, k), torch.float64), f"--n {args.n} samples of "
+                     f"{k} categories", device, "draw fewer samples")
+    if args.out:  # the CSV is built in memory: a list of Python floats and a line per row
+        check_allocation(args.n * (160 + 60 * k), f"--n {args.n} samples of {k} categories written "
+                         "to --out", "cpu", "draw fewer samples")
     gen = make_generator(args.seed, device)
     logits = torch.tensor(args.logits, dtype=torch.float64, device=device)
     k = len(args.logits)

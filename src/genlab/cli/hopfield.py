@@ -27,7 +27,12 @@ from genlab.cli.common import (
 from genlab.data.npfiles import read_npy
 from genlab.device import make_generator, resolve_device
 from genlab.errors import GenlabError
-from genlab.hopfield.capacity import AGS_CRITICAL_LOAD, CAPACITY_RULES, capacity_curve
+from genlab.hopfield.capacity import (
+    AGS_CRITICAL_LOAD,
+    CAPACITY_RULES,
+    capacity_curve,
+    check_capacity_memory,
+)
 from genlab.hopfield.learning import RULES
 from genlab.hopfield.letters import (
     DEMO_LETTERS,
@@ -162,6 +167,8 @@ def cmd_capacity(args: argparse.Namespace) -> None:
     rules = CAPACITY_RULES if args.rule == "all" else (args.rule,)
     alphas = [float(a) for a in args.alphas.split(",")] if args.alphas else \
         [round(0.02 * k, 2) for k in range(1, 13)]
+    for rule in rules:  # every rule's size, before the first one runs
+        check_capacity_memory(args.n, rule, max(alphas), dev)
     results = []
     for rule in rules:
         log(f"capacity: {rule}, N = {args.n}, {len(alphas)} loads, {args.trials} trials")

@@ -99,6 +99,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         model._validate_params()
     except ValueError as exc:
         raise GenlabError(f"bad training option: {exc}") from None
+    model.check_fit_memory(X.shape[1], X.shape[0])
     resume = prepare_output(args.out, args.resume, args.overwrite)
     if not resume:  # a resumed fit says where it goes on, once it has checked the checkpoint
         log(f"training a {cls.__name__} with {args.hidden} hidden units on {len(X)} examples "

@@ -24,6 +24,7 @@ from genlab.tsp import (
     two_opt,
 )
 from genlab.tsp.exact import HELD_KARP_MAX_N
+from genlab.tsp.solve import check_solve_memory
 from genlab.tsp.tsplib import Instance
 
 INSTANCE_HELP = ("a TSPLIB .tsp file, a .npy distance matrix, random:N (N random cities from "
@@ -45,6 +46,7 @@ def _gap(length: float, opt: float | None) -> float | None:
 
 def cmd_solve(args: argparse.Namespace) -> None:
     inst = load_instance(args.instance, seed=args.seed)
+    check_solve_memory(inst.n, args.method, args.restarts, args.device)
     if resolve_device(args.device).type == "cpu":
         # the batched networks are many small tensors: on a shared CPU, intra-op threads cost
         # far more in synchronisation than they give

@@ -45,6 +45,7 @@ from genlab.latent.runs import (
     split_validation,
     train_run,
 )
+from genlab.memory import check_allocation, forward_bytes, parameter_bytes
 from genlab.plots import plot_image_grid
 from genlab.progress import log
 from genlab.train import TrainConfig, dist_info, seeded_init
@@ -146,6 +147,26 @@ def load_training_data(args: argparse.Namespace) -> tuple[ImageDataset, ImageDat
     return split_validation(data, args.val)
 
 
+def check_model_memory(build: Callable[[], torch.nn.Module], what: str,
+                       device: torch.device) -> None:
+    """Refuse a model whose training cannot fit: its parameters about six times over
+    (weights, gradients, Adam's two moments, the checkpoint and the saved model), measured
+    by building it on the meta device (nothing allocated)."""
+    check_allocation(6 * parameter_bytes(build), what, device,
+                     "use smaller --hidden/--latent sizes")
+
+
+def check_decode_memory(model: LatentModel, n: int, what: str, device: torch.device) -> None:
+    """Refuse decoding ``n`` codes at once when it cannot fit: the decoder's activations
+    per image (counted on the meta device) and the images, their CPU copy and the figure."""
+    def run(copy: torch.nn.Module) -> None:
+        copy.decode_mean(torch.zeros(1, model.latent_dim, device="meta"))
+
+    per_image = forward_bytes(model, run) or 0
+    check_allocation(n * (per_image + 24 * model.data_dim), what, device,
+                     "use a smaller size")
+
+
 def train_config(args: argparse.Namespace) -> TrainConfig:
     if args.patience is not None and args.val == 0:
         raise GenlabError("--patience needs a validation set; add --val N")
@@ -208,6 +229,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     settings = resolve_defaults(args)
     spec = LATENT_TYPES[args.latent_type]
     data, val = load_training_data(args)
+    check_model_memory(lambda: spec.build(args, data.image_shape),
+                       f"a VAE with --hidden {','.join(map(str, args.hidden)) or 'none'} and "
+                       f"--latent {args.latent}", device)
     with seeded_init(args.seed):
         model = spec.build(args, data.image_shape)
     if hasattr(model, "init_output_bias") and not args.resume:
@@ -260,6 +284,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 def cmd_sample(args: argparse.Namespace) -> None:
     model, meta, device = _load(args)
     model = _variational(model, "vae sample")
+    check_decode_memory(model, args.n, f"--n {args.n} samples", device)
     with torch.no_grad():
         x = model.sample(args.n, make_generator(args.seed, device))
     plot_image_grid(x.cpu(), args.out, image_shape=model.image_shape, vmin=0, vmax=1,
@@ -300,6 +325,7 @@ def cmd_manifold(args: argparse.Namespace) -> None:
         raise GenlabError(f"vae manifold needs a 2-D latent, this model has {model.latent_dim}; "
                           "train one with --latent 2")
     g = args.grid
+    check_decode_memory(model, g * g, f"--grid {g} ({g}x{g} images)", device)
     vals = torch.linspace(-args.span, args.span, g)
     # row 0 of the picture is the largest z2, so the grid reads like the z-plane
     z = torch.stack(torch.meshgrid(vals, vals.flip(0), indexing="xy"), -1).reshape(-1, 2)

@@ -98,6 +98,13 @@ def split_rhat(draws: torch.Tensor) -> torch.Tensor:
     return torch.where((w == 0) & (var_plus == 0), torch.ones_like(rhat), rhat)
 
 
+def summary_memory(shape: tuple[int, ...]) -> int:
+    """Bytes :func:`summarize` needs for draws of ``shape`` ``(S, C, ...)``: about 112 per
+    draw (the float64 copy and its centred copy, and the FFT of the autocovariance, padded
+    to up to ``4 S``: its complex transform, their product and the inverse)."""
+    return 112 * math.prod(int(d) for d in shape)
+
+
 def summarize(draws: torch.Tensor) -> ChainSummary:
     """Mean, MCSE, ESS and split R-hat of each quantity in ``draws`` (S, C, ...)."""
     x = _check(draws)

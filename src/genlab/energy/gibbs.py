@@ -31,6 +31,7 @@ import torch
 from genlab.energy.boltzmann import check_spins, check_weights, energy
 from genlab.energy.gibbs_native import native_kernel, run_block
 from genlab.errors import GenlabError
+from genlab.memory import check_allocation, tensor_bytes
 from genlab.progress import progress
 
 ORDERS = ("fixed", "random")
@@ -120,6 +121,16 @@ class GibbsRun:
     sweeps: int
 
 
+def sample_memory(n: int, n_chains: int, n_samples: int, burn_in: int = 0, thin: int = 1,
+                  dtype: torch.dtype = torch.float32) -> int:
+    """Bytes :func:`sample` needs: the int8 samples ``(n_samples, n_chains, n)``, the
+    energy trace ``(burn_in + n_samples * thin, n_chains)`` and a few ``(n_chains, n)``
+    states and activities."""
+    total = burn_in + n_samples * thin
+    return (tensor_bytes((n_samples, n_chains, n), torch.int8)
+            + tensor_bytes((total, n_chains), dtype) + 6 * tensor_bytes((n_chains, n), dtype))
+
+
 def sample(weights: torch.Tensor, bias: torch.Tensor | None = None, beta: float = 1.0,
            n_chains: int = 16, n_samples: int = 1000, burn_in: int = 100, thin: int = 1,
            generator: torch.Generator | None = None, order: str = "fixed",
@@ -145,6 +156,9 @@ def sample(weights: torch.Tensor, bias: torch.Tensor | None = None, beta: float 
         raise GenlabError(f"beta must be a finite number >= 0, got {beta}")
     if order not in ORDERS:
         raise GenlabError(f"unknown sweep order {order!r}; choose one of {', '.join(ORDERS)}")
+    check_allocation(sample_memory(n, n_chains, n_samples, burn_in, thin, dtype),
+                     f"sampling {n_chains} chains x {n_samples} samples of {n} units", device,
+                     "use fewer chains or samples")
     if generator is None:
         generator = torch.Generator(device=device).manual_seed(0)
     if init is None:

@@ -50,6 +50,7 @@ from genlab.energy.exact import (
 from genlab.energy.gibbs import gibbs_sweep, random_spins
 from genlab.errors import GenlabError
 from genlab.io import delete_model, load_model, save_model, tensor_digest
+from genlab.memory import check_allocation, tensor_bytes
 from genlab.progress import log, progress
 from genlab.train import (
     Interrupt,
@@ -226,6 +227,23 @@ class _Checkpoint:
         return pos, history
 
 
+def check_train_memory(n_data: int, n_visible: int, config: BMTrainConfig,
+                       device: torch.device | str = "cpu") -> None:
+    """Refuse (:class:`GenlabError`, one line) a training run that cannot fit in memory.
+
+    The ``(n, n)`` weights are held about eight times (weights, mask, velocity, the data
+    and model correlations and their temporaries); the chains ``(n_chains, n)`` and a batch
+    a few times for a sweep; the clamped hidden states ``(n_data, n_hidden)`` three times.
+    """
+    cfg = config
+    n = n_visible + cfg.n_hidden
+    need = (8 * tensor_bytes((n, n)) + 4 * tensor_bytes((cfg.n_chains, n))
+            + 4 * tensor_bytes((min(cfg.batch_size, n_data), n))
+            + 3 * tensor_bytes((n_data, cfg.n_hidden)))
+    check_allocation(need, f"training {n_visible}+{cfg.n_hidden} units with {cfg.n_chains} "
+                     f"chains on {n_data} rows", device, "use fewer hidden units or chains")
+
+
 def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
                   generator: torch.Generator | None = None,
                   device: torch.device | str = "cpu", mask: torch.Tensor | None = None,
@@ -279,6 +297,7 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
     if cfg.method == "exact" and n > MAX_EXACT_UNITS:
         raise GenlabError(f"method 'exact' enumerates 2^n states and needs n <= "
                           f"{MAX_EXACT_UNITS}; this machine has {n} units: use 'pcd'")
+    check_train_memory(n_data, nv, cfg, device)
     resuming = checkpoint is not None and prepare_checkpoint(checkpoint, resume, overwrite)
     if generator is None:
         generator = torch.Generator(device=device).manual_seed(0)

@@ -22,6 +22,7 @@ import torch
 
 from genlab.energy.boltzmann import check_weights
 from genlab.errors import GenlabError
+from genlab.memory import check_allocation, tensor_bytes
 
 
 class MeanFieldResult(NamedTuple):
@@ -75,6 +76,10 @@ def mean_field(weights: torch.Tensor, bias: torch.Tensor | None = None, beta: fl
     if generator is None:
         generator = torch.Generator(device=w.device).manual_seed(0)
     n = w.shape[0]
+    # the (R, n) magnetisations, the new ones and the temporaries of one update
+    check_allocation(6 * tensor_bytes((restarts, n), torch.float64),
+                     f"mean field with {restarts} restarts of {n} units", w.device,
+                     "use fewer restarts")
     m = 2 * torch.rand(restarts, n, generator=generator, device=w.device,
                        dtype=torch.float64) - 1                         # (R, n)
     m[0] = 0.5 * torch.tanh(beta * b)

@@ -23,6 +23,7 @@ from genlab.errors import GenlabError
 from genlab.hopfield.learning import RULES
 from genlab.hopfield.modern import ModernHopfield
 from genlab.hopfield.network import HopfieldNetwork
+from genlab.memory import check_allocation, tensor_bytes
 from genlab.progress import progress
 
 AGS_CRITICAL_LOAD = 0.138
@@ -76,6 +77,22 @@ def critical_load(alphas: list[float], recalled: list[float], level: float = 0.5
     return None
 
 
+def check_capacity_memory(n: int, rule: str, alpha: float,
+                          device: str | torch.device = "cpu") -> None:
+    """Refuse (:class:`GenlabError`) a capacity run at load ``alpha`` that cannot fit.
+
+    A binary network holds its ``(n, n)`` weights about three times over (the weights, the
+    permuted copy of an asynchronous sweep, the product that builds them); the modern
+    network its ``(P, P)`` similarities of the patterns used as cues. Both keep a few
+    ``(P, n)`` pattern and state arrays.
+    """
+    p = max(1, round(alpha * n))
+    need = 6 * tensor_bytes((p, n))
+    need += 3 * tensor_bytes((p, p)) if rule == "modern" else 3 * tensor_bytes((n, n))
+    check_allocation(need, f"a capacity run with {n} units and up to {p} patterns",
+                     device, "use fewer units (--n) or lower loads")
+
+
 def capacity_curve(n: int, rule: str, alphas: list[float], trials: int = 1,
                    mode: str = "async", max_sweeps: int = 100,
                    generator: torch.Generator | None = None,
@@ -92,6 +109,7 @@ def capacity_curve(n: int, rule: str, alphas: list[float], trials: int = 1,
                           f"{', '.join(CAPACITY_RULES)}")
     if n < 2 or trials < 1 or not alphas or any(not 0 < a for a in alphas):
         raise GenlabError("capacity needs n >= 2, trials >= 1 and loads alpha > 0")
+    check_capacity_memory(n, rule, max(alphas), device)
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
     res = CapacityResult(n=n, rule=rule, mode=mode, alphas=list(alphas), patterns=[],
                          overlap=[], overlap_sem=[], recalled=[], stable=[], sweeps=[],

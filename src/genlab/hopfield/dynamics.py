@@ -251,6 +251,13 @@ def _async_sweep_native(kernel, j: torch.Tensor, b: torch.Tensor | None, x: torc
     return torch.index_select(xp, 1, inv, out=out), drop
 
 
+def _grow_rows(hist: torch.Tensor, rows: int) -> torch.Tensor:
+    """``hist`` ``(R, C)`` extended to ``(rows, C)`` with NaN rows (doubling keeps the
+    copies linear in the number of sweeps run)."""
+    more = hist.new_full((rows - hist.shape[0], hist.shape[1]), float("nan"))
+    return torch.cat([hist, more])
+
+
 def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor | None = None,
                  mode: Literal["async", "sync"] = "async", max_sweeps: int = 100,
                  clamp: torch.Tensor | None = None, generator: torch.Generator | None = None,
@@ -294,7 +301,8 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
                                                    record == "updates") is not None
     work = torch.empty_like(x) if compiled else None
     sweeps = torch.zeros(c, dtype=torch.int64, device=dev)
-    hist = torch.full((max_sweeps + 1, c), float("nan"), dtype=dtype, device=dev)
+    # energies per sweep, grown as sweeps happen: a large max_sweeps costs nothing up front
+    hist = torch.full((min(max_sweeps, 16) + 1, c), float("nan"), dtype=dtype, device=dev)
     frames: list[torch.Tensor] = [x.clone()] if record != "none" else []
     trace = [] if record == "updates" else None
     if mode == "async":
@@ -304,6 +312,8 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
         if active.numel() == 0:
             break
         last = s
+        if s >= hist.shape[0]:
+            hist = _grow_rows(hist, min(max_sweeps + 1, 2 * hist.shape[0]))
         whole = active.numel() == c
         xa = x if whole else x[active]
         ma = None if mask is None else (mask if whole else mask[active])

@@ -17,6 +17,7 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.latent.gumbel import check_logits, gumbel_softmax
+from genlab.memory import check_allocation, tensor_bytes
 from genlab.plots import plt, save_figure
 
 __all__ = ["TemperatureSweep", "temperature_sweep", "plot_temperature_sweep"]
@@ -54,6 +55,10 @@ def temperature_sweep(logits: torch.Tensor, taus: Sequence[float], n_mc: int = 1
     check_logits(logits)
     if not taus or any(not t > 0 for t in taus):
         raise GenlabError("give at least one temperature, every one > 0")
+    # the (n_mc, K) noise, logits and softmax of one expectation, float64
+    check_allocation(6 * tensor_bytes((n_mc, len(logits)), torch.float64),
+                     f"a Monte Carlo expectation over {n_mc} samples of {len(logits)} "
+                     "categories", "cpu", "use fewer samples")
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
     means, samples = [], []
     state = gen.get_state()

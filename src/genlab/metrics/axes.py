@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from genlab.errors import GenlabError
+from genlab.memory import check_allocation
 from genlab.metrics.ground_truth import (
     CodeFunction,
     check_count,
@@ -126,6 +127,9 @@ def factor_axes(code_fn: CodeFunction, factor_sizes: Sequence[int], factor_names
     which on dSprites are evenly spaced in each ordered factor)."""
     sizes = check_sizes(factor_sizes)
     check_count("n_samples", n_samples, len(ordered) + 2)
+    # the int64 factors and their float64 copies, and the float64 codes (up to 64 latents)
+    check_allocation(n_samples * (16 * len(sizes) + 8 * 64),
+                     f"{n_samples} codes of {len(sizes)} factors", "cpu", "use fewer codes")
     names = list(factor_names)
     missing = [k for k in ordered if k not in names]
     if len(names) != len(sizes) or missing:

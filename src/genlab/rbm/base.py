@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from genlab.device import denormals_flushed, resolve_device
 from genlab.errors import GenlabError
 from genlab.io import delete_model, load_model, model_paths, read_header, save_model
+from genlab.memory import check_allocation, tensor_bytes
 from genlab.progress import log
 from genlab.rbm.energy import (
     RBMParams,
@@ -201,6 +202,22 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # ----- fitting ---------------------------------------------------------------------------
 
+    def check_fit_memory(self, n_features: int, n_samples: int = 0) -> None:
+        """Raise :class:`GenlabError` (one line) when fitting ``n_samples`` rows of
+        ``n_features`` cannot fit in memory, before anything is allocated.
+
+        The ``(n_components, n_features)`` weights exist about six times over (their
+        float64 initial draw, the float32 weights, velocity, update and the saved copy); a
+        mini-batch's ``(batch_size, n_components + n_features)`` states a few times; the
+        data once more as a float32 tensor.
+        """
+        h, b = int(self.n_components), int(self.batch_size)
+        need = (6 * tensor_bytes((h, n_features)) + 8 * tensor_bytes((b, h + n_features))
+                + tensor_bytes((n_samples, n_features)))
+        check_allocation(need, f"an RBM of {h} hidden x {n_features} visible units "
+                         f"(batch size {b})", self._device(),
+                         "use fewer hidden units or a smaller batch size")
+
     def _init_params(self, n_features: int, rng: np.random.RandomState,
                      X: np.ndarray) -> RBMParams:
         dev = self._device()
@@ -338,6 +355,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         refused unless ``resume`` or ``overwrite``.
         """
         X = self._check(X, reset=True)
+        self.check_fit_memory(X.shape[1], X.shape[0])
         if max_epochs is not None and (checkpoint is None or int(max_epochs) < 1):
             raise GenlabError(f"max_epochs={max_epochs} stops a run to resume later: it needs "
                               "a checkpoint and must be >= 1")
@@ -372,6 +390,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if not hasattr(self, "random_state_"):
             self.random_state_ = check_random_state(self.random_state)
         if first:
+            self.check_fit_memory(X.shape[1], X.shape[0])
             self._store(self._init_params(X.shape[1], self.random_state_, X))
             self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=np.float32)
         self._update_data_mean(X, reset=first)
@@ -443,6 +462,11 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if int(n_samples) < 1 or int(n_steps) < 1:
             raise GenlabError(f"sample needs n_samples >= 1 and n_steps >= 1, got {n_samples} "
                               f"and {n_steps}")
+        n_v, n_h = self.components_.shape[1], self.components_.shape[0]
+        # a sweep's (n_samples, n_h + n_v) probabilities, samples and noise
+        check_allocation(6 * tensor_bytes((n_samples, n_h + n_v)),
+                         f"sampling {n_samples} chains of {n_h}+{n_v} units", self._device(),
+                         "draw fewer samples")
         if not hasattr(self, "random_state_"):
             self.random_state_ = check_random_state(self.random_state)
         gen = self._generator(self.random_state_, self._device())

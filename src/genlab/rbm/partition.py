@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from genlab.errors import GenlabError
+from genlab.memory import check_allocation, tensor_bytes
+from genlab.progress import progress
 from genlab.rbm.energy import LOG_2PI, RBMParams, hidden_input, hidden_log_marginal
 
 MAX_EXACT_UNITS = 24
@@ -143,6 +145,19 @@ def ais_layer(p: RBMParams, layer: str = "auto") -> str:
     return layer
 
 
+def check_ais_memory(p: RBMParams, n_runs: int, n_betas: int) -> None:
+    """Raise :class:`GenlabError` (one line) when AIS with ``n_runs`` runs and ``n_betas``
+    intermediate distributions cannot fit in memory.
+
+    The schedule costs about 64 bytes per beta (float64 pieces, their concatenation, and the
+    Python floats of its list); each step holds a few ``(n_runs, n_v + n_h)`` arrays.
+    """
+    dtype = p.weights.dtype
+    need = 64 * (int(n_betas) + 1) + 8 * tensor_bytes((n_runs, p.n_visible + p.n_hidden), dtype)
+    check_allocation(need, f"AIS with {n_runs} runs x {n_betas} betas on {p.n_hidden}+"
+                     f"{p.n_visible} units", p.weights.device, "use fewer runs or betas")
+
+
 def ais_log_partition(p: RBMParams, base_bias: torch.Tensor | None = None, n_runs: int = 100,
                       n_betas: int = 10000, generator: torch.Generator | None = None,
                       layer: str = "auto") -> AISResult:
@@ -191,6 +206,7 @@ def ais_log_partition(p: RBMParams, base_bias: torch.Tensor | None = None, n_run
     """
     if n_runs < 2:
         raise GenlabError(f"AIS needs at least 2 runs for a standard error, got {n_runs}")
+    check_ais_memory(p, n_runs, n_betas)
     if ais_layer(p, layer) == "hidden":
         return _ais_hidden(p, base_bias, n_runs, n_betas, generator)
     w, b, c = p.weights.detach(), p.visible_bias.detach(), p.hidden_bias.detach()
@@ -211,7 +227,7 @@ def ais_log_partition(p: RBMParams, base_bias: torch.Tensor | None = None, n_run
                                     dtype=dtype)
     target = RBMParams(w, b, c, log_var)
     log_w = torch.zeros(n_runs, dtype=torch.float64, device=device)
-    for k in range(1, len(betas)):
+    for k in progress(range(1, len(betas)), total=len(betas) - 1, desc="AIS"):
         b0, b1 = betas[k - 1], betas[k]
         a = hidden_input(target, v)  # c + W (v / sigma^2), (M, n_h)
         inc = (F.softplus(b1 * a) - F.softplus(b0 * a)).sum(dim=1)
@@ -252,7 +268,7 @@ def _ais_hidden(p: RBMParams, base_bias: torch.Tensor | None, n_runs: int, n_bet
         w_prec = w * prec  # W diag(1 / sigma^2), (n_h, n_v)
     h = torch.bernoulli(torch.sigmoid(c_a).expand(n_runs, -1), generator=generator)
     log_w = torch.zeros(n_runs, dtype=torch.float64, device=device)
-    for k in range(1, len(betas)):
+    for k in progress(range(1, len(betas)), total=len(betas) - 1, desc="AIS"):
         b0, b1 = betas[k - 1], betas[k]
         m = h @ w  # W'h, (M, n_v)
         if prec is None:

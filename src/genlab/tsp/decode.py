@@ -18,6 +18,7 @@ from scipy.optimize import linear_sum_assignment
 
 from genlab.device import make_generator, resolve_device
 from genlab.errors import GenlabError
+from genlab.memory import check_allocation, tensor_bytes
 from genlab.tsp.tsplib import tour_length
 
 
@@ -30,6 +31,20 @@ def start_batch(restarts: int, seed: int | None, device: str | torch.device
     t0 = time.perf_counter()
     dev = resolve_device(device)
     return dev, make_generator(seed, dev), t0
+
+
+def check_batch_memory(method: str, restarts: int, n: int, copies: float,
+                       device: torch.device, shape: tuple[int, ...] | None = None) -> None:
+    """Refuse (:class:`GenlabError`) a batch of ``restarts`` networks that cannot fit.
+
+    Each solver keeps about ``copies`` float64 arrays of the batch's ``shape`` alive at its
+    peak (default ``(restarts, n, n)``: one neuron per city and position; measured peaks
+    for the constants the solvers pass).
+    """
+    shape = (restarts, n, n) if shape is None else shape
+    check_allocation(copies * tensor_bytes(shape, torch.float64),
+                     f"{method} with {restarts} restarts of {n} cities", device,
+                     "use fewer restarts")
 
 
 @dataclass

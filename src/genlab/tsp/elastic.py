@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from genlab.errors import GenlabError
-from genlab.tsp.decode import SolveResult, pick_best, start_batch
+from genlab.tsp.decode import SolveResult, check_batch_memory, pick_best, start_batch
 
 
 @dataclass
@@ -83,6 +83,14 @@ def en_step(y: torch.Tensor, x: torch.Tensor, K: float, cfg: ElasticNetConfig) -
     return cfg.alpha * pull + cfg.beta * K * lap
 
 
+def check_memory(restarts: int, n: int, device: torch.device,
+                 config: ElasticNetConfig | None = None) -> None:
+    """Refuse ``restarts`` rings for ``n`` cities that cannot fit: a step holds the
+    ``(restarts, n, M, 2)`` differences, their squares and the weighted pulls."""
+    m = math.ceil((config or ElasticNetConfig()).ratio * n)
+    check_batch_memory("elastic-net", restarts, n, 4, device, (restarts, n, m, 2))
+
+
 def solve_elastic_net(dist: np.ndarray, coords: np.ndarray | None = None, restarts: int = 8,
                       config: ElasticNetConfig | None = None, seed: int | None = 0,
                       device: str | torch.device = "auto") -> SolveResult:
@@ -90,9 +98,10 @@ def solve_elastic_net(dist: np.ndarray, coords: np.ndarray | None = None, restar
     cfg = config or ElasticNetConfig()
     dev, gen, t0 = start_batch(restarts, seed, device)
     n = dist.shape[0]
+    M = math.ceil(cfg.ratio * n)
+    check_memory(restarts, n, dev, cfg)
     pts = unit_square(coords if coords is not None else embed_plane(dist))
     x = torch.as_tensor(pts, dtype=torch.float64, device=dev)  # (n, 2)
-    M = math.ceil(cfg.ratio * n)
     phase = 2 * math.pi * torch.rand((restarts, 1), generator=gen, device=dev, dtype=torch.float64)
     ang = phase + 2 * math.pi * torch.arange(M, device=dev, dtype=torch.float64) / M  # (B, M)
     jitter = cfg.jitter * cfg.radius * torch.randn((restarts, M, 2), generator=gen, device=dev,

@@ -26,7 +26,13 @@ import numpy as np
 import torch
 
 from genlab.errors import GenlabError
-from genlab.tsp.decode import SolveResult, pick_best, start_batch, state_to_tours
+from genlab.tsp.decode import (
+    SolveResult,
+    check_batch_memory,
+    pick_best,
+    start_batch,
+    state_to_tours,
+)
 
 # Mean distance between two uniform points of the unit square, the scale of Hopfield & Tank's
 # 10-city instances: distances are rescaled to this mean so A..D keep their published meaning.
@@ -100,6 +106,12 @@ def ht_energy(V: torch.Tensor, u: torch.Tensor | None, d: torch.Tensor,
     return e_a + e_b + e_c + e_d + leak
 
 
+def check_memory(restarts: int, n: int, device: torch.device) -> None:
+    """Refuse ``restarts`` networks of ``n`` cities that cannot fit (measured: the
+    expressions of a step keep about 36 ``(restarts, n, n)`` float64 arrays at once)."""
+    check_batch_memory("hopfield-tank", restarts, n, 40, device)
+
+
 def solve_hopfield_tank(dist: np.ndarray, restarts: int = 20,
                         config: HopfieldTankConfig | None = None, seed: int | None = 0,
                         device: str | torch.device = "auto") -> SolveResult:
@@ -112,6 +124,7 @@ def solve_hopfield_tank(dist: np.ndarray, restarts: int = 20,
     cfg = config or HopfieldTankConfig()
     dev, gen, t0 = start_batch(restarts, seed, device)
     n = dist.shape[0]
+    check_memory(restarts, n, dev)
     d = torch.as_tensor(scale_distances(dist), dtype=torch.float64, device=dev)
     v_start = 1.0 / n
     u00 = cfg.u0 * np.arctanh(2 * v_start - 1)

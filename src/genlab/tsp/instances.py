@@ -20,6 +20,7 @@ import numpy as np
 
 from genlab.data.npfiles import read_npy
 from genlab.errors import GenlabError
+from genlab.memory import check_allocation
 from genlab.tsp.tsplib import Instance, read_tsplib
 
 BUILTIN_INSTANCES = ("burma14", "ulysses16", "gr17")
@@ -37,6 +38,9 @@ def random_euclidean(n: int, seed: int = 0) -> Instance:
     """``n`` cities uniform in ``[0, 1]^2`` from ``seed``; ``d_XY = ||x_X - x_Y||`` (unrounded)."""
     if n < 3:
         raise GenlabError(f"a random instance needs at least 3 cities, got {n}")
+    # the (n, n, 2) differences, their squares and the (n, n) distances, float64
+    check_allocation(48 * n * n, f"random:{n} ({n} cities)", "cpu",
+                     "use fewer cities")
     rng = np.random.default_rng(seed)
     coords = rng.random((n, 2))
     dist = np.sqrt(((coords[:, None, :] - coords[None, :, :]) ** 2).sum(-1))

@@ -60,6 +60,7 @@ import torch
 from genlab.errors import GenlabError
 from genlab.tsp.decode import (
     SolveResult,
+    check_batch_memory,
     pick_best,
     start_batch,
     state_to_tours,
@@ -207,6 +208,12 @@ def read_tours(dist: np.ndarray, V: torch.Tensor) -> tuple[np.ndarray, np.ndarra
     return tours, valid
 
 
+def check_memory(restarts: int, n: int, device: torch.device) -> None:
+    """Refuse ``restarts`` networks of ``n`` cities that cannot fit (measured: about 8
+    ``(restarts, n, n)`` float64 arrays at the peak)."""
+    check_batch_memory("mean-field", restarts, n, 10, device)
+
+
 def solve_mean_field(dist: np.ndarray, restarts: int = 32, config: MeanFieldConfig | None = None,
                      seed: int | None = 0, device: str | torch.device = "auto") -> SolveResult:
     """Anneal ``restarts`` mean-field networks at once (softassign below ``serial_from``
@@ -218,6 +225,7 @@ def solve_mean_field(dist: np.ndarray, restarts: int = 32, config: MeanFieldConf
                           "choose auto, sinkhorn or serial")
     dev, gen, t0 = start_batch(restarts, seed, device)
     n = dist.shape[0]
+    check_memory(restarts, n, dev)
     ds = scale_distances(dist)
     d = torch.as_tensor(ds, dtype=torch.float64, device=dev)
     update = cfg.update

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
+from genlab.device import resolve_device
 from genlab.errors import GenlabError
+from genlab.tsp import elastic, hopfield_tank, meanfield
 from genlab.tsp.decode import SolveResult
 from genlab.tsp.elastic import solve_elastic_net
 from genlab.tsp.hopfield_tank import solve_hopfield_tank
@@ -12,6 +14,16 @@ from genlab.tsp.meanfield import solve_mean_field
 from genlab.tsp.tsplib import Instance
 
 METHODS = ("hopfield-tank", "mean-field", "elastic-net")
+
+
+def check_solve_memory(n: int, method: str, restarts: int,
+                       device: str | torch.device = "auto") -> None:
+    """Refuse (:class:`GenlabError`, one line) ``restarts`` runs of ``method`` on ``n``
+    cities that cannot fit in memory; :func:`solve` checks the same before allocating."""
+    checks = {"hopfield-tank": hopfield_tank.check_memory, "mean-field": meanfield.check_memory,
+              "elastic-net": elastic.check_memory}
+    if method in checks:
+        checks[method](restarts, n, resolve_device(device))
 
 
 def solve(instance: Instance, method: str = "mean-field", restarts: int = 16,
