@@ -165,13 +165,13 @@ def test_header_beyond_what_gzip_can_hold_is_refused_before_reading(tmp_path):
 
 
 def test_declared_size_beyond_memory_is_refused_with_the_size(tmp_path, monkeypatch):
-    import genlab.data.safeio as safeio
+    import genlab.memory as memory
 
     path = tmp_path / "x.idx"
     write_idx(path, np.zeros((100, 50, 50), np.uint8))
-    monkeypatch.setattr(safeio, "physical_memory", lambda: 100_000)
-    with pytest.raises(GenlabError, match=r"needs 250\.0 KB, more than this machine's "
-                                          r"100\.0 KB of memory.*--limit"):
+    monkeypatch.setattr(memory, "available_memory", lambda device="cpu": 100_000)
+    with pytest.raises(GenlabError, match=r"needs about 250 kB; this machine has "
+                                          r"100 kB available.*--limit"):
         read_idx(path)
     assert read_idx(path, limit=20).shape == (20, 50, 50)  # 50 KB fits
 

@@ -13,6 +13,7 @@ import torch
 
 from genlab.cli.common import (
     MAX_SEED,
+    add_checkpointed_output,
     add_command,
     add_group,
     emit,
@@ -23,7 +24,6 @@ from genlab.cli.common import (
     nonneg_float,
     nonneg_int,
     output_file,
-    output_model,
     positive_float,
     positive_int,
     probability,
@@ -386,14 +386,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="flip each clamped visible bit with this probability per update (0)")
     p.add_argument("--plot", type=output_file, default=None,
                    help="save the training curve as this PNG")
-    p.add_argument("--out", type=output_model, required=True,
-                   help="model name: writes NAME.safetensors + .json (and, while it trains, "
-                        "the checkpoint NAME.checkpoint.*)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the unfinished run in NAME.checkpoint.* exactly where it "
-                        "stopped (same data and options)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the model (or unfinished run) already saved as NAME")
+    add_checkpointed_output(p)
 
     p = add_command(sub, "encoder", cmd_encoder,
                     "the 4-2-4 encoder problem (Ackley, Hinton & Sejnowski 1985) over seeds",

@@ -191,6 +191,19 @@ def existing_file(text: str) -> Path:
     return path
 
 
+def add_checkpointed_output(parser: argparse.ArgumentParser, name: str = "NAME") -> None:
+    """Add ``--out NAME`` (the model a training saves, with its checkpoint
+    ``NAME.checkpoint.*`` while it trains), ``--resume`` and ``--overwrite``."""
+    parser.add_argument("--out", type=output_model, required=True, metavar=name,
+                        help=f"model name: writes {name}.safetensors + {name}.json (and, while "
+                             f"it trains, the checkpoint {name}.checkpoint.*)")
+    parser.add_argument("--resume", action="store_true",
+                        help=f"continue the unfinished run in {name}.checkpoint.* exactly "
+                             "where it stopped (same data and options)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help=f"replace the model (or unfinished run) already saved as {name}")
+
+
 def add_data_options(parser: argparse.ArgumentParser, default: str = "mnist5k",
                      binarize: str = "none", positional: bool = False) -> None:
     """Add the options every data loader honours (see :func:`genlab.data.load_dataset`).

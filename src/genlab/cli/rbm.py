@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from genlab.cli.common import (
+    add_checkpointed_output,
     add_command,
     add_data_options,
     add_group,
@@ -18,7 +19,6 @@ from genlab.cli.common import (
     input_name,
     nonneg_float,
     output_file,
-    output_model,
     positive_float,
     positive_int,
     probability,
@@ -220,14 +220,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "genlab rbm train mnist5k --visible gaussian --hidden 100 "
                              "--lr 0.001 --out grbm")
     _data_options(p)
-    p.add_argument("--out", type=output_model, required=True,
-                   help="model name: writes OUT.safetensors + OUT.json "
-                        "(and, while it trains, the checkpoint OUT.checkpoint.*)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the unfinished run in OUT.checkpoint.* exactly where it "
-                        "stopped (same data and options)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the model (or unfinished run) already saved as OUT")
+    add_checkpointed_output(p, "OUT")
     p.add_argument("--hidden", type=positive_int, default=500,
                    help="number of hidden units (default 500)")
     p.add_argument("--visible", choices=("bernoulli", "gaussian"), default="bernoulli",

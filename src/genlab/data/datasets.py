@@ -49,7 +49,7 @@ import torch
 
 from genlab.data.idx import GZIP_MAGIC, is_idx_magic, read_idx, read_idx_header
 from genlab.data.npfiles import NPY_MAGIC, ZIP_MAGICS, read_npy, read_npz
-from genlab.data.safeio import check_memory, one_line
+from genlab.data.safeio import check_memory, file_head, one_line
 from genlab.data.transforms import BINARIZE_MODES, binarize, to_spins
 from genlab.device import make_generator
 from genlab.errors import GenlabError
@@ -451,11 +451,7 @@ def _load_png_folder(folder: Path, split: str, limit: int | None) -> np.ndarray:
 def _sniff(path: Path) -> str:
     """What kind of data file ``path`` is, from its first bytes (then its name):
     ``npz``, ``npy`` or ``idx``; anything else is a :class:`GenlabError` listing the formats."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise GenlabError(f"cannot read {path}: {exc.strerror or exc}") from None
+    head = file_head(path, "data")
     if not head:
         raise GenlabError(f"{path} is empty (0 bytes); give {USER_FORMATS}")
     if head.startswith(NPY_MAGIC):

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from genlab.data.safeio import check_memory, human_bytes, read_exactly, skip_bytes, to_native
+from genlab.data.safeio import check_memory, read_exactly, skip_bytes, to_native
 from genlab.errors import GenlabError
+from genlab.memory import format_bytes
 
 # IDX type code -> big-endian numpy dtype
 IDX_TYPES: dict[int, np.dtype] = {
@@ -149,8 +150,8 @@ def read_idx_header(path: str | os.PathLike[str]) -> IdxHeader:
                               "the file is corrupt")
     elif head.offset + need > MAX_GZIP_RATIO * size:
         raise GenlabError(f"gzipped IDX file {path} declares shape {dims} "
-                          f"({human_bytes(need)} of data), more than a gzip file of "
-                          f"{human_bytes(size)} can hold; it is truncated or its header is "
+                          f"({format_bytes(need)} of data), more than a gzip file of "
+                          f"{format_bytes(size)} can hold; it is truncated or its header is "
                           "corrupt")
     return head
 

@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from genlab.data.safeio import check_memory, one_line, read_exactly, to_native
+from genlab.data.safeio import check_memory, file_head, one_line, read_exactly, to_native
 from genlab.errors import GenlabError
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -91,13 +91,7 @@ def _read_array(fh: BinaryIO, data_bytes: int, where: str) -> np.ndarray:
 
 
 def _start(path: Path, what: str) -> bytes:
-    if not path.is_file():
-        raise GenlabError(f"{what} file {path} not found")
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise GenlabError(f"cannot read {path}: {exc.strerror or exc}") from None
+    head = file_head(path, what)
     if not head:
         raise GenlabError(f"{path} is empty (0 bytes); expected a NumPy file")
     return head

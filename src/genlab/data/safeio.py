@@ -6,43 +6,35 @@ or hostile header is refused with a message instead of exhausting the machine's 
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
 from genlab.errors import GenlabError
+from genlab.memory import check_allocation
 
 CHUNK = 1 << 24  # bytes per read: bounded, so a short stream is noticed early
 
 
-def physical_memory() -> int | None:
-    """The machine's total memory in bytes, or None where the system does not say."""
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-def human_bytes(n: int) -> str:
-    """``n`` bytes as a short human-readable size (``1.5 GB``)."""
-    size = float(n)
-    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
-        if size < 1000 or unit == "PB":
-            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n} bytes"  # pragma: no cover
-
-
 def check_memory(nbytes: int, what: str, hint: str = "") -> None:
-    """Refuse to allocate ``nbytes`` for ``what`` when that is more than the machine's memory.
+    """Refuse to allocate ``nbytes`` for ``what`` when that is more than the machine has
+    available (:func:`genlab.memory.check_allocation`); ``hint`` (e.g. "read fewer rows with
+    --limit") is appended to the message."""
+    check_allocation(nbytes, what, "cpu", hint or None)
 
-    ``hint`` (e.g. "read fewer rows with --limit") is appended to the message.
-    """
-    total = physical_memory()
-    if total is not None and nbytes > total:
-        raise GenlabError(f"{what} needs {human_bytes(nbytes)}, more than this machine's "
-                          f"{human_bytes(total)} of memory" + (f"; {hint}" if hint else ""))
+
+def file_head(path: Path, what: str, n: int = 8) -> bytes:
+    """The first ``n`` bytes of ``path`` (fewer for a shorter file, none for an empty one:
+    the caller says what that means); GenlabError naming ``what`` when the file is missing
+    or cannot be read."""
+    if not path.is_file():
+        raise GenlabError(f"{what} file {path} not found")
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError as exc:
+        raise GenlabError(f"cannot read {what} file {path}: {exc.strerror or exc}") from None
 
 
 def read_exactly(fh: BinaryIO, nbytes: int) -> tuple[np.ndarray, int]:

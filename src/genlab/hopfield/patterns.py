@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from genlab.data.npfiles import NPY_MAGIC, ZIP_MAGICS, read_npy, read_npz
-from genlab.data.safeio import one_line
+from genlab.data.safeio import file_head, one_line
 from genlab.errors import GenlabError
 
 ON_CHARS = "#1"
@@ -134,14 +134,8 @@ def load_patterns(path: str | os.PathLike[str], what: str = "patterns",
     the trailing two dimensions of a 3-D array, or None.
     """
     p = Path(path)
-    if not p.is_file():
-        raise GenlabError(f"{what} file {p} not found")
     shape: tuple[int, int] | None = None
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise GenlabError(f"cannot read {what} file {p}: {exc.strerror or exc}") from None
+    head = file_head(p, what)
     if not head:
         raise GenlabError(f"{what} file {p} is empty; give a .npy, .npz or a text file of "
                           "'#'/'.' glyphs")
