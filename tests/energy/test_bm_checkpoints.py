@@ -55,17 +55,9 @@ def test_stopped_after_an_epoch_and_resumed_is_bitwise_the_full_run(full, method
 
 @pytest.mark.parametrize(("method", "sweep"), [("pcd", 7), ("pcd", 4), ("fresh", 10)])
 def test_ctrl_c_checkpoints_before_the_next_update_and_resumes_exactly(
-        full, method, sweep, tmp_path, monkeypatch, capsys):
+        full, method, sweep, tmp_path, monkeypatch, ctrl_c_at, capsys):
     ckpt = tmp_path / "ck"
-    real, calls = learning.gibbs_sweep, [0]
-
-    def sweep_then_ctrl_c(*args, **kwargs):
-        calls[0] += 1
-        if calls[0] == sweep:
-            signal.raise_signal(signal.SIGINT)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(learning, "gibbs_sweep", sweep_then_ctrl_c)
+    ctrl_c_at(learning, "gibbs_sweep", sweep)
     with pytest.raises(KeyboardInterrupt):
         train(method, checkpoint=ckpt)
     monkeypatch.undo()

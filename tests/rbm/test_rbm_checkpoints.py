@@ -35,19 +35,6 @@ def full():
     return {m: BernoulliRBM(**settings(m)).fit(X) for m in ("cd", "pcd")}
 
 
-def interrupt_at(monkeypatch, update: int) -> None:
-    """Ctrl-C during mini-batch update number ``update`` (1-based) of the fit."""
-    real, calls = rbm_base.cd_update, [0]
-
-    def update_then_ctrl_c(*args, **kwargs):
-        calls[0] += 1
-        if calls[0] == update:
-            signal.raise_signal(signal.SIGINT)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(rbm_base, "cd_update", update_then_ctrl_c)
-
-
 @pytest.mark.parametrize("method", ["cd", "pcd"])
 def test_stopped_after_an_epoch_and_resumed_is_bitwise_the_full_fit(full, method, tmp_path):
     ckpt = tmp_path / "ck"
@@ -63,11 +50,11 @@ def test_stopped_after_an_epoch_and_resumed_is_bitwise_the_full_fit(full, method
 
 @pytest.mark.parametrize(("method", "update"), [("cd", 9), ("pcd", 6), ("pcd", 7)])
 def test_ctrl_c_checkpoints_at_the_next_mini_batch_and_resumes_exactly(
-        full, method, update, tmp_path, monkeypatch, capsys):
+        full, method, update, tmp_path, monkeypatch, ctrl_c_at, capsys):
     """Update 6 is the last of epoch 1: Ctrl-C there stops at the first mini-batch of
     epoch 2, after its row order was drawn."""
     ckpt = tmp_path / "ck"
-    interrupt_at(monkeypatch, update)
+    ctrl_c_at(rbm_base, "cd_update", update)   # Ctrl-C during mini-batch update ``update``
     with pytest.raises(KeyboardInterrupt):
         BernoulliRBM(**settings(method)).fit(X, checkpoint=ckpt)
     monkeypatch.undo()

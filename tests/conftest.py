@@ -1,0 +1,24 @@
+"""Fixtures shared by every test folder."""
+
+import signal
+
+import pytest
+
+
+@pytest.fixture
+def ctrl_c_at(monkeypatch):
+    """``ctrl_c_at(module, name, k)``: press Ctrl-C (SIGINT to this process) during the
+    ``k``-th call (1-based) of ``module.name``, which otherwise runs as it is."""
+
+    def arm(module, name: str, k: int) -> None:
+        real, calls = getattr(module, name), [0]
+
+        def then_ctrl_c(*args, **kwargs):
+            calls[0] += 1
+            if calls[0] == k:
+                signal.raise_signal(signal.SIGINT)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, then_ctrl_c)
+
+    return arm
