@@ -44,9 +44,6 @@ import contextlib
 import json
 import math
 import os
-import shutil
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, is_dataclass
@@ -57,6 +54,13 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from genlab.checkpoints import (
+    Interrupt,
+    data_identity,
+    log_interrupted,
+    prepare_checkpoint,
+    refuse_other,
+)
 from genlab.device import keep_freed_memory, native_bf16, resolve_device
 from genlab.errors import GenlabError
 from genlab.io import (
@@ -64,9 +68,7 @@ from genlab.io import (
     has_model,
     load_model,
     model_files,
-    model_paths,
     save_model,
-    tensor_digest,
 )
 from genlab.progress import log, progress
 from genlab.validate import check_tensors, config_from_dict
@@ -332,16 +334,6 @@ RESUMABLE_SETTINGS = ("max_steps", "max_seconds", "checkpoint_every", "log_every
                       "tensorboard")
 
 
-def data_identity(data: Batches | torch.Tensor) -> dict[str, Any]:
-    """What a checkpoint records of its training data, so that resume can check it trains
-    on the same: the row count and, where the data has one, its ``fingerprint()`` (for a
-    tensor, the digest of its dtype, shape and values)."""
-    if isinstance(data, torch.Tensor):
-        return {"n": len(data), "fingerprint": tensor_digest(data)}
-    fingerprint = getattr(data, "fingerprint", None)
-    return {"n": len(data), "fingerprint": fingerprint() if callable(fingerprint) else None}
-
-
 def save_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
                     state: LoopState, best: dict[str, torch.Tensor] | None,
                     config: TrainConfig, data: dict[str, Any] | None = None) -> Path:
@@ -377,15 +369,6 @@ def load_checkpoint_weights(run: str | os.PathLike[str], model: nn.Module,
     return model
 
 
-def _differences(saved: Any, now: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
-    """``"k A there, B here"`` for every key whose values differ (JSON-normalised)."""
-    now = json.loads(json.dumps(now, default=str))
-    saved = saved if isinstance(saved, dict) else {}
-    return ", ".join(f"{k} {saved.get(k)!r} there, {now.get(k)!r} here"
-                     for k in sorted(set(saved) | set(now))
-                     if k not in skip and saved.get(k) != now.get(k))
-
-
 def _depends_on_length(model: nn.Module, config: TrainConfig | None) -> bool:
     """Whether a run's steps depend on how many epochs it has: through a cosine learning
     rate, or a model whose ``set_progress`` uses the total (see the module docstring).
@@ -395,19 +378,6 @@ def _depends_on_length(model: nn.Module, config: TrainConfig | None) -> bool:
     if not callable(getattr(model, "set_progress", None)):
         return False
     return bool(getattr(model, "uses_run_length", True))
-
-
-RESUME_FIX = "resume with the same settings, or train into a new folder"
-
-
-def refuse_other(where: str, what: str, saved: Any, now: dict[str, Any],
-                 skip: tuple[str, ...] = (), fix: str = RESUME_FIX) -> None:
-    """Raise :class:`GenlabError` ``"WHERE was WHAT (k A there, B here, ...); FIX"`` when the
-    settings (or data identity) ``saved`` in a checkpoint differ from ``now`` in any key but
-    ``skip``: a resume must not mix two runs in one."""
-    diff = _differences(saved, now, skip)
-    if diff:
-        raise GenlabError(f"{where} was {what} ({diff}); {fix}")
 
 
 def _check_resume(run: Path, model: nn.Module, config: TrainConfig | None, saved_config: Any,
@@ -483,48 +453,6 @@ def run_files(run: str | os.PathLike[str]) -> list[Path]:
             *(p for p in (run / METRICS_NAME, run / "tb") if p.exists())]
 
 
-def prepare_checkpoint(checkpoint: str | os.PathLike[str], resume: bool = False,
-                       overwrite: bool = False, outputs: tuple[str | os.PathLike[str], ...] = (),
-                       check_only: bool = False, where: str | None = None,
-                       elsewhere: str = "train under another name") -> bool:
-    """Check, before training, a run that checkpoints to ``checkpoint`` (a name for
-    :func:`genlab.io.save_model`) and writes ``outputs``; returns whether to resume.
-
-    Earlier files of either are refused unless ``resume`` (continue: the checkpoint must be
-    complete) or ``overwrite`` (they are deleted first, so no new file ends beside an old
-    one; not with ``check_only``, which lets a command check before it loads its data); a
-    new training never silently mixes with an old run. Messages name the run as ``where``
-    (default: the checkpoint) and suggest ``elsewhere`` as the way out.
-    """
-    checkpoint = Path(checkpoint)
-    where = where or str(checkpoint)
-    found = model_files(checkpoint) + [Path(p) for p in outputs if Path(p).exists()]
-    if not found:
-        return False
-    names = ", ".join(sorted({p.name for p in found}))
-    if resume:
-        pair = model_paths(checkpoint)
-        if all(p.is_file() for p in pair):
-            return True
-        if any(p.exists() for p in pair):
-            lacking = " and ".join(p.name for p in pair if not p.exists())
-            raise GenlabError(f"{where} holds a checkpoint without its {lacking}; it cannot "
-                              f"be resumed: {elsewhere}, or start again with --overwrite")
-        raise GenlabError(f"{where} holds a run ({names}) but no checkpoint to resume from; "
-                          f"start again with --overwrite, or {elsewhere}")
-    if not overwrite:
-        raise GenlabError(f"{where} already holds a training run ({names}); continue it with "
-                          f"--resume, replace it with --overwrite, or {elsewhere}")
-    if check_only:
-        return False
-    for p in found:
-        if p.is_dir():
-            shutil.rmtree(p)
-        else:
-            p.unlink()
-    return False
-
-
 def prepare_run(run: str | os.PathLike[str], resume: bool = False, overwrite: bool = False,
                 outputs: tuple[str | os.PathLike[str], ...] = (), check_only: bool = False
                 ) -> bool:
@@ -540,59 +468,6 @@ def prepare_run(run: str | os.PathLike[str], resume: bool = False, overwrite: bo
     return prepare_checkpoint(run / CHECKPOINT_NAME, resume, overwrite,
                               (*outputs, run / METRICS_NAME, run / "tb"), check_only,
                               where=str(run), elsewhere="train into a new folder")
-
-
-def checkpoint_beside(name: str | os.PathLike[str]) -> Path:
-    """``NAME.checkpoint``: the checkpoint (a :func:`genlab.io.save_model` name) of a command
-    that saves its model as ``NAME`` (given as ``NAME``, ``NAME.safetensors`` or
-    ``NAME.json``)."""
-    wpath = model_paths(name)[0]
-    return wpath.with_name(wpath.name.removesuffix(".safetensors") + ".checkpoint")
-
-
-def prepare_output(name: str | os.PathLike[str], resume: bool = False,
-                   overwrite: bool = False, check_only: bool = False) -> bool:
-    """:func:`prepare_checkpoint` for a command that saves its model as ``NAME`` and
-    checkpoints beside it (:func:`checkpoint_beside`): a model or an unfinished run already
-    saved as ``NAME`` is refused unless ``resume`` or ``overwrite``; returns whether to
-    resume."""
-    return prepare_checkpoint(checkpoint_beside(name), resume, overwrite,
-                              tuple(model_files(name)), check_only, where=str(name),
-                              elsewhere="choose another --out")
-
-
-def log_interrupted(position: str, checkpoint: str | os.PathLike[str] | None) -> None:
-    """The line a training stopped by Ctrl-C logs: where it stopped and, when it wrote one,
-    where its checkpoint is."""
-    where = f"; a checkpoint is in {checkpoint}, and --resume continues from it" \
-        if checkpoint is not None else ""
-    log(f"interrupted at {position}{where}")
-
-
-class Interrupt:
-    """While active, Ctrl-C (SIGINT) only sets :attr:`requested`; a training loop (such as
-    :func:`fit`) stops at the next step boundary, writes a checkpoint and raises
-    ``KeyboardInterrupt``. A second
-    Ctrl-C interrupts at once. Only in the main thread, and only where SIGINT still has
-    Python's default handler (a caller's own handler is left alone)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.requested = True
-        signal.signal(signal.SIGINT, self._previous)
-
-    def __enter__(self) -> Interrupt:
-        if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
 
 
 # ----- the loop ------------------------------------------------------------------------------

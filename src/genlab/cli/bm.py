@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genlab.checkpoints import checkpoint_beside, prepare_output
 from genlab.cli.common import (
     MAX_SEED,
     add_checkpointed_output,
@@ -48,7 +49,6 @@ from genlab.errors import GenlabError
 from genlab.io import atomic_write_bytes, delete_model
 from genlab.memory import check_allocation
 from genlab.progress import log
-from genlab.train import checkpoint_beside, prepare_output
 
 MAX_CORRELATION_UNITS = 200
 

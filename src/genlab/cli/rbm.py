@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from genlab.checkpoints import checkpoint_beside, prepare_output
 from genlab.cli.common import (
     add_checkpointed_output,
     add_command,
@@ -31,7 +32,6 @@ from genlab.progress import log
 from genlab.rbm import BaseRBM, BernoulliRBM, GaussianBernoulliRBM, load_rbm
 from genlab.rbm.partition import AIS_LAYERS, MAX_EXACT_UNITS
 from genlab.rbm.plots import image_shape_of, plot_filters, plot_samples
-from genlab.train import checkpoint_beside, prepare_output
 
 EXACT_UNITS = 20  # exact log Z is reported beside AIS when a layer has at most this many units
 

@@ -40,6 +40,13 @@ from pathlib import Path
 
 import torch
 
+from genlab.checkpoints import (
+    Interrupt,
+    data_identity,
+    log_interrupted,
+    prepare_checkpoint,
+    refuse_other,
+)
 from genlab.energy.boltzmann import BoltzmannMachine, check_spins, check_weights
 from genlab.energy.exact import (
     MAX_EXACT_UNITS,
@@ -52,13 +59,6 @@ from genlab.errors import GenlabError
 from genlab.io import delete_model, load_model, save_model, tensor_digest
 from genlab.memory import check_allocation, tensor_bytes
 from genlab.progress import log, progress
-from genlab.train import (
-    Interrupt,
-    data_identity,
-    log_interrupted,
-    prepare_checkpoint,
-    refuse_other,
-)
 from genlab.validate import check_tensors, setting
 
 METHODS = ("exact", "pcd", "fresh")

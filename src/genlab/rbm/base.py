@@ -26,6 +26,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from genlab.checkpoints import (
+    Interrupt,
+    data_identity,
+    log_interrupted,
+    prepare_checkpoint,
+    refuse_other,
+)
 from genlab.device import denormals_flushed, resolve_device
 from genlab.errors import GenlabError
 from genlab.io import delete_model, load_model, model_paths, read_header, save_model
@@ -48,13 +55,6 @@ from genlab.rbm.partition import (
     exact_log_partition,
 )
 from genlab.rbm.sampling import Optimiser, cd_update, gibbs_from_hidden
-from genlab.train import (
-    Interrupt,
-    data_identity,
-    log_interrupted,
-    prepare_checkpoint,
-    refuse_other,
-)
 from genlab.validate import check_tensors, setting
 
 TRAIN_DTYPE = torch.float32
