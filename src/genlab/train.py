@@ -63,6 +63,7 @@ from genlab.io import (
     atomic_write_bytes,
     has_model,
     load_model,
+    make_folder,
     model_files,
     model_paths,
     save_model,
@@ -493,11 +494,15 @@ def prepare_checkpoint(checkpoint: str | os.PathLike[str], resume: bool = False,
     Earlier files of either are refused unless ``resume`` (continue: the checkpoint must be
     complete) or ``overwrite`` (they are deleted first, so no new file ends beside an old
     one; not with ``check_only``, which lets a command check before it loads its data); a
-    new training never silently mixes with an old run. Messages name the run as ``where``
+    new training never silently mixes with an old run. Both at once contradict each other
+    and are refused. Messages name the run as ``where``
     (default: the checkpoint) and suggest ``elsewhere`` as the way out.
     """
     checkpoint = Path(checkpoint)
     where = where or str(checkpoint)
+    if resume and overwrite:  # continue the run, or delete it: not both
+        raise GenlabError(f"--resume continues the run in {where} and --overwrite replaces "
+                          "it; give only one of them")
     found = model_files(checkpoint) + [Path(p) for p in outputs if Path(p).exists()]
     if not found:
         return False
@@ -788,7 +793,7 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
     if run_dir is not None:
         resuming = prepare_run(run_dir, resume, overwrite) if is_main else resume
         if is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
+            make_folder(run_dir)
     data_id = data_identity(train) if run_dir is not None else None
     train = _on_device(train, device)
     if val is not None:

@@ -26,8 +26,22 @@ from genlab.outputs import check_output_dir, check_output_file, check_output_mod
 MAX_SEED = 2**63 - 1
 
 
+# What argparse must read as a value, not as an option, after a flag: a number that starts
+# with a minus sign, also in a comma-separated list or with an exponent (``--logits
+# -inf,0``, ``--lr -1e-3``), so that the value's own check says what is wrong with it.
+# argparse's default knows only ``-3`` and ``-0.5``. No genlab option starts ``-<digit>``,
+# ``-.``, ``-inf`` or ``-nan``.
+NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """An argparse parser whose usage errors are one-line :class:`GenlabError` s."""
+    """An argparse parser whose usage errors are one-line :class:`GenlabError` s, and that
+    reads a value starting with a minus sign and a number as a value (see
+    :data:`NEGATIVE_VALUE`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_VALUE
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise GenlabError(f"{self.prog}: {message} (see {self.prog} --help)")
