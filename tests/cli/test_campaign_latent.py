@@ -55,6 +55,9 @@ REFUSED = [
     ("categorical-reinforce-temperature", "vae train digits {tiny} --latent-type categorical "
                                           "--estimator reinforce --anneal-rate 0 "
                                           "--out {tmp}/run", ["--anneal-rate", "reinforce"]),
+    # --data on a command whose data set is positional was read as --data-dir
+    ("data-flag-where-data-is-positional", "ae train --data digits --out {tmp}/run",
+     ["--data", "first argument"]),
     # --channels was silently ignored by the MLP (the default --arch)
     ("vae-channels-with-mlp", "vae train digits {tiny} --latent 2 --channels 4 "
                               "--out {tmp}/run", ["--channels", "--arch conv"]),

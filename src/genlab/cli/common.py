@@ -216,6 +216,9 @@ def add_data_options(parser: argparse.ArgumentParser, default: str = "mnist5k",
             "images file (or IMAGES,LABELS), or a folder of PNGs")
     if positional:
         parser.add_argument("data", metavar="NAME", help=what)
+        # without this, argparse reads ``--data X`` as an abbreviation of --data-dir
+        parser.add_argument("--data", dest="data_flag", type=_data_is_positional,
+                            default=None, help=argparse.SUPPRESS)
     else:
         parser.add_argument("--data", default=default, help=f"{what} (default {default})")
     parser.add_argument("--split", default="train", choices=("train", "test", "all"),
@@ -229,6 +232,12 @@ def add_data_options(parser: argparse.ArgumentParser, default: str = "mnist5k",
     parser.add_argument("--data-dir", type=existing_dir, default=None,
                         help="folder holding data files (default $GENLAB_DATA, else the "
                              "system copy); a folder named here must exist and hold them")
+
+
+def _data_is_positional(text: str) -> str:
+    """argparse type of ``--data`` where the data set is the positional NAME: refused."""
+    raise argparse.ArgumentTypeError(f"this command takes the data set as its first argument, "
+                                     f"not as --data: write {text!r} before the options")
 
 
 def seed_int(text: str) -> int:
