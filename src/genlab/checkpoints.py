@@ -74,11 +74,15 @@ def prepare_checkpoint(checkpoint: str | os.PathLike[str], resume: bool = False,
     Earlier files of either are refused unless ``resume`` (continue: the checkpoint must be
     complete) or ``overwrite`` (they are deleted first, so no new file ends beside an old
     one; not with ``check_only``, which lets a command check before it loads its data); a
-    new training never silently mixes with an old run. Messages name the run as ``where``
-    (default: the checkpoint) and suggest ``elsewhere`` as the way out.
+    new training never silently mixes with an old run. Both at once contradict each other
+    and are refused. Messages name the run as ``where`` (default: the checkpoint) and
+    suggest ``elsewhere`` as the way out.
     """
     checkpoint = Path(checkpoint)
     where = where or str(checkpoint)
+    if resume and overwrite:  # continue the run, or delete it: not both
+        raise GenlabError(f"--resume continues the run in {where} and --overwrite replaces "
+                          "it; give only one of them")
     found = model_files(checkpoint) + [Path(p) for p in outputs if Path(p).exists()]
     if not found:
         return False

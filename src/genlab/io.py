@@ -81,10 +81,23 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def make_folder(folder: str | os.PathLike[str]) -> Path:
+    """Make ``folder`` and its parents where missing; a folder that cannot be made (which
+    the checks of :mod:`genlab.outputs` cannot always foresee, e.g. under ``/proc``, where
+    a superuser passes every permission check) is a :class:`GenlabError`."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GenlabError(f"cannot make the folder {str(folder)!r}: {exc.strerror or exc}; "
+                          "give a path in a writable folder") from None
+    return folder
+
+
 def _folder(path: Path) -> Path:
     folder = path.parent
     if folder != Path("") and not folder.exists():
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
     return folder
 
 

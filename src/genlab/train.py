@@ -67,6 +67,7 @@ from genlab.io import (
     atomic_write_bytes,
     has_model,
     load_model,
+    make_folder,
     model_files,
     save_model,
 )
@@ -663,7 +664,7 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
     if run_dir is not None:
         resuming = prepare_run(run_dir, resume, overwrite) if is_main else resume
         if is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
+            make_folder(run_dir)
     data_id = data_identity(train) if run_dir is not None else None
     train = _on_device(train, device)
     if val is not None:

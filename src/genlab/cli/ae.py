@@ -20,6 +20,7 @@ from genlab.cli.common import (
 from genlab.cli.vae import (
     add_run_options,
     add_train_options,
+    check_channels,
     check_model_memory,
     load_training_data,
     reconstruct_command,
@@ -48,6 +49,7 @@ KEYS = ("arch", "hidden", "latent", "activation", "epochs", "batch_size", "lr", 
 def cmd_train(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     settings = resolve_defaults(args, DEFAULTS, KEYS)
+    check_channels(args)
     check_run_folder(args.out, args.resume, args.overwrite)
     if args.stochastic < 0:
         raise GenlabError(f"--stochastic must be >= 0, got {args.stochastic}")

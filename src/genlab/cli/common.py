@@ -26,8 +26,22 @@ from genlab.outputs import check_output_dir, check_output_file, check_output_mod
 MAX_SEED = 2**63 - 1
 
 
+# What argparse must read as a value, not as an option, after a flag: a number that starts
+# with a minus sign, also in a comma-separated list or with an exponent (``--logits
+# -inf,0``, ``--lr -1e-3``), so that the value's own check says what is wrong with it.
+# argparse's default knows only ``-3`` and ``-0.5``. No genlab option starts ``-<digit>``,
+# ``-.``, ``-inf`` or ``-nan``.
+NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """An argparse parser whose usage errors are one-line :class:`GenlabError` s."""
+    """An argparse parser whose usage errors are one-line :class:`GenlabError` s, and that
+    reads a value starting with a minus sign and a number as a value (see
+    :data:`NEGATIVE_VALUE`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_VALUE
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise GenlabError(f"{self.prog}: {message} (see {self.prog} --help)")
@@ -215,6 +229,9 @@ def add_data_options(parser: argparse.ArgumentParser, default: str = "mnist5k",
             "images file (or IMAGES,LABELS), or a folder of PNGs")
     if positional:
         parser.add_argument("data", metavar="NAME", help=what)
+        # without this, argparse reads ``--data X`` as an abbreviation of --data-dir
+        parser.add_argument("--data", dest="data_flag", type=_data_is_positional,
+                            default=None, help=argparse.SUPPRESS)
     else:
         parser.add_argument("--data", default=default, help=f"{what} (default {default})")
     parser.add_argument("--split", default="train", choices=("train", "test", "all"),
@@ -228,6 +245,12 @@ def add_data_options(parser: argparse.ArgumentParser, default: str = "mnist5k",
     parser.add_argument("--data-dir", type=existing_dir, default=None,
                         help="folder holding data files (default $GENLAB_DATA, else the "
                              "system copy); a folder named here must exist and hold them")
+
+
+def _data_is_positional(text: str) -> str:
+    """argparse type of ``--data`` where the data set is the positional NAME: refused."""
+    raise argparse.ArgumentTypeError(f"this command takes the data set as its first argument, "
+                                     f"not as --data: write {text!r} before the options")
 
 
 def seed_int(text: str) -> int:

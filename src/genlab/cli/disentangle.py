@@ -31,6 +31,7 @@ from genlab.cli.vae import LatentType, register_latent_type
 from genlab.data.dsprites import FACTOR_NAMES, FACTOR_SIZES, DSpritesData, split_indices
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
+from genlab.io import read_header
 from genlab.latent import LatentModel, VariationalModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_split
 from genlab.latent.runs import MODEL_NAME, check_run_folder, run_data, train_run
@@ -41,7 +42,13 @@ from genlab.metrics.axes import describe, factor_axes
 from genlab.metrics.dsprites_eval import METRICS, SampleSizes, evaluate_dsprites
 from genlab.metrics.ground_truth import dsprites_code_function
 from genlab.progress import log
-from genlab.train import TrainConfig, epochs_for_steps
+from genlab.train import (
+    CHECKPOINT_KIND,
+    CHECKPOINT_NAME,
+    TrainConfig,
+    epochs_for_steps,
+    has_checkpoint,
+)
 
 
 def _load_variational(run: str, device: torch.device) -> tuple[VariationalModel, dict]:
@@ -100,17 +107,45 @@ register_latent_type(LatentType(
     "literature's 64x64 conv networks", _build_beta, _beta_arguments))
 
 
+def _check_resumed_stack(run: str, seeds: list[int] | None) -> None:
+    """Refuse to resume a stack of models as one model, one model as a stack, or a stack
+    under other ``--seeds`` (each model is saved as ``RUN/seed{S}``: another list would
+    name one model's weights after another seed), saying which flags continue the run."""
+    if not has_checkpoint(run):
+        return  # nothing to continue: prepare_run says so, or the run starts afresh
+    saved = read_header(Path(run) / CHECKPOINT_NAME, CHECKPOINT_KIND)["meta"].get("model")
+    if not isinstance(saved, dict):
+        return
+    if "models" not in saved:
+        if seeds is not None:
+            raise GenlabError(f"{run} holds the run of one model, not a stack; resume it "
+                              "without --seeds (with --seed for its seed)")
+        return
+    before = saved.get("seeds")
+    listed = " ".join(map(str, before)) if isinstance(before, list) else None
+    again = f"resume it with --seeds {listed}" if listed else "train into a new folder"
+    if seeds is None:
+        raise GenlabError(f"{run} holds a stack of {len(saved['models'])} models"
+                          + (f" (seeds {listed})" if listed else "") + f"; {again}")
+    if before != list(seeds):
+        raise GenlabError(f"{run} holds the stack of "
+                          + (f"seeds {listed}" if listed else "an earlier version's seeds")
+                          + f", not of --seeds {' '.join(map(str, seeds))}; {again}")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     check_run_folder(args.out, args.resume, args.overwrite)
-    rows = split_indices("train")
-    data = DSpritesData(rows if args.limit is None else rows[:args.limit])
-    config = BetaVAEConfig(latent=args.latent, beta=args.beta, capacity_max=args.capacity,
-                           capacity_steps=args.capacity_steps, gamma=args.gamma)
     stacked = args.seeds is not None
     seeds = args.seeds if stacked else [args.seed]
     if len(set(seeds)) < len(seeds):
         raise GenlabError(f"--seeds must be different seeds, got {' '.join(map(str, seeds))}")
+    if args.resume:
+        _check_resumed_stack(args.out, args.seeds)
+    rows = split_indices("train")
+    data = DSpritesData(rows if args.limit is None else rows[:args.limit])
+    config = BetaVAEConfig(latent=args.latent, beta=args.beta, capacity_max=args.capacity,
+                           capacity_steps=args.capacity_steps, gamma=args.gamma)
     k = len(seeds)
     epochs = epochs_for_steps(args.steps, len(data), args.batch_size * k)
     cfg = TrainConfig(epochs=epochs, batch_size=args.batch_size * k, lr=args.lr,
@@ -130,7 +165,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)  # weight initialisation
             models.append(BetaVAE(config))
-    model = StackedBetaVAE(models) if stacked else models[0]
+    model = StackedBetaVAE(models, seeds) if stacked else models[0]
     if not args.resume:
         model.init_output_bias(data.draw(index=torch.arange(min(len(data), 2000))))
 

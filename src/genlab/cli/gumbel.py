@@ -17,6 +17,7 @@ from genlab.cli.common import (
     positive_int,
 )
 from genlab.device import make_generator, resolve_device
+from genlab.errors import GenlabError
 from genlab.io import atomic_write_bytes
 from genlab.latent.gumbel import gumbel_max, gumbel_softmax
 from genlab.memory import check_allocation, tensor_bytes
@@ -50,6 +51,10 @@ def temperature_list(text: str) -> list[float]:
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
+    if args.method == "max" and args.tau is not None:  # Gumbel-max has no temperature
+        raise GenlabError("--tau is the temperature of --method soft or hard; Gumbel-max "
+                          "draws (--method max) have none: add --method soft or drop --tau")
+    tau = 1.0 if args.tau is None else args.tau
     device = resolve_device(args.device)
     k = len(args.logits)
     # the (n, K) noise, perturbed logits and samples in float64, and an int64 index
@@ -66,7 +71,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
         index = gumbel_max(batch, gen)
         samples = torch.nn.functional.one_hot(index, k).double()
     else:
-        samples = gumbel_softmax(batch, args.tau, hard=args.method == "hard", generator=gen)
+        samples = gumbel_softmax(batch, tau, hard=args.method == "hard", generator=gen)
         index = samples.argmax(-1)
     counts = torch.bincount(index, minlength=k).cpu()
     probs = torch.softmax(logits, 0).cpu()
@@ -74,7 +79,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
         lines = [",".join(f"{v:.9g}" for v in row) for row in samples.cpu().tolist()]
         atomic_write_bytes(args.out, ("\n".join(lines) + "\n").encode())
         log(f"wrote {args.n} samples to {args.out}")
-    result = {"method": args.method, "tau": None if args.method == "max" else args.tau,
+    result = {"method": args.method, "tau": None if args.method == "max" else tau,
               "n": args.n, "probs": probs.tolist(),
               "argmax_frequencies": (counts.double() / args.n).tolist(),
               "mean": samples.mean(0).cpu().tolist(),
@@ -124,7 +129,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=("max", "soft", "hard"), default="max",
                    help="max: exact one-hot Gumbel-max draws; soft: Gumbel-softmax; hard: "
                         "straight-through (one-hot) Gumbel-softmax (default max)")
-    p.add_argument("--tau", type=positive_float, default=1.0,
+    p.add_argument("--tau", type=positive_float, default=None,
                    help="temperature of soft/hard samples (default 1)")
     p.add_argument("--n", type=positive_int, default=10000, help="how many samples (default "
                    "10000)")

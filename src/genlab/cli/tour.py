@@ -32,6 +32,10 @@ def cmd_tour(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise GenlabError(f"--out {out} is a file; give a folder for the report")
+    if args.screenshot:  # before the tour, not after minutes of work
+        from genlab.tour.browser import require_chromium
+
+        require_chromium()
     device = resolve_device(args.device)
     if device.type == "cpu" and args.threads:
         torch.set_num_threads(args.threads)

@@ -209,6 +209,14 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="conv channels per stride-2 layer (default 32,64)")
 
 
+def check_channels(args: argparse.Namespace) -> None:
+    """Refuse ``--channels`` for an MLP: only the conv networks have channels, so it would
+    be ignored (call after :func:`resolve_defaults`, which records the flags given)."""
+    if "channels" in getattr(args, "explicit", ()) and args.arch != "conv":
+        raise GenlabError("--channels sets the conv layers, but --arch is mlp; add --arch "
+                          "conv or drop --channels")
+
+
 def check_type_flags(args: argparse.Namespace) -> None:
     """Refuse a flag of another latent type than ``--latent-type``: it would be ignored."""
     for name, flags in TYPE_FLAGS.items():
@@ -227,6 +235,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     check_run_folder(args.out, args.resume, args.overwrite)
     settings = resolve_defaults(args)
+    if args.latent_type != "beta":  # the beta-VAE refuses --arch and --channels itself
+        check_channels(args)
     spec = LATENT_TYPES[args.latent_type]
     data, val = load_training_data(args)
     check_model_memory(lambda: spec.build(args, data.image_shape),

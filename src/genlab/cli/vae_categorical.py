@@ -58,16 +58,30 @@ def build(args: argparse.Namespace, image_shape: tuple[int, int]) -> LatentModel
                                                         and args.iw_train != 1):
         raise GenlabError("--kl-warmup and --iw-train apply to Gaussian latents only; drop "
                           "them for --latent-type categorical")
+    if "latent" in explicit:  # the code is M one-hot vectors of K classes, not L numbers
+        raise GenlabError("--latent does not apply to --latent-type categorical; its code "
+                          "is --categories MxK (M latents of K classes, default 20x10)")
     estimator = args.estimator or ("straight-through" if args.hard else "gumbel")
     if args.hard and estimator != "straight-through":
         raise GenlabError(f"--hard means the straight-through estimator; it contradicts "
                           f"--estimator {estimator}")
+    given = [flag for flag, value in (("--tau0", args.tau0), ("--tau-min", args.tau_min),
+                                      ("--anneal-rate", args.anneal_rate)) if value is not None]
+    if estimator == "reinforce" and given:  # exact samples: no relaxation, no temperature
+        raise GenlabError(f"{given[0]} sets the temperature of the relaxed sample, which "
+                          "--estimator reinforce does not use; drop it or choose --estimator "
+                          "gumbel or straight-through")
+    tau0 = 1.0 if args.tau0 is None else args.tau0
+    tau_min = 0.5 if args.tau_min is None else args.tau_min
+    if tau0 < tau_min:  # tau = max(tau_min, tau0 exp(-r t)) would never be tau0
+        raise GenlabError(f"--tau0 {tau0:g} is below the temperature floor --tau-min "
+                          f"{tau_min:g}, so the temperature would stay {tau_min:g}; give a "
+                          "--tau0 of at least --tau-min")
     m, k = args.categories or (20, 10)
     return CategoricalVAE(CategoricalVAEConfig(
         image_shape=image_shape, arch=args.arch, hidden=tuple(args.hidden), n_latent=m,
         n_categories=k, activation=args.activation, channels=tuple(args.channels),
-        estimator=estimator, tau0=1.0 if args.tau0 is None else args.tau0,
-        tau_min=0.5 if args.tau_min is None else args.tau_min,
+        estimator=estimator, tau0=tau0, tau_min=tau_min,
         anneal_rate=1e-4 if args.anneal_rate is None else args.anneal_rate))
 
 

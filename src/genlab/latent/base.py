@@ -118,9 +118,20 @@ def model_kind(path: str | os.PathLike[str]) -> str:
 
 
 def resolve_model_path(path: str | os.PathLike[str]) -> Path:
-    """Accept a run folder (holding ``model.*``) or a model path ``NAME``."""
+    """Accept a run folder (holding ``model.*``) or a model path ``NAME``.
+
+    The folder of a stack of models (``RUN/seed{S}/model.*``, one per model, and no
+    ``RUN/model``) is refused with the folders to choose from."""
     p = Path(path)
     if p.is_dir():
+        if not any(f.exists() for f in model_paths(p / "model")):
+            each = sorted((d for d in p.glob("seed*") if d.is_dir()
+                           and all(f.is_file() for f in model_paths(d / "model"))),
+                          key=lambda d: (len(d.name), d.name))
+            if each:
+                shown = ", ".join(str(d) for d in each[:4]) + (", ..." if len(each) > 4 else "")
+                raise GenlabError(f"{p} holds a stack of {len(each)} models, one per seed "
+                                  f"folder; give one of them: {shown}")
         p = p / "model"
     return p
 

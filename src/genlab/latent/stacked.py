@@ -47,9 +47,13 @@ from genlab.train import LossOutput
 
 @dataclass
 class StackedBetaVAEConfig:
-    """The settings of each of the K stacked models (same networks, own objectives)."""
+    """The settings of each of the K stacked models (same networks, own objectives), and
+    the seed each model's weights were initialised with where the caller names them: part
+    of the settings a checkpoint records, so that a resume cannot label one model's
+    weights with another seed."""
 
     models: tuple[BetaVAEConfig, ...]
+    seeds: tuple[int, ...] | None = None
 
 
 class StackedConv(nn.Module):
@@ -149,12 +153,16 @@ class StackedBetaVAE(nn.Module):
     Args:
         models: the K :class:`~genlab.latent.betavae.BetaVAE` to start from (their
             weights are copied; build each under its own seed for independent starts).
+        seeds: the K seeds the models were built under, if any (recorded in ``config``).
     """
 
-    def __init__(self, models: Sequence[BetaVAE]) -> None:
+    def __init__(self, models: Sequence[BetaVAE], seeds: Sequence[int] | None = None) -> None:
         super().__init__()
         if not models:
             raise GenlabError("a stack needs at least one beta-VAE")
+        if seeds is not None and len(seeds) != len(models):
+            raise GenlabError(f"a stack of {len(models)} beta-VAEs needs {len(models)} seeds, "
+                              f"got {len(seeds)}")
         if any(not isinstance(m, BetaVAE) for m in models):
             raise GenlabError("only BetaVAE models can be stacked")
         arch = {(tuple(m.config.image_shape), m.config.latent, m.config.hidden)
@@ -162,7 +170,8 @@ class StackedBetaVAE(nn.Module):
         if len(arch) > 1:
             raise GenlabError("stacked beta-VAEs need the same image shape, latent size "
                               f"and width; got {sorted(arch)}")
-        self.config = StackedBetaVAEConfig(tuple(m.config for m in models))
+        self.config = StackedBetaVAEConfig(tuple(m.config for m in models),
+                                           None if seeds is None else tuple(seeds))
         self.encoder = _StackedEncoder([m.encoder for m in models])
         self.decoder = _StackedDecoder([m.decoder for m in models])
         self.image_shape = tuple(models[0].config.image_shape)

@@ -49,6 +49,16 @@ def find_chromium() -> str | None:
     return None
 
 
+def require_chromium() -> str:
+    """The Chromium/Chrome binary (see :func:`find_chromium`); :class:`GenlabError` when
+    there is none."""
+    binary = find_chromium()
+    if binary is None:
+        raise GenlabError("--screenshot needs Chromium or Chrome, and none was found; install "
+                          "it (e.g. 'apt-get install chromium') or drop --screenshot")
+    return binary
+
+
 def _run(binary: str, args: list[str], timeout: float) -> subprocess.CompletedProcess:
     profile = tempfile.mkdtemp(prefix="genlab-chromium-")
     try:
@@ -66,9 +76,7 @@ _CONSOLE = re.compile(r"CONSOLE\(\d+\)\]?.*|Uncaught .*|Failed to load resource.
 def check_report(page: Path, screenshot: Path | None = None, width: int = 1280,
                  height: int = 2400, timeout: float = 120.0) -> BrowserCheck:
     """Open ``page`` in headless Chromium; report broken images and errors; screenshot it."""
-    binary = find_chromium()
-    if binary is None:
-        raise GenlabError("Chromium not found; install it with 'apt-get install chromium'")
+    binary = require_chromium()
     page = page.resolve()
     probe = page.with_name(".genlab-check.html")
     text = page.read_text()

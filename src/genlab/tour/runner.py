@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from genlab.errors import GenlabError
+from genlab.io import make_folder
 from genlab.progress import log, progress, show_progress
 from genlab.report import Section, write_report
 
@@ -66,7 +67,7 @@ class TourResult:
 
 def run_tour(steps: list[Step], ctx: TourContext, title: str, intro: str) -> TourResult:
     """Run ``steps`` in order; a failing step is recorded and the others still run."""
-    ctx.out.mkdir(parents=True, exist_ok=True)
+    make_folder(ctx.out)
     sections: list[Section] = []
     results: dict[str, Any] = {"quick": ctx.quick, "seed": ctx.seed, "device": str(ctx.device),
                                "steps": {}}
