@@ -97,3 +97,17 @@ def test_a_tour_runs_again_into_its_own_report(tmp_path, capsys):
         steps = json.loads((tmp_path / "results.json").read_text())["steps"]
         assert code == 0, {k: v.get("error") for k, v in steps.items()}
         assert list(steps) == ["rbm", "betavae", "gumbel"]
+
+
+def test_a_tour_never_writes_into_a_folder_of_other_files(tmp_path, capsys):
+    """The tour replaces what has its report's names, so a folder it did not write is
+    refused before any step runs, and nothing there is touched."""
+    from genlab.cli.main import main
+
+    (tmp_path / "index.html").write_text("mine")
+    code = main(["tour", "--quick", "--only", "gumbel", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "holds files a tour did not write (index.html)" in err[0]
+    assert (tmp_path / "index.html").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]

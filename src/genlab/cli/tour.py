@@ -18,7 +18,7 @@ INTRO = ("Every model of the lecture, run end to end on built-in data: Hopfield 
 def cmd_tour(args: argparse.Namespace) -> int:
     import torch
 
-    from genlab.tour.runner import TourContext, run_tour
+    from genlab.tour.runner import TourContext, check_report_folder, run_tour
     from genlab.tour.steps import STEP_KEYS, STEPS
 
     steps = STEPS
@@ -30,8 +30,7 @@ def cmd_tour(args: argparse.Namespace) -> int:
                               f"from {', '.join(STEP_KEYS)}")
         steps = [s for s in STEPS if s.key in keys]
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise GenlabError(f"--out {out} is a file; give a folder for the report")
+    check_report_folder(out)
     if args.screenshot:  # before the tour, not after minutes of work
         from genlab.tour.browser import require_chromium
 

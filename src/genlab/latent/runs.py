@@ -122,7 +122,7 @@ def run_data(meta: dict[str, Any], split: str = "test", limit: int | None = None
         data = recorded
     binarize = setting(info, "binarize", str, where, default="none", choices=BINARIZE_MODES)
     ds = load_dataset(data, split=split, binarize=binarize, limit=limit, data_dir=data_dir)
-    shape = setting(info, "image_shape", tuple[int, int], where, default=ds.image_shape)
+    shape = setting(info, "image_shape", tuple[int, int], where, default=ds.image_shape, low=1)
     if ds.image_shape != shape:
         raise GenlabError(f"{data} has {ds.image_shape[0]}x{ds.image_shape[1]} images but the "
                           f"model was trained on {shape[0]}x{shape[1]}")

@@ -65,9 +65,32 @@ class TourResult:
         return [s.key for s in self.sections if s.status == "failed"]
 
 
+REPORT_MARK = ".genlab-tour"  # written first into a report folder: a tour's own folder
+
+
+def check_report_folder(out: Path) -> None:
+    """A tour writes its report into ``out`` and replaces what has the same names there
+    (the page, the figures, its training runs), so ``out`` must be new, empty, or a folder
+    an earlier tour wrote (it holds :data:`REPORT_MARK`): a user's other files are never
+    overwritten."""
+    if out.exists() and not out.is_dir():
+        raise GenlabError(f"--out {out} is a file; give a folder for the report")
+    if not out.is_dir() or (out / REPORT_MARK).is_file():
+        return
+    others = sorted(p.name for p in out.iterdir())
+    if others:
+        shown = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
+        raise GenlabError(f"--out {out} holds files a tour did not write ({shown}); the tour "
+                          "would replace those with its report's names: give a new or empty "
+                          "folder")
+
+
 def run_tour(steps: list[Step], ctx: TourContext, title: str, intro: str) -> TourResult:
-    """Run ``steps`` in order; a failing step is recorded and the others still run."""
+    """Run ``steps`` in order; a failing step is recorded and the others still run.
+    ``ctx.out`` must pass :func:`check_report_folder`."""
+    check_report_folder(ctx.out)
     make_folder(ctx.out)
+    (ctx.out / REPORT_MARK).write_text("a report written by genlab tour\n")
     sections: list[Section] = []
     results: dict[str, Any] = {"quick": ctx.quick, "seed": ctx.seed, "device": str(ctx.device),
                                "steps": {}}
