@@ -31,7 +31,12 @@ from genlab.cli.common import (
 from genlab.data import load_dataset
 from genlab.data.npfiles import read_npy
 from genlab.device import make_generator, resolve_device
-from genlab.energy.boltzmann import BoltzmannMachine, check_spins, check_weights
+from genlab.energy.boltzmann import (
+    BoltzmannMachine,
+    check_energy_scale,
+    check_spins,
+    check_weights,
+)
 from genlab.energy.diagnostics import pair_products, summarize, summary_memory
 from genlab.energy.encoder import encoder_config, train_encoder
 from genlab.energy.exact import MAX_EXACT_UNITS, exact_moments
@@ -133,6 +138,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     gen = make_generator(args.seed, device)
     dtype = torch.float64 if args.float64 else torch.float32
+    check_energy_scale(w, b, args.beta, dtype, "" if args.float64 else " (or --float64)")
     _check_sample_memory(args, n, dtype, device)
     log(f"bm sample: n={n}, beta={args.beta}, {args.chains} chains x {args.samples} samples, "
         f"burn-in {args.burn_in}, thin {args.thin}, {args.order} order, on {device}")

@@ -57,6 +57,27 @@ def check_weights(weights: torch.Tensor, bias: torch.Tensor | None = None,
     return w, b
 
 
+def check_energy_scale(weights: torch.Tensor, bias: torch.Tensor, beta: float,
+                       dtype: torch.dtype = torch.float64, hint: str = "") -> None:
+    """Refuse ``W``, ``b`` and ``beta`` whose energies would overflow ``dtype``.
+
+    Every local field ``a_i`` and energy ``E(x)`` is at most ``S = sum |w_ij| + sum |b_i|``
+    in size, so when ``S`` and ``beta * S`` are finite numbers of ``dtype`` nothing computed
+    from them becomes infinite (and ``inf - inf`` never turns a result into NaN). ``hint``
+    ends the message (what the caller can change).
+    """
+    limit = torch.finfo(dtype).max
+    total = float(weights.detach().double().abs().sum()) \
+        + float(bias.detach().double().abs().sum())
+    scaled = beta * total if beta > 0 else 0.0
+    if total <= limit and scaled <= limit:   # False for inf and NaN too
+        return
+    name = str(dtype).removeprefix("torch.")
+    raise GenlabError(f"beta * (sum |w_ij| + sum |b_i|) = {beta:g} * {total:.3g} is beyond "
+                      f"{name}'s largest number {limit:.3g}, so the energies would overflow; "
+                      f"use smaller weights or beta{hint}")
+
+
 def check_spins(x: torch.Tensor, n: int, what: str = "states") -> torch.Tensor:
     """Validate a ``(batch, n)`` matrix of ±1 values; return it as float."""
     x = torch.as_tensor(x)
