@@ -1,0 +1,89 @@
+"""Bad inputs to ``genlab data``, ``hopfield``, ``tsp``, ``bm`` and ``rbm`` that were once
+answered with a traceback, a NaN result or exit 0: each is now one ``genlab: error:`` line
+and exit 2 (see README, "Conventions of the command-line tool").
+
+Each case is ``(args, expected)``: the command line, with ``{d}`` standing for a folder of
+small files made once by the ``files`` fixture, and a piece of the error message.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from genlab.hopfield.network import HopfieldNetwork
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> str:
+    """A folder with a 25-unit Hopfield network ``net``, its cues and a 5-unit ``W.npy``."""
+    d = tmp_path_factory.mktemp("campaign")
+    rng = np.random.default_rng(0)
+    pats = np.sign(rng.standard_normal((3, 25))).astype(np.float32)
+    np.save(d / "cues.npy", pats)
+    HopfieldNetwork().fit(torch.from_numpy(pats)).save(d / "net")
+    w = rng.standard_normal((5, 5))
+    w = (w + w.T) / 2
+    np.fill_diagonal(w, 0.0)
+    np.save(d / "W.npy", w)
+    np.save(d / "W_huge.npy", w * 1e300)   # finite in float64, infinite in float32
+    dist = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=np.float64)
+    np.save(d / "D_1e200.npy", dist * 1e200)  # finite, but its squares are not
+    np.save(d / "D_1e306.npy", dist * 1e306)  # finite, but a tour's length is not
+    (d / "huge.tsp").write_text(
+        "NAME: huge\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\n"
+        "EDGE_WEIGHT_FORMAT: UPPER_ROW\nEDGE_WEIGHT_SECTION\n1e308 1e308\n1e308\nEOF\n")
+    (d / "bom.tsp").write_bytes(
+        b"\xef\xbb\xbfNAME: bom\nTYPE: TSP\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: EUC_2D\n"
+        b"NODE_COORD_SECTION\n1 0 0\n2 1 0\n3 1 1\n4 0 1\nEOF\n")
+    return str(d)
+
+
+CASES = {
+    # a model name that is a folder: the file names built from it raised ValueError
+    "recall-net-dot": (["hopfield", "recall", ".", "{d}/cues.npy"], "names a folder"),
+    "recall-net-root": (["hopfield", "recall", "/", "{d}/cues.npy"], "names a folder"),
+    "bm-exact-model-dotdot": (["bm", "exact", "--model", "{d}/.."], "names a folder"),
+    # a folder holding no model: say so rather than "NAME.safetensors not found"
+    "rbm-eval-folder": (["rbm", "eval", "{d}", "digits"], "is a folder, not a model"),
+    # beta * W beyond float64: log Z and the means were NaN, printed with exit 0
+    "bm-exact-beta-overflow": (["bm", "exact", "--weights", "{d}/W.npy", "--beta", "1e308"],
+                               "energies would overflow"),
+    "bm-meanfield-beta-overflow": (["bm", "meanfield", "--weights", "{d}/W.npy", "--beta",
+                                    "1e308"], "energies would overflow"),
+    # weights beyond float32 (the sampler's default): energies were inf, printed as null
+    "bm-sample-weights-float32": (["bm", "sample", "--weights", "{d}/W_huge.npy",
+                                   "--samples", "4", "--chains", "2"], "--float64"),
+    "bm-sample-beta-float32": (["bm", "sample", "--weights", "{d}/W.npy", "--beta", "1e300",
+                                "--samples", "4", "--chains", "2"], "energies would overflow"),
+    # tours longer than float64 holds: a traceback (tsp info), "optimal length inf" (exact)
+    "tsp-info-explicit-overflow": (["tsp", "info", "{d}/huge.tsp"], "distances are too large"),
+    "tsp-exact-matrix-overflow": (["tsp", "exact", "{d}/D_1e306.npy"],
+                                  "distances are too large"),
+}
+
+# Inputs that were refused with a traceback although they are fine: now they succeed.
+ACCEPTED = {
+    # the elastic net squared the distances of a matrix to embed it: LinAlgError
+    "tsp-solve-elastic-large-distances": ["tsp", "solve", "{d}/D_1e200.npy", "--method",
+                                          "elastic-net", "--restarts", "1"],
+    # a UTF-8 byte-order mark before NAME (some editors write one) was a syntax error
+    "tsp-info-bom": ["tsp", "info", "{d}/bom.tsp"],
+}
+
+
+@pytest.mark.parametrize("case", ACCEPTED, ids=list(ACCEPTED))
+def test_accepted(cli, files, case):
+    res = cli(*[a.format(d=files) for a in ACCEPTED[case]], "--json")
+    assert res.code == 0, res.err
+    assert "Traceback" not in res.err and "Warning" not in res.err
+    assert res.json()
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_refused_in_one_line(user_error, files, case, json_flag):
+    args, expected = CASES[case]
+    line = user_error(*[a.format(d=files) for a in args], *json_flag)
+    assert expected in line
