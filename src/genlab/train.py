@@ -496,6 +496,9 @@ def prepare_checkpoint(checkpoint: str | os.PathLike[str], resume: bool = False,
     new training never silently mixes with an old run. Messages name the run as ``where``
     (default: the checkpoint) and suggest ``elsewhere`` as the way out.
     """
+    if resume and overwrite:
+        raise GenlabError("--resume continues the earlier run and --overwrite replaces it; "
+                          "give one of them")
     checkpoint = Path(checkpoint)
     where = where or str(checkpoint)
     found = model_files(checkpoint) + [Path(p) for p in outputs if Path(p).exists()]

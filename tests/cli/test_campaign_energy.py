@@ -34,6 +34,8 @@ def files(tmp_path_factory) -> str:
     (d / "huge.tsp").write_text(
         "NAME: huge\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EXPLICIT\n"
         "EDGE_WEIGHT_FORMAT: UPPER_ROW\nEDGE_WEIGHT_SECTION\n1e308 1e308\n1e308\nEOF\n")
+    rows = np.sign(rng.standard_normal((6, 9)))
+    np.save(d / "rows.npy", rows)
     (d / "bom.tsp").write_bytes(
         b"\xef\xbb\xbfNAME: bom\nTYPE: TSP\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: EUC_2D\n"
         b"NODE_COORD_SECTION\n1 0 0\n2 1 0\n3 1 1\n4 0 1\nEOF\n")
@@ -61,6 +63,25 @@ CASES = {
     "tsp-info-explicit-overflow": (["tsp", "info", "{d}/huge.tsp"], "distances are too large"),
     "tsp-exact-matrix-overflow": (["tsp", "exact", "{d}/D_1e306.npy"],
                                   "distances are too large"),
+    # --resume and --overwrite together: the resume won silently (or the message spoke of
+    # a missing checkpoint)
+    "bm-train-resume-overwrite": (["bm", "train", "{d}/rows.npy", "--out", "{d}/both",
+                                   "--resume", "--overwrite"], "give one of them"),
+    "rbm-train-resume-overwrite": (["rbm", "train", "digits", "--out", "{d}/both",
+                                    "--resume", "--overwrite"], "give one of them"),
+    # data-set options given with a .npy of rows were ignored, and the run went on
+    "bm-train-rows-split": (["bm", "train", "{d}/rows.npy", "--out", "{d}/s_bm", "--split",
+                             "test"], "--split"),
+    "bm-train-rows-data-dir": (["bm", "train", "{d}/rows.npy", "--out", "{d}/s_bm",
+                                "--data-dir", "{d}"], "--data-dir"),
+    # --binarize none was turned into threshold without a word
+    "bm-train-binarize-none": (["bm", "train", "digits", "--out", "{d}/s_bm", "--binarize",
+                                "none"], "invalid choice"),
+    # an empty data set name read the current folder as a folder of PNGs
+    "data-show-empty-name": (["data", "show", "", "--out", "{d}/g.png"],
+                             "data set name is empty"),
+    "rbm-train-empty-data": (["rbm", "train", "", "--out", "{d}/e_rbm"],
+                             "data set name is empty"),
 }
 
 # Inputs that were refused with a traceback although they are fine: now they succeed.
@@ -87,3 +108,15 @@ def test_refused_in_one_line(user_error, files, case, json_flag):
     args, expected = CASES[case]
     line = user_error(*[a.format(d=files) for a in args], *json_flag)
     assert expected in line
+
+
+def test_bm_train_diverging_says_why(cli, files):
+    """A learning rate that sends the weights past float32 stopped with "weights contain NaN
+    or infinite values" from deep inside; it now says the training diverged and what to do.
+    (The run has logged its start, so the error is the last line, not the only one.)"""
+    res = cli("bm", "train", f"{files}/rows.npy", "--epochs", "2", "--lr", "1e38", "--out",
+              f"{files}/lr_bm", "--json")
+    assert res.code == 2 and res.out == ""
+    last = res.err.strip().splitlines()[-1]
+    assert last.startswith("genlab: error: training diverged") and "learning rate" in last
+    assert "Traceback" not in res.err

@@ -228,13 +228,19 @@ def cmd_meanfield(args: argparse.Namespace) -> None:
 
 def _load_train_data(args: argparse.Namespace) -> torch.Tensor:
     if args.data.endswith(".npy"):
+        given = [flag for flag, value in (("--split", args.split), ("--binarize", args.binarize),
+                                          ("--data-dir", args.data_dir)) if value is not None]
+        if given:  # a file of rows has no splits and is already ±1: the flag would do nothing
+            raise GenlabError(f"{' and '.join(given)} choose{'s' if len(given) == 1 else ''} "
+                              f"how a named data set is read, not a .npy of ±1 rows like "
+                              f"{args.data}; drop {'it' if len(given) == 1 else 'them'}")
         x = _load_npy(args.data, "data")
         if x.ndim != 2:
             raise GenlabError(f"{args.data}: data must be (rows, units), got {tuple(x.shape)}")
         x = check_spins(x, x.shape[1], f"{args.data}: data rows")
         return x[: args.limit] if args.limit else x
-    binarize = "threshold" if args.binarize == "none" else args.binarize
-    data = load_dataset(args.data, split=args.split, binarize=binarize, spins=True,
+    data = load_dataset(args.data, split=args.split or "train",
+                        binarize=args.binarize or "threshold", spins=True,
                         limit=args.limit, data_dir=args.data_dir)
     return data.draw(make_generator(args.seed))
 
@@ -364,14 +370,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("data", metavar="DATA",
                    help="a .npy of -1/+1 rows, or a data set name (digits, mnist5k, "
                         "fashion-mnist), thresholded at 0.5 and mapped to ±1")
-    p.add_argument("--split", default="train", choices=("train", "test", "all"),
-                   help="data set split (train)")
-    p.add_argument("--binarize", default="threshold", choices=("none", "threshold",
-                                                               "bernoulli"),
-                   help="data set binarisation (threshold)")
+    p.add_argument("--split", default=None, choices=("train", "test", "all"),
+                   help="data set split (train); not for a .npy of rows")
+    p.add_argument("--binarize", default=None, choices=("threshold", "bernoulli"),
+                   help="data set binarisation to ±1 units: threshold at 0.5 (the default) or "
+                        "bernoulli; not for a .npy of rows")
     p.add_argument("--limit", type=positive_int, default=None, help="use at most N rows")
     p.add_argument("--data-dir", type=existing_dir, default=None,
-                   help="folder holding data files")
+                   help="folder holding data files; not for a .npy of rows")
     p.add_argument("--hidden", type=nonneg_int, default=0, help="hidden units (0)")
     p.add_argument("--epochs", type=positive_int, default=50, help="passes over the data (50)")
     p.add_argument("--method", choices=METHODS, default="pcd",

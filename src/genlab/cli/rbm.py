@@ -259,6 +259,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("model", type=input_name, help="model name given to 'genlab rbm train --out'")
     _data_options(p)
     p.set_defaults(split="test")
+    for action in p._actions:
+        if action.dest == "split":
+            action.help = "which part of the data set (default test)"
     p.add_argument("--ais-runs", type=positive_int, default=100,
                    help="independent AIS runs (default 100)")
     p.add_argument("--ais-betas", type=positive_int, default=10000,

@@ -52,7 +52,7 @@ def check_weights(weights: torch.Tensor, bias: torch.Tensor | None = None,
                               f"got {tuple(b.shape)}")
         if not torch.isfinite(b).all():
             raise GenlabError("bias contains NaN or infinite values")
-    w = 0.5 * (w + w.T)
+    w = 0.5 * w + 0.5 * w.T   # not 0.5 * (w + w.T), which overflows near the largest number
     w.fill_diagonal_(0.0)
     return w, b
 
