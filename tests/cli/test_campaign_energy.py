@@ -82,6 +82,20 @@ CASES = {
                              "data set name is empty"),
     "rbm-train-empty-data": (["rbm", "train", "", "--out", "{d}/e_rbm"],
                              "data set name is empty"),
+    # --threads far beyond the CPUs: torch's thread pool exhausted the memory maps (crash)
+    "rbm-train-threads-huge": (["rbm", "train", "digits", "--out", "{d}/t_rbm", "--threads",
+                                "100000"], "--threads"),
+    # Gaussian-unit options with Bernoulli units were ignored
+    "rbm-train-sigma-bernoulli": (["rbm", "train", "digits", "--out", "{d}/g_rbm", "--sigma",
+                                   "2"], "--visible gaussian"),
+    "rbm-train-fixed-variance-bernoulli": (["rbm", "train", "digits", "--out", "{d}/g_rbm",
+                                            "--fixed-variance"], "--visible gaussian"),
+    # AIS settings it cannot run with were refused only after the model and data were read,
+    # naming n_runs / n_betas rather than the options
+    "rbm-eval-ais-runs-1": (["rbm", "eval", "{d}/net", "digits", "--ais-runs", "1"],
+                            "--ais-runs"),
+    "rbm-eval-ais-betas-2": (["rbm", "eval", "{d}/net", "digits", "--ais-betas", "2"],
+                             "--ais-betas"),
 }
 
 # Inputs that were refused with a traceback although they are fine: now they succeed.
@@ -120,3 +134,17 @@ def test_bm_train_diverging_says_why(cli, files):
     last = res.err.strip().splitlines()[-1]
     assert last.startswith("genlab: error: training diverged") and "learning rate" in last
     assert "Traceback" not in res.err
+
+
+def test_rbm_eval_grey_levels_refused(cli, user_error, tmp_path):
+    """A Bernoulli RBM's "log-likelihood" of grey-level data (--binarize none) was printed
+    as if it meant something; now it is refused, and 0/1 data still evaluate."""
+    model = tmp_path / "rbm"
+    assert cli("rbm", "train", "digits", "--hidden", "3", "--epochs", "1", "--limit", "20",
+               "--out", model).code == 0
+    line = user_error("rbm", "eval", model, "digits", "--limit", "5", "--ais-runs", "2",
+                      "--ais-betas", "5", "--binarize", "none", "--json")
+    assert "needs 0/1 data" in line and "--binarize threshold" in line
+    res = cli("rbm", "eval", model, "digits", "--limit", "5", "--ais-runs", "2",
+              "--ais-betas", "5", "--json")
+    assert res.code == 0 and res.json()["binarize"] == "threshold"

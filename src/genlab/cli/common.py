@@ -137,6 +137,22 @@ def positive_int(text: str) -> int:
     return value
 
 
+# More threads than this many per CPU only slow torch down; far more (100000) exhausts the
+# process's memory maps and crashes it, so a --threads beyond it is refused.
+THREADS_PER_CPU = 4
+
+
+def thread_count(text: str) -> int:
+    """argparse type: a number of CPU threads, 1 .. ``THREADS_PER_CPU`` x the CPUs."""
+    value = positive_int(text)
+    cpus = os.cpu_count() or 1
+    if value > THREADS_PER_CPU * cpus:
+        raise argparse.ArgumentTypeError(f"{value} threads is more than {THREADS_PER_CPU} per "
+                                         f"CPU of this machine ({cpus} CPUs); give at most "
+                                         f"{THREADS_PER_CPU * cpus}")
+    return value
+
+
 def nonneg_int(text: str) -> int:
     """argparse type: an integer >= 0."""
     try:
