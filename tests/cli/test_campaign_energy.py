@@ -8,6 +8,9 @@ small files made once by the ``files`` fixture, and a piece of the error message
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -39,6 +42,17 @@ def files(tmp_path_factory) -> str:
     (d / "bom.tsp").write_bytes(
         b"\xef\xbb\xbfNAME: bom\nTYPE: TSP\nDIMENSION: 4\nEDGE_WEIGHT_TYPE: EUC_2D\n"
         b"NODE_COORD_SECTION\n1 0 0\n2 1 0\n3 1 1\n4 0 1\nEOF\n")
+    # saved models whose settings were edited by hand
+    for name, key, value in (("net_eta", "scale", 1e308), ("bm_extra", "rule", "hebbian")):
+        src = d / ("net" if name.startswith("net") else "bm")
+        if name.startswith("bm"):
+            from genlab.energy.boltzmann import BoltzmannMachine
+            BoltzmannMachine.zeros(4).save(src)
+        header = json.loads(src.with_suffix(".json").read_text())
+        header["config"][key] = value
+        (d / f"{name}.json").write_text(json.dumps(header))
+        shutil.copy(src.with_suffix(".safetensors"), d / f"{name}.safetensors")
+    np.save(d / "pats.npy", pats)
     return str(d)
 
 
@@ -96,6 +110,24 @@ CASES = {
                             "--ais-runs"),
     "rbm-eval-ais-betas-2": (["rbm", "eval", "{d}/net", "digits", "--ais-betas", "2"],
                              "--ais-betas"),
+    # a modern network's beta or a Hebbian eta beyond float32: NaN states and energies,
+    # printed as null with exit 0 (at store, at recall, in capacity)
+    "hopfield-store-modern-beta-huge": (["hopfield", "store", "{d}/pats.npy", "--rule",
+                                         "modern", "--beta", "1e308", "--out", "{d}/m"],
+                                        "beta = 1e+308"),
+    "hopfield-store-modern-beta-tiny": (["hopfield", "store", "{d}/pats.npy", "--rule",
+                                         "modern", "--beta", "1e-300", "--out", "{d}/m"],
+                                        "beta = 1e-300"),
+    "hopfield-capacity-modern-beta-huge": (["hopfield", "capacity", "--rule", "modern",
+                                            "--beta", "1e308", "--n", "10", "--alphas", "0.1",
+                                            "--out", "{d}/c.png"], "beta = 1e+308"),
+    "hopfield-store-eta-huge": (["hopfield", "store", "{d}/pats.npy", "--eta", "1e308",
+                                 "--out", "{d}/h"], "eta = 1e+308"),
+    "hopfield-recall-scale-huge": (["hopfield", "recall", "{d}/net_eta", "{d}/cues.npy"],
+                                   "scale = 1e+308"),
+    # a machine's config with a setting no machine has was loaded as if it were not there
+    "bm-model-unknown-setting": (["bm", "exact", "--model", "{d}/bm_extra"],
+                                 "unknown settings ['rule']"),
 }
 
 # Inputs that were refused with a traceback although they are fine: now they succeed.

@@ -42,7 +42,7 @@ from genlab.hopfield.letters import (
     half_cues,
     letters,
 )
-from genlab.hopfield.modern import ModernHopfield
+from genlab.hopfield.modern import ModernHopfield, check_beta_range
 from genlab.hopfield.network import HopfieldNetwork, load_hopfield
 from genlab.hopfield.patterns import load_patterns
 from genlab.hopfield.plots import plot_capacity, plot_recall_strips
@@ -167,8 +167,10 @@ def cmd_capacity(args: argparse.Namespace) -> None:
     rules = CAPACITY_RULES if args.rule == "all" else (args.rule,)
     alphas = [float(a) for a in args.alphas.split(",")] if args.alphas else \
         [round(0.02 * k, 2) for k in range(1, 13)]
-    for rule in rules:  # every rule's size, before the first one runs
+    for rule in rules:  # every rule's size (and the modern network's beta) before one runs
         check_capacity_memory(args.n, rule, max(alphas), dev)
+        if rule == "modern":
+            check_beta_range(args.beta, args.n, max(1, round(max(alphas) * args.n)))
     results = []
     for rule in rules:
         log(f"capacity: {rule}, N = {args.n}, {len(alphas)} loads, {args.trials} trials")

@@ -182,6 +182,10 @@ class BoltzmannMachine:
         where = str(model_paths(path)[1])
         n_visible = setting(config, "n_visible", int, where, low=1)
         n_hidden = setting(config, "n_hidden", int, where, default=None, low=0)
+        unknown = set(config) - {"n_visible", "n_hidden"}
+        if unknown:
+            raise GenlabError(f"{where} has unknown settings {sorted(unknown)}; was it saved by "
+                              "a newer genlab?")
         if set(tensors) != {"weights", "bias", "mask"}:
             raise GenlabError(f"{where}: expected the tensors weights, bias and mask, found "
                               f"{sorted(tensors)}; save the model again")
