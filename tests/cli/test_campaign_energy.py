@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -180,3 +181,47 @@ def test_rbm_eval_grey_levels_refused(cli, user_error, tmp_path):
     res = cli("rbm", "eval", model, "digits", "--limit", "5", "--ais-runs", "2",
               "--ais-betas", "5", "--json")
     assert res.code == 0 and res.json()["binarize"] == "threshold"
+
+
+# An output named like one of the command's inputs overwrote it (the cues, the model's files,
+# the weights, the instance, the data): each is now refused before anything is written.
+CLOBBER = {
+    "hopfield-recall-out-cues": ["hopfield", "recall", "{d}/net", "{d}/cues.npy", "--out",
+                                 "{d}/cues.npy"],
+    "hopfield-recall-out-model-json": ["hopfield", "recall", "{d}/net", "{d}/cues.npy",
+                                       "--out", "{d}/net.json"],
+    "bm-sample-out-weights": ["bm", "sample", "--weights", "{d}/W.npy", "--samples", "4",
+                              "--out", "{d}/W.npy"],
+    "bm-sample-trace-weights": ["bm", "sample", "--weights", "{d}/W.npy", "--samples", "4",
+                                "--plot-trace", "{d}/./W.npy"],
+    "tsp-solve-out-instance": ["tsp", "solve", "{d}/bom.tsp", "--out", "{d}/bom.tsp"],
+    "bm-train-plot-data": ["bm", "train", "{d}/rows.npy", "--out", "{d}/x", "--plot",
+                           "{d}/rows.npy"],
+    "data-show-out-data": ["data", "show", "{d}/rows.npy", "--out", "{d}/rows.npy"],
+    # two outputs of one command on one file: only the last would remain
+    "bm-train-plot-model": ["bm", "train", "{d}/rows.npy", "--out", "{d}/y", "--plot",
+                            "{d}/y.json"],
+    "tsp-solve-plot-out": ["tsp", "solve", "random:5", "--out", "{d}/r.json", "--plot",
+                           "{d}/r.json"],
+}
+
+
+@pytest.mark.parametrize("case", CLOBBER, ids=list(CLOBBER))
+def test_outputs_never_overwrite_inputs(user_error, files, case):
+    before = {p: p.read_bytes() for p in Path(files).iterdir() if p.is_file()}
+    line = user_error(*[a.format(d=files) for a in CLOBBER[case]])
+    assert "would overwrite" in line or "both write" in line
+    assert {p: p.read_bytes() for p in Path(files).iterdir() if p.is_file()} == before
+
+
+def test_symlinked_output_is_an_input_too(user_error, files, tmp_path):
+    link = tmp_path / "link.npy"
+    link.symlink_to(Path(files) / "cues.npy")
+    line = user_error("hopfield", "recall", f"{files}/net", f"{files}/cues.npy", "--out", link)
+    assert "would overwrite" in line
+
+
+def test_outputs_beside_inputs_still_written(cli, files, tmp_path):
+    res = cli("hopfield", "recall", f"{files}/net", f"{files}/cues.npy", "--out",
+              tmp_path / "states.npy", "--json")
+    assert res.code == 0 and (tmp_path / "states.npy").is_file()

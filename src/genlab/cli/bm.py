@@ -15,6 +15,7 @@ from genlab.cli.common import (
     MAX_SEED,
     add_command,
     add_group,
+    data_source,
     emit,
     existing_dir,
     existing_file,
@@ -367,7 +368,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "genlab bm train digits --limit 500 --epochs 5 --out digits_bm\n"
                              "genlab bm train digits --limit 500 --epochs 5 --out digits_bm "
                              "--resume")
-    p.add_argument("data", metavar="DATA",
+    p.add_argument("data", metavar="DATA", type=data_source,
                    help="a .npy of -1/+1 rows, or a data set name (digits, mnist5k, "
                         "fashion-mnist), thresholded at 0.5 and mapped to ±1")
     p.add_argument("--split", default=None, choices=("train", "test", "all"),
