@@ -54,6 +54,7 @@ def files(tmp_path_factory) -> str:
         (d / f"{name}.json").write_text(json.dumps(header))
         shutil.copy(src.with_suffix(".safetensors"), d / f"{name}.safetensors")
     np.save(d / "pats.npy", pats)
+    np.save(d / "images.npy", (pats.reshape(3, 5, 5) > 0).astype(np.float32))
     return str(d)
 
 
@@ -129,6 +130,16 @@ CASES = {
     # a machine's config with a setting no machine has was loaded as if it were not there
     "bm-model-unknown-setting": (["bm", "exact", "--model", "{d}/bm_extra"],
                                  "unknown settings ['rule']"),
+    # options the chosen rule does not use were ignored (recall refuses --mode already)
+    "hopfield-capacity-beta-hebbian": (["hopfield", "capacity", "--rule", "hebbian", "--beta",
+                                        "2", "--n", "10", "--alphas", "0.1", "--out",
+                                        "{d}/c.png"], "--beta"),
+    "hopfield-capacity-mode-modern": (["hopfield", "capacity", "--rule", "modern", "--mode",
+                                       "sync", "--n", "10", "--alphas", "0.1", "--out",
+                                       "{d}/c.png"], "drop --mode"),
+    # --labels for data without labels drew the grid without captions, silently
+    "data-show-labels-none": (["data", "show", "{d}/images.npy", "--labels", "--out",
+                               "{d}/g.png"], "no labels"),
 }
 
 # Inputs that were refused with a traceback although they are fine: now they succeed.
