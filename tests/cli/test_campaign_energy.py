@@ -140,6 +140,11 @@ CASES = {
     # --labels for data without labels drew the grid without captions, silently
     "data-show-labels-none": (["data", "show", "{d}/images.npy", "--labels", "--out",
                                "{d}/g.png"], "no labels"),
+    # sampling options with --method exact, hidden-unit sweeps without hidden units: ignored
+    "bm-train-exact-chains": (["bm", "train", "{d}/rows.npy", "--out", "{d}/e_bm", "--method",
+                               "exact", "--chains", "5"], "--chains is not used"),
+    "bm-train-clamped-sweeps-no-hidden": (["bm", "train", "{d}/rows.npy", "--out", "{d}/e_bm",
+                                           "--clamped-sweeps", "3"], "without --hidden"),
 }
 
 # Inputs that were refused with a traceback although they are fine: now they succeed.

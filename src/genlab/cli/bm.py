@@ -246,15 +246,34 @@ def _load_train_data(args: argparse.Namespace) -> torch.Tensor:
     return data.draw(make_generator(args.seed))
 
 
+def _check_train_options(args: argparse.Namespace) -> None:
+    """Options the chosen method (or a machine without hidden units) does not use: given,
+    they would be ignored without a word."""
+    unused = []
+    if args.method == "exact":   # both phases are enumerated: no chains, no sweeps
+        unused = [f for f, v in (("--chains", args.chains), ("--sweeps", args.sweeps),
+                                 ("--clamped-sweeps", args.clamped_sweeps)) if v is not None]
+        why = "--method exact enumerates every state"
+    elif args.hidden == 0 and args.clamped_sweeps is not None:
+        unused, why = ["--clamped-sweeps"], "a machine without --hidden units has none to sweep"
+    if unused:
+        raise GenlabError(f"{' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} not "
+                          f"used: {why}; drop {'it' if len(unused) == 1 else 'them'}")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
+    _check_train_options(args)
     prepare_output(args.out, args.resume, args.overwrite, check_only=True)
     device = resolve_device(args.device)
     x = _load_train_data(args).to(device)
     cfg = BMTrainConfig(n_hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
                         lr=args.lr, lr_decay=args.lr_decay, momentum=args.momentum,
                         weight_decay=args.weight_decay, method=args.method,
-                        n_chains=args.chains, sweeps=args.sweeps,
-                        clamped_sweeps=args.clamped_sweeps, eval_every=args.eval_every,
+                        **{k: v for k, v in (("n_chains", args.chains),
+                                             ("sweeps", args.sweeps),
+                                             ("clamped_sweeps", args.clamped_sweeps))
+                           if v is not None},   # the rest keep BMTrainConfig's defaults
+                        eval_every=args.eval_every,
                         data_noise=args.data_noise)
     check_train_memory(x.shape[0], x.shape[1], cfg, device)
     resume = prepare_output(args.out, args.resume, args.overwrite)
@@ -389,10 +408,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="eta_t = eta / (1 + decay t) (0)")
     p.add_argument("--momentum", type=probability, default=0.5, help="momentum (0.5)")
     p.add_argument("--weight-decay", type=nonneg_float, default=0.0, help="L2 on W (0)")
-    p.add_argument("--chains", type=positive_int, default=100, help="free-phase chains (100)")
-    p.add_argument("--sweeps", type=positive_int, default=1, help="free sweeps per update (1)")
-    p.add_argument("--clamped-sweeps", type=positive_int, default=2,
-                   help="hidden-unit sweeps per update with the data clamped (2)")
+    p.add_argument("--chains", type=positive_int, default=None,
+                   help="free-phase chains (100); not for --method exact")
+    p.add_argument("--sweeps", type=positive_int, default=None,
+                   help="free sweeps per update (1); not for --method exact")
+    p.add_argument("--clamped-sweeps", type=positive_int, default=None,
+                   help="hidden-unit sweeps per update with the data clamped (2); needs "
+                        "--hidden units, not for --method exact")
     p.add_argument("--eval-every", type=positive_int, default=1,
                    help="epochs between exact log-likelihood evaluations (1)")
     p.add_argument("--data-noise", type=noise_probability, default=0.0,
