@@ -145,6 +145,10 @@ CASES = {
                                "exact", "--chains", "5"], "--chains is not used"),
     "bm-train-clamped-sweeps-no-hidden": (["bm", "train", "{d}/rows.npy", "--out", "{d}/e_bm",
                                            "--clamped-sweeps", "3"], "without --hidden"),
+    # the solved-check enumerates 2^(groups + hidden) states: 137 GB asked of the allocator
+    # (a RuntimeError traceback) after training had started
+    "bm-encoder-many-hidden": (["bm", "encoder", "--seeds", "1", "--hidden", "30", "--method",
+                                "pcd", "--epochs", "5"], "groups + hidden must be at most"),
 }
 
 # Inputs that were refused with a traceback although they are fine: now they succeed.
