@@ -155,6 +155,9 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 def model_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """``(NAME.safetensors, NAME.json)`` for ``NAME``, ``NAME.safetensors`` or ``NAME.json``."""
     p = Path(path)
+    if p.name in ("", ".", ".."):   # "/", ".", "a/..": a folder, never a model's name
+        raise GenlabError(f"{str(path)!r} names a folder, not a model; give NAME, the name of "
+                          "NAME.safetensors + NAME.json")
     if p.suffix in (".safetensors", ".json"):
         p = p.with_suffix("")
     return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
@@ -279,6 +282,10 @@ def read_header(path: str | os.PathLike[str], kind: str | None = None) -> dict[s
     wpath, jpath = model_paths(path)
     for p in (wpath, jpath):
         if not p.is_file():
+            if Path(path).is_dir():
+                raise GenlabError(f"{path} is a folder, not a model; give the NAME of "
+                                  "NAME.safetensors + NAME.json, the path used with --out "
+                                  "when the model was saved")
             raise GenlabError(f"model file {p} not found; give the path used with --out "
                               "when the model was saved")
     header = read_json(jpath, "a readable genlab model config")

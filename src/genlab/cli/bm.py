@@ -17,6 +17,7 @@ from genlab.cli.common import (
     add_checkpointed_output,
     add_command,
     add_group,
+    data_source,
     emit,
     existing_dir,
     existing_file,
@@ -32,7 +33,12 @@ from genlab.cli.common import (
 from genlab.data import load_dataset
 from genlab.data.npfiles import read_npy
 from genlab.device import make_generator, resolve_device
-from genlab.energy.boltzmann import BoltzmannMachine, check_spins, check_weights
+from genlab.energy.boltzmann import (
+    BoltzmannMachine,
+    check_energy_scale,
+    check_spins,
+    check_weights,
+)
 from genlab.energy.diagnostics import pair_products, summarize, summary_memory
 from genlab.energy.encoder import encoder_config, train_encoder
 from genlab.energy.exact import MAX_EXACT_UNITS, exact_moments
@@ -133,6 +139,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     gen = make_generator(args.seed, device)
     dtype = torch.float64 if args.float64 else torch.float32
+    check_energy_scale(w, b, args.beta, dtype, "" if args.float64 else " (or --float64)")
     _check_sample_memory(args, n, dtype, device)
     log(f"bm sample: n={n}, beta={args.beta}, {args.chains} chains x {args.samples} samples, "
         f"burn-in {args.burn_in}, thin {args.thin}, {args.order} order, on {device}")
@@ -222,26 +229,51 @@ def cmd_meanfield(args: argparse.Namespace) -> None:
 
 def _load_train_data(args: argparse.Namespace) -> torch.Tensor:
     if args.data.endswith(".npy"):
+        given = [flag for flag, value in (("--split", args.split), ("--binarize", args.binarize),
+                                          ("--data-dir", args.data_dir)) if value is not None]
+        if given:  # a file of rows has no splits and is already ±1: the flag would do nothing
+            raise GenlabError(f"{' and '.join(given)} choose{'s' if len(given) == 1 else ''} "
+                              f"how a named data set is read, not a .npy of ±1 rows like "
+                              f"{args.data}; drop {'it' if len(given) == 1 else 'them'}")
         x = _load_npy(args.data, "data")
         if x.ndim != 2:
             raise GenlabError(f"{args.data}: data must be (rows, units), got {tuple(x.shape)}")
         x = check_spins(x, x.shape[1], f"{args.data}: data rows")
         return x[: args.limit] if args.limit else x
-    binarize = "threshold" if args.binarize == "none" else args.binarize
-    data = load_dataset(args.data, split=args.split, binarize=binarize, spins=True,
+    data = load_dataset(args.data, split=args.split or "train",
+                        binarize=args.binarize or "threshold", spins=True,
                         limit=args.limit, data_dir=args.data_dir)
     return data.draw(make_generator(args.seed))
 
 
+def _check_train_options(args: argparse.Namespace) -> None:
+    """Options the chosen method (or a machine without hidden units) does not use: given,
+    they would be ignored without a word."""
+    unused = []
+    if args.method == "exact":   # both phases are enumerated: no chains, no sweeps
+        unused = [f for f, v in (("--chains", args.chains), ("--sweeps", args.sweeps),
+                                 ("--clamped-sweeps", args.clamped_sweeps)) if v is not None]
+        why = "--method exact enumerates every state"
+    elif args.hidden == 0 and args.clamped_sweeps is not None:
+        unused, why = ["--clamped-sweeps"], "a machine without --hidden units has none to sweep"
+    if unused:
+        raise GenlabError(f"{' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} not "
+                          f"used: {why}; drop {'it' if len(unused) == 1 else 'them'}")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
+    _check_train_options(args)
     prepare_output(args.out, args.resume, args.overwrite, check_only=True)
     device = resolve_device(args.device)
     x = _load_train_data(args).to(device)
     cfg = BMTrainConfig(n_hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
                         lr=args.lr, lr_decay=args.lr_decay, momentum=args.momentum,
                         weight_decay=args.weight_decay, method=args.method,
-                        n_chains=args.chains, sweeps=args.sweeps,
-                        clamped_sweeps=args.clamped_sweeps, eval_every=args.eval_every,
+                        **{k: v for k, v in (("n_chains", args.chains),
+                                             ("sweeps", args.sweeps),
+                                             ("clamped_sweeps", args.clamped_sweeps))
+                           if v is not None},   # the rest keep BMTrainConfig's defaults
+                        eval_every=args.eval_every,
                         data_noise=args.data_noise)
     check_train_memory(x.shape[0], x.shape[1], cfg, device)
     resume = prepare_output(args.out, args.resume, args.overwrite)
@@ -355,17 +387,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "genlab bm train digits --limit 500 --epochs 5 --out digits_bm\n"
                              "genlab bm train digits --limit 500 --epochs 5 --out digits_bm "
                              "--resume")
-    p.add_argument("data", metavar="DATA",
+    p.add_argument("data", metavar="DATA", type=data_source,
                    help="a .npy of -1/+1 rows, or a data set name (digits, mnist5k, "
                         "fashion-mnist), thresholded at 0.5 and mapped to ±1")
-    p.add_argument("--split", default="train", choices=("train", "test", "all"),
-                   help="data set split (train)")
-    p.add_argument("--binarize", default="threshold", choices=("none", "threshold",
-                                                               "bernoulli"),
-                   help="data set binarisation (threshold)")
+    p.add_argument("--split", default=None, choices=("train", "test", "all"),
+                   help="data set split (train); not for a .npy of rows")
+    p.add_argument("--binarize", default=None, choices=("threshold", "bernoulli"),
+                   help="data set binarisation to ±1 units: threshold at 0.5 (the default) or "
+                        "bernoulli; not for a .npy of rows")
     p.add_argument("--limit", type=positive_int, default=None, help="use at most N rows")
     p.add_argument("--data-dir", type=existing_dir, default=None,
-                   help="folder holding data files")
+                   help="folder holding data files; not for a .npy of rows")
     p.add_argument("--hidden", type=nonneg_int, default=0, help="hidden units (0)")
     p.add_argument("--epochs", type=positive_int, default=50, help="passes over the data (50)")
     p.add_argument("--method", choices=METHODS, default="pcd",
@@ -376,10 +408,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="eta_t = eta / (1 + decay t) (0)")
     p.add_argument("--momentum", type=probability, default=0.5, help="momentum (0.5)")
     p.add_argument("--weight-decay", type=nonneg_float, default=0.0, help="L2 on W (0)")
-    p.add_argument("--chains", type=positive_int, default=100, help="free-phase chains (100)")
-    p.add_argument("--sweeps", type=positive_int, default=1, help="free sweeps per update (1)")
-    p.add_argument("--clamped-sweeps", type=positive_int, default=2,
-                   help="hidden-unit sweeps per update with the data clamped (2)")
+    p.add_argument("--chains", type=positive_int, default=None,
+                   help="free-phase chains (100); not for --method exact")
+    p.add_argument("--sweeps", type=positive_int, default=None,
+                   help="free sweeps per update (1); not for --method exact")
+    p.add_argument("--clamped-sweeps", type=positive_int, default=None,
+                   help="hidden-unit sweeps per update with the data clamped (2); needs "
+                        "--hidden units, not for --method exact")
     p.add_argument("--eval-every", type=positive_int, default=1,
                    help="epochs between exact log-likelihood evaluations (1)")
     p.add_argument("--data-noise", type=noise_probability, default=0.0,

@@ -13,13 +13,14 @@ import json
 import math
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from genlab.errors import GenlabError
-from genlab.io import to_jsonable
+from genlab.io import model_paths, to_jsonable
 from genlab.outputs import check_output_dir, check_output_file, check_output_model
 
 # Seeds are 0 .. 2**63 - 1: what torch.manual_seed and numpy's generators all accept.
@@ -82,7 +83,8 @@ def add_command(sub: argparse._SubParsersAction, name: str, func: Callable[[argp
     if device:
         parser.add_argument("--device", type=device_name, default="auto",
                             help="auto | cpu | cuda[:N] (auto picks CUDA when present)")
-    parser.set_defaults(func=func)
+    # the command's own parser, so that main can tell its inputs from its outputs
+    parser.set_defaults(func=func, command_parser=parser)
     return parser
 
 
@@ -148,6 +150,22 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+# More threads than this many per CPU only slow torch down; far more (100000) exhausts the
+# process's memory maps and crashes it, so a --threads beyond it is refused.
+THREADS_PER_CPU = 4
+
+
+def thread_count(text: str) -> int:
+    """argparse type: a number of CPU threads, 1 .. ``THREADS_PER_CPU`` x the CPUs."""
+    value = positive_int(text)
+    cpus = os.cpu_count() or 1
+    if value > THREADS_PER_CPU * cpus:
+        raise argparse.ArgumentTypeError(f"{value} threads is more than {THREADS_PER_CPU} per "
+                                         f"CPU of this machine ({cpus} CPUs); give at most "
+                                         f"{THREADS_PER_CPU * cpus}")
     return value
 
 
@@ -228,12 +246,13 @@ def add_data_options(parser: argparse.ArgumentParser, default: str = "mnist5k",
     what = ("data set name or path: digits, mnist5k, fashion-mnist, a .npz, a .npy, an IDX "
             "images file (or IMAGES,LABELS), or a folder of PNGs")
     if positional:
-        parser.add_argument("data", metavar="NAME", help=what)
+        parser.add_argument("data", metavar="NAME", type=data_source, help=what)
         # without this, argparse reads ``--data X`` as an abbreviation of --data-dir
         parser.add_argument("--data", dest="data_flag", type=_data_is_positional,
                             default=None, help=argparse.SUPPRESS)
     else:
-        parser.add_argument("--data", default=default, help=f"{what} (default {default})")
+        parser.add_argument("--data", default=default, type=data_source,
+                            help=f"{what} (default {default})")
     parser.add_argument("--split", default="train", choices=("train", "test", "all"),
                         help="which part of the data set (default train)")
     parser.add_argument("--binarize", default=binarize,
@@ -314,3 +333,82 @@ def existing_dir(text: str) -> str:
     if not Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"folder {text!r} not found")
     return text
+
+
+def data_source(text: str) -> str:
+    """argparse type: a data set name or a path the command reads (a file, ``IMAGES,LABELS``,
+    a folder); marks the argument as an input for :func:`check_outputs_apart`."""
+    return text
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """``(device, inode)`` of the regular file at ``path`` (after symbolic links), or None."""
+    try:
+        st = path.stat()
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
+def _argument_name(action: argparse.Action) -> str:
+    return action.option_strings[-1] if action.option_strings else \
+        str(action.metavar or action.dest.upper())
+
+
+def _read_paths(action: argparse.Action, text: str) -> list[Path]:
+    """The files an input argument may read: a model name's two files, each part of
+    ``IMAGES,LABELS``, the path itself."""
+    paths = [Path(text)]
+    if action.type is input_name:
+        try:
+            paths += list(model_paths(text))
+        except GenlabError:
+            pass
+    elif action.type is data_source and "," in text:
+        paths += [Path(part) for part in text.split(",") if part]
+    return paths
+
+
+def check_outputs_apart(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse a command line whose outputs would overwrite its own inputs, or each other.
+
+    Inputs are the arguments of type :func:`existing_file`, :func:`input_name` and
+    :func:`data_source` (with the files they read, e.g. a model name's ``.safetensors``
+    and ``.json``, or an image in a folder of PNGs); outputs those of type
+    :func:`output_file` and :func:`output_model` (a model's two files). An output that is
+    an existing input file (the same file, through links too) would destroy what the
+    command reads; two outputs naming one file would leave only the last.
+    """
+    inputs: list[tuple[str, str, tuple[int, int], Path]] = []
+    outputs: list[tuple[str, str, Path]] = []
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if not isinstance(value, (str, os.PathLike)):
+            continue
+        text, name = os.fspath(value), _argument_name(action)
+        if action.type in (existing_file, input_name, data_source):
+            for path in _read_paths(action, text):
+                ident = _file_identity(path)
+                if ident is not None or (action.type is data_source and path.is_dir()):
+                    inputs.append((name, text, ident or (-1, -1), path))
+        elif action.type is output_model:
+            outputs += [(name, text, path) for path in model_paths(text)]
+        elif action.type is output_file:
+            outputs.append((name, text, Path(text)))
+    seen: dict[str, tuple[str, str]] = {}
+    for name, text, path in outputs:
+        ident = _file_identity(path)
+        for in_name, in_text, in_ident, in_path in inputs:
+            inside = in_path.is_dir() and ident is not None and path.parent.exists() \
+                and os.path.samefile(path.parent, in_path)
+            if (ident is not None and ident == in_ident) or inside:
+                raise GenlabError(f"{name} {text!r} would overwrite "
+                                  + (f"{str(path)!r}, " if str(path) != text else "")
+                                  + f"{'a file in ' if inside else ''}{in_name} {in_text!r}, "
+                                  "which this command reads; give another name")
+        key = os.path.normcase(os.path.realpath(path))
+        if key in seen and seen[key][0] != name:
+            other, other_text = seen[key]
+            raise GenlabError(f"{other} {other_text!r} and {name} {text!r} both write "
+                              f"{str(path)!r}; give them different names")
+        seen.setdefault(key, (name, text))

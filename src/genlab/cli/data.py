@@ -16,6 +16,7 @@ from genlab.cli.common import (
     positive_int,
 )
 from genlab.data import FASHION_CLASSES, list_datasets, load_dataset
+from genlab.errors import GenlabError
 from genlab.plots import plot_image_grid
 
 
@@ -39,12 +40,15 @@ def cmd_list(args: argparse.Namespace) -> None:
 def cmd_show(args: argparse.Namespace) -> None:
     data = load_dataset(args.data, split=args.split, binarize=args.binarize, spins=False,
                         limit=args.limit, data_dir=args.data_dir)
+    if args.labels and data.labels is None:
+        raise GenlabError(f"--labels: {args.data} has no labels to show (a .npz gives them as "
+                          "y, an IDX images file in the labels file beside it); drop --labels")
     gen = torch.Generator().manual_seed(args.seed)
     n = min(args.n, len(data))
     idx = torch.randperm(len(data), generator=gen)[:n].sort().values
     images = data.draw(gen, idx).reshape(n, *data.image_shape)
     captions = None
-    if data.labels is not None and args.labels:
+    if args.labels:
         names = FASHION_CLASSES if args.data == "fashion-mnist" else None
         captions = [names[int(c)] if names else str(int(c)) for c in data.labels[idx]]
     title = f"{args.data} ({args.split}, binarize={args.binarize}): {n} of {len(data)}"

@@ -42,7 +42,7 @@ from genlab.hopfield.letters import (
     half_cues,
     letters,
 )
-from genlab.hopfield.modern import ModernHopfield
+from genlab.hopfield.modern import ModernHopfield, check_beta_range
 from genlab.hopfield.network import HopfieldNetwork, load_hopfield
 from genlab.hopfield.patterns import load_patterns
 from genlab.hopfield.plots import plot_capacity, plot_recall_strips
@@ -165,16 +165,25 @@ def cmd_capacity(args: argparse.Namespace) -> None:
     dev = resolve_device(args.device)
     gen = make_generator(args.seed)
     rules = CAPACITY_RULES if args.rule == "all" else (args.rule,)
+    if args.beta is not None and "modern" not in rules:
+        raise GenlabError(f"--beta is the modern network's inverse temperature; --rule "
+                          f"{args.rule} does not use it (give --rule modern or all)")
+    if args.mode is not None and rules == ("modern",):
+        raise GenlabError("the modern network updates all units at once; drop --mode")
+    beta = 1.0 if args.beta is None else args.beta
+    mode = args.mode or "async"
     alphas = [float(a) for a in args.alphas.split(",")] if args.alphas else \
         [round(0.02 * k, 2) for k in range(1, 13)]
-    for rule in rules:  # every rule's size, before the first one runs
+    for rule in rules:  # every rule's size (and the modern network's beta) before one runs
         check_capacity_memory(args.n, rule, max(alphas), dev)
+        if rule == "modern":
+            check_beta_range(beta, args.n, max(1, round(max(alphas) * args.n)))
     results = []
     for rule in rules:
         log(f"capacity: {rule}, N = {args.n}, {len(alphas)} loads, {args.trials} trials")
-        results.append(capacity_curve(args.n, rule, alphas, args.trials, mode=args.mode,
+        results.append(capacity_curve(args.n, rule, alphas, args.trials, mode=mode,
                                       max_sweeps=args.max_sweeps, generator=gen, device=dev,
-                                      beta=args.beta))
+                                      beta=beta))
     fig = plot_capacity(results, args.out) if args.out else None
     emit(args, {"n": args.n, "trials": args.trials, "theory_critical_load": AGS_CRITICAL_LOAD,
                 "figure": str(fig) if fig else None,
@@ -242,12 +251,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "--alphas 0.12,0.13,0.14,0.15,0.16 --trials 2 --json")
     p.add_argument("--n", type=positive_int, default=200, help="units (default 200)")
     p.add_argument("--rule", choices=(*CAPACITY_RULES, "all"), default="all")
-    p.add_argument("--beta", type=positive_float, default=1.0,
+    p.add_argument("--beta", type=positive_float, default=None,
                    help="inverse temperature of the modern network (default 1)")
     p.add_argument("--trials", type=positive_int, default=1)
     p.add_argument("--alphas", type=_alphas, default=None,
                    help="comma-separated loads (default 0.02..0.24)")
-    p.add_argument("--mode", choices=("async", "sync"), default="async")
+    p.add_argument("--mode", choices=("async", "sync"), default=None,
+                   help="binary networks: async (default) or sync; not for modern ones")
     p.add_argument("--max-sweeps", type=positive_int, default=100)
     p.add_argument("--out", type=output_file, default="hopfield_capacity.png",
                    help="PNG for the plot")

@@ -8,7 +8,12 @@ import sys
 from collections.abc import Sequence
 
 from genlab import __version__
-from genlab.cli.common import HELP_FORMATTER, ArgumentParser, discard_stdout
+from genlab.cli.common import (
+    HELP_FORMATTER,
+    ArgumentParser,
+    check_outputs_apart,
+    discard_stdout,
+)
 from genlab.errors import GenlabError
 
 # Command groups, in the order ``genlab --help`` lists them: module genlab.cli.<name>.
@@ -62,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        if getattr(args, "command_parser", None) is not None:
+            check_outputs_apart(args.command_parser, args)
         status = args.func(args)
         _close_distributed(wait=True)
         return int(status or 0)

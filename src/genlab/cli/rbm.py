@@ -23,6 +23,7 @@ from genlab.cli.common import (
     positive_float,
     positive_int,
     probability,
+    thread_count,
 )
 from genlab.data import ImageDataset, load_dataset
 from genlab.device import resolve_device
@@ -53,9 +54,20 @@ def _set_threads(args: argparse.Namespace) -> None:
 
 
 def _add_threads(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", type=positive_int, default=None,
+    parser.add_argument("--threads", type=thread_count, default=None,
                         help="CPU threads for torch (default: torch's choice); 1 is fastest "
                              "for small models on a busy machine")
+
+
+def _at_least(low: int):
+    """argparse type: an integer >= ``low`` (AIS needs two runs to estimate its error, and
+    three distributions: the base, one between, the model)."""
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+        return value
+    return parse
 
 
 def _load_data(args: argparse.Namespace, binarize: str | None = None) -> ImageDataset:
@@ -79,8 +91,32 @@ def _exact_units(model: BaseRBM) -> int:
     return n_h if isinstance(model, GaussianBernoulliRBM) else min(n_h, n_v)
 
 
+def _check_visible_options(args: argparse.Namespace) -> None:
+    """--sigma and --fixed-variance shape Gaussian units; with Bernoulli units they would
+    be ignored without a word."""
+    if args.visible == "bernoulli":
+        given = [flag for flag, used in (("--sigma", args.sigma is not None),
+                                         ("--fixed-variance", args.fixed_variance)) if used]
+        if given:
+            one = len(given) == 1
+            raise GenlabError(f"{' and '.join(given)} appl{'ies' if one else 'y'} to Gaussian "
+                              f"visible units only; add --visible gaussian, or drop "
+                              f"{'it' if one else 'them'}")
+
+
+def _check_binary(model: BaseRBM, X: np.ndarray, data: ImageDataset, binarize: str) -> None:
+    """A Bernoulli RBM gives probabilities to 0/1 vectors only: a log-likelihood of grey
+    levels would be a number without meaning."""
+    if isinstance(model, BernoulliRBM) and not bool(np.isin(X, (0.0, 1.0)).all()):
+        odd = X[~np.isin(X, (0.0, 1.0))].flat[0]
+        raise GenlabError(f"a Bernoulli RBM's log-likelihood needs 0/1 data, but {data.name} "
+                          f"with --binarize {binarize} holds values like {odd:g}; use "
+                          "--binarize threshold or bernoulli")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     _set_threads(args)
+    _check_visible_options(args)
     prepare_output(args.out, args.resume, args.overwrite, check_only=True)
     device = resolve_device(args.device)
     binarize = args.binarize or ("threshold" if args.visible == "bernoulli" else "none")
@@ -93,7 +129,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         weight_decay=args.weight_decay, learning_rate_schedule=args.schedule,
         device=str(device), verbose=int(args.verbose))
     if cls is GaussianBernoulliRBM:
-        kwargs.update(sigma=args.sigma, learn_variance=not args.fixed_variance)
+        kwargs.update(sigma=1.0 if args.sigma is None else args.sigma,
+                      learn_variance=not args.fixed_variance)
     model = cls(args.hidden, **kwargs)
     try:
         model._validate_params()
@@ -137,6 +174,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     data = _load_data(args, binarize)
     X = _matrix(data, args.seed)
     _check_features(model, X, data.name)
+    _check_binary(model, X, data, binarize)
     start = time.perf_counter()
     ais = model.ais_log_partition(n_runs=args.ais_runs, n_betas=args.ais_betas, seed=args.seed,
                                   layer=args.ais_layer)
@@ -236,8 +274,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--weight-decay", type=nonneg_float, default=0.0, help="L2 penalty on W")
     p.add_argument("--schedule", choices=("constant", "linear"), default="constant",
                    help="learning-rate schedule (linear decays to 0)")
-    p.add_argument("--sigma", type=positive_float, default=1.0,
-                   help="Gaussian units: initial (or fixed) standard deviation")
+    p.add_argument("--sigma", type=positive_float, default=None,
+                   help="Gaussian units: initial (or fixed) standard deviation (default 1)")
     p.add_argument("--fixed-variance", action="store_true",
                    help="Gaussian units: keep sigma fixed instead of learning it")
     _add_threads(p)
@@ -252,10 +290,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("model", type=input_name, help="model name given to 'genlab rbm train --out'")
     _data_options(p)
     p.set_defaults(split="test")
-    p.add_argument("--ais-runs", type=positive_int, default=100,
-                   help="independent AIS runs (default 100)")
-    p.add_argument("--ais-betas", type=positive_int, default=10000,
-                   help="intermediate distributions (default 10000)")
+    for action in p._actions:
+        if action.dest == "split":
+            action.help = "which part of the data set (default test)"
+    p.add_argument("--ais-runs", type=_at_least(2), default=100,
+                   help="independent AIS runs, at least 2 (default 100)")
+    p.add_argument("--ais-betas", type=_at_least(3), default=10000,
+                   help="intermediate distributions, at least 3 (default 10000)")
     p.add_argument("--ais-layer", choices=AIS_LAYERS, default="auto",
                    help="the layer AIS anneals over: auto (default: hidden when it has at most "
                         "20 units and is the smaller layer, else visible), visible "

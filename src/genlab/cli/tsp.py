@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from genlab.cli.common import add_command, add_group, emit, output_file, positive_int
+from genlab.cli.common import add_command, add_group, data_source, emit, output_file, positive_int
 from genlab.device import resolve_device
 from genlab.io import atomic_write_json
 from genlab.progress import log
@@ -137,7 +137,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "genlab tsp solve random:10 --method hopfield-tank --restarts 100 "
                              "--seed 3 --json\n"
                              "genlab tsp solve dist.npy --method mean-field --polish 2opt")
-    p.add_argument("instance", metavar="INSTANCE", help=INSTANCE_HELP)
+    p.add_argument("instance", metavar="INSTANCE", type=data_source, help=INSTANCE_HELP)
     p.add_argument("--method", default="mean-field", choices=METHODS,
                    help="hopfield-tank, mean-field or elastic-net (default mean-field)")
     p.add_argument("--restarts", type=positive_int, default=16,
@@ -151,9 +151,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(sub, "exact", cmd_exact, f"the optimal tour by Held-Karp (n <= "
                     f"{HELD_KARP_MAX_N})", examples="genlab tsp exact burma14\n"
                     "genlab tsp exact random:12 --seed 1 --json", device=False)
-    p.add_argument("instance", metavar="INSTANCE", help=INSTANCE_HELP)
+    p.add_argument("instance", metavar="INSTANCE", type=data_source, help=INSTANCE_HELP)
     p = add_command(sub, "info", cmd_info, "an instance's size, optimum and classical baselines",
                     examples="genlab tsp info gr17\n"
                              "genlab tsp info ../shared/data/tsplib/berlin52.tsp --json",
                     device=False)
-    p.add_argument("instance", metavar="INSTANCE", help=INSTANCE_HELP)
+    p.add_argument("instance", metavar="INSTANCE", type=data_source, help=INSTANCE_HELP)

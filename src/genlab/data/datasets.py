@@ -535,6 +535,9 @@ def load_dataset(name: str, split: str = "train", binarize: str = "none", spins:
     Raises:
         GenlabError: unknown name, missing or corrupt file, bad option.
     """
+    if not name.strip():  # Path("") is the current folder: never read it by accident
+        raise GenlabError(f"the data set name is empty; choose one of "
+                          f"{', '.join(BUILTIN)} or give {USER_FORMATS}")
     if split not in SPLITS:
         raise GenlabError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     if binarize not in BINARIZE_MODES:

@@ -52,9 +52,30 @@ def check_weights(weights: torch.Tensor, bias: torch.Tensor | None = None,
                               f"got {tuple(b.shape)}")
         if not torch.isfinite(b).all():
             raise GenlabError("bias contains NaN or infinite values")
-    w = 0.5 * (w + w.T)
+    w = 0.5 * w + 0.5 * w.T   # not 0.5 * (w + w.T), which overflows near the largest number
     w.fill_diagonal_(0.0)
     return w, b
+
+
+def check_energy_scale(weights: torch.Tensor, bias: torch.Tensor, beta: float,
+                       dtype: torch.dtype = torch.float64, hint: str = "") -> None:
+    """Refuse ``W``, ``b`` and ``beta`` whose energies would overflow ``dtype``.
+
+    Every local field ``a_i`` and energy ``E(x)`` is at most ``S = sum |w_ij| + sum |b_i|``
+    in size, so when ``S`` and ``beta * S`` are finite numbers of ``dtype`` nothing computed
+    from them becomes infinite (and ``inf - inf`` never turns a result into NaN). ``hint``
+    ends the message (what the caller can change).
+    """
+    limit = torch.finfo(dtype).max
+    total = float(weights.detach().double().abs().sum()) \
+        + float(bias.detach().double().abs().sum())
+    scaled = beta * total if beta > 0 else 0.0
+    if total <= limit and scaled <= limit:   # False for inf and NaN too
+        return
+    name = str(dtype).removeprefix("torch.")
+    raise GenlabError(f"beta * (sum |w_ij| + sum |b_i|) = {beta:g} * {total:.3g} is beyond "
+                      f"{name}'s largest number {limit:.3g}, so the energies would overflow; "
+                      f"use smaller weights or beta{hint}")
 
 
 def check_spins(x: torch.Tensor, n: int, what: str = "states") -> torch.Tensor:
@@ -161,6 +182,10 @@ class BoltzmannMachine:
         where = str(model_paths(path)[1])
         n_visible = setting(config, "n_visible", int, where, low=1)
         n_hidden = setting(config, "n_hidden", int, where, default=None, low=0)
+        unknown = set(config) - {"n_visible", "n_hidden"}
+        if unknown:
+            raise GenlabError(f"{where} has unknown settings {sorted(unknown)}; was it saved by "
+                              "a newer genlab?")
         if set(tensors) != {"weights", "bias", "mask"}:
             raise GenlabError(f"{where}: expected the tensors weights, bias and mask, found "
                               f"{sorted(tensors)}; save the model again")

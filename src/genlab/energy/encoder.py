@@ -15,7 +15,7 @@ from typing import NamedTuple
 import torch
 
 from genlab.energy.boltzmann import BoltzmannMachine
-from genlab.energy.exact import enumerate_states, state_index
+from genlab.energy.exact import MAX_EXACT_UNITS, enumerate_states, state_index
 from genlab.energy.learning import BMTrainConfig, fit_boltzmann
 from genlab.errors import GenlabError
 
@@ -36,10 +36,19 @@ def encoder_mask(groups: int = 4, hidden: int = 2) -> torch.Tensor:
     return mask
 
 
+def _check_free_units(groups: int, hidden: int) -> None:
+    """:func:`encoder_solved` enumerates the output group and the hidden units together."""
+    if groups + hidden > MAX_EXACT_UNITS:
+        raise GenlabError(f"checking the encoder enumerates the 2^(groups + hidden) states "
+                          f"of its output group and hidden units; groups + hidden must be at "
+                          f"most {MAX_EXACT_UNITS}, got {groups} + {hidden}")
+
+
 def encoder_solved(model: BoltzmannMachine, groups: int = 4, beta: float = 1.0) -> bool:
     """Whether, for every pattern k, argmax_{V2} P(V2 | V1 = k) is pattern k (exactly)."""
     w, b = model.weights.double(), model.bias.double()
     free = model.n_units - groups                                  # V2 and H
+    _check_free_units(groups, free - groups)
     rest = enumerate_states(free, device=w.device)                 # (2^free, free)
     patterns = encoder_data(groups).to(w)
     for k in range(groups):
@@ -73,6 +82,7 @@ def train_encoder(seed: int, groups: int = 4, hidden: int = 2,
     state, so the clamped phase averages over ``batch_size / groups`` samples per pattern.
     """
     cfg = config or encoder_config(hidden)
+    _check_free_units(groups, hidden)   # before training, not at the first check
     if cfg.batch_size % groups:
         raise GenlabError(f"batch_size must be a multiple of {groups}, got {cfg.batch_size}")
     gen = torch.Generator(device=device).manual_seed(seed)

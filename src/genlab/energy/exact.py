@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import torch
 
-from genlab.energy.boltzmann import check_spins, check_weights, energy
+from genlab.energy.boltzmann import check_energy_scale, check_spins, check_weights, energy
 from genlab.errors import GenlabError
 
 MAX_EXACT_UNITS = 20
@@ -73,6 +73,7 @@ def exact_moments(weights: torch.Tensor, bias: torch.Tensor | None = None, beta:
     n = w.shape[0]
     _check_size(n)
     w, b = w.to(torch.float64), b.to(torch.float64)
+    check_energy_scale(w, b, beta)
     log_m = -math.inf
     s0 = torch.zeros((), dtype=torch.float64, device=w.device)
     s1 = torch.zeros(n, dtype=torch.float64, device=w.device)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
-from genlab.energy.boltzmann import check_spins, check_weights, energy
+from genlab.energy.boltzmann import check_energy_scale, check_spins, check_weights, energy
 from genlab.energy.gibbs_native import native_kernel, run_block
 from genlab.errors import GenlabError
 from genlab.memory import check_allocation, tensor_bytes
@@ -143,6 +143,9 @@ def sample(weights: torch.Tensor, bias: torch.Tensor | None = None, beta: float 
     ``burn_in`` sweeps, then keeps every ``thin``-th state until it has ``n_samples``.
     """
     w, b = check_weights(weights, bias)
+    if beta > 0:   # a bad beta is refused below; before the cast, which could overflow
+        check_energy_scale(w, b, beta, dtype, "" if dtype == torch.float64 else
+                           " (or compute in float64: --float64)")
     device = w.device if device is None else torch.device(device)
     w, b = w.to(device=device, dtype=dtype).contiguous(), b.to(device=device, dtype=dtype)
     n = w.shape[0]

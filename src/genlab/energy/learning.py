@@ -47,7 +47,12 @@ from genlab.checkpoints import (
     prepare_checkpoint,
     refuse_other,
 )
-from genlab.energy.boltzmann import BoltzmannMachine, check_spins, check_weights
+from genlab.energy.boltzmann import (
+    BoltzmannMachine,
+    check_energy_scale,
+    check_spins,
+    check_weights,
+)
 from genlab.energy.exact import (
     MAX_EXACT_UNITS,
     exact_clamped_moments,
@@ -343,9 +348,13 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
             pos.epoch = epoch
             _epoch(model, state, v_all, pos, cfg, betas, batch, generator, interrupt, run,
                    history)
-            if not (torch.isfinite(model.weights).all() and torch.isfinite(model.bias).all()):
-                raise GenlabError(f"training diverged at epoch {epoch} (non-finite weights); "
-                                  "lower the learning rate")
+            try:  # non-finite weights, or weights whose energies overflow
+                check_energy_scale(model.weights, model.bias, cfg.beta, model.weights.dtype)
+            except GenlabError:
+                raise GenlabError(f"training diverged at epoch {epoch} (the weights grew "
+                                  "beyond what float32 holds); lower the learning rate"
+                                  + (" or the weight decay" if cfg.weight_decay else "")
+                                  ) from None
             row = {"epoch": epoch, "updates": pos.updates, "lr": pos.lr, "corr_gap": pos.gap}
             if exact_ll and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
                 row["log_likelihood"] = exact_log_likelihood(model.weights, model.bias, v_all,

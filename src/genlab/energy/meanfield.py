@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import torch
 
-from genlab.energy.boltzmann import check_weights
+from genlab.energy.boltzmann import check_energy_scale, check_weights
 from genlab.errors import GenlabError
 from genlab.memory import check_allocation, tensor_bytes
 
@@ -73,6 +73,7 @@ def mean_field(weights: torch.Tensor, bias: torch.Tensor | None = None, beta: fl
         raise GenlabError("restarts and max_iter must be >= 1")
     if not (beta >= 0 and math.isfinite(beta)):
         raise GenlabError(f"beta must be a finite number >= 0, got {beta}")
+    check_energy_scale(w, b, beta)
     if generator is None:
         generator = torch.Generator(device=w.device).manual_seed(0)
     n = w.shape[0]

@@ -45,6 +45,20 @@ class ModernRecall:
     energy_history: torch.Tensor
 
 
+def check_beta_range(beta: float, n_units: int, n_patterns: int,
+                     dtype: torch.dtype = torch.float32) -> None:
+    """Refuse a ``beta`` with which a network of ``n_units`` storing ``n_patterns`` cannot
+    compute in ``dtype``: ``beta X^T xi`` (at most ``beta N`` in size) and the energy's
+    ``log(P) / beta`` must be finite, or updates and energies turn NaN."""
+    info = torch.finfo(dtype)
+    high = info.max / n_units
+    low = max(info.tiny, 2.0 * math.log(max(n_patterns, 2)) / info.max)
+    if not low <= beta <= high:
+        raise GenlabError(f"beta = {beta:g} is outside what {info.dtype} can compute with for "
+                          f"{n_units} units and {n_patterns} patterns: updates or energies "
+                          f"would overflow; give a beta between {low:.3g} and {high:.3g}")
+
+
 class ModernHopfield:
     """Modern (dense, continuous) Hopfield network with inverse temperature ``beta``.
 
@@ -69,6 +83,7 @@ class ModernHopfield:
             raise GenlabError(f"beta must be a finite number > 0, got {self.beta!r}")
         self.patterns_ = as_spins(patterns, "patterns", dtype=self.dtype,
                                   device=resolve_device(self.device))
+        check_beta_range(self.beta, self.n_units, int(self.patterns_.shape[0]), self.dtype)
         return self
 
     @property

@@ -116,7 +116,22 @@ class HopfieldNetwork:
             if b.shape[0] != x.shape[1] or not bool(torch.isfinite(b).all()):
                 raise GenlabError(f"bias must be {x.shape[1]} finite numbers")
             self.bias_ = b / self.scale_
+        self._check_energy_scale()
         return self
+
+    def _check_energy_scale(self, what: str = "eta") -> None:
+        """The energies ``scale_ * E_coupling`` must be normal numbers of the network's dtype:
+        at most ``scale_ * (sum |c_ij| / 2 + sum |b_i|)`` in size, and not so small a
+        ``scale_`` that every energy rounds to 0."""
+        info = torch.finfo(self.coupling_.dtype)
+        size = 0.5 * float(self.coupling_.double().abs().sum())
+        if self.bias_ is not None:
+            size += float(self.bias_.double().abs().sum())
+        if self.scale_ * size > info.max or self.scale_ < info.tiny:
+            raise GenlabError(f"{what} = {self.scale_:g} puts the energies of this network "
+                              f"(up to {self.scale_ * size:.3g}) outside {info.dtype}'s range "
+                              f"{info.tiny:.3g} .. {info.max:.3g}; {what} must be between "
+                              f"{info.tiny:.3g} and {info.max / max(size, 1.0):.3g}")
 
     @classmethod
     def from_weights(cls, weights: torch.Tensor, bias: torch.Tensor | None = None,
@@ -260,6 +275,10 @@ class HopfieldNetwork:
         check_spins(pats, f"{where}: the stored patterns")
         net = cls.from_weights(w, tensors.get("bias"), pats, device=w.device, dtype=dtype)
         net.rule, net.eta, net.scale_ = rule, eta, scale
+        try:
+            net._check_energy_scale("scale")
+        except GenlabError as exc:
+            raise GenlabError(f"{where}: {exc}") from None
         return net
 
 

@@ -48,11 +48,12 @@ class ElasticNetConfig:
 def embed_plane(dist: np.ndarray) -> np.ndarray:
     """``(n, 2)`` points whose Euclidean distances approximate ``dist`` (classical MDS)."""
     n = dist.shape[0]
+    scale = float(np.max(dist)) or 1.0   # squared in units of the largest distance: no overflow
     J = np.eye(n) - 1.0 / n
-    G = -0.5 * J @ (dist ** 2) @ J
+    G = -0.5 * J @ ((dist / scale) ** 2) @ J
     w, v = np.linalg.eigh(G)
     top = np.argsort(w)[::-1][:2]
-    return v[:, top] * np.sqrt(np.maximum(w[top], 0.0))
+    return scale * v[:, top] * np.sqrt(np.maximum(w[top], 0.0))
 
 
 def unit_square(coords: np.ndarray) -> np.ndarray:

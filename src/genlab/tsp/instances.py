@@ -21,7 +21,7 @@ import numpy as np
 from genlab.data.npfiles import read_npy
 from genlab.errors import GenlabError
 from genlab.memory import check_allocation
-from genlab.tsp.tsplib import Instance, read_tsplib
+from genlab.tsp.tsplib import Instance, check_distance_range, read_tsplib
 
 BUILTIN_INSTANCES = ("burma14", "ulysses16", "gr17")
 
@@ -60,6 +60,9 @@ def from_matrix(dist: np.ndarray, name: str = "matrix") -> Instance:
         raise GenlabError(f"{name}: the distance matrix holds NaN or infinite values")
     if np.any(d < 0):
         raise GenlabError(f"{name}: the distance matrix holds negative distances")
+    problem = check_distance_range(d)
+    if problem:
+        raise GenlabError(f"{name}: {problem}")
     if not np.allclose(d, d.T):
         raise GenlabError(f"{name}: the distance matrix is not symmetric; only symmetric TSP "
                           "is supported")

@@ -72,6 +72,21 @@ class Instance:
         return int(self.dist.shape[0])
 
 
+# The longest tour allowed, n * max d: the solvers add, scale and compare tour lengths, which
+# must stay well inside float64 (about 1.8e308).
+MAX_TOUR_LENGTH = 1e300
+
+
+def check_distance_range(dist: np.ndarray) -> str | None:
+    """What is wrong when a tour of ``dist`` (n, n) could be longer than
+    :data:`MAX_TOUR_LENGTH` (None when every tour's length is a safe finite number)."""
+    longest = float(np.max(dist)) * dist.shape[0] if dist.size else 0.0
+    if longest <= MAX_TOUR_LENGTH:
+        return None
+    return (f"the distances are too large (up to {float(np.max(dist)):.3g}): a tour of "
+            f"{dist.shape[0]} cities could be longer than {MAX_TOUR_LENGTH:g}; rescale them")
+
+
 def tour_length(dist: np.ndarray, tour: np.ndarray | list[int]) -> float:
     """Length of the closed tour ``L = sum_a d(t_a, t_{a+1 mod n})`` under ``dist`` (n, n)."""
     t = np.asarray(tour, dtype=np.int64)
@@ -146,6 +161,9 @@ def expected_weight_count(n: int, fmt: str) -> int:
     return n * (n + 1) // 2 if "DIAG" in fmt else n * (n - 1) // 2
 
 
+UTF8_BOM = "\xef\xbb\xbf"   # the byte-order mark some editors write, read as latin-1
+
+
 class _Reader:
     """Line-numbered tokens of a TSPLIB file, for error messages that point at the line."""
 
@@ -155,7 +173,7 @@ class _Reader:
             text = path.read_text(encoding="latin-1")
         except OSError as exc:
             raise GenlabError(f"cannot read TSPLIB file {path}: {exc.strerror or exc}") from None
-        self.lines = text.splitlines()
+        self.lines = text.removeprefix(UTF8_BOM).splitlines()
         self.pos = 0
 
     def fail(self, lineno: int, message: str) -> GenlabError:
@@ -328,6 +346,10 @@ def read_tsplib(path: str | os.PathLike[str], find_optimum: bool = True) -> Inst
     if np.any(dist < 0):
         raise rd.fail(sections.get("EDGE_WEIGHT_SECTION", (None, 1))[1],
                       "negative distances are not allowed")
+    problem = check_distance_range(dist)
+    if problem:
+        raise rd.fail(sections.get("EDGE_WEIGHT_SECTION", sections.get(
+            "NODE_COORD_SECTION", (None, 1)))[1], problem)
     np.fill_diagonal(dist, 0.0)
     name = spec.get("NAME", path.stem).strip()
     if name.endswith(".tsp"):
