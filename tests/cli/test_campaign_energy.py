@@ -82,9 +82,9 @@ CASES = {
     # --resume and --overwrite together: the resume won silently (or the message spoke of
     # a missing checkpoint)
     "bm-train-resume-overwrite": (["bm", "train", "{d}/rows.npy", "--out", "{d}/both",
-                                   "--resume", "--overwrite"], "give one of them"),
+                                   "--resume", "--overwrite"], "give only one of them"),
     "rbm-train-resume-overwrite": (["rbm", "train", "digits", "--out", "{d}/both",
-                                    "--resume", "--overwrite"], "give one of them"),
+                                    "--resume", "--overwrite"], "give only one of them"),
     # data-set options given with a .npy of rows were ignored, and the run went on
     "bm-train-rows-split": (["bm", "train", "{d}/rows.npy", "--out", "{d}/s_bm", "--split",
                              "test"], "--split"),
@@ -101,6 +101,8 @@ CASES = {
     # --threads far beyond the CPUs: torch's thread pool exhausted the memory maps (crash)
     "rbm-train-threads-huge": (["rbm", "train", "digits", "--out", "{d}/t_rbm", "--threads",
                                 "100000"], "--threads"),
+    "tour-threads-huge": (["tour", "--quick", "--out", "{d}/t_tour", "--threads", "100000"],
+                          "--threads"),
     # Gaussian-unit options with Bernoulli units were ignored
     "rbm-train-sigma-bernoulli": (["rbm", "train", "digits", "--out", "{d}/g_rbm", "--sigma",
                                    "2"], "--visible gaussian"),

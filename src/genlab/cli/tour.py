@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genlab.cli.common import device_name, emit, output_dir, output_file, positive_int, seed_int
+from genlab.cli.common import (
+    device_name,
+    emit,
+    output_dir,
+    output_file,
+    seed_int,
+    thread_count,
+)
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
 
@@ -90,7 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "autoencoder, vae, betavae, gumbel")
     p.add_argument("--screenshot", type=output_file, default=None, metavar="PNG",
                    help="also render the page in headless Chromium and save a screenshot")
-    p.add_argument("--threads", type=positive_int, default=None,
+    p.add_argument("--threads", type=thread_count, default=None,
                    help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
