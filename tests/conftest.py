@@ -1,5 +1,6 @@
 """Fixtures shared by every test folder."""
 
+import os
 import signal
 
 import pytest
@@ -20,5 +21,24 @@ def ctrl_c_at(monkeypatch):
             return real(*args, **kwargs)
 
         monkeypatch.setattr(module, name, then_ctrl_c)
+
+    return arm
+
+
+@pytest.fixture
+def kill_before_rename(monkeypatch):
+    """``kill_before_rename(suffix)``: a save is killed (``KeyboardInterrupt``) when it
+    renames a file ending in ``suffix`` into place, e.g. between a checkpoint's weights and
+    its JSON; ``monkeypatch.undo()`` ends it."""
+
+    def arm(suffix: str) -> None:
+        real = os.replace
+
+        def torn(src, dst):
+            if str(dst).endswith(suffix):
+                raise KeyboardInterrupt
+            return real(src, dst)
+
+        monkeypatch.setattr(os, "replace", torn)
 
     return arm

@@ -3,7 +3,6 @@ resume continues only what it can continue exactly, a torn checkpoint or metrics
 is survived, and Ctrl-C leaves a checkpoint that resumes to the uninterrupted result."""
 
 import json
-import os
 import signal
 
 import pytest
@@ -141,18 +140,12 @@ def test_a_checkpoint_missing_one_file_is_refused_not_restarted(digits, tmp_path
 
 
 def test_a_torn_checkpoint_save_resumes_from_the_one_before(digits, full, tmp_path,
-                                                             monkeypatch, capsys):
+                                                             monkeypatch, kill_before_rename,
+                                                             capsys):
     """The checkpoint of step 6 stops between its two renames: resume takes the complete
     checkpoint of step 3 and still ends bitwise equal to the uninterrupted run."""
     fit(small_vae(), digits, TrainConfig(**CFG, max_steps=3), run=tmp_path, quiet=True)
-    real = os.replace
-
-    def torn(src, dst):
-        if str(dst).endswith(f"{CHECKPOINT_NAME}.json"):
-            raise KeyboardInterrupt          # killed between the weights and the JSON
-        return real(src, dst)
-
-    monkeypatch.setattr(os, "replace", torn)
+    kill_before_rename(f"{CHECKPOINT_NAME}.json")  # killed between the weights and the JSON
     with pytest.raises(KeyboardInterrupt):
         fit(small_vae(), digits, TrainConfig(**CFG), run=tmp_path, resume=True, quiet=True)
     monkeypatch.undo()

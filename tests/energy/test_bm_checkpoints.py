@@ -5,7 +5,6 @@ refused."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 
 import pytest
@@ -68,17 +67,10 @@ def test_ctrl_c_checkpoints_before_the_next_update_and_resumes_exactly(
 
 
 def test_a_torn_checkpoint_save_resumes_from_the_one_before(full, tmp_path, monkeypatch,
-                                                            capsys):
+                                                            kill_before_rename, capsys):
     ckpt = tmp_path / "ck"
     train("pcd", checkpoint=ckpt, max_epochs=1)
-    real = os.replace
-
-    def torn(src, dst):
-        if str(dst).endswith("ck.json"):
-            raise KeyboardInterrupt          # killed between the weights and the JSON
-        return real(src, dst)
-
-    monkeypatch.setattr(os, "replace", torn)
+    kill_before_rename("ck.json")            # killed between the weights and the JSON
     with pytest.raises(KeyboardInterrupt):
         train("pcd", checkpoint=ckpt, resume=True)
     monkeypatch.undo()

@@ -4,7 +4,6 @@ ends bitwise equal to the fit that never stopped; other settings or data are ref
 from __future__ import annotations
 
 import json
-import os
 import signal
 
 import numpy as np
@@ -80,19 +79,12 @@ def test_gaussian_units_resume_exactly(tmp_path):
 
 
 def test_a_torn_checkpoint_save_resumes_from_the_one_before(full, tmp_path, monkeypatch,
-                                                            capsys):
+                                                            kill_before_rename, capsys):
     """The checkpoint of epoch 2 stops between its two renames: resume takes the complete
     checkpoint of epoch 1 and still ends bitwise equal to the fit that never stopped."""
     ckpt = tmp_path / "ck"
     BernoulliRBM(**settings()).fit(X, checkpoint=ckpt, max_epochs=1)
-    real = os.replace
-
-    def torn(src, dst):
-        if str(dst).endswith("ck.json"):
-            raise KeyboardInterrupt          # killed between the weights and the JSON
-        return real(src, dst)
-
-    monkeypatch.setattr(os, "replace", torn)
+    kill_before_rename("ck.json")            # killed between the weights and the JSON
     with pytest.raises(KeyboardInterrupt):
         BernoulliRBM(**settings()).fit(X, checkpoint=ckpt, resume=True)
     monkeypatch.undo()
