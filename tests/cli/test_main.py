@@ -57,3 +57,12 @@ def test_real_process_exit_codes(tmp_path):
                         capture_output=True, text=True, env=env)
     assert ok.returncode == 0 and ok.stdout.startswith("{")
     assert ok.stderr == ""
+
+
+def test_options_are_taken_only_by_their_full_names(user_error):
+    """``--hid`` is not read as ``--hidden`` (nor ``--lim`` as ``--limit``): an abbreviation
+    silently means whichever option it begins, which changes when an option is added."""
+    assert "unrecognized arguments: --hid 8" in user_error("vae", "train", "digits", "--hid",
+                                                          "8", "--out", "unused")
+    assert "unrecognized arguments: --lim 5" in user_error("data", "show", "digits", "--lim",
+                                                          "5")

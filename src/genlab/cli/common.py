@@ -36,11 +36,13 @@ NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """An argparse parser whose usage errors are one-line :class:`GenlabError` s, and that
+    """An argparse parser whose usage errors are one-line :class:`GenlabError` s, that
     reads a value starting with a minus sign and a number as a value (see
-    :data:`NEGATIVE_VALUE`)."""
+    :data:`NEGATIVE_VALUE`), and that takes options only by their full names (an
+    abbreviation such as ``--hid`` would silently mean whichever option it begins)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = NEGATIVE_VALUE
 
