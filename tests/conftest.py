@@ -4,6 +4,7 @@ import os
 import signal
 
 import pytest
+from hypothesis import strategies as st
 
 
 @pytest.fixture
@@ -42,3 +43,18 @@ def kill_before_rename(monkeypatch):
         monkeypatch.setattr(os, "replace", torn)
 
     return arm
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                                   max_size=4),
+    max_leaves=8)
+
+
+@pytest.fixture(scope="session")
+def json_values():
+    """A hypothesis strategy for any JSON value (huge integers, odd strings, nesting): what
+    a damaged or hand-edited file may hold where genlab expects a setting."""
+    return JSON_VALUES

@@ -296,12 +296,6 @@ def test_rbm_meta_is_checked(saved):
 
 # ----- property-based: corruptions load or raise GenlabError --------------------------------
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
-                                                                   max_size=4),
-    max_leaves=8)
 
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -317,7 +311,7 @@ def _load_or_refuse(load, path) -> None:
 @FUZZ
 @given(name=st.sampled_from(["hopfield", "modern", "bm", "rbm", "vae", "categorical"]),
        data=st.data())
-def test_generated_configs_load_or_raise_genlab_error(saved, name, data):
+def test_generated_configs_load_or_raise_genlab_error(saved, json_values, name, data):
     path, load = saved[name]
     jpath = model_paths(path)[1]
     original = jpath.read_text()

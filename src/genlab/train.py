@@ -68,7 +68,6 @@ from genlab.io import (
     has_model,
     load_model,
     make_folder,
-    model_files,
     save_model,
 )
 from genlab.progress import log, progress
@@ -359,13 +358,19 @@ def _load_weights(run: Path, model: nn.Module, tensors: dict[str, torch.Tensor])
                           f"architecture?): {str(exc).splitlines()[0]}") from None
 
 
+def _nan_buffers(model: nn.Module, prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """The checkpoint tensors (``PREFIX.name``) of the model's buffers where NaN means
+    "not set yet" (``model.nan_buffers``), which loading must let through."""
+    return tuple(f"{prefix}.{name}" for name in getattr(model, "nan_buffers", ())
+                 for prefix in prefixes)
+
+
 def load_checkpoint_weights(run: str | os.PathLike[str], model: nn.Module,
                             device: torch.device | str = "cpu") -> nn.Module:
     """Load only the current weights of ``RUN/checkpoint`` into ``model`` (e.g. to inspect
     a run that has not finished); returns ``model``."""
-    nan_ok = tuple(f"model.{name}" for name in getattr(model, "nan_buffers", ()))
     tensors, _, _ = load_model(Path(run) / CHECKPOINT_NAME, kind=CHECKPOINT_KIND,
-                               device=device, nan_ok=nan_ok)
+                               device=device, nan_ok=_nan_buffers(model, ("model",)))
     _load_weights(Path(run), model, tensors)
     return model
 
@@ -419,10 +424,9 @@ def load_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
     same networks), a training ``config`` that differs in anything but
     :data:`RESUMABLE_SETTINGS`, or other ``data`` (see :func:`data_identity`) is refused:
     continuing would mix two runs in one."""
-    nan_ok = tuple(f"{prefix}.{name}" for name in getattr(model, "nan_buffers", ())
-                   for prefix in ("model", "best"))
     tensors, saved_config, meta = load_model(run / CHECKPOINT_NAME, kind=CHECKPOINT_KIND,
-                                             device=device, nan_ok=nan_ok)
+                                             device=device,
+                                             nan_ok=_nan_buffers(model, ("model", "best")))
     where = f"checkpoint in {run}"
     _check_resume(run, model, config, saved_config, meta, data)
     state = config_from_dict(LoopState, meta.get("loop"), f"{where}: loop state")
@@ -445,23 +449,15 @@ def has_checkpoint(run: str | os.PathLike[str]) -> bool:
     return has_model(Path(run) / CHECKPOINT_NAME)
 
 
-def run_files(run: str | os.PathLike[str]) -> list[Path]:
-    """The files :func:`fit` writes in ``RUN`` that exist there: the checkpoint (and the
-    weights a checkpoint save keeps until it finishes), the metrics log, TensorBoard's
-    folder."""
-    run = Path(run)
-    return [*model_files(run / CHECKPOINT_NAME),
-            *(p for p in (run / METRICS_NAME, run / "tb") if p.exists())]
-
-
 def prepare_run(run: str | os.PathLike[str], resume: bool = False, overwrite: bool = False,
                 outputs: tuple[str | os.PathLike[str], ...] = (), check_only: bool = False
                 ) -> bool:
     """Check the run folder ``RUN`` before training into it; returns whether to resume.
 
     ``outputs`` are further files the caller will write there (e.g. ``RUN/model.*``).
-    A folder holding an earlier run (:func:`run_files` or ``outputs``) is refused unless
-    ``resume`` or ``overwrite`` (see :func:`prepare_checkpoint`).
+    A folder holding an earlier run (its checkpoint, the weights a checkpoint save keeps
+    until it finishes, ``metrics.jsonl``, TensorBoard's ``tb`` folder, or ``outputs``) is
+    refused unless ``resume`` or ``overwrite`` (see :func:`prepare_checkpoint`).
     """
     run = Path(run)
     if run.exists() and not run.is_dir():

@@ -1,7 +1,6 @@
 """``genlab bm sample|exact|meanfield|train|encoder`` in-process: JSON output and errors."""
 
 import json
-import signal
 
 import numpy as np
 import pytest
@@ -160,7 +159,7 @@ def test_bad_inputs(capsys, machine, tmp_path):
 
 
 def test_train_refuses_an_existing_name_and_resumes_after_ctrl_c(capsys, tmp_path,
-                                                                 monkeypatch):
+                                                                 monkeypatch, ctrl_c_at):
     rows = np.where(np.random.default_rng(2).random((100, 5)) < 0.3, -1, 1).astype(np.int8)
     np.save(tmp_path / "rows.npy", rows)
     args = ["bm", "train", tmp_path / "rows.npy", "--hidden", "1", "--epochs", "4",
@@ -170,15 +169,7 @@ def test_train_refuses_an_existing_name_and_resumes_after_ctrl_c(capsys, tmp_pat
     assert "already holds a training run (whole.json, whole.safetensors)" in line
     assert run_json(capsys, *args, "--out", tmp_path / "whole", "--overwrite")["updates"] == 16
 
-    real, calls = learning.gibbs_sweep, [0]
-
-    def sweep_then_ctrl_c(*a, **k):
-        calls[0] += 1
-        if calls[0] == 20:              # 3 sweeps an update: during update 7 (epoch 2)
-            signal.raise_signal(signal.SIGINT)
-        return real(*a, **k)
-
-    monkeypatch.setattr(learning, "gibbs_sweep", sweep_then_ctrl_c)
+    ctrl_c_at(learning, "gibbs_sweep", 20)   # 3 sweeps an update: during update 7 (epoch 2)
     code, out, err = run(capsys, *args, "--out", tmp_path / "m")
     monkeypatch.undo()
     assert code == 130 and out == ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 
 import numpy as np
 import pytest
@@ -125,18 +124,10 @@ def test_training_into_an_existing_name_is_refused_unless_overwritten(capsys, tm
 
 
 def test_ctrl_c_leaves_a_checkpoint_and_resume_finishes_the_same_model(capsys, tmp_path,
-                                                                       monkeypatch):
+                                                                       monkeypatch, ctrl_c_at):
     args = ["rbm", "train", "digits", *SMALL, "--momentum", "0.5", "--device", "cpu"]
     _json(capsys, *args, "--out", tmp_path / "whole")
-    real, calls = rbm_base.cd_update, [0]
-
-    def update_then_ctrl_c(*a, **k):
-        calls[0] += 1
-        if calls[0] == 20:          # update 5 of epoch 2 (15 mini-batches of 20 rows)
-            signal.raise_signal(signal.SIGINT)
-        return real(*a, **k)
-
-    monkeypatch.setattr(rbm_base, "cd_update", update_then_ctrl_c)
+    ctrl_c_at(rbm_base, "cd_update", 20)   # update 5 of epoch 2 (15 mini-batches of 20 rows)
     code, out, err = _run(capsys, *args, "--out", tmp_path / "m")
     monkeypatch.undo()
     assert code == 130 and out == ""
