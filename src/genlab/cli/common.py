@@ -22,6 +22,7 @@ from typing import Any
 from genlab.errors import GenlabError
 from genlab.io import model_paths, to_jsonable
 from genlab.outputs import check_output_dir, check_output_file, check_output_model
+from genlab.results import Result
 
 # Seeds are 0 .. 2**63 - 1: what torch.manual_seed and numpy's generators all accept.
 MAX_SEED = 2**63 - 1
@@ -90,9 +91,12 @@ def add_command(sub: argparse._SubParsersAction, name: str, func: Callable[[argp
     return parser
 
 
-def emit(args: argparse.Namespace, result: dict[str, Any],
+def emit(args: argparse.Namespace, result: dict[str, Any] | Result,
          text: str | Callable[[dict[str, Any]], str] | None = None) -> None:
-    """Print a command's result: one JSON object with ``--json``, else readable text."""
+    """Print a command's result (a dict or a library :class:`~genlab.results.Result`): one
+    JSON object with ``--json``, else readable text."""
+    if isinstance(result, Result):
+        result = result.to_dict()
     if getattr(args, "json", False):
         shown = json.dumps(to_jsonable(result), allow_nan=False)
     else:
