@@ -70,9 +70,10 @@ def test_vae_train_json(capsys, tmp_path):
 
 def test_vae_train_amp_default_and_no_amp(capsys, tmp_path):
     """Fashion-MNIST's default trains with --amp; other data sets and --no-amp without."""
-    from genlab.cli.vae import DEFAULTS
+    from genlab.latent import vae_preset
 
-    assert DEFAULTS["fashion-mnist"]["amp"] is True and DEFAULTS["default"]["amp"] is False
+    assert vae_preset("fashion-mnist").train_config.amp is True
+    assert vae_preset("digits").train_config.amp is False
     common = ("--epochs", "1", "--limit", "64", "--hidden", "8", "--latent", "2")
     r = run_json(capsys, "vae", "train", "digits", *common, "--out", tmp_path / "a")
     assert r["settings"]["amp"] is False

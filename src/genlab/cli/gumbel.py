@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 
-import torch
-
 from genlab.cli.common import (
     add_command,
     add_group,
@@ -16,12 +14,14 @@ from genlab.cli.common import (
     positive_float,
     positive_int,
 )
-from genlab.device import make_generator, resolve_device
+from genlab.device import resolve_device
 from genlab.errors import GenlabError
-from genlab.io import atomic_write_bytes
-from genlab.latent.gumbel import gumbel_max, gumbel_softmax
-from genlab.memory import check_allocation, tensor_bytes
-from genlab.progress import log
+from genlab.latent.gumbel_tasks import (
+    DEFAULT_LOGITS,
+    DEFAULT_TAUS,
+    draw_gumbel_samples,
+    temperature_figure,
+)
 
 
 def logit_vector(text: str) -> list[float]:
@@ -54,37 +54,9 @@ def cmd_sample(args: argparse.Namespace) -> None:
     if args.method == "max" and args.tau is not None:  # Gumbel-max has no temperature
         raise GenlabError("--tau is the temperature of --method soft or hard; Gumbel-max "
                           "draws (--method max) have none: add --method soft or drop --tau")
-    tau = 1.0 if args.tau is None else args.tau
-    device = resolve_device(args.device)
-    k = len(args.logits)
-    # the (n, K) noise, perturbed logits and samples in float64, and an int64 index
-    check_allocation(6 * tensor_bytes((args.n, k), torch.float64), f"--n {args.n} samples of "
-                     f"{k} categories", device, "draw fewer samples")
-    if args.out:  # the CSV is built in memory: a list of Python floats and a line per row
-        check_allocation(args.n * (160 + 60 * k), f"--n {args.n} samples of {k} categories written "
-                         "to --out", "cpu", "draw fewer samples")
-    gen = make_generator(args.seed, device)
-    logits = torch.tensor(args.logits, dtype=torch.float64, device=device)
-    k = len(args.logits)
-    batch = logits.expand(args.n, k)
-    if args.method == "max":
-        index = gumbel_max(batch, gen)
-        samples = torch.nn.functional.one_hot(index, k).double()
-    else:
-        samples = gumbel_softmax(batch, tau, hard=args.method == "hard", generator=gen)
-        index = samples.argmax(-1)
-    counts = torch.bincount(index, minlength=k).cpu()
-    probs = torch.softmax(logits, 0).cpu()
-    if args.out:
-        lines = [",".join(f"{v:.9g}" for v in row) for row in samples.cpu().tolist()]
-        atomic_write_bytes(args.out, ("\n".join(lines) + "\n").encode())
-        log(f"wrote {args.n} samples to {args.out}")
-    result = {"method": args.method, "tau": None if args.method == "max" else tau,
-              "n": args.n, "probs": probs.tolist(),
-              "argmax_frequencies": (counts.double() / args.n).tolist(),
-              "mean": samples.mean(0).cpu().tolist(),
-              "samples": samples[: args.show].cpu().tolist(),
-              "out": str(args.out) if args.out else None}
+    result = draw_gumbel_samples(args.logits, method=args.method, tau=args.tau, n=args.n,
+                                 show=args.show, out=args.out or None, seed=args.seed,
+                                 device=resolve_device(args.device))
 
     def text(r: dict) -> str:
         fmt = lambda v: "[" + ", ".join(f"{x:.4f}" for x in v) + "]"  # noqa: E731
@@ -100,17 +72,10 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 
 def cmd_plot(args: argparse.Namespace) -> None:
-    from genlab.latent.gumbel_plots import plot_temperature_sweep, temperature_sweep
-
-    gen = make_generator(args.seed, "cpu")
-    sweep = temperature_sweep(torch.tensor(args.logits, dtype=torch.float64), args.taus,
-                              n_mc=args.n_mc, generator=gen)
-    plot_temperature_sweep(sweep, args.out)
-    emit(args, {"out": str(args.out), "taus": list(sweep.taus), "probs": sweep.probs.tolist(),
-                "expectation": sweep.expectation.tolist(), "sample": sweep.sample.tolist(),
-                "n_mc": sweep.n_mc},
-         lambda r: f"saved the Gumbel-softmax at tau = {', '.join(map(str, r['taus']))} "
-                   f"to {r['out']}")
+    result = temperature_figure(args.out, logits=args.logits, taus=args.taus, n_mc=args.n_mc,
+                                seed=args.seed)
+    emit(args, result, lambda r: f"saved the Gumbel-softmax at tau = "
+         f"{', '.join(map(str, r['taus']))} to {r['out']}")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -143,9 +108,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "genlab gumbel plot --logits 0,1,2,-1 --taus 0.1,1,5 --out t.png",
                     device=False)
     p.add_argument("--logits", type=logit_vector,
-                   default=[math.log(p) for p in (0.05, 0.1, 0.05, 0.3, 0.5)],
+                   default=list(DEFAULT_LOGITS),
                    help="comma-separated logits (default log of 0.05,0.1,0.05,0.3,0.5)")
-    p.add_argument("--taus", type=temperature_list, default=[0.1, 0.5, 1.0, 10.0],
+    p.add_argument("--taus", type=temperature_list, default=list(DEFAULT_TAUS),
                    help="comma-separated temperatures (default 0.1,0.5,1,10)")
     p.add_argument("--n-mc", type=positive_int, default=100_000,
                    help="samples per Monte Carlo expectation (default 100000)")

@@ -13,10 +13,9 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
-
-import torch
 
 from genlab.cli.common import (
     add_command,
@@ -32,23 +31,13 @@ from genlab.cli.common import (
     positive_int,
     probability,
 )
-from genlab.data import FASHION_CLASSES, ImageDataset, load_dataset
-from genlab.device import make_generator, resolve_device
+from genlab.device import resolve_device
 from genlab.errors import GenlabError
-from genlab.latent import VAE, LatentModel, VAEConfig, VariationalModel, load_latent_model
-from genlab.latent.evaluate import evaluate_likelihood, reconstruction_error
-from genlab.latent.plots import plot_codes, plot_manifold, plot_reconstructions
-from genlab.latent.runs import (
-    check_run_folder,
-    fixed_draw,
-    run_data,
-    split_validation,
-    train_run,
-)
-from genlab.memory import check_allocation, forward_bytes, parameter_bytes
-from genlab.plots import plot_image_grid
-from genlab.progress import log
-from genlab.train import TrainConfig, dist_info, seeded_init
+from genlab.latent import LatentModel
+from genlab.latent.presets import VAE_SETTINGS, Preset, vae_preset
+from genlab.latent.tasks import decode_manifold, evaluate_vae, reconstruct_test_images, sample_vae
+from genlab.latent.training import train_vae
+from genlab.train import dist_info
 
 # Modules that extend ``genlab vae`` (latent types, extra commands); imported by register().
 EXTENSIONS: tuple[str, ...] = ("genlab.cli.vae_categorical", "genlab.cli.disentangle")
@@ -84,47 +73,35 @@ def register_latent_type(spec: LatentType) -> LatentType:
 
 
 def _build_gaussian(args: argparse.Namespace, image_shape: tuple[int, int]) -> LatentModel:
-    return VAE(VAEConfig(image_shape=image_shape, arch=args.arch, hidden=tuple(args.hidden),
-                         latent=args.latent, likelihood=args.likelihood,
-                         activation=args.activation, channels=tuple(args.channels),
-                         kl_warmup=args.kl_warmup, iw_train=args.iw_train))
+    return vae_preset(args.data, **preset_overrides(args, VAE_SETTINGS)).model(image_shape)
 
 
 register_latent_type(LatentType("gaussian", "z ~ N(mu, diag sigma^2), prior N(0, I)",
                                 _build_gaussian))
 
-# The defaults ``vae train DATA`` uses with no flags: genlab's best model per data set
-# (see docs/vae.md for how they compare). Anything not here falls back to "default".
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "default": {"arch": "mlp", "hidden": [512, 256], "latent": 32, "activation": "elu",
-                "epochs": 10, "batch_size": 128, "lr": 2e-3, "schedule": "cosine",
-                "kl_warmup": 0.3, "iw_train": 1, "likelihood": "bernoulli",
-                "channels": [32, 64], "amp": False},
-    # measured on Fashion-MNIST (benchmarks/RESULTS.md): wider layers, SiLU, a higher
-    # learning rate and a longer KL warm-up gain 3 nats over the shared default; bfloat16
-    # products (where the CPU or GPU has them) pay for the width
-    "fashion-mnist": {"hidden": [1024, 512], "activation": "silu", "lr": 3e-3,
-                      "kl_warmup": 0.5, "amp": True},
-    "digits": {"hidden": [128], "latent": 8, "epochs": 50, "batch_size": 64},
-    # the disentanglement literature's settings for 64x64 dSprites (Adam 5e-4, batch 64)
-    "dsprites": {"lr": 5e-4, "schedule": "constant", "batch_size": 64},
-}
 
-SHARED = ("arch", "hidden", "latent", "activation", "epochs", "batch_size", "lr", "schedule",
-          "kl_warmup", "iw_train", "likelihood", "channels", "amp")
+def preset_overrides(args: argparse.Namespace, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The preset fields the flags set: the table ``keys`` given explicitly, and the run's
+    own options (seed, checkpoints, stopping, data)."""
+    given = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    run = {"seed": args.seed, "checkpoint_every": args.checkpoint_every,
+           "patience": args.patience, "max_steps": args.max_steps, "amp": args.amp,
+           "binarize": args.binarize, "split": args.split, "limit": args.limit, "val": args.val}
+    return {**run, **given}
 
 
-def resolve_defaults(args: argparse.Namespace, defaults: dict[str, dict[str, Any]] | None = None,
-                     keys: tuple[str, ...] = SHARED) -> dict[str, Any]:
-    """Fill every flag in ``keys`` left unset (None) from ``defaults`` for the data set."""
-    defaults = DEFAULTS if defaults is None else defaults
-    chosen = dict(defaults["default"])
-    chosen.update(defaults.get(args.data, {}))
+def resolve_preset(args: argparse.Namespace, make: Callable[..., Preset] = vae_preset,
+                   keys: tuple[str, ...] = VAE_SETTINGS, **extra: Any) -> Preset:
+    """The data set's preset with the flags given; the flags left unset (None) are filled
+    from it, and ``args.explicit`` records the ones the user gave."""
+    if args.patience is not None and args.val == 0:
+        raise GenlabError("--patience needs a validation set; add --val N")
     args.explicit = {key for key in keys if getattr(args, key, None) is not None}
-    for key in keys:
+    preset = make(args.data, **preset_overrides(args, keys), **extra)
+    for key, value in preset.settings().items():
         if getattr(args, key, None) is None:
-            setattr(args, key, chosen[key])
-    return {k: getattr(args, k) for k in keys}
+            setattr(args, key, value)
+    return preset
 
 
 def int_list(text: str) -> list[int]:
@@ -139,41 +116,6 @@ def int_list(text: str) -> list[int]:
     if not values or any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"expected positive integers like 512,256, got {text!r}")
     return values
-
-
-def load_training_data(args: argparse.Namespace) -> tuple[ImageDataset, ImageDataset | None]:
-    data = load_dataset(args.data, split=args.split, binarize=args.binarize,
-                        limit=args.limit, data_dir=args.data_dir)
-    return split_validation(data, args.val)
-
-
-def check_model_memory(build: Callable[[], torch.nn.Module], what: str,
-                       device: torch.device) -> None:
-    """Refuse a model whose training cannot fit: its parameters about six times over
-    (weights, gradients, Adam's two moments, the checkpoint and the saved model), measured
-    by building it on the meta device (nothing allocated)."""
-    check_allocation(6 * parameter_bytes(build), what, device,
-                     "use smaller --hidden/--latent sizes")
-
-
-def check_decode_memory(model: LatentModel, n: int, what: str, device: torch.device) -> None:
-    """Refuse decoding ``n`` codes at once when it cannot fit: the decoder's activations
-    per image (counted on the meta device) and the images, their CPU copy and the figure."""
-    def run(copy: torch.nn.Module) -> None:
-        copy.decode_mean(torch.zeros(1, model.latent_dim, device="meta"))
-
-    per_image = forward_bytes(model, run) or 0
-    check_allocation(n * (per_image + 24 * model.data_dim), what, device,
-                     "use a smaller size")
-
-
-def train_config(args: argparse.Namespace) -> TrainConfig:
-    if args.patience is not None and args.val == 0:
-        raise GenlabError("--patience needs a validation set; add --val N")
-    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                       schedule=args.schedule, seed=args.seed,
-                       checkpoint_every=args.checkpoint_every, patience=args.patience,
-                       amp=bool(args.amp), max_steps=args.max_steps)
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
@@ -232,95 +174,42 @@ def check_type_flags(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     check_type_flags(args)
-    device = resolve_device(args.device)
-    check_run_folder(args.out, args.resume, args.overwrite)
-    settings = resolve_defaults(args)
+    preset = resolve_preset(args)
     if args.latent_type != "beta":  # the beta-VAE refuses --arch and --channels itself
         check_channels(args)
     spec = LATENT_TYPES[args.latent_type]
-    data, val = load_training_data(args)
-    check_model_memory(lambda: spec.build(args, data.image_shape),
-                       f"a VAE with --hidden {','.join(map(str, args.hidden)) or 'none'} and "
-                       f"--latent {args.latent}", device)
-    with seeded_init(args.seed):
-        model = spec.build(args, data.image_shape)
-    if hasattr(model, "init_output_bias") and not args.resume:
-        model.init_output_bias(data.images.mean(0))
-    cfg = train_config(args)
-    size = sum(p.numel() for p in model.parameters())
-    log(f"training a {model.kind} ({args.latent_type} latents, {size:,} parameters) on "
-        f"{len(data)} {args.data} images for {cfg.epochs} epochs")
-    result = train_run(model.to(device), data, cfg, args.out, val=val, resume=args.resume,
-                       overwrite=args.overwrite, device=device, data_dir=args.data_dir,
-                       extra_meta={"latent_type": args.latent_type})
+    result = train_vae(preset, args.out, resume=args.resume, overwrite=args.overwrite,
+                       device=resolve_device(args.device), data_dir=args.data_dir,
+                       latent_type=args.latent_type,
+                       build=None if spec.name == "gaussian" else partial(spec.build, args))
     if dist_info().rank != 0:  # under torchrun only rank 0 reports
         return
-    out = {"out": str(args.out), "kind": model.kind, "latent_type": args.latent_type,
-           "settings": settings, "config": asdict(model.config), "steps": result.steps,
-           "epochs": result.epochs, "seconds": result.seconds,
-           "epoch_seconds": result.epoch_seconds, "train_loss": result.train_loss,
-           "val_loss": result.val_loss, "stopped_early": result.stopped_early,
-           "resumed_from": result.resumed_from,
-           "parameters": sum(p.numel() for p in model.parameters())}
-    emit(args, out, lambda r: f"trained {r['steps']} steps ({r['epochs']} epochs, "
+    emit(args, result, lambda r: f"trained {r['steps']} steps ({r['epochs']} epochs, "
          f"{r['seconds']:.1f} s); saved {r['out']}/model")
 
 
-def _load(args: argparse.Namespace) -> tuple[LatentModel, dict[str, Any], torch.device]:
-    device = resolve_device(args.device)
-    model, meta = load_latent_model(args.run, device=device)
-    return model, meta, device
-
-
-def _variational(model: LatentModel, what: str) -> VariationalModel:
-    if not isinstance(model, VariationalModel):
-        raise GenlabError(f"{what} needs a VAE, but this run holds a {model.kind!r} model")
-    return model
-
-
 def cmd_eval(args: argparse.Namespace) -> None:
-    model, meta, device = _load(args)
-    model = _variational(model, "vae eval")
-    data = run_data(meta, "test", args.n, args.data, args.data_dir)
-    x = fixed_draw(data, args.seed, device)
-    gen = make_generator(args.seed, device)
-    r = evaluate_likelihood(model, x, args.iw, gen, batch_size=args.batch_size)
-    emit(args, {"elbo": r.elbo, "nll_iw": r.nll_iw, "k": r.k, "n": r.n,
-                "elbo_se": r.elbo_se, "nll_iw_se": r.nll_iw_se, "kind": model.kind},
-         lambda d: f"test ELBO {d['elbo']:.2f} nats, IWAE NLL (K={d['k']}) "
-                   f"{d['nll_iw']:.2f} +- {d['nll_iw_se']:.2f} nats on {d['n']} images")
+    result = evaluate_vae(args.run, iw=args.iw, n=args.n, seed=args.seed,
+                          batch_size=args.batch_size, data=args.data, data_dir=args.data_dir,
+                          device=resolve_device(args.device))
+    emit(args, result, lambda d: f"test ELBO {d['elbo']:.2f} nats, IWAE NLL (K={d['k']}) "
+         f"{d['nll_iw']:.2f} +- {d['nll_iw_se']:.2f} nats on {d['n']} images")
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    model, meta, device = _load(args)
-    model = _variational(model, "vae sample")
-    check_decode_memory(model, args.n, f"--n {args.n} samples", device)
-    with torch.no_grad():
-        x = model.sample(args.n, make_generator(args.seed, device))
-    plot_image_grid(x.cpu(), args.out, image_shape=model.image_shape, vmin=0, vmax=1,
-                    title=f"{args.n} samples from p(x|z) p(z) (means)")
-    emit(args, {"out": str(args.out), "n": args.n, "kind": model.kind},
-         lambda d: f"saved {d['n']} samples to {d['out']}")
+    result = sample_vae(args.run, args.out, n=args.n, seed=args.seed,
+                        device=resolve_device(args.device))
+    emit(args, result, lambda d: f"saved {d['n']} samples to {d['out']}")
 
 
-def reconstruct_command(args: argparse.Namespace, corrupt: Callable | None = None) -> None:
+def reconstruct_command(args: argparse.Namespace) -> None:
     """``reconstruct`` for both groups: test images above their reconstructions."""
-    model, meta, device = _load(args)
-    data = run_data(meta, "test", None, args.data, args.data_dir)
-    gen = torch.Generator().manual_seed(args.seed)
-    idx = torch.randperm(len(data), generator=gen)[:args.n].sort().values
-    x = data.draw(gen, idx).to(device)
-    noisy = corrupt(x, make_generator(args.seed, device)) if corrupt is not None else None
-    with torch.no_grad():
-        r = model.reconstruct(noisy if noisy is not None else x)
-    err = reconstruction_error(model, fixed_draw(data, args.seed, device)[:2000])
-    plot_reconstructions(x.cpu(), r.cpu(), model.image_shape, args.out,
-                         noisy=None if noisy is None else noisy.cpu(),
-                         title=f"{model.kind}: test inputs and reconstructions")
-    emit(args, {"out": str(args.out), "n": len(x), "kind": model.kind,
-                "mse": err.mse, "bce": err.bce, "n_error": err.n},
-         lambda d: f"saved {d['n']} reconstructions to {d['out']}; test squared error "
-                   f"{d['mse']:.3f}, cross-entropy {d['bce']:.2f} nats per image")
+    result = reconstruct_test_images(args.run, args.out, n=args.n, seed=args.seed,
+                                     corrupt=getattr(args, "corrupt", None), data=args.data,
+                                     data_dir=args.data_dir,
+                                     device=resolve_device(args.device))
+    emit(args, result, lambda d: f"saved {d['n']} reconstructions to {d['out']}; test squared "
+         f"error {d['mse']:.3f}, cross-entropy {d['bce']:.2f} nats per image")
 
 
 def cmd_manifold(args: argparse.Namespace) -> None:
@@ -329,28 +218,10 @@ def cmd_manifold(args: argparse.Namespace) -> None:
     if unused and args.codes is None:  # they choose the codes' test images; else ignored
         raise GenlabError(f"{unused[0]} chooses the test images of --codes; add --codes "
                           f"FILE.png or drop {unused[0]}")
-    model, meta, device = _load(args)
-    model = _variational(model, "vae manifold")
-    if model.latent_dim != 2:
-        raise GenlabError(f"vae manifold needs a 2-D latent, this model has {model.latent_dim}; "
-                          "train one with --latent 2")
+    result = decode_manifold(args.run, args.out, grid=args.grid, span=args.span,
+                             codes=args.codes, n=args.n, seed=args.seed, data=args.data,
+                             data_dir=args.data_dir, device=resolve_device(args.device))
     g = args.grid
-    check_decode_memory(model, g * g, f"--grid {g} ({g}x{g} images)", device)
-    vals = torch.linspace(-args.span, args.span, g)
-    # row 0 of the picture is the largest z2, so the grid reads like the z-plane
-    z = torch.stack(torch.meshgrid(vals, vals.flip(0), indexing="xy"), -1).reshape(-1, 2)
-    z = z.to(device)
-    with torch.no_grad():
-        images = model.decode_mean(z).cpu()
-    plot_manifold(images, model.image_shape, g, args.span, args.out)
-    result = {"out": str(args.out), "grid": g, "kind": model.kind}
-    if args.codes is not None:
-        data = run_data(meta, "test", args.n, args.data, args.data_dir)
-        with torch.no_grad():
-            codes = model.encode(fixed_draw(data, args.seed, device)).cpu()
-        names = list(FASHION_CLASSES) if data.name == "fashion-mnist" else None
-        plot_codes(codes, data.labels, args.codes, names)
-        result.update(codes=str(args.codes), n=len(codes))
     emit(args, result, lambda d: f"saved the {g}x{g} manifold to {d['out']}"
          + (f" and the code scatter to {d['codes']}" if "codes" in d else ""))
 

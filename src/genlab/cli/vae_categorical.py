@@ -10,15 +10,11 @@ from __future__ import annotations
 import argparse
 
 from genlab.cli.common import nonneg_float, positive_float
-from genlab.cli.vae import LatentType, register_latent_type
+from genlab.cli.vae import LatentType, preset_overrides, register_latent_type
 from genlab.errors import GenlabError
 from genlab.latent.base import LatentModel
-from genlab.latent.categorical_vae import (
-    ESTIMATORS,
-    CategoricalVAE,
-    CategoricalVAEConfig,
-    parse_categories,
-)
+from genlab.latent.categorical_vae import ESTIMATORS, parse_categories
+from genlab.latent.presets import VAE_SETTINGS, categorical_vae_preset
 
 
 def categories(text: str) -> tuple[int, int]:
@@ -77,12 +73,11 @@ def build(args: argparse.Namespace, image_shape: tuple[int, int]) -> LatentModel
         raise GenlabError(f"--tau0 {tau0:g} is below the temperature floor --tau-min "
                           f"{tau_min:g}, so the temperature would stay {tau_min:g}; give a "
                           "--tau0 of at least --tau-min")
-    m, k = args.categories or (20, 10)
-    return CategoricalVAE(CategoricalVAEConfig(
-        image_shape=image_shape, arch=args.arch, hidden=tuple(args.hidden), n_latent=m,
-        n_categories=k, activation=args.activation, channels=tuple(args.channels),
-        estimator=estimator, tau0=tau0, tau_min=tau_min,
-        anneal_rate=1e-4 if args.anneal_rate is None else args.anneal_rate))
+    preset = categorical_vae_preset(
+        args.data, categories=args.categories or (20, 10), estimator=estimator, tau0=tau0,
+        tau_min=tau_min, anneal_rate=1e-4 if args.anneal_rate is None else args.anneal_rate,
+        **preset_overrides(args, VAE_SETTINGS))
+    return preset.model(image_shape)
 
 
 register_latent_type(LatentType(

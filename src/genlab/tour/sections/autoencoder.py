@@ -6,34 +6,38 @@ from typing import Any
 
 import torch
 
-from genlab.tour.cli_steps import Command, cli_step
+from genlab.latent import ae_preset, train_ae
+from genlab.latent.tasks import reconstruct_test_images
 from genlab.tour.runner import Step, StepOutput, TourContext
-from genlab.tour.sections.common import _q
+from genlab.tour.sections.common import _q, command_text
 
 
 def _autoencoder(ctx: TourContext) -> StepOutput:
-    latent = 16
-    run = cli_step(
-        lambda c: [
-            Command(["ae", "train", "mnist5k", "--latent", str(latent), "--corrupt", "mask:0.3",
-                     "--epochs", _q(c, 2, 15), "--out", "{out}/runs/dae", "--overwrite",
-                     "--seed", str(c.seed)]),
-            Command(["ae", "reconstruct", "{out}/runs/dae", "--n", "16", "--out",
-                     "{out}/ae_denoise.png", "--seed", str(c.seed)],
-                    [("ae_denoise.png", "masked input (30% of pixels dropped), reconstruction "
-                      "g(f(x~)), clean image")])],
-        lambda r: {"latent dimension": latent, "epochs": r[0]["epochs"],
-                   "||g(f(x~)) - x||^2 per test image (x~ masked)": r[0]["test_mse"],
-                   "cross-entropy per test image (x~ masked)": r[0]["test_bce"]})
-    out = run(ctx)
+    latent, s, device = 16, ctx.seed, ctx.device
+    epochs = int(_q(ctx, 2, 15))
+    run = ctx.out / "runs" / "dae"
+    preset = ae_preset("mnist5k", latent=latent, corrupt="mask:0.3", epochs=epochs, seed=s)
+    trained = train_ae(preset, run, overwrite=True, device=device)
+    reconstruct_test_images(run, ctx.file("ae_denoise.png"), n=16, seed=s, device=device)
     err = _pca_figure(latent, ctx.file("ae_pca.png"))
-    out.figures.append(("ae_pca.png", f"the same test images reconstructed by PCA with {latent} "
-                        "components (from clean inputs)"))
-    out.numbers[f"PCA, {latent} components, on clean x: squared error per test image"] = err
-    out.summary = ("A denoising autoencoder: corrupt x into x~ with C(x~|x) (mask 30% of the "
-                   "pixels), train g(f(x~)) to give the clean x; beside it, PCA with as many "
-                   "components as the code has dimensions.")
-    return out
+    figures = [("ae_denoise.png", "masked input (30% of pixels dropped), reconstruction "
+                "g(f(x~)), clean image"),
+               ("ae_pca.png", f"the same test images reconstructed by PCA with {latent} "
+                "components (from clean inputs)")]
+    numbers = {"latent dimension": latent, "epochs": trained.epochs,
+               "||g(f(x~)) - x||^2 per test image (x~ masked)": trained.test_mse,
+               "cross-entropy per test image (x~ masked)": trained.test_bce,
+               f"PCA, {latent} components, on clean x: squared error per test image": err}
+    dev = ["--device", device.type]
+    command = command_text(
+        ["ae", "train", "mnist5k", "--latent", latent, "--corrupt", "mask:0.3", "--epochs",
+         epochs, "--out", "runs/dae", "--overwrite", "--seed", s, *dev],
+        ["ae", "reconstruct", "runs/dae", "--n", 16, "--out", "ae_denoise.png", "--seed", s,
+         *dev])
+    return StepOutput(figures, numbers, command,
+                      "A denoising autoencoder: corrupt x into x~ with C(x~|x) (mask 30% of the "
+                      "pixels), train g(f(x~)) to give the clean x; beside it, PCA with as many "
+                      "components as the code has dimensions.")
 
 
 def _pca_figure(k: int, path: Any) -> float:
