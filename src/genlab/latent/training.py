@@ -82,8 +82,9 @@ def check_decode_memory(model: LatentModel, n: int, what: str,
 
 
 def _sizes(preset: Preset) -> str:
-    cfg = preset.model_config
-    return f"--hidden {','.join(map(str, cfg.hidden)) or 'none'} and --latent {cfg.latent}"
+    table = preset.settings()
+    hidden = ",".join(map(str, table["hidden"])) or "none"
+    return f"--hidden {hidden} and --latent {table['latent']}"
 
 
 def _start(preset: Preset, out: str | os.PathLike[str], what: str, resume: bool,
