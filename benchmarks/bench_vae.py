@@ -143,7 +143,7 @@ def run_reference(epochs: int, threads: int) -> tuple[VAE, dict]:
 GENLAB = {
     "genlab 784-400-20 (reference's architecture and settings)":
         (dict(hidden=(400,), latent=20), dict(lr=1e-3), False),
-    "genlab default (`vae train fashion-mnist`)": None,   # filled from cli.vae.DEFAULTS
+    "genlab default (`vae train fashion-mnist`)": None,   # filled from vae_preset()
     "genlab 784-400-32 ELU, lr 2e-3 cosine, output-bias init":
         (dict(hidden=(400,), latent=32, activation="elu"), dict(lr=2e-3, schedule="cosine"),
          True),
@@ -157,13 +157,13 @@ GENLAB = {
 
 
 def default_setting() -> tuple[dict, dict, bool]:
-    from genlab.cli.vae import DEFAULTS
+    from genlab.latent import vae_preset
 
-    d = {**DEFAULTS["default"], **DEFAULTS.get("fashion-mnist", {})}
-    model = dict(arch=d["arch"], hidden=tuple(d["hidden"]), latent=d["latent"],
-                 activation=d["activation"], kl_warmup=d["kl_warmup"], iw_train=d["iw_train"],
-                 channels=tuple(d["channels"]))
-    return model, dict(lr=d["lr"], schedule=d["schedule"], amp=d["amp"]), True
+    preset = vae_preset("fashion-mnist")
+    m, t = preset.model_config, preset.train_config
+    model = dict(arch=m.arch, hidden=m.hidden, latent=m.latent, activation=m.activation,
+                 kl_warmup=m.kl_warmup, iw_train=m.iw_train, channels=m.channels)
+    return model, dict(lr=t.lr, schedule=t.schedule, amp=t.amp), True
 
 
 def matmul_gflops(threads: int) -> float:
