@@ -49,8 +49,9 @@ class LatentType:
 
     ``build(args, image_shape)`` returns the untrained model from the parsed flags (the
     shared ones: arch, hidden, latent, activation, channels, likelihood, kl_warmup,
-    iw_train, already resolved to the data set's defaults, plus the type's own, added by
-    ``add_arguments(parser)``).
+    iw_train, already filled from the data set's preset,
+    :func:`genlab.latent.presets.vae_preset`, plus the type's own, added by
+    ``add_arguments(parser)``). ``vae train`` builds it under the run's seed.
     """
 
     name: str
