@@ -25,6 +25,7 @@ import torch
 from genlab.device import cpu_name
 from genlab.tsp import (
     best_nearest_neighbour,
+    gap_to_optimum,
     held_karp,
     random_euclidean,
     read_tsplib,
@@ -40,8 +41,10 @@ TSPLIB = ROOT.parent / "shared" / "data" / "tsplib"
 SOM_MARK = 2.49
 
 
-def gap(length: float, opt: float) -> float:
-    return 100.0 * (length / opt - 1.0)
+def gap(length, opt: float):
+    """The gap to the optimum in % (:func:`genlab.tsp.gap_to_optimum` times 100), for one
+    length or an array of them."""
+    return 100.0 * gap_to_optimum(length, opt)
 
 
 def timed(fn):
@@ -60,7 +63,7 @@ def run_instance(name: str, inst, opt: float, restarts: int, seed: int) -> dict:
         res = solve(inst, method, restarts=restarts, seed=seed, device="cpu")
         pol, t_pol = timed(lambda res=res: two_opt(inst.dist, res.tour))
         row[method] = {"gap": gap(res.length, opt), "mean_gap": float(np.mean(
-            100 * (res.lengths / opt - 1))), "valid_fraction": res.valid_fraction,
+            gap(res.lengths, opt))), "valid_fraction": res.valid_fraction,
             "seconds": res.seconds, "polished_gap": gap(tour_length(inst.dist, pol), opt),
             "polish_seconds": t_pol, "steps": res.steps}
         print(f"  {name:10s} {method:12s} gap {row[method]['gap']:6.2f}%  "
@@ -75,7 +78,7 @@ def hopfield_tank_10(instances: int, restarts: int) -> dict:
         inst = random_euclidean(10, seed)
         opt = held_karp(inst.dist).length
         res = solve(inst, "hopfield-tank", restarts=restarts, seed=seed, device="cpu")
-        g = 100 * (res.lengths / opt - 1)
+        g = gap(res.lengths, opt)
         rows.append({"seed": seed, "valid_fraction": res.valid_fraction,
                      "valid_mean_gap": float(g[res.valid].mean()) if res.valid.any() else None,
                      "valid_optimal": int(np.sum(res.valid & (g < 1e-9))),

@@ -6,10 +6,13 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import genlab.rbm.base as rbm_base
 from genlab.cli.main import main
+from genlab.data import load_dataset
 from genlab.rbm import load_rbm
+from genlab.rbm.tasks import run_eval, run_filters, run_sample, run_train
 
 SMALL = ["--hidden", "8", "--epochs", "2", "--limit", "300", "--threads", "1"]
 
@@ -144,3 +147,62 @@ def test_ctrl_c_leaves_a_checkpoint_and_resume_finishes_the_same_model(capsys, t
     assert sorted(p.name for p in tmp_path.glob("m.*")) == ["m.json", "m.safetensors"]
     assert np.array_equal(load_rbm(tmp_path / "m").components_,
                           load_rbm(tmp_path / "whole").components_)
+
+
+def _timeless(obj: dict) -> dict:
+    """``obj`` without wall-clock times (the one thing two runs may differ in)."""
+    return {k: v for k, v in obj.items() if "seconds" not in k}
+
+
+def test_eval_log_likelihood_is_the_estimators(capsys, trained):
+    """The printed log-likelihoods are BaseRBM.log_likelihood under the printed log Zs."""
+    r = _json(capsys, "rbm", "eval", trained, "digits", "--ais-runs", "10", "--ais-betas",
+              "100", "--device", "cpu")
+    model = load_rbm(trained, device="cpu")
+    X = load_dataset("digits", split="test", binarize="threshold").draw(
+        torch.Generator().manual_seed(0)).numpy()
+    assert r["log_likelihood"] == model.log_likelihood(X, log_z=r["log_z"])
+    assert r["exact_log_likelihood"] == model.log_likelihood(X, log_z=r["exact_log_z"])
+    assert r["log_z"] == model.ais_log_partition(10, 100, seed=0).log_z
+    assert r["exact_log_z"] == model.exact_log_partition()
+
+
+def test_tasks_return_what_the_commands_print(capsys, trained, tmp_path):
+    r = _json(capsys, "rbm", "eval", trained, "digits", "--ais-runs", "10", "--ais-betas",
+              "100", "--device", "cpu")
+    report = run_eval(trained, "digits", ais_runs=10, ais_betas=100, device="cpu")
+    assert _timeless(report.to_dict()) == _timeless(r)
+    assert report.log_likelihood == r["log_likelihood"] and report.ais_layer == "hidden"
+    r = _json(capsys, "rbm", "sample", trained, "--n", "4", "--steps", "5", "--out",
+              tmp_path / "s.png", "--seed", "2", "--device", "cpu")
+    assert run_sample(trained, tmp_path / "t.png", n=4, steps=5, seed=2, device="cpu"
+                      ).to_dict() == {**r, "out": str(tmp_path / "t.png")}
+    r = _json(capsys, "rbm", "filters", trained, "--n", "4", "--out", tmp_path / "f.png")
+    assert run_filters(trained, tmp_path / "f.png", n=4).to_dict() == r
+
+
+def test_train_task_gives_the_commands_model(capsys, tmp_path):
+    r = _json(capsys, "rbm", "train", "digits", "--hidden", "4", "--epochs", "1", "--limit",
+              "100", "--seed", "5", "--out", tmp_path / "cli", "--device", "cpu")
+    report = run_train("digits", tmp_path / "lib", hidden=4, epochs=1, limit=100, seed=5,
+                       device="cpu")
+    assert _timeless(report.to_dict()) == {**_timeless(r), "out": str(tmp_path / "lib")}
+    assert np.array_equal(load_rbm(tmp_path / "lib").components_,
+                          load_rbm(tmp_path / "cli").components_)
+
+
+def test_commands_leave_the_thread_count_alone(capsys, trained, tmp_path):
+    """Without --threads no command changes torch's thread count (the entry point alone
+    applies a --threads the user gave)."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        _json(capsys, "rbm", "train", "digits", "--hidden", "4", "--epochs", "1", "--limit",
+              "50", "--out", tmp_path / "m", "--device", "cpu")
+        _json(capsys, "rbm", "eval", trained, "digits", "--limit", "20", "--ais-runs", "2",
+              "--ais-betas", "10", "--device", "cpu")
+        _json(capsys, "rbm", "sample", trained, "--n", "2", "--steps", "2", "--out",
+              tmp_path / "s.png", "--device", "cpu")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from genlab.cli.main import main
+from genlab.tsp import gap_to_optimum, run_exact, run_info, run_solve
 
 TSPLIB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tsplib"
 
@@ -55,6 +56,36 @@ def test_solve_json_fields_and_plot(capsys, tmp_path):
     assert obj["polish"]["length"] <= obj["length"] and obj["polish"]["length"] >= 3323
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads(res_file.read_text())["length"] == obj["length"]
+
+
+def _untimed(obj: dict) -> dict:
+    """``obj`` without its wall-clock times (the one thing two runs may differ in)."""
+    obj = {k: v for k, v in obj.items() if k != "seconds"}
+    if "polish" in obj:
+        obj["polish"] = {k: v for k, v in obj["polish"].items() if k != "seconds"}
+    return obj
+
+
+def test_tasks_return_what_the_commands_print(capsys, tmp_path):
+    args = ["random:9", "--method", "hopfield-tank", "--restarts", "3", "--seed", "4",
+            "--device", "cpu", "--polish", "2opt"]
+    obj = run_json(capsys, "tsp", "solve", *args)
+    report = run_solve("random:9", "hopfield-tank", restarts=3, seed=4, device="cpu",
+                       polish="2opt")
+    assert _untimed(report.to_dict()) == _untimed(obj)
+    assert report.gap == obj["gap"] == gap_to_optimum(report.length, report.optimum)
+    assert report.polish is not None and report.polish.length == obj["polish"]["length"]
+    assert _untimed(run_exact("burma14").to_dict()) == _untimed(
+        run_json(capsys, "tsp", "exact", "burma14"))
+    assert run_info("gr17").to_dict() == run_json(capsys, "tsp", "info", "gr17")
+
+
+def test_solve_leaves_the_thread_count_alone(capsys):
+    """No command changes torch's thread count behind the user's back: only the entry point
+    applies a --threads the user gave."""
+    torch.set_num_threads(2)  # restored by _restore_threads
+    run_json(capsys, "tsp", "solve", "random:6", "--restarts", "2", "--device", "cpu")
+    assert torch.get_num_threads() == 2
 
 
 def test_solve_mean_field_from_20_cities_runs_the_serial_network(capsys):

@@ -4,13 +4,8 @@ from them and look at their filters."""
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
-import numpy as np
-import torch
-
-from genlab.checkpoints import checkpoint_beside, prepare_output
 from genlab.cli.common import (
     add_checkpointed_output,
     add_command,
@@ -25,16 +20,9 @@ from genlab.cli.common import (
     probability,
     thread_count,
 )
-from genlab.data import ImageDataset, load_dataset
-from genlab.device import resolve_device
 from genlab.errors import GenlabError
-from genlab.io import delete_model
-from genlab.progress import log
-from genlab.rbm import BaseRBM, BernoulliRBM, GaussianBernoulliRBM, load_rbm
-from genlab.rbm.partition import AIS_LAYERS, MAX_EXACT_UNITS
-from genlab.rbm.plots import image_shape_of, plot_filters, plot_samples
-
-EXACT_UNITS = 20  # exact log Z is reported beside AIS when a layer has at most this many units
+from genlab.rbm.partition import AIS_LAYERS
+from genlab.rbm.tasks import VISIBLE_UNITS, run_eval, run_filters, run_sample, run_train
 
 
 def _data_options(parser: argparse.ArgumentParser) -> None:
@@ -48,13 +36,9 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
                            "the model's)")
 
 
-def _set_threads(args: argparse.Namespace) -> None:
-    if getattr(args, "threads", None):
-        torch.set_num_threads(args.threads)
-
-
 def _add_threads(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", type=thread_count, default=None,
+    """``--threads`` (dest ``threads``): the entry point applies it before the command runs."""
+    parser.add_argument("--threads", dest="threads", type=thread_count, default=None,
                         help="CPU threads for torch (default: torch's choice); 1 is fastest "
                              "for small models on a busy machine")
 
@@ -70,27 +54,6 @@ def _at_least(low: int):
     return parse
 
 
-def _load_data(args: argparse.Namespace, binarize: str | None = None) -> ImageDataset:
-    return load_dataset(args.data, split=args.split, binarize=binarize or args.binarize,
-                        limit=args.limit, data_dir=args.data_dir)
-
-
-def _matrix(data: ImageDataset, seed: int) -> np.ndarray:
-    return data.draw(torch.Generator().manual_seed(seed)).numpy()
-
-
-def _check_features(model: BaseRBM, X: np.ndarray, what: str) -> None:
-    if X.shape[1] != model.n_features_in_:
-        raise GenlabError(f"{what} has {X.shape[1]} features per example but the model was "
-                          f"trained on {model.n_features_in_}; use the data set it was "
-                          "trained on")
-
-
-def _exact_units(model: BaseRBM) -> int:
-    n_h, n_v = model.components_.shape
-    return n_h if isinstance(model, GaussianBernoulliRBM) else min(n_h, n_v)
-
-
 def _check_visible_options(args: argparse.Namespace) -> None:
     """--sigma and --fixed-variance shape Gaussian units; with Bernoulli units they would
     be ignored without a word."""
@@ -104,97 +67,25 @@ def _check_visible_options(args: argparse.Namespace) -> None:
                               f"{'it' if one else 'them'}")
 
 
-def _check_binary(model: BaseRBM, X: np.ndarray, data: ImageDataset, binarize: str) -> None:
-    """A Bernoulli RBM gives probabilities to 0/1 vectors only: a log-likelihood of grey
-    levels would be a number without meaning."""
-    if isinstance(model, BernoulliRBM) and not bool(np.isin(X, (0.0, 1.0)).all()):
-        odd = X[~np.isin(X, (0.0, 1.0))].flat[0]
-        raise GenlabError(f"a Bernoulli RBM's log-likelihood needs 0/1 data, but {data.name} "
-                          f"with --binarize {binarize} holds values like {odd:g}; use "
-                          "--binarize threshold or bernoulli")
-
-
 def cmd_train(args: argparse.Namespace) -> None:
-    _set_threads(args)
     _check_visible_options(args)
-    prepare_output(args.out, args.resume, args.overwrite, check_only=True)
-    device = resolve_device(args.device)
-    binarize = args.binarize or ("threshold" if args.visible == "bernoulli" else "none")
-    data = _load_data(args, binarize)
-    X = _matrix(data, args.seed)
-    cls = BernoulliRBM if args.visible == "bernoulli" else GaussianBernoulliRBM
-    kwargs: dict[str, Any] = dict(
-        learning_rate=args.lr, batch_size=args.batch_size, n_iter=args.epochs,
-        random_state=args.seed, method=args.method, k=args.k, momentum=args.momentum,
-        weight_decay=args.weight_decay, learning_rate_schedule=args.schedule,
-        device=str(device), verbose=int(args.verbose))
-    if cls is GaussianBernoulliRBM:
-        kwargs.update(sigma=1.0 if args.sigma is None else args.sigma,
-                      learn_variance=not args.fixed_variance)
-    model = cls(args.hidden, **kwargs)
-    try:
-        model._validate_params()
-    except ValueError as exc:
-        raise GenlabError(f"bad training option: {exc}") from None
-    model.check_fit_memory(X.shape[1], X.shape[0])
-    resume = prepare_output(args.out, args.resume, args.overwrite)
-    if not resume:  # a resumed fit says where it goes on, once it has checked the checkpoint
-        log(f"training a {cls.__name__} with {args.hidden} hidden units on {len(X)} examples "
-            f"of {data.name} ({args.method.upper()}-{args.k}, {args.epochs} epochs, {device})")
-    start = time.perf_counter()
-    try:
-        model.fit(X, checkpoint=checkpoint_beside(args.out), resume=resume,
-                  keep_checkpoint=True)
-    except ValueError as exc:
-        raise GenlabError(f"cannot train on {data.name}: {exc}") from None
-    seconds = time.perf_counter() - start
-    result: dict[str, Any] = {
-        "out": str(args.out), "model": cls.__name__, "data": data.name, "split": data.split,
-        "binarize": binarize, "n_train": len(X), "n_visible": int(X.shape[1]),
-        "n_hidden": args.hidden, "method": args.method, "k": args.k, "epochs": args.epochs,
-        "batch_size": args.batch_size, "learning_rate": args.lr, "seconds": seconds,
-        "seconds_per_epoch": seconds / max(args.epochs, 1), "device": str(device)}
-    if _exact_units(model) <= EXACT_UNITS:
-        log_z = model.exact_log_partition()
-        result["exact_log_z"] = log_z
-        result["train_log_likelihood"] = model.log_likelihood(X, log_z=log_z)
-    meta = {"data": data.name, "split": data.split, "binarize": binarize,
-            "image_shape": list(data.image_shape), "seed": args.seed,
-            "train_seconds": seconds, "n_train": len(X)}
-    model.save(args.out, meta=meta)
-    delete_model(checkpoint_beside(args.out))
-    emit(args, result, lambda r: f"trained {r['model']} ({r['n_hidden']} hidden) on "
+    report = run_train(
+        args.data, args.out, visible=args.visible, hidden=args.hidden, split=args.split,
+        binarize=args.binarize, limit=args.limit, data_dir=args.data_dir, seed=args.seed,
+        device=args.device, resume=args.resume, overwrite=args.overwrite, method=args.method,
+        k=args.k, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+        momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
+        sigma=args.sigma, fixed_variance=args.fixed_variance, verbose=args.verbose)
+    emit(args, report, lambda r: f"trained {r['model']} ({r['n_hidden']} hidden) on "
          f"{r['n_train']} examples in {r['seconds']:.1f} s; saved to {r['out']}")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    _set_threads(args)
-    model = load_rbm(args.model, device=str(resolve_device(args.device)))
-    binarize = args.binarize or model.meta_.get("binarize", "threshold")
-    data = _load_data(args, binarize)
-    X = _matrix(data, args.seed)
-    _check_features(model, X, data.name)
-    _check_binary(model, X, data, binarize)
-    start = time.perf_counter()
-    ais = model.ais_log_partition(n_runs=args.ais_runs, n_betas=args.ais_betas, seed=args.seed,
-                                  layer=args.ais_layer)
-    ais_seconds = time.perf_counter() - start
-    fe = model.free_energy(X).astype(np.float64)
-    result: dict[str, Any] = {
-        "model": str(args.model), "kind": type(model).__name__, "data": data.name,
-        "split": data.split, "binarize": binarize, "n_examples": len(X),
-        "n_hidden": int(model.n_components), "log_z": ais.log_z, "log_z_std_err": ais.std_err,
-        "log_z_low": ais.log_z_low, "log_z_high": ais.log_z_high,
-        "log_likelihood": float(-fe.mean() - ais.log_z),
-        "ais_runs": ais.n_runs, "ais_betas": ais.n_betas,
-        "ais_layer": ais.layer, "ais_seconds": ais_seconds}
-    if isinstance(model, BernoulliRBM):
-        result["pseudo_likelihood"] = float(np.mean(model.score_samples(X)))
-    if _exact_units(model) <= min(EXACT_UNITS, MAX_EXACT_UNITS):
-        exact = model.exact_log_partition()
-        result["exact_log_z"] = exact
-        result["exact_log_likelihood"] = float(-fe.mean() - exact)
-    emit(args, result, _eval_text)
+    report = run_eval(args.model, args.data, split=args.split, binarize=args.binarize,
+                      limit=args.limit, data_dir=args.data_dir, ais_runs=args.ais_runs,
+                      ais_betas=args.ais_betas, ais_layer=args.ais_layer, seed=args.seed,
+                      device=args.device)
+    emit(args, report, _eval_text)
 
 
 def _eval_text(r: dict[str, Any]) -> str:
@@ -212,34 +103,14 @@ def _eval_text(r: dict[str, Any]) -> str:
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    _set_threads(args)
-    model = load_rbm(args.model, device=str(resolve_device(args.device)))
-    model.set_params(random_state=args.seed)
-    if hasattr(model, "random_state_"):
-        del model.random_state_
-    samples = model.sample(args.n, n_steps=args.steps)
-    shape = image_shape_of(samples.shape[1], model.meta_.get("image_shape"))
-    gaussian = isinstance(model, GaussianBernoulliRBM)
-    plot_samples(samples, args.out, image_shape=shape,
-                 title=f"{args.n} samples after {args.steps} Gibbs sweeps",
-                 vmin=None if gaussian else 0.0, vmax=None if gaussian else 1.0)
-    emit(args, {"model": str(args.model), "out": str(args.out), "n": args.n,
-                "steps": args.steps, "mean": float(samples.mean())},
+    report = run_sample(args.model, args.out, n=args.n, steps=args.steps, seed=args.seed,
+                        device=args.device)
+    emit(args, report,
          lambda r: f"saved {r['n']} samples ({r['steps']} Gibbs sweeps) to {r['out']}")
 
 
 def cmd_filters(args: argparse.Namespace) -> None:
-    model = load_rbm(args.model, device="cpu")
-    w = model.components_
-    n = min(args.n, w.shape[0])
-    shape = image_shape_of(w.shape[1], model.meta_.get("image_shape"))
-    if shape is None:
-        raise GenlabError(f"the model's {w.shape[1]} visible units do not form an image; "
-                          "filters can only be drawn for image data")
-    plot_filters(w, args.out, n=n, image_shape=shape, title=f"{n} of {w.shape[0]} filters")
-    emit(args, {"model": str(args.model), "out": str(args.out), "n": n,
-                "n_hidden": int(w.shape[0]), "image_shape": list(shape),
-                "weight_min": float(w.min()), "weight_max": float(w.max())},
+    emit(args, run_filters(args.model, args.out, n=args.n),
          lambda r: f"saved {r['n']} filters to {r['out']}")
 
 
@@ -261,7 +132,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_checkpointed_output(p, "OUT")
     p.add_argument("--hidden", type=positive_int, default=500,
                    help="number of hidden units (default 500)")
-    p.add_argument("--visible", choices=("bernoulli", "gaussian"), default="bernoulli",
+    p.add_argument("--visible", choices=VISIBLE_UNITS, default="bernoulli",
                    help="visible units (default bernoulli; data are then thresholded at 0.5 "
                         "unless --binarize says otherwise)")
     p.add_argument("--method", choices=("cd", "pcd"), default="pcd",

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -207,29 +208,72 @@ def ais_log_partition(p: RBMParams, base_bias: torch.Tensor | None = None, n_run
     if n_runs < 2:
         raise GenlabError(f"AIS needs at least 2 runs for a standard error, got {n_runs}")
     check_ais_memory(p, n_runs, n_betas)
-    if ais_layer(p, layer) == "hidden":
-        return _ais_hidden(p, base_bias, n_runs, n_betas, generator)
-    w, b, c = p.weights.detach(), p.visible_bias.detach(), p.hidden_bias.detach()
-    log_var = None if p.log_var is None else p.log_var.detach()
-    device, dtype = w.device, w.dtype
-    b_a = (b if base_bias is None else base_bias.to(device=device, dtype=dtype)).detach()
-    d = b - b_a
+    hidden = ais_layer(p, layer) == "hidden"
+    path = (_HiddenPath if hidden else _VisiblePath).of(p, base_bias)
+    x = path.first_sample(n_runs, generator)
+    log_w = _anneal(path.step, x, n_runs, n_betas, generator, p.weights.device)
+    return _summarise(log_w, path.log_z_base(), n_runs, n_betas,
+                      "hidden" if hidden else "visible")
+
+
+# One annealing step of either path: (x_{k-1}, beta_{k-1}, beta_k, generator, move) ->
+# (log p*_k(x_{k-1}) - log p*_{k-1}(x_{k-1}) of shape (M,), x_k), where x_k is a Gibbs move
+# leaving p_k invariant when ``move`` is set and x_{k-1} itself after the last step.
+AISStep = Callable[[torch.Tensor, float, float, torch.Generator | None, bool],
+                   tuple[torch.Tensor, torch.Tensor]]
+
+
+def _anneal(step: AISStep, x: torch.Tensor, n_runs: int, n_betas: int,
+            generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """The importance log-weights ``log w_m = sum_k [log p*_k(x_{k-1}) - log p*_{k-1}(x_{k-1})]``
+    of ``M = n_runs`` runs started at ``x`` ``(M, n_x)`` along :func:`ais_schedule`;
+    ``(M,)`` float64."""
     betas = ais_schedule(n_betas, device).tolist()
-    n_h = p.n_hidden
-    if log_var is None:
-        log_z_a = n_h * math.log(2.0) + float(F.softplus(b_a.double()).sum())
-        v = torch.bernoulli(torch.sigmoid(b_a).expand(n_runs, -1), generator=generator)
-        std = None
-    else:
-        log_z_a = n_h * math.log(2.0) + 0.5 * float((LOG_2PI + log_var.double()).sum())
-        std = torch.exp(0.5 * log_var)
-        v = b_a + std * torch.randn(n_runs, p.n_visible, generator=generator, device=device,
-                                    dtype=dtype)
-    target = RBMParams(w, b, c, log_var)
     log_w = torch.zeros(n_runs, dtype=torch.float64, device=device)
     for k in progress(range(1, len(betas)), total=len(betas) - 1, desc="AIS"):
-        b0, b1 = betas[k - 1], betas[k]
-        a = hidden_input(target, v)  # c + W (v / sigma^2), (M, n_h)
+        inc, x = step(x, betas[k - 1], betas[k], generator, k < len(betas) - 1)
+        log_w += inc.to(torch.float64)
+    return log_w
+
+
+class _VisiblePath(NamedTuple):
+    """The path over ``v`` from the base-rate model ``(0, b_A, 0)`` to the RBM ``(W, b, c)``
+    (see :func:`ais_log_partition`, ``layer="visible"``)."""
+
+    target: RBMParams  # the RBM, detached
+    base: torch.Tensor  # b_A, (n_v,)
+    d: torch.Tensor  # b - b_A, (n_v,)
+    std: torch.Tensor | None  # sigma, (n_v,), for Gaussian units
+
+    @classmethod
+    def of(cls, p: RBMParams, base_bias: torch.Tensor | None) -> _VisiblePath:
+        w, b, c = p.weights.detach(), p.visible_bias.detach(), p.hidden_bias.detach()
+        log_var = None if p.log_var is None else p.log_var.detach()
+        b_a = (b if base_bias is None else base_bias.to(device=w.device, dtype=w.dtype)).detach()
+        std = None if log_var is None else torch.exp(0.5 * log_var)
+        return cls(RBMParams(w, b, c, log_var), b_a, b - b_a, std)
+
+    def log_z_base(self) -> float:
+        """``log Z_A = n_h log 2 + sum_i softplus(b_A,i)`` (Gaussian: the second sum is
+        ``sum_i log(2 pi sigma_i^2) / 2``)."""
+        n_h, log_var = self.target.n_hidden, self.target.log_var
+        if log_var is None:
+            return n_h * math.log(2.0) + float(F.softplus(self.base.double()).sum())
+        return n_h * math.log(2.0) + 0.5 * float((LOG_2PI + log_var.double()).sum())
+
+    def first_sample(self, n_runs: int, generator: torch.Generator | None) -> torch.Tensor:
+        """``v_0 ~ p_A``, ``(M, n_v)``."""
+        b_a = self.base
+        if self.std is None:
+            return torch.bernoulli(torch.sigmoid(b_a).expand(n_runs, -1), generator=generator)
+        return b_a + self.std * torch.randn(n_runs, self.target.n_visible, generator=generator,
+                                            device=b_a.device, dtype=b_a.dtype)
+
+    def step(self, v: torch.Tensor, b0: float, b1: float, generator: torch.Generator | None,
+             move: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """One :data:`AISStep` over ``v`` ``(M, n_v)``."""
+        b_a, d, log_var = self.base, self.d, self.target.log_var
+        a = hidden_input(self.target, v)  # c + W (v / sigma^2), (M, n_h)
         inc = (F.softplus(b1 * a) - F.softplus(b0 * a)).sum(dim=1)
         if log_var is None:
             inc = inc + (b1 - b0) * (v @ d)
@@ -237,58 +281,72 @@ def ais_log_partition(p: RBMParams, base_bias: torch.Tensor | None = None, n_run
             # -(v - b_A - beta d)^2 / (2 sigma^2) from beta0 to beta1, in closed form
             inc = inc + ((b1 - b0) * d * (2.0 * (v - b_a) - (b1 + b0) * d)
                          * torch.exp(-log_var)).sum(dim=1) * 0.5
-        log_w += inc.to(torch.float64)
-        if k < len(betas) - 1:
-            h = torch.bernoulli(torch.sigmoid(b1 * a), generator=generator)
-            x = torch.addmm(b_a + b1 * d, h, w, alpha=b1)  # b_beta + beta W'h, (M, n_v)
-            if std is None:
-                v = torch.bernoulli(torch.sigmoid(x), generator=generator)
-            else:
-                v = x + std * torch.randn(x.shape, generator=generator, device=device,
-                                          dtype=dtype)
-    return _summarise(log_w, log_z_a, n_runs, n_betas)
+        if not move:
+            return inc, v
+        h = torch.bernoulli(torch.sigmoid(b1 * a), generator=generator)
+        x = torch.addmm(b_a + b1 * d, h, self.target.weights, alpha=b1)  # b_beta + beta W'h
+        if self.std is None:
+            return inc, torch.bernoulli(torch.sigmoid(x), generator=generator)
+        return inc, x + self.std * torch.randn(x.shape, generator=generator, device=x.device,
+                                               dtype=x.dtype)
 
 
-def _ais_hidden(p: RBMParams, base_bias: torch.Tensor | None, n_runs: int, n_betas: int,
-                generator: torch.Generator | None) -> AISResult:
-    """AIS over the hidden layer (see :func:`ais_log_partition`, ``layer="hidden"``)."""
-    w, b, c = p.weights.detach(), p.visible_bias.detach(), p.hidden_bias.detach()
-    log_var = None if p.log_var is None else p.log_var.detach()
-    device, dtype = w.device, w.dtype
-    c_a = (c if base_bias is None else base_bias.to(device=device, dtype=dtype)).detach()
-    dc = c - c_a
-    betas = ais_schedule(n_betas, device).tolist()
-    log_z_a = float(F.softplus(c_a.double()).sum())
-    if log_var is None:
-        log_z_a += float(F.softplus(b.double()).sum())
-        prec = std = None
-    else:
-        log_z_a += 0.5 * float((LOG_2PI + log_var.double()).sum())
-        prec, std = torch.exp(-log_var), torch.exp(0.5 * log_var)
-        w_prec = w * prec  # W diag(1 / sigma^2), (n_h, n_v)
-    h = torch.bernoulli(torch.sigmoid(c_a).expand(n_runs, -1), generator=generator)
-    log_w = torch.zeros(n_runs, dtype=torch.float64, device=device)
-    for k in progress(range(1, len(betas)), total=len(betas) - 1, desc="AIS"):
-        b0, b1 = betas[k - 1], betas[k]
+class _HiddenPath(NamedTuple):
+    """The path over ``h`` from the base model ``(0, b, c_A)`` to the RBM ``(W, b, c)``
+    (see :func:`ais_log_partition`, ``layer="hidden"``)."""
+
+    target: RBMParams  # the RBM, detached
+    base: torch.Tensor  # c_A, (n_h,)
+    dc: torch.Tensor  # c - c_A, (n_h,)
+    prec: torch.Tensor | None  # 1 / sigma^2, (n_v,), for Gaussian units
+    std: torch.Tensor | None  # sigma, (n_v,)
+    w_prec: torch.Tensor | None  # W diag(1 / sigma^2), (n_h, n_v)
+
+    @classmethod
+    def of(cls, p: RBMParams, base_bias: torch.Tensor | None) -> _HiddenPath:
+        w, b, c = p.weights.detach(), p.visible_bias.detach(), p.hidden_bias.detach()
+        log_var = None if p.log_var is None else p.log_var.detach()
+        c_a = (c if base_bias is None else base_bias.to(device=w.device, dtype=w.dtype)).detach()
+        target = RBMParams(w, b, c, log_var)
+        if log_var is None:
+            return cls(target, c_a, c - c_a, None, None, None)
+        prec = torch.exp(-log_var)
+        return cls(target, c_a, c - c_a, prec, torch.exp(0.5 * log_var), w * prec)
+
+    def log_z_base(self) -> float:
+        """``log Z_A = sum_j softplus(c_A,j) + sum_i softplus(b_i)`` (Gaussian: the second
+        sum is ``sum_i log(2 pi sigma_i^2) / 2``)."""
+        log_z_a = float(F.softplus(self.base.double()).sum())
+        if self.target.log_var is None:
+            return log_z_a + float(F.softplus(self.target.visible_bias.double()).sum())
+        return log_z_a + 0.5 * float((LOG_2PI + self.target.log_var.double()).sum())
+
+    def first_sample(self, n_runs: int, generator: torch.Generator | None) -> torch.Tensor:
+        """``h_0 ~ p_A``, ``(M, n_h)``."""
+        return torch.bernoulli(torch.sigmoid(self.base).expand(n_runs, -1), generator=generator)
+
+    def step(self, h: torch.Tensor, b0: float, b1: float, generator: torch.Generator | None,
+             move: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """One :data:`AISStep` over ``h`` ``(M, n_h)``."""
+        w, b = self.target.weights, self.target.visible_bias
         m = h @ w  # W'h, (M, n_v)
-        if prec is None:
-            x = torch.add(b, m, alpha=b1)  # b + beta1 W'h: the logits of v | h at beta1
+        x = torch.add(b, m, alpha=b1)  # b + beta1 W'h: the logits (or means) of v | h at beta1
+        if self.prec is None:
             inc = (F.softplus(x) - F.softplus(torch.add(b, m, alpha=b0))).sum(dim=1)
         else:
-            x = torch.add(b, m, alpha=b1)  # the mean of v | h at beta1
-            inc = (((b1 - b0) * b + (0.5 * (b1 * b1 - b0 * b0)) * m) * m * prec).sum(dim=1)
-        inc = inc + (b1 - b0) * (h @ dc)
-        log_w += inc.to(torch.float64)
-        if k < len(betas) - 1:
-            if prec is None:
-                v = torch.bernoulli(torch.sigmoid(x), generator=generator)
-                a = torch.addmm(c_a + b1 * dc, v, w.t(), alpha=b1)
-            else:
-                v = x + std * torch.randn(x.shape, generator=generator, device=device,
-                                          dtype=dtype)
-                a = torch.addmm(c_a + b1 * dc, v, w_prec.t(), alpha=b1)
-            h = torch.bernoulli(torch.sigmoid(a), generator=generator)
-    return _summarise(log_w, log_z_a, n_runs, n_betas, "hidden")
+            inc = (((b1 - b0) * b + (0.5 * (b1 * b1 - b0 * b0)) * m) * m * self.prec).sum(dim=1)
+        inc = inc + (b1 - b0) * (h @ self.dc)
+        if not move:
+            return inc, h
+        bias = self.base + b1 * self.dc  # c_beta, (n_h,)
+        if self.prec is None:
+            v = torch.bernoulli(torch.sigmoid(x), generator=generator)
+            a = torch.addmm(bias, v, w.t(), alpha=b1)
+        else:
+            v = x + self.std * torch.randn(x.shape, generator=generator, device=x.device,
+                                           dtype=x.dtype)
+            a = torch.addmm(bias, v, self.w_prec.t(), alpha=b1)
+        return inc, torch.bernoulli(torch.sigmoid(a), generator=generator)
 
 
 def _summarise(log_w: torch.Tensor, log_z_a: float, n_runs: int, n_betas: int,

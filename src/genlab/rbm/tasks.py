@@ -1,0 +1,308 @@
+"""The RBM tasks behind ``genlab rbm train|eval|sample|filters``, as library calls with typed
+results.
+
+Each task takes a data set by name (see :func:`genlab.data.load_dataset`) and a model by the
+name it was saved under, does the work, writes the files it is given paths for and returns
+a :class:`~genlab.results.Result`, whose :meth:`~genlab.results.Result.to_dict` is what the
+command prints with ``--json``. Every number comes from the estimators' own methods
+(:meth:`~genlab.rbm.base.BaseRBM.log_likelihood`, :meth:`~genlab.rbm.base.BaseRBM.
+ais_log_partition`, :meth:`~genlab.rbm.base.BaseRBM.exact_log_partition`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from genlab.checkpoints import checkpoint_beside, prepare_output
+from genlab.data import ImageDataset, load_dataset
+from genlab.device import resolve_device
+from genlab.errors import GenlabError
+from genlab.io import delete_model
+from genlab.progress import log
+from genlab.rbm.base import BaseRBM, load_rbm
+from genlab.rbm.bernoulli import BernoulliRBM
+from genlab.rbm.gaussian import GaussianBernoulliRBM
+from genlab.rbm.partition import MAX_EXACT_UNITS
+from genlab.rbm.plots import image_shape_of, plot_filters, plot_samples
+from genlab.results import Result
+
+# exact log Z is reported beside AIS when the enumerated layer has at most this many units
+EXACT_UNITS = 20
+VISIBLE_UNITS = ("bernoulli", "gaussian")
+
+
+def _optional(result: Result, keys: tuple[str, ...]) -> dict[str, Any]:
+    """``result.to_dict()`` without the ``keys`` whose value is None (they do not apply)."""
+    shown = Result.to_dict(result)
+    return {k: v for k, v in shown.items() if not (k in keys and v is None)}
+
+
+def _examples(data: ImageDataset, seed: int) -> np.ndarray:
+    """The data set's examples as an ``(n_samples, n_features)`` matrix, each one drawn by
+    its binarisation rule with a generator seeded by ``seed``."""
+    return data.draw(torch.Generator().manual_seed(seed)).numpy()
+
+
+def _exact_units(model: BaseRBM) -> int:
+    """The number of units :meth:`~BaseRBM.exact_log_partition` enumerates."""
+    n_h, n_v = model.components_.shape
+    return n_h if isinstance(model, GaussianBernoulliRBM) else min(n_h, n_v)
+
+
+@dataclass
+class TrainReport(Result):
+    """What :func:`run_train` trained and saved; ``exact_log_z`` and
+    ``train_log_likelihood`` only for a model small enough to enumerate (else None and left
+    out of :meth:`to_dict`)."""
+
+    out: Path  # the saved model's name
+    model: str  # the estimator's class name
+    data: str
+    split: str
+    binarize: str
+    n_train: int
+    n_visible: int
+    n_hidden: int
+    method: str  # "cd" or "pcd"
+    k: int  # Gibbs sweeps per update
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    seconds: float
+    seconds_per_epoch: float
+    device: str
+    exact_log_z: float | None = None
+    train_log_likelihood: float | None = None  # mean_n log p(v_n) over the training data
+
+    def to_dict(self) -> dict[str, Any]:
+        return _optional(self, ("exact_log_z", "train_log_likelihood"))
+
+
+def rbm_estimator(visible: str = "bernoulli", hidden: int = 500, *, method: str = "pcd",
+                  k: int = 1, epochs: int = 10, lr: float = 0.05, batch_size: int = 20,
+                  momentum: float = 0.0, weight_decay: float = 0.0, schedule: str = "constant",
+                  sigma: float | None = None, fixed_variance: bool = False, seed: int = 0,
+                  device: str | torch.device = "auto", verbose: bool = False) -> BaseRBM:
+    """An unfitted :class:`BernoulliRBM` or (``visible="gaussian"``)
+    :class:`GaussianBernoulliRBM` with ``hidden`` units and these training settings
+    (``sigma``: the Gaussian units' initial or fixed standard deviation, default 1).
+
+    Raises:
+        GenlabError: for a setting the estimator refuses (one line).
+    """
+    if visible not in VISIBLE_UNITS:
+        raise GenlabError(f"visible units must be one of {', '.join(VISIBLE_UNITS)}, got "
+                          f"{visible!r}")
+    kwargs: dict[str, Any] = dict(
+        learning_rate=lr, batch_size=batch_size, n_iter=epochs, random_state=seed,
+        method=method, k=k, momentum=momentum, weight_decay=weight_decay,
+        learning_rate_schedule=schedule, device=str(resolve_device(device)),
+        verbose=int(verbose))
+    if visible == "gaussian":
+        model: BaseRBM = GaussianBernoulliRBM(
+            hidden, sigma=1.0 if sigma is None else sigma, learn_variance=not fixed_variance,
+            **kwargs)
+    else:
+        model = BernoulliRBM(hidden, **kwargs)
+    try:
+        model._validate_params()
+    except ValueError as exc:
+        raise GenlabError(f"bad training option: {exc}") from None
+    return model
+
+
+def run_train(data: str, out: str | os.PathLike[str], *, visible: str = "bernoulli",
+              hidden: int = 500, split: str = "train", binarize: str | None = None,
+              limit: int | None = None, data_dir: str | os.PathLike[str] | None = None,
+              seed: int = 0, device: str | torch.device = "auto", resume: bool = False,
+              overwrite: bool = False, **settings: Any) -> TrainReport:
+    """Train an RBM on the data set ``data`` and save it as ``out`` (checkpointing beside it,
+    so that an interrupted run goes on with ``resume=True``; ``overwrite=True`` replaces a
+    model already there).
+
+    ``binarize`` defaults to ``"threshold"`` for Bernoulli visible units and ``"none"`` for
+    Gaussian ones; ``settings`` are the training settings of :func:`rbm_estimator`
+    (``method``, ``k``, ``epochs``, ``lr``, ...). For a model small enough to enumerate
+    (``EXACT_UNITS``) the report adds the exact ``log Z`` and the training data's average
+    log-likelihood :meth:`~BaseRBM.log_likelihood` under it.
+    """
+    prepare_output(out, resume, overwrite, check_only=True)
+    device = resolve_device(device)
+    binarize = binarize or ("threshold" if visible == "bernoulli" else "none")
+    dataset = load_dataset(data, split=split, binarize=binarize, limit=limit, data_dir=data_dir)
+    X = _examples(dataset, seed)
+    model = rbm_estimator(visible, hidden, seed=seed, device=device, **settings)
+    model.check_fit_memory(X.shape[1], X.shape[0])
+    resuming = prepare_output(out, resume, overwrite)
+    if not resuming:  # a resumed fit says where it goes on, once it has checked the checkpoint
+        log(f"training a {type(model).__name__} with {hidden} hidden units on {len(X)} "
+            f"examples of {dataset.name} ({model.method.upper()}-{model.k}, {model.n_iter} "
+            f"epochs, {model.device})")
+    start = time.perf_counter()
+    try:
+        model.fit(X, checkpoint=checkpoint_beside(out), resume=resuming, keep_checkpoint=True)
+    except ValueError as exc:
+        raise GenlabError(f"cannot train on {dataset.name}: {exc}") from None
+    seconds = time.perf_counter() - start
+    report = TrainReport(
+        Path(out), type(model).__name__, dataset.name, dataset.split, binarize, len(X),
+        int(X.shape[1]), hidden, model.method, model.k, model.n_iter, model.batch_size,
+        model.learning_rate, seconds, seconds / max(model.n_iter, 1), model.device)
+    if _exact_units(model) <= EXACT_UNITS:
+        report.exact_log_z = model.exact_log_partition()
+        report.train_log_likelihood = model.log_likelihood(X, log_z=report.exact_log_z)
+    meta = {"data": dataset.name, "split": dataset.split, "binarize": binarize,
+            "image_shape": list(dataset.image_shape), "seed": seed, "train_seconds": seconds,
+            "n_train": len(X)}
+    model.save(out, meta=meta)
+    delete_model(checkpoint_beside(out))
+    return report
+
+
+@dataclass
+class EvalReport(Result):
+    """``log Z`` by AIS and the average log-likelihood ``mean_n log p(v_n) = -mean_n F(v_n)
+    - log Z`` of the data under it; the pseudo-likelihood for Bernoulli units and the exact
+    ``log Z`` for small models (else None and left out of :meth:`to_dict`)."""
+
+    model: Path  # the model's name
+    kind: str  # the estimator's class name
+    data: str
+    split: str
+    binarize: str
+    n_examples: int
+    n_hidden: int
+    log_z: float  # AIS estimate, see AISResult
+    log_z_std_err: float
+    log_z_low: float
+    log_z_high: float
+    log_likelihood: float  # nats per example, under the AIS log Z
+    ais_runs: int
+    ais_betas: int
+    ais_layer: str
+    ais_seconds: float
+    pseudo_likelihood: float | None = None
+    exact_log_z: float | None = None
+    exact_log_likelihood: float | None = None  # nats per example, under the exact log Z
+
+    def to_dict(self) -> dict[str, Any]:
+        return _optional(self, ("pseudo_likelihood", "exact_log_z", "exact_log_likelihood"))
+
+
+def _check_features(model: BaseRBM, X: np.ndarray, what: str) -> None:
+    if X.shape[1] != model.n_features_in_:
+        raise GenlabError(f"{what} has {X.shape[1]} features per example but the model was "
+                          f"trained on {model.n_features_in_}; use the data set it was "
+                          "trained on")
+
+
+def _check_binary(model: BaseRBM, X: np.ndarray, data: ImageDataset, binarize: str) -> None:
+    """A Bernoulli RBM gives probabilities to 0/1 vectors only: a log-likelihood of grey
+    levels would be a number without meaning."""
+    if isinstance(model, BernoulliRBM) and not bool(np.isin(X, (0.0, 1.0)).all()):
+        odd = X[~np.isin(X, (0.0, 1.0))].flat[0]
+        raise GenlabError(f"a Bernoulli RBM's log-likelihood needs 0/1 data, but {data.name} "
+                          f"with --binarize {binarize} holds values like {odd:g}; use "
+                          "--binarize threshold or bernoulli")
+
+
+def run_eval(model: str | os.PathLike[str], data: str, *, split: str = "test",
+             binarize: str | None = None, limit: int | None = None,
+             data_dir: str | os.PathLike[str] | None = None, ais_runs: int = 100,
+             ais_betas: int = 10000, ais_layer: str = "auto", seed: int = 0,
+             device: str | torch.device = "auto") -> EvalReport:
+    """Estimate ``log Z`` of the RBM saved as ``model`` by AIS
+    (:meth:`~BaseRBM.ais_log_partition` with ``ais_runs``, ``ais_betas``, ``ais_layer``,
+    ``seed``) and the average log-likelihood of the data set ``data`` under it
+    (:meth:`~BaseRBM.log_likelihood`); for a small model (``EXACT_UNITS``) the same under
+    the exact ``log Z``. ``binarize`` defaults to the one the model was trained with.
+    """
+    rbm = load_rbm(model, device=str(resolve_device(device)))
+    binarize = binarize or rbm.meta_.get("binarize", "threshold")
+    dataset = load_dataset(data, split=split, binarize=binarize, limit=limit, data_dir=data_dir)
+    X = _examples(dataset, seed)
+    _check_features(rbm, X, dataset.name)
+    _check_binary(rbm, X, dataset, binarize)
+    start = time.perf_counter()
+    ais = rbm.ais_log_partition(n_runs=ais_runs, n_betas=ais_betas, seed=seed, layer=ais_layer)
+    ais_seconds = time.perf_counter() - start
+    report = EvalReport(
+        Path(model), type(rbm).__name__, dataset.name, dataset.split, binarize, len(X),
+        int(rbm.n_components), ais.log_z, ais.std_err, ais.log_z_low, ais.log_z_high,
+        rbm.log_likelihood(X, log_z=ais.log_z), ais.n_runs, ais.n_betas, ais.layer,
+        ais_seconds)
+    if isinstance(rbm, BernoulliRBM):
+        report.pseudo_likelihood = float(np.mean(rbm.score_samples(X)))
+    if _exact_units(rbm) <= min(EXACT_UNITS, MAX_EXACT_UNITS):
+        report.exact_log_z = rbm.exact_log_partition()
+        report.exact_log_likelihood = rbm.log_likelihood(X, log_z=report.exact_log_z)
+    return report
+
+
+@dataclass
+class SampleReport(Result):
+    """The grid of samples :func:`run_sample` wrote."""
+
+    model: Path
+    out: Path  # the PNG
+    n: int  # chains
+    steps: int  # Gibbs sweeps per chain
+    mean: float  # the mean of the samples E[v | h] over chains and units
+
+
+def run_sample(model: str | os.PathLike[str], out: str | os.PathLike[str], *, n: int = 64,
+               steps: int = 1000, seed: int = 0, device: str | torch.device = "auto"
+               ) -> SampleReport:
+    """Run ``n`` Gibbs chains of the RBM saved as ``model`` for ``steps`` sweeps each
+    (:meth:`~BaseRBM.sample`, seeded by ``seed``) and save their final ``E[v | h]`` as a
+    PNG grid ``out``."""
+    rbm = load_rbm(model, device=str(resolve_device(device)))
+    rbm.set_params(random_state=seed)
+    if hasattr(rbm, "random_state_"):
+        del rbm.random_state_
+    samples = rbm.sample(n, n_steps=steps)
+    shape = image_shape_of(samples.shape[1], rbm.meta_.get("image_shape"))
+    gaussian = isinstance(rbm, GaussianBernoulliRBM)
+    plot_samples(samples, out, image_shape=shape, title=f"{n} samples after {steps} Gibbs sweeps",
+                 vmin=None if gaussian else 0.0, vmax=None if gaussian else 1.0)
+    return SampleReport(Path(model), Path(out), n, steps, float(samples.mean()))
+
+
+@dataclass
+class FiltersReport(Result):
+    """The grid of filters (rows ``W_j`` of the weights) :func:`run_filters` wrote."""
+
+    model: Path
+    out: Path  # the PNG
+    n: int  # filters drawn
+    n_hidden: int
+    image_shape: tuple[int, int]
+    weight_min: float
+    weight_max: float
+
+
+def run_filters(model: str | os.PathLike[str], out: str | os.PathLike[str], *, n: int = 100
+                ) -> FiltersReport:
+    """Save the first ``n`` filters of the RBM saved as ``model`` as a PNG grid ``out`` (see
+    :func:`~genlab.rbm.plots.plot_filters`).
+
+    Raises:
+        GenlabError: when the visible units do not form an image.
+    """
+    rbm = load_rbm(model, device="cpu")
+    w = rbm.components_  # (n_h, n_v)
+    n = min(n, w.shape[0])
+    shape = image_shape_of(w.shape[1], rbm.meta_.get("image_shape"))
+    if shape is None:
+        raise GenlabError(f"the model's {w.shape[1]} visible units do not form an image; "
+                          "filters can only be drawn for image data")
+    plot_filters(w, out, n=n, image_shape=shape, title=f"{n} of {w.shape[0]} filters")
+    return FiltersReport(Path(model), Path(out), n, int(w.shape[0]), shape, float(w.min()),
+                         float(w.max()))
