@@ -365,5 +365,5 @@ def train_betavae_seeds(config: BetaVAEConfig | Sequence[BetaVAEConfig], data: I
                            device=device, extra_meta=extra_meta, outputs=outputs,
                            save=_stack_saver(model, seeds, names) if stack else None)
     seconds = time.perf_counter() - t0
-    trained = model.unstack() if isinstance(model, StackedBetaVAE) else [model.eval()]
+    trained = model.unstack() if stack else [model.eval()]
     return BetaVAESeeds(trained, seeds, stack, result, seconds, folders)
