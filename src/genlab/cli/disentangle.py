@@ -36,7 +36,7 @@ from genlab.latent.betavae_runs import (
 )
 from genlab.latent.runs import run_data
 from genlab.latent.traverse import traversal_figure
-from genlab.metrics.dsprites_eval import METRICS
+from genlab.metrics.dsprites_eval import METRICS, check_metrics
 
 
 def _load_variational(run: str, device: torch.device) -> tuple[VariationalModel, dict]:
@@ -99,12 +99,19 @@ def cmd_train(args: argparse.Namespace) -> None:
              else f"{r['out']}/model"))
 
 
+def metric_list(text: str) -> tuple[str, ...]:
+    """argparse type: comma-separated metric names (``mig,factorvae``)."""
+    try:
+        return check_metrics(m.strip() for m in text.split(",") if m.strip())
+    except GenlabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
-    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    result = evaluate_betavae_run(args.run, metrics, args.fraction, args.seed,
+    result = evaluate_betavae_run(args.run, args.metrics, args.fraction, args.seed,
                                   resolve_device(args.device))
     emit(args, result, lambda r: "\n".join(
-        f"{m:<10} {r[m]['score']:.3f}  ({r[m]['seconds']:.0f} s)" for m in metrics))
+        f"{m:<10} {r[m]['score']:.3f}  ({r[m]['seconds']:.0f} s)" for m in args.metrics))
 
 
 def cmd_axes(args: argparse.Namespace) -> None:
@@ -223,7 +230,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "--fraction 0.1 --json")
     p.add_argument("run", metavar="RUN", type=input_name,
                    help="run folder (from train --out) or model path")
-    p.add_argument("--metrics", default=",".join(METRICS),
+    p.add_argument("--metrics", type=metric_list, default=METRICS,
                    help=f"comma-separated, from {', '.join(METRICS)} (default all)")
     p.add_argument("--fraction", type=probability, default=1.0,
                    help="fraction of the papers' sample sizes (default 1: 10,000 training "
