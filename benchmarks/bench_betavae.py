@@ -32,8 +32,8 @@ import torch
 from genlab.data.dsprites import DSpritesData, split_indices
 from genlab.device import cpu_name, make_generator, resolve_device
 from genlab.io import atomic_write_json, model_paths
-from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_per_latent
-from genlab.latent.stacked import StackedBetaVAE
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig, build_betavae, kl_per_latent
+from genlab.latent.stacked import train_betavae_seeds
 from genlab.latent.traverse import traversal_figure
 from genlab.metrics.dsprites_eval import SampleSizes, evaluate_dsprites
 from genlab.train import CHECKPOINT_NAME, TrainConfig, epochs_for_steps, fit, has_checkpoint
@@ -107,13 +107,18 @@ def keep_snapshot(run: Path, to: Path) -> None:
         shutil.copyfile(src, to / src.name)
 
 
+def model_config(beta: float, capacity: float = 0.0, capacity_steps: int = 1,
+                 gamma: float = GAMMA) -> BetaVAEConfig:
+    """The beta-VAE (or capacity form) of a setting."""
+    return BetaVAEConfig(beta=beta, capacity_max=capacity, capacity_steps=capacity_steps,
+                         gamma=gamma)
+
+
 def build_model(beta: float, seed: int, capacity: float = 0.0, capacity_steps: int = 1,
                 gamma: float = GAMMA) -> BetaVAE:
-    """A beta-VAE (or capacity form) with the weight initialisation of ``seed``."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return BetaVAE(BetaVAEConfig(beta=beta, capacity_max=capacity,
-                                     capacity_steps=capacity_steps, gamma=gamma))
+    """A beta-VAE (or capacity form) with the weight initialisation of ``seed``, as every
+    genlab command builds it (:func:`genlab.latent.betavae.build_betavae`)."""
+    return build_betavae(model_config(beta, capacity, capacity_steps, gamma), seed)
 
 
 def score_model(model: BetaVAE, name: str, seed: int, steps: int, batch: int,
@@ -140,9 +145,9 @@ def score_model(model: BetaVAE, name: str, seed: int, steps: int, batch: int,
                          title=f"{what}, {steps} steps of {batch} (seed {seed})", kl=kl)
     return {"eval_seconds": eval_s, "test_recon_nats": float(-t.log_px_z.mean()),
             "test_kl_nats": float(t.kl.mean()), "kl_per_latent": kl.tolist(),
-            "active_latents": int((kl > 0.1).sum()), "mig": scores["mig"]["score"],
-            "mig_per_factor": scores["mig"]["per_factor"],
-            "factorvae": scores["factorvae"]["score"],
+            "active_latents": int((kl > 0.1).sum()), "mig": scores.mig.score,
+            "mig_per_factor": scores.mig.per_factor,
+            "factorvae": scores.factorvae.score,
             "factorvae_votes": [sizes.factorvae_train, sizes.factorvae_eval]}
 
 
@@ -199,41 +204,36 @@ def stacked_runs(specs: list[Spec], seeds: list[int], steps: int, batch: int, lr
                  amp: bool = True, sizes: SampleSizes = SIZES,
                  device: torch.device | str = "cpu", time_limit: float | None = None,
                  on_record: Callable[[dict], None] | None = None) -> list[dict]:
-    """Every (seed, setting) model trained at once as one :class:`StackedBetaVAE` (each
-    with its separate run's initial weights and objective, batches of ``batch`` each), for
-    ``steps`` steps or until ``time_limit`` seconds have passed, whichever comes first:
-    all models stop at the same step. Then each is scored as :func:`one_run` scores it
-    (and, with ``runs``, saved as ``RUNS/stack_.../{model}_seed{S}/model``);
-    ``on_record(record)`` is called after each."""
+    """Every (seed, setting) model trained at once as one stack
+    (:func:`genlab.latent.stacked.train_betavae_seeds`: each with its separate run's initial
+    weights and objective, batches of ``batch`` each), for ``steps`` steps or until
+    ``time_limit`` seconds have passed, whichever comes first: all models stop at the same
+    step. Then each is scored as :func:`one_run` scores it (and, with ``runs``, saved as
+    ``RUNS/stack_.../{model}_seed{S}/model``); ``on_record(record)`` is called after each."""
     settings = [(spec._replace(capacity_steps=spec.capacity_steps or steps), seed)
                 for seed in seeds for spec in specs]
-    models = [build_model(sp.beta, seed, sp.capacity, sp.capacity_steps, sp.gamma)
-              for sp, seed in settings]
     names = [label(sp.beta, sp.capacity, sp.gamma, sp.capacity_steps, steps)
              for sp, _ in settings]
-    stack = StackedBetaVAE(models)
-    k = stack.n_models
+    k = len(settings)
     data = DSpritesData(split_indices("train"))
-    if init_bias:
-        stack.init_output_bias(data.draw(index=torch.arange(2000)))
     cfg = TrainConfig(epochs=epochs_for_steps(steps, len(data), batch * k),
                       batch_size=batch * k, lr=lr, seed=seeds[0], max_steps=steps,
                       max_seconds=time_limit, amp=amp, checkpoint_every=5000 if runs else 0,
                       log_every=max(1, min(500, steps // 5)))
     run = (runs / ("stack_" + "_".join(dict.fromkeys(names)) + "_seeds"
                    + "-".join(map(str, seeds)))) if runs else None
-    t0 = time.perf_counter()
-    result = fit(stack, data, cfg, run=run, resume=run is not None, device=device, quiet=True)
-    train_s = time.perf_counter() - t0
+    trained = train_betavae_seeds(
+        [model_config(sp.beta, sp.capacity, sp.capacity_steps, sp.gamma) for sp, _ in settings],
+        data, [seed for _, seed in settings], cfg, run, stack=True,
+        names=[f"{name}_seed{seed}" for name, (_, seed) in zip(names, settings, strict=True)],
+        init_bias=init_bias, resume=run is not None, device=device)
+    result = trained.fit
     records = []
-    for model, name, (_, seed) in zip(stack.unstack(), names, settings, strict=True):
+    for model, name, (_, seed) in zip(trained.models, names, settings, strict=True):
         record = run_record(model, name, seed, result.steps, batch, lr, init_bias, device,
-                            result.bfloat16, result.resumed_from, train_s,
+                            result.bfloat16, result.resumed_from, trained.seconds,
                             result.steps - (result.resumed_from or 0))
         record["stacked"] = k
-        if run is not None:  # each model on its own, where betavae_axes.py reads it
-            model.save(run / f"{name}_seed{seed}" / "model",
-                       meta={"steps": result.steps, "seed": seed, "stacked": k})
         record.update(score_model(model, name, seed, result.steps, batch, sizes, device,
                                   figure=seed == 0, tag=tag))
         records.append(record)
@@ -258,7 +258,7 @@ def summary(runs: list[dict], name: str, key: str) -> str:
         ", ".join(f"{v:.3f}" for v in vals) + ")"
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=250)
     ap.add_argument("--batch-size", type=int, default=64)
@@ -301,23 +301,16 @@ def main() -> None:
                          "at the same step) and score what was trained")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "betavae.json"))
     args = ap.parse_args()
-    if args.models:
-        specs = [parse_label(m) for m in args.models]
-    else:
-        specs = [Spec(b, args.capacity, args.gamma, args.capacity_steps or 0)
-                 for b in args.betas]
     if not args.stack and (args.time_limit is not None):
         ap.error("--time-limit goes with --stack")
     if args.stack and args.snapshots:
         ap.error("--snapshots does not go with --stack")
-    models = [label(sp.beta, sp.capacity, sp.gamma, sp.capacity_steps or args.steps, args.steps)
-              for sp in specs]
-    torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
-    start = time.perf_counter()
-    runs: list[dict] = []
-    command = "PYTHONPATH=src python benchmarks/bench_betavae.py " + " ".join(
+    return args
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this sweep, as the results file records it."""
+    return "PYTHONPATH=src python benchmarks/bench_betavae.py " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in
         (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr))) + (
         " --models " + " ".join(args.models) if args.models else
@@ -335,6 +328,37 @@ def main() -> None:
         " --snapshots " + " ".join(map(str, args.snapshots)) if args.snapshots else "") + (
         " --stack" if args.stack else "") + (
         f" --time-limit {args.time_limit:g}" if args.time_limit is not None else "")
+
+
+def print_table(runs: list[dict], models: list[str]) -> None:
+    """The markdown table of the sweep for benchmarks/RESULTS.md."""
+    print()
+    print("| model | MIG (mean ± sd over seeds) | FactorVAE score | test recon (nats) "
+          "| test KL (nats) | active latents | images/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name in dict.fromkeys(models):
+        sel = [r for r in runs if r["model"] == name]
+        if not sel:
+            continue
+        print(f"| {name} | {summary(runs, name, 'mig')} | {summary(runs, name, 'factorvae')} "
+              f"| {statistics.mean(r['test_recon_nats'] for r in sel):.1f} "
+              f"| {statistics.mean(r['test_kl_nats'] for r in sel):.1f} "
+              f"| {statistics.mean(r['active_latents'] for r in sel):.1f} "
+              f"| {statistics.mean(r['images_per_second'] for r in sel):.1f} |")
+
+
+def main() -> None:
+    args = parse_args()
+    specs = ([parse_label(m) for m in args.models] if args.models else
+             [Spec(b, args.capacity, args.gamma, args.capacity_steps or 0) for b in args.betas])
+    models = [label(sp.beta, sp.capacity, sp.gamma, sp.capacity_steps or args.steps, args.steps)
+              for sp in specs]
+    torch.set_num_threads(args.threads)  # this script's own process, as --threads asks
+    device = resolve_device(args.device)
+    torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
+    start = time.perf_counter()
+    runs: list[dict] = []
+    command = command_line(args)
 
     def record(r: dict) -> None:
         runs.append(r)
@@ -369,19 +393,7 @@ def main() -> None:
                            capacity_steps=sp.capacity_steps or args.steps, gamma=sp.gamma,
                            amp=args.amp, sizes=sample_sizes(args.votes), device=device,
                            snapshots=tuple(args.snapshots)))
-    print()
-    print("| model | MIG (mean ± sd over seeds) | FactorVAE score | test recon (nats) "
-          "| test KL (nats) | active latents | images/s |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name in dict.fromkeys(models):
-        sel = [r for r in runs if r["model"] == name]
-        if not sel:
-            continue
-        print(f"| {name} | {summary(runs, name, 'mig')} | {summary(runs, name, 'factorvae')} "
-              f"| {statistics.mean(r['test_recon_nats'] for r in sel):.1f} "
-              f"| {statistics.mean(r['test_kl_nats'] for r in sel):.1f} "
-              f"| {statistics.mean(r['active_latents'] for r in sel):.1f} "
-              f"| {statistics.mean(r['images_per_second'] for r in sel):.1f} |")
+    print_table(runs, models)
 
 
 if __name__ == "__main__":

@@ -62,8 +62,7 @@ if not cl:  # genlab's networks without the channels-last conversion
     bv.feature_maps = st.feature_maps = lambda x, shape: x.reshape(x.shape[0], *shape)
 from genlab.data.dsprites import DSpritesData, split_indices
 from genlab.device import native_bf16
-torch.manual_seed(0)
-models = [bv.BetaVAE(bv.BetaVAEConfig(beta=4.0)) for _ in range(stack)]
+models = [bv.build_betavae(bv.BetaVAEConfig(beta=4.0), seed) for seed in range(stack)]
 if cl != "weights":  # genlab's weights are channels-last; the earlier rows undo that
     models = [m.to(memory_format=torch.contiguous_format) for m in models]
 model = models[0] if stack == 1 else st.StackedBetaVAE(models)

@@ -95,9 +95,9 @@ def main() -> None:
         if args.scores:
             scores = evaluate_dsprites(model.encode, "cpu", seed=0, sizes=sizes,
                                        metrics=("mig", "factorvae"))
-            print(f"  MIG {scores['mig']['score']:.3f} (per factor "
-                  + ", ".join(f"{v:.3f}" for v in scores["mig"]["per_factor"])
-                  + f"), FactorVAE {scores['factorvae']['score']:.3f}")
+            print(f"  MIG {scores.mig.score:.3f} (per factor "
+                  + ", ".join(f"{v:.3f}" for v in scores.mig.per_factor)
+                  + f"), FactorVAE {scores.factorvae.score:.3f}")
         if args.traverse:
             traverse(model, run, test, Path(f"{args.traverse}{run.name}.png"))
 

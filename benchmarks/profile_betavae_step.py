@@ -22,9 +22,9 @@ from torch.profiler import ProfilerActivity, profile
 
 from genlab.data.dsprites import DSpritesData, split_indices
 from genlab.device import resolve_device
-from genlab.latent.betavae import BetaVAE, BetaVAEConfig
+from genlab.latent.betavae import BetaVAEConfig, build_betavae
 from genlab.latent.stacked import StackedBetaVAE
-from genlab.train import TrainConfig, fit, seeded_init
+from genlab.train import TrainConfig, fit
 
 WAITS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaMemcpyAsync",
          "cudaEventSynchronize")
@@ -46,10 +46,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    models = []
-    for seed in range(args.models):
-        with seeded_init(seed):
-            models.append(BetaVAE(BetaVAEConfig(beta=4.0)))
+    models = [build_betavae(BetaVAEConfig(beta=4.0), seed) for seed in range(args.models)]
     stack = StackedBetaVAE(models)
     data = DSpritesData(split_indices("train"))
     cfg = TrainConfig(epochs=1, batch_size=args.batch_size * args.models, lr=1e-4,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import genlab.latent.stacked as stacked
 from genlab.latent.stacked import StackedBetaVAE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +59,8 @@ def test_a_stacked_sweep_trains_every_model_to_the_same_step(tmp_path, monkeypat
     sizes = bench.SIZES.scaled(0.01)
     monkeypatch.setattr(bench, "sample_sizes", lambda votes: sizes)
     seen = []
-    monkeypatch.setattr(bench, "StackedBetaVAE",
-                        lambda models: seen.append(models) or StackedBetaVAE(models))
+    monkeypatch.setattr(stacked, "StackedBetaVAE",
+                        lambda models, seeds: seen.append(models) or StackedBetaVAE(models, seeds))
     out = tmp_path / "stack.json"
     monkeypatch.setattr(sys, "argv", [
         "bench_betavae.py", "--steps", "3", "--batch-size", "4", "--lr", "1e-4",

@@ -705,8 +705,9 @@ def test_dsprites_scores_of_an_exact_code_on_device_equal_the_cpu():
         assert on_device(x)
         return (x @ wd) * 2.0 ** -8
 
-    out = evaluate_dsprites(encode, DEVICE, seed=1, sizes=SIZES)
-    ref = evaluate_dsprites(lambda x: (x.cpu() @ w) * 2.0 ** -8, DEVICE, seed=1, sizes=SIZES)
+    out = evaluate_dsprites(encode, DEVICE, seed=1, sizes=SIZES).to_dict()
+    ref = evaluate_dsprites(lambda x: (x.cpu() @ w) * 2.0 ** -8, DEVICE, seed=1,
+                            sizes=SIZES).to_dict()
     assert scores(out) == scores(ref)
 
 
@@ -748,8 +749,8 @@ def test_dsprites_scores_of_a_betavae_on_device_match_the_cpu():
     def encode_ref(x: torch.Tensor) -> torch.Tensor:
         return 100 * ref.encode(x.cpu())
 
-    out = evaluate_dsprites(encode, DEVICE, seed=2, sizes=SIZES)
-    res = evaluate_dsprites(encode_ref, DEVICE, seed=2, sizes=SIZES)
+    out = evaluate_dsprites(encode, DEVICE, seed=2, sizes=SIZES).to_dict()
+    res = evaluate_dsprites(encode_ref, DEVICE, seed=2, sizes=SIZES).to_dict()
     factors = sample_factors(SIZES.mig_samples, ds.FACTOR_SIZES, torch.Generator().manual_seed(2))
     z = codes_of(dsprites_code_function(encode, DEVICE), factors)
     z_ref = codes_of(dsprites_code_function(encode_ref, DEVICE), factors)

@@ -6,9 +6,6 @@ group."""
 from __future__ import annotations
 
 import argparse
-import time
-from dataclasses import asdict
-from pathlib import Path
 
 import torch
 
@@ -28,27 +25,18 @@ from genlab.cli.common import (
     seed_int,
 )
 from genlab.cli.vae import LatentType, register_latent_type
-from genlab.data.dsprites import FACTOR_NAMES, FACTOR_SIZES, DSpritesData, split_indices
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
-from genlab.io import read_header
 from genlab.latent import LatentModel, VariationalModel, load_latent_model
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_split
-from genlab.latent.runs import MODEL_NAME, check_run_folder, run_data, train_run
-from genlab.latent.stacked import StackedBetaVAE
-from genlab.latent.traverse import traversal_figure
-from genlab.memory import check_allocation, parameter_bytes
-from genlab.metrics.axes import describe, factor_axes
-from genlab.metrics.dsprites_eval import METRICS, SampleSizes, evaluate_dsprites
-from genlab.metrics.ground_truth import dsprites_code_function
-from genlab.progress import log
-from genlab.train import (
-    CHECKPOINT_KIND,
-    CHECKPOINT_NAME,
-    TrainConfig,
-    epochs_for_steps,
-    has_checkpoint,
+from genlab.latent.betavae_runs import (
+    betavae_run_axes,
+    evaluate_betavae_run,
+    train_dsprites_betavae,
 )
+from genlab.latent.runs import run_data
+from genlab.latent.traverse import traversal_figure
+from genlab.metrics.dsprites_eval import METRICS, check_metrics
 
 
 def _load_variational(run: str, device: torch.device) -> tuple[VariationalModel, dict]:
@@ -56,15 +44,6 @@ def _load_variational(run: str, device: torch.device) -> tuple[VariationalModel,
     if not isinstance(model, VariationalModel):
         raise GenlabError(f"{run} holds a {model.kind!r} model; this needs a VAE or beta-VAE")
     return model, meta
-
-
-def _load_dsprites_model(run: str, device: torch.device) -> VariationalModel:
-    """The VAE of ``run`` in eval mode, checked to take dSprites' 64x64 images."""
-    model, _ = _load_variational(run, device)
-    if model.image_shape != (64, 64):
-        raise GenlabError(f"{run} was trained on {model.image_shape[0]}x"
-                          f"{model.image_shape[1]} images; this needs a dSprites model (64x64)")
-    return model.eval()
 
 
 def _beta_arguments(p: argparse.ArgumentParser) -> None:
@@ -93,13 +72,12 @@ def _build_beta(args: argparse.Namespace, image_shape: tuple[int, int]) -> Laten
                           "beta (the literature's fixed conv networks and objective)")
     if "hidden" in explicit and len(args.hidden) != 1:
         raise GenlabError("--hidden for the beta-VAE is one width (its two FC layers)")
-    return BetaVAE(BetaVAEConfig(
-        image_shape=image_shape, latent=args.latent if "latent" in explicit else 10,
-        beta=4.0 if args.beta is None else args.beta,
-        capacity_max=0.0 if args.capacity is None else args.capacity,
-        capacity_steps=100_000 if args.capacity_steps is None else args.capacity_steps,
-        gamma=1000.0 if args.gamma is None else args.gamma,
-        hidden=args.hidden[0] if "hidden" in explicit else 256))
+    given = {"latent": args.latent if "latent" in explicit else None, "beta": args.beta,
+             "capacity_max": args.capacity, "capacity_steps": args.capacity_steps,
+             "gamma": args.gamma, "hidden": args.hidden[0] if "hidden" in explicit else None}
+    # the flags not given take BetaVAEConfig's defaults; vae train builds it under --seed
+    return BetaVAE(BetaVAEConfig(image_shape=image_shape,
+                                 **{k: v for k, v in given.items() if v is not None}))
 
 
 register_latent_type(LatentType(
@@ -107,127 +85,39 @@ register_latent_type(LatentType(
     "literature's 64x64 conv networks", _build_beta, _beta_arguments))
 
 
-def _check_resumed_stack(run: str, seeds: list[int] | None) -> None:
-    """Refuse to resume a stack of models as one model, one model as a stack, or a stack
-    under other ``--seeds`` (each model is saved as ``RUN/seed{S}``: another list would
-    name one model's weights after another seed), saying which flags continue the run."""
-    if not has_checkpoint(run):
-        return  # nothing to continue: prepare_run says so, or the run starts afresh
-    saved = read_header(Path(run) / CHECKPOINT_NAME, CHECKPOINT_KIND)["meta"].get("model")
-    if not isinstance(saved, dict):
-        return
-    if "models" not in saved:
-        if seeds is not None:
-            raise GenlabError(f"{run} holds the run of one model, not a stack; resume it "
-                              "without --seeds (with --seed for its seed)")
-        return
-    before = saved.get("seeds")
-    listed = " ".join(map(str, before)) if isinstance(before, list) else None
-    again = f"resume it with --seeds {listed}" if listed else "train into a new folder"
-    if seeds is None:
-        raise GenlabError(f"{run} holds a stack of {len(saved['models'])} models"
-                          + (f" (seeds {listed})" if listed else "") + f"; {again}")
-    if before != list(seeds):
-        raise GenlabError(f"{run} holds the stack of "
-                          + (f"seeds {listed}" if listed else "an earlier version's seeds")
-                          + f", not of --seeds {' '.join(map(str, seeds))}; {again}")
-
-
 def cmd_train(args: argparse.Namespace) -> None:
-    device = resolve_device(args.device)
-    check_run_folder(args.out, args.resume, args.overwrite)
-    stacked = args.seeds is not None
-    seeds = args.seeds if stacked else [args.seed]
-    if len(set(seeds)) < len(seeds):
-        raise GenlabError(f"--seeds must be different seeds, got {' '.join(map(str, seeds))}")
-    if args.resume:
-        _check_resumed_stack(args.out, args.seeds)
-    rows = split_indices("train")
-    data = DSpritesData(rows if args.limit is None else rows[:args.limit])
     config = BetaVAEConfig(latent=args.latent, beta=args.beta, capacity_max=args.capacity,
                            capacity_steps=args.capacity_steps, gamma=args.gamma)
-    k = len(seeds)
-    epochs = epochs_for_steps(args.steps, len(data), args.batch_size * k)
-    cfg = TrainConfig(epochs=epochs, batch_size=args.batch_size * k, lr=args.lr,
-                      seed=seeds[0], checkpoint_every=args.checkpoint_every, amp=args.amp,
-                      max_steps=args.steps, max_seconds=args.time_limit,
-                      log_every=max(1, min(200, args.steps // 10)))
-    check_allocation(6 * k * parameter_bytes(lambda: BetaVAE(config)),
-                     f"{k} beta-VAE(s) with --latent {args.latent}", device,
-                     "use fewer latents")
-    what = (f"capacity C_max={args.capacity} gamma={args.gamma}" if args.capacity > 0
-            else f"beta={args.beta}")
-    log(f"training {f'{k} beta-VAEs (seeds {seeds}) as one stack' if stacked else 'a beta-VAE'}"
-        f" ({what}, latent {args.latent}) on {len(data)} dSprites images for {args.steps} "
-        f"steps of {args.batch_size} on {device}")
-    models = []
-    for seed in seeds:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)  # weight initialisation
-            models.append(BetaVAE(config))
-    model = StackedBetaVAE(models, seeds) if stacked else models[0]
-    if not args.resume:
-        model.init_output_bias(data.draw(index=torch.arange(min(len(data), 2000))))
-
-    def save_each(run: Path, meta: dict) -> None:  # RUN/seed{S}/model for each model
-        for seed, one in zip(seeds, model.unstack(), strict=True):
-            one.save(run / f"seed{seed}" / MODEL_NAME, {**meta, "seed": seed, "stacked": k})
-
-    t0 = time.perf_counter()
-    result = train_run(model.to(device), data, cfg, args.out, resume=args.resume,
-                       overwrite=args.overwrite, device=device, extra_meta={"latent_type": "beta"},
-                       save=save_each if stacked else None)
-    seconds = time.perf_counter() - t0
-    last = next((h for h in reversed(result.history) if "loss" in h), {})
-    out = {"out": str(args.out), "kind": models[0].kind, "config": asdict(config),
-           "steps": result.steps, "seconds": result.seconds,
-           "images_per_second": result.steps * args.batch_size * k / max(seconds, 1e-9),
-           "train_loss": result.train_loss, "last": last,
-           "bfloat16": result.bfloat16,
-           "parameters": sum(p.numel() for p in models[0].parameters())}
-    if stacked:
-        out["models"] = [str(Path(args.out) / f"seed{seed}") for seed in seeds]
-    emit(args, out, lambda r: f"trained {r['steps']} steps in {r['seconds']:.1f} s "
+    result = train_dsprites_betavae(
+        args.out, config, seed=args.seed, seeds=args.seeds, steps=args.steps,
+        batch_size=args.batch_size, lr=args.lr, limit=args.limit,
+        checkpoint_every=args.checkpoint_every, amp=args.amp, time_limit=args.time_limit,
+        resume=args.resume, overwrite=args.overwrite, device=resolve_device(args.device))
+    emit(args, result, lambda r: f"trained {r['steps']} steps in {r['seconds']:.1f} s "
          f"({r['images_per_second']:.0f} images/s); saved " + (
-             ", ".join(f"{m}/model" for m in r["models"]) if stacked else f"{r['out']}/model"))
+             ", ".join(f"{m}/model" for m in r["models"]) if "models" in r
+             else f"{r['out']}/model"))
+
+
+def metric_list(text: str) -> tuple[str, ...]:
+    """argparse type: comma-separated metric names (``mig,factorvae``)."""
+    try:
+        return check_metrics(m.strip() for m in text.split(",") if m.strip())
+    except GenlabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    device = resolve_device(args.device)
-    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    unknown = [m for m in metrics if m not in METRICS] or ([] if metrics else ["(none)"])
-    if unknown:
-        raise GenlabError(f"--metrics: unknown metric {unknown[0]!r}; choose from "
-                          f"{', '.join(METRICS)}")
-    sizes = SampleSizes().scaled(args.fraction)
-    model = _load_dsprites_model(args.run, device)
-    log(f"scoring {args.run} on {', '.join(metrics)} (fraction {args.fraction} of the papers' "
-        "sample sizes)")
-    result = evaluate_dsprites(model.encode, device, args.seed, sizes, metrics)
-    result.update(run=str(args.run), config=getattr(model, "config", None) and
-                  asdict(model.config))
-
-    def text(r: dict) -> str:
-        return "\n".join(f"{m:<10} {r[m]['score']:.3f}  ({r[m]['seconds']:.0f} s)"
-                         for m in metrics)
-
-    emit(args, result, text)
-
-
-AXES_FACTORS = ("scale", "pos_x", "pos_y")
-AXES_PLANE = ("pos_x", "pos_y")
+    result = evaluate_betavae_run(args.run, args.metrics, args.fraction, args.seed,
+                                  resolve_device(args.device))
+    emit(args, result, lambda r: "\n".join(
+        f"{m:<10} {r[m]['score']:.3f}  ({r[m]['seconds']:.0f} s)" for m in args.metrics))
 
 
 def cmd_axes(args: argparse.Namespace) -> None:
-    device = resolve_device(args.device)
-    model = _load_dsprites_model(args.run, device)
-    res = factor_axes(dsprites_code_function(model.encode, device), FACTOR_SIZES,
-                      FACTOR_NAMES, AXES_FACTORS, AXES_PLANE, seed=args.seed,
-                      n_samples=args.n, min_sd=args.min_sd)
-    head = (f"{len(res.latents)} latents with sd >= {res.min_sd} on {res.n_samples} codes; "
-            "coefficients per factor sd")
-    emit(args, {"run": str(args.run), **asdict(res)},
-         "\n".join([head, *map(describe, res.latents)]))
+    result = betavae_run_axes(args.run, args.n, args.min_sd, args.seed,
+                              resolve_device(args.device))
+    emit(args, result, "\n".join(result.lines()))
 
 
 def cmd_traverse(args: argparse.Namespace) -> None:
@@ -340,7 +230,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "--fraction 0.1 --json")
     p.add_argument("run", metavar="RUN", type=input_name,
                    help="run folder (from train --out) or model path")
-    p.add_argument("--metrics", default=",".join(METRICS),
+    p.add_argument("--metrics", type=metric_list, default=METRICS,
                    help=f"comma-separated, from {', '.join(METRICS)} (default all)")
     p.add_argument("--fraction", type=probability, default=1.0,
                    help="fraction of the papers' sample sizes (default 1: 10,000 training "

@@ -35,7 +35,7 @@ from genlab.errors import GenlabError
 from genlab.latent.base import VariationalModel, register_model
 from genlab.latent.networks import feature_maps
 from genlab.latent.vae import GaussianLatentModel, bernoulli_log_prob
-from genlab.train import LossOutput
+from genlab.train import LossOutput, seeded_init
 
 CONV_CHANNELS = (32, 32, 64, 64)
 
@@ -191,6 +191,19 @@ class BetaVAE(GaussianLatentModel):
         Latents the model does not use have KL near 0 (their posterior is the prior).
         """
         return kl_per_latent(self, x, batch_size)
+
+
+def build_betavae(config: BetaVAEConfig, seed: int) -> BetaVAE:
+    """The beta-VAE of ``config`` with the initial weights of ``seed``.
+
+    The one way genlab builds a seeded beta-VAE (``disentangle train``, its ``--seeds``
+    stacks, ``vae train --latent-type beta`` and the benchmarks): the layers are built
+    inside :func:`genlab.train.seeded_init`, so the same seed gives the same weights
+    whichever command or function asks, and the caller's global random state is left
+    as it was.
+    """
+    with seeded_init(seed):
+        return BetaVAE(config)
 
 
 def _posterior_moments(model: VariationalModel, x: torch.Tensor, batch_size: int,

@@ -23,26 +23,45 @@ Interleaving the rows rather than cutting the batch into K blocks keeps the spli
 under data parallelism: each process's contiguous shard of the batch holds rows of every
 model in the same pattern, as long as its share is a multiple of K.
 
-    models = [BetaVAE(BetaVAEConfig(beta=b)) for b in (1, 1, 4, 4)]
+    models = [build_betavae(BetaVAEConfig(beta=b), seed) for b, seed in ((1, 0), (4, 0))]
     stack = StackedBetaVAE(models)
-    fit(stack, DSpritesData(split_indices("train")), TrainConfig(batch_size=64 * 4))
-    trained = stack.unstack()          # four BetaVAE with the trained weights
+    fit(stack, DSpritesData(split_indices("train")), TrainConfig(batch_size=64 * 2))
+    trained = stack.unstack()          # two BetaVAE with the trained weights
+
+:func:`train_betavae_seeds` does all of that for a seed sweep, saving each model in a
+folder of its own; ``genlab disentangle train --seeds`` and ``benchmarks/bench_betavae.py
+--stack`` call it.
+
+What a stack guarantees, and what it does not: model k starts from the weights
+:func:`~genlab.latent.betavae.build_betavae` gives its seed, and is trained on its own
+rows of each batch as it would be alone on those rows (tests/latent/test_stacked.py).
+The batches and the noise are the stack's, drawn under ``TrainConfig.seed``: a stack of
+one model trains as the single model does (up to the float32 rounding of the grouped
+products), but in a stack of K > 1 the model of seed S sees other images than a run of
+seed S alone, so the two end apart, as two runs with different data orders do.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genlab.data import ImageDataset
 from genlab.errors import GenlabError
-from genlab.latent.betavae import BetaVAE, BetaVAEConfig
+from genlab.io import model_files
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig, build_betavae
 from genlab.latent.networks import feature_maps
+from genlab.latent.runs import MODEL_NAME, run_outputs, train_run
 from genlab.latent.vae import bernoulli_log_prob
-from genlab.train import LossOutput
+from genlab.train import FitResult, LossOutput, TrainConfig, fit
 
 
 @dataclass
@@ -255,3 +274,96 @@ class StackedBetaVAE(nn.Module):
             model._step = self._step
             out.append(model.eval())
         return out
+
+
+# ----- training one model per seed ------------------------------------------------------------
+
+@dataclass
+class BetaVAESeeds:
+    """What :func:`train_betavae_seeds` returns."""
+
+    models: list[BetaVAE]        # the trained models, one per seed, in eval mode
+    seeds: list[int]             # the seed each model was built under
+    stacked: bool                # trained as one StackedBetaVAE (else one model alone)
+    fit: FitResult               # the one training run's result (steps, losses, history)
+    seconds: float               # wall time of the training call, saving included
+    folders: list[Path] = field(default_factory=list)  # where each model was saved, if any
+
+
+def _per_seed_configs(config: BetaVAEConfig | Sequence[BetaVAEConfig],
+                      seeds: Sequence[int]) -> list[BetaVAEConfig]:
+    """``config`` for every seed, or the one config given per seed."""
+    if isinstance(config, BetaVAEConfig):
+        return [config] * len(seeds)
+    configs = list(config)
+    if len(configs) != len(seeds):
+        raise GenlabError(f"{len(seeds)} seeds need {len(seeds)} beta-VAE configs, "
+                          f"got {len(configs)}")
+    return configs
+
+
+def _stack_saver(model: StackedBetaVAE, seeds: list[int], names: list[str]):
+    """``save(RUN, meta)`` for :func:`genlab.latent.runs.train_run`: each model of the
+    stack as ``RUN/{name}/model``, its meta naming its seed and the stack's size."""
+
+    def save(run: Path, meta: dict[str, Any]) -> None:
+        for name, seed, one in zip(names, seeds, model.unstack(), strict=True):
+            one.save(run / name / MODEL_NAME, {**meta, "seed": seed, "stacked": len(seeds)})
+
+    return save
+
+
+def train_betavae_seeds(config: BetaVAEConfig | Sequence[BetaVAEConfig], data: ImageDataset,
+                        seeds: Sequence[int], train_config: TrainConfig,
+                        out: str | os.PathLike[str] | None = None, *,
+                        stack: bool | None = None, names: Sequence[str] | None = None,
+                        init_bias: bool = True, resume: bool = False, overwrite: bool = False,
+                        device: torch.device | str = "cpu",
+                        extra_meta: dict[str, Any] | None = None) -> BetaVAESeeds:
+    """Train one beta-VAE per seed in ``seeds``, all at once as one :class:`StackedBetaVAE`.
+
+    Model k is ``build_betavae(config_k, seeds[k])`` (``config`` is one
+    :class:`BetaVAEConfig` for all, or one per seed), with its decoder's output bias at
+    ``logit(mean pixel)`` of the first 2,000 images of ``data`` when ``init_bias``. The
+    stack trains through :func:`genlab.train.fit` with ``train_config``, whose
+    ``batch_size`` is the stack's: K times each model's batch (model k gets rows
+    ``k, k + K, ...``); its ``seed`` fixes the batches and the noise of every model.
+
+    ``stack=False`` trains a single seed's model alone (what ``stack=None`` does for one
+    seed); ``stack=True`` stacks even one. With ``out``, the run goes to that folder through
+    :func:`genlab.latent.runs.train_run` (checkpoints, ``resume``, ``overwrite``), the
+    model alone saved as ``OUT/model``, the models of a stack as ``OUT/{name}/model``,
+    ``names`` defaulting to ``seed{S}``.
+    """
+    seeds = [int(s) for s in seeds]
+    configs = _per_seed_configs(config, seeds)
+    stack = len(seeds) > 1 if stack is None else stack
+    if not seeds or (not stack and len(seeds) > 1):
+        raise GenlabError(f"train_betavae_seeds needs one seed, or a stack of several; got "
+                          f"{len(seeds)} seeds with stack={stack}")
+    names = [f"seed{s}" for s in seeds] if names is None else list(names)
+    if len(set(names)) < len(names) or len(names) != len(seeds):
+        raise GenlabError(f"each model of the stack needs a folder name of its own, got {names}")
+    if train_config.batch_size % len(seeds):
+        raise GenlabError(f"a stack of {len(seeds)} beta-VAEs trains on batches of a multiple "
+                          f"of {len(seeds)} images, got {train_config.batch_size}")
+    built = [build_betavae(c, s) for c, s in zip(configs, seeds, strict=True)]
+    model: BetaVAE | StackedBetaVAE = StackedBetaVAE(built, seeds) if stack else built[0]
+    if init_bias:  # a resumed run's checkpoint then replaces it
+        model.init_output_bias(data.draw(index=torch.arange(min(len(data), 2000))))
+    model.to(device)
+    t0 = time.perf_counter()
+    if out is None:
+        result = fit(model, data, train_config, device=device)
+        folders: list[Path] = []
+    else:
+        out = Path(out)
+        folders = [out / n for n in names] if stack else [out]
+        outputs = tuple(dict.fromkeys([*run_outputs(out), *(
+            f for folder in folders for f in model_files(folder / MODEL_NAME))]))
+        result = train_run(model, data, train_config, out, resume=resume, overwrite=overwrite,
+                           device=device, extra_meta=extra_meta, outputs=outputs,
+                           save=_stack_saver(model, seeds, names) if stack else None)
+    seconds = time.perf_counter() - t0
+    trained = model.unstack() if stack else [model.eval()]
+    return BetaVAESeeds(trained, seeds, stack, result, seconds, folders)
