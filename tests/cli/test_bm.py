@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-import genlab.energy.learning as learning
+import genlab.boltzmann.learning as learning
+from genlab.boltzmann.boltzmann import BoltzmannMachine
+from genlab.boltzmann.exact import exact_moments
 from genlab.cli.main import main
-from genlab.energy.boltzmann import BoltzmannMachine
-from genlab.energy.exact import exact_moments
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genlab.boltzmann.boltzmann import (
+    BoltzmannMachine,
+    check_energy_scale,
+    check_spins,
+    check_weights,
+)
+from genlab.boltzmann.diagnostics import pair_products, summarize, summary_memory
+from genlab.boltzmann.encoder import encoder_config, train_encoder
+from genlab.boltzmann.exact import MAX_EXACT_UNITS, exact_moments
+from genlab.boltzmann.gibbs import ORDERS, sample, sample_memory
+from genlab.boltzmann.learning import (
+    METHODS,
+    BMTrainConfig,
+    check_train_memory,
+    config_dict,
+    fit_boltzmann,
+)
+from genlab.boltzmann.meanfield import mean_field
 from genlab.checkpoints import checkpoint_beside, prepare_output
 from genlab.cli.common import (
     MAX_SEED,
@@ -33,24 +51,6 @@ from genlab.cli.common import (
 from genlab.data import load_dataset
 from genlab.data.npfiles import read_npy
 from genlab.device import make_generator, resolve_device
-from genlab.energy.boltzmann import (
-    BoltzmannMachine,
-    check_energy_scale,
-    check_spins,
-    check_weights,
-)
-from genlab.energy.diagnostics import pair_products, summarize, summary_memory
-from genlab.energy.encoder import encoder_config, train_encoder
-from genlab.energy.exact import MAX_EXACT_UNITS, exact_moments
-from genlab.energy.gibbs import ORDERS, sample, sample_memory
-from genlab.energy.learning import (
-    METHODS,
-    BMTrainConfig,
-    check_train_memory,
-    config_dict,
-    fit_boltzmann,
-)
-from genlab.energy.meanfield import mean_field
 from genlab.errors import GenlabError
 from genlab.io import atomic_write_bytes, delete_model
 from genlab.memory import check_allocation
@@ -175,7 +175,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
         _write_npy(args.out, run.samples.cpu().numpy())
         result["out"] = str(args.out)
     if args.plot_trace:
-        from genlab.energy.bm_plots import plot_energy_traces
+        from genlab.boltzmann.bm_plots import plot_energy_traces
         plot_energy_traces(run.energy_trace.cpu(), args.plot_trace)
         result["plot_trace"] = str(args.plot_trace)
 
@@ -292,7 +292,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     res.model.save(args.out, {**meta, "train_config": config_dict(cfg)})
     delete_model(checkpoint_beside(args.out))
     if args.plot:
-        from genlab.energy.bm_plots import plot_training_curve
+        from genlab.boltzmann.bm_plots import plot_training_curve
         plot_training_curve(res.history, args.plot)
     result = {"out": str(args.out), "n_visible": int(x.shape[1]), "n_hidden": args.hidden,
               "rows": int(x.shape[0]), "method": cfg.method, "updates": res.updates,

@@ -10,10 +10,10 @@ from genlab.tour.runner import Step, StepOutput, TourContext
 
 
 def _boltzmann(ctx: TourContext) -> StepOutput:
-    from genlab.energy.bm_plots import plot_bound_vs_beta
-    from genlab.energy.exact import exact_moments
-    from genlab.energy.gibbs import sample
-    from genlab.energy.meanfield import mean_field
+    from genlab.boltzmann.bm_plots import plot_bound_vs_beta
+    from genlab.boltzmann.exact import exact_moments
+    from genlab.boltzmann.gibbs import sample
+    from genlab.boltzmann.meanfield import mean_field
     from genlab.plots import plot_curves
 
     g = torch.Generator().manual_seed(ctx.seed)
@@ -59,8 +59,8 @@ def _boltzmann(ctx: TourContext) -> StepOutput:
 
 def _bm_learning(ctx: TourContext, data: torch.Tensor, g: torch.Generator) -> dict[str, Any]:
     """Fit a fresh machine to ``data`` by PCD; plot the exact log-likelihood per epoch."""
-    from genlab.energy.bm_plots import plot_training_curve
-    from genlab.energy.learning import BMTrainConfig, fit_boltzmann
+    from genlab.boltzmann.bm_plots import plot_training_curve
+    from genlab.boltzmann.learning import BMTrainConfig, fit_boltzmann
 
     cfg = BMTrainConfig(method="pcd", epochs=8 if ctx.quick else 30, n_chains=500,
                         batch_size=500, lr=0.05)

@@ -7,8 +7,8 @@ import pytest
 import torch
 from bm_helpers import one_thread, random_machine  # noqa: F401  (one_thread: autouse fixture)
 
-from genlab.energy.boltzmann import BoltzmannMachine, check_weights, energy
-from genlab.energy.exact import (
+from genlab.boltzmann.boltzmann import BoltzmannMachine, check_weights, energy
+from genlab.boltzmann.exact import (
     enumerate_states,
     exact_clamped_moments,
     exact_log_likelihood,

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import torch
 
-from genlab.energy.boltzmann import check_energy_scale, check_weights
+from genlab.boltzmann.boltzmann import check_energy_scale, check_weights
 from genlab.errors import GenlabError
 from genlab.memory import check_allocation, tensor_bytes
 

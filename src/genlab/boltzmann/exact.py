@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import torch
 
-from genlab.energy.boltzmann import check_energy_scale, check_spins, check_weights, energy
+from genlab.boltzmann.boltzmann import check_energy_scale, check_spins, check_weights, energy
 from genlab.errors import GenlabError
 
 MAX_EXACT_UNITS = 20

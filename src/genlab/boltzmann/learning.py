@@ -10,7 +10,7 @@ own correlation. With hidden units it is taken under ``P(h | v)`` with the visib
 units clamped to each example ("clamped phase"); the model term is taken under ``P``
 ("free phase"). Three ways to get the two terms:
 
-* ``exact``: both by enumeration (small machines; see :mod:`genlab.energy.exact`);
+* ``exact``: both by enumeration (small machines; see :mod:`genlab.boltzmann.exact`);
 * ``pcd``: the free phase from persistent chains that carry on between updates
   (Tieleman, 2008), the clamped phase from persistent hidden states per example;
 * ``fresh``: the free phase from new random chains each update, ``sweeps`` sweeps long,
@@ -40,6 +40,19 @@ from pathlib import Path
 
 import torch
 
+from genlab.boltzmann.boltzmann import (
+    BoltzmannMachine,
+    check_energy_scale,
+    check_spins,
+    check_weights,
+)
+from genlab.boltzmann.exact import (
+    MAX_EXACT_UNITS,
+    exact_clamped_moments,
+    exact_log_likelihood,
+    exact_moments,
+)
+from genlab.boltzmann.gibbs import gibbs_sweep, random_spins
 from genlab.checkpoints import (
     Interrupt,
     data_identity,
@@ -47,19 +60,6 @@ from genlab.checkpoints import (
     prepare_checkpoint,
     refuse_other,
 )
-from genlab.energy.boltzmann import (
-    BoltzmannMachine,
-    check_energy_scale,
-    check_spins,
-    check_weights,
-)
-from genlab.energy.exact import (
-    MAX_EXACT_UNITS,
-    exact_clamped_moments,
-    exact_log_likelihood,
-    exact_moments,
-)
-from genlab.energy.gibbs import gibbs_sweep, random_spins
 from genlab.errors import GenlabError
 from genlab.io import delete_model, load_model, save_model, tensor_digest
 from genlab.memory import check_allocation, tensor_bytes

@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 import torch
 
-from genlab.energy.boltzmann import BoltzmannMachine
-from genlab.energy.exact import MAX_EXACT_UNITS, enumerate_states, state_index
-from genlab.energy.learning import BMTrainConfig, fit_boltzmann
+from genlab.boltzmann.boltzmann import BoltzmannMachine
+from genlab.boltzmann.exact import MAX_EXACT_UNITS, enumerate_states, state_index
+from genlab.boltzmann.learning import BMTrainConfig, fit_boltzmann
 from genlab.errors import GenlabError
 
 
