@@ -18,6 +18,7 @@ from genlab.boltzmann.boltzmann import BoltzmannMachine
 from genlab.boltzmann.exact import MAX_EXACT_UNITS, enumerate_states, state_index
 from genlab.boltzmann.learning import BMTrainConfig, fit_boltzmann
 from genlab.errors import GenlabError
+from genlab.spins import spin_energy
 
 
 def encoder_data(groups: int = 4) -> torch.Tensor:
@@ -54,7 +55,7 @@ def encoder_solved(model: BoltzmannMachine, groups: int = 4, beta: float = 1.0) 
     for k in range(groups):
         v1 = patterns[k, :groups].expand(rest.shape[0], groups)
         x = torch.cat([v1, rest], dim=1)
-        logp = beta * (0.5 * ((x @ w) * x).sum(-1) + x @ b)        # -beta E(x)
+        logp = -beta * spin_energy(x, w, b)                        # (2^free,)
         v2 = state_index(rest[:, :groups])                         # (2^free,)
         probs = torch.zeros(1 << groups, dtype=torch.float64, device=w.device)
         probs = probs.index_add(0, v2, torch.exp(logp - logp.max()))

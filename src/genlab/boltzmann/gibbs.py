@@ -28,11 +28,12 @@ from dataclasses import dataclass
 
 import torch
 
-from genlab.boltzmann.boltzmann import check_energy_scale, check_spins, check_weights, energy
+from genlab.boltzmann.boltzmann import check_energy_scale, check_spins, check_weights
 from genlab.boltzmann.gibbs_native import native_kernel, run_block
 from genlab.errors import GenlabError
 from genlab.memory import check_allocation, tensor_bytes
 from genlab.progress import progress
+from genlab.spins import spin_energy
 
 ORDERS = ("fixed", "random")
 DEFAULT_BLOCK = 64
@@ -177,7 +178,7 @@ def sample(weights: torch.Tensor, bias: torch.Tensor | None = None, beta: float 
     kept = 0
     for t in progress(range(total), total=total, desc="gibbs", enabled=show_progress):
         gibbs_sweep(x, w, b, beta, generator, order, block_size, backend)
-        trace[t] = energy(x, w, b)
+        trace[t] = spin_energy(x, w, b)
         if t >= burn_in and (t - burn_in) % thin == thin - 1:
             samples[kept] = x.to(torch.int8)
             kept += 1

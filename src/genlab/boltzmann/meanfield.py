@@ -23,6 +23,7 @@ import torch
 from genlab.boltzmann.boltzmann import check_energy_scale, check_weights
 from genlab.errors import GenlabError
 from genlab.memory import check_allocation, tensor_bytes
+from genlab.spins import spin_energy
 
 
 class MeanFieldResult(NamedTuple):
@@ -49,7 +50,8 @@ def binary_entropy(m: torch.Tensor) -> torch.Tensor:
 def variational_free_energy(m: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor,
                             beta: float = 1.0) -> torch.Tensor:
     """``F = beta (-1/2 m^T W m - b^T m) - sum_i H(q_i)`` for ``m`` (..., n) -> (...)."""
-    mean_energy = -0.5 * ((m @ weights) * m).sum(-1) - m @ bias
+    n = m.shape[-1]
+    mean_energy = spin_energy(m.reshape(-1, n), weights, bias).reshape(m.shape[:-1])
     return beta * mean_energy - binary_entropy(m).sum(-1)
 
 
