@@ -71,6 +71,29 @@ class EncoderRun(NamedTuple):
     updates: int
 
 
+class SolveStatistics(NamedTuple):
+    """What :func:`solve_statistics` returns."""
+
+    solved: int                    # runs that solved the problem
+    success_rate: float            # solved / runs
+    median_updates: float | None   # median updates of the solved runs (None: none solved)
+    max_updates: int | None        # the most updates a solved run needed
+
+
+def solve_statistics(runs: list[EncoderRun]) -> SolveStatistics:
+    """Over ``R`` independent runs of which the set ``S`` solved the problem: the count
+    ``|S|``, the success rate ``|S| / R``, and the median and maximum of the updates
+    ``u_r, r in S`` (the median of an even count is the mean of the two middle values)."""
+    updates = sorted(r.updates for r in runs if r.solved)
+    if not runs:
+        raise GenlabError("no runs to summarise")
+    if not updates:
+        return SolveStatistics(0, 0.0, None, None)
+    k = len(updates)
+    median = float(updates[k // 2]) if k % 2 else (updates[k // 2 - 1] + updates[k // 2]) / 2
+    return SolveStatistics(k, k / len(runs), median, updates[-1])
+
+
 def train_encoder(seed: int, groups: int = 4, hidden: int = 2,
                   config: BMTrainConfig | None = None, check_every: int = 10,
                   device: torch.device | str = "cpu") -> EncoderRun:

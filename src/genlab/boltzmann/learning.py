@@ -493,6 +493,13 @@ def _epoch_row(model: BoltzmannMachine, v_all: torch.Tensor, pos: _Position,
     return row
 
 
+def final_log_likelihood(history: list[dict]) -> float | None:
+    """The last exact mean log-likelihood ``1/N sum_n log P(v_n)`` in a training history
+    (None when the machine was too large to evaluate it)."""
+    return next((h["log_likelihood"] for h in reversed(history) if "log_likelihood" in h),
+                None)
+
+
 def config_dict(cfg: BMTrainConfig) -> dict:
     """The configuration as a plain dict (saved beside the weights)."""
     return asdict(cfg)
