@@ -10,7 +10,7 @@ compiler (``cc``), once, into a cache folder (``$GENLAB_CACHE`` or ``~/.cache/ge
 
 The dependency is optional: when no compiler is found, compilation fails, the tensors
 are not on the CPU, or ``GENLAB_NO_COMPILE=1`` is set, :func:`native_kernel` returns
-None and :mod:`genlab.boltzmann.gibbs` runs the same arithmetic with torch operations;
+None and :mod:`genlab.energy.gibbs` runs the same arithmetic with torch operations;
 likewise :func:`hopfield_kernel` and :mod:`genlab.hopfield.dynamics`.
 
 What is loaded is checked, once per process:
