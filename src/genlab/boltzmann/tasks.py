@@ -1,18 +1,14 @@
 """The tasks of ``genlab bm``: one function per command, each returning a typed result.
 
-=====================  ======================  ==========================================
-command                function                result
-=====================  ======================  ==========================================
-``genlab bm sample``   :func:`sample_report`   :class:`SampleReport`: means, correlations,
-                                               their MCSE, ESS and R-hat from Gibbs chains
-``genlab bm exact``    :func:`exact_report`    :class:`ExactReport`: ``log Z``, ``<x_i>``,
-                                               ``<x_i x_j>`` by enumeration
-``genlab bm meanfield`` :func:`mean_field_report` :class:`MeanFieldReport`: the bound
-                                               ``log Z >= -F`` and its gap to the exact value
-``genlab bm train``    :func:`train_machine`   :class:`TrainReport`: a fitted machine, saved
-``genlab bm encoder``  :func:`encoder_study`   :class:`EncoderStudy`: the encoder problem
-                                               over seeds
-=====================  ======================  ==========================================
+* ``genlab bm sample``: :func:`sample_report` -> :class:`SampleReport`, the means and
+  correlations of Gibbs chains with their MCSE, ESS and R-hat;
+* ``genlab bm exact``: :func:`exact_report` -> :class:`ExactReport`, ``log Z``, ``<x_i>``
+  and ``<x_i x_j>`` by enumeration;
+* ``genlab bm meanfield``: :func:`mean_field_report` -> :class:`MeanFieldReport`, the bound
+  ``log Z >= -F`` and its gap ``KL(Q || P)`` to the exact value;
+* ``genlab bm train``: :func:`train_machine` -> :class:`TrainReport`, a fitted machine, saved;
+* ``genlab bm encoder``: :func:`encoder_study` -> :class:`EncoderStudy`, the encoder problem
+  over seeds.
 
 Each writes the files it is given paths for (samples, figures, the model) and returns what the
 command prints; :meth:`~genlab.results.Result.to_dict` gives the command's JSON keys.
@@ -140,9 +136,9 @@ def sample_report(weights: torch.Tensor, bias: torch.Tensor | None = None, beta:
     Each chain starts from uniform random spins (``seed``), drops ``burn_in`` sweeps and
     keeps every ``thin``-th sweep, ``samples`` times. Reports ``<x_i>`` with its MCSE, ESS
     and split R-hat, the same for ``E(x)`` over the kept sweeps, and with ``correlations``
-    the matrix ``<x_i x_j>`` and its MCSE (:func:`~genlab.boltzmann.diagnostics.\
-pair_correlations`). ``out``: save the samples (S, C, n) int8 as .npy; ``plot_trace``: save
-    each chain's energy per sweep as a PNG.
+    the matrix ``<x_i x_j>`` and its MCSE (:func:`~.diagnostics.pair_correlations`).
+    ``out``: save the samples (S, C, n) int8 as .npy; ``plot_trace``: save each chain's
+    energy per sweep as a PNG.
     """
     w, b = check_weights(weights, bias)
     n = w.shape[0]
@@ -261,8 +257,8 @@ def train_machine(data: torch.Tensor, config: BMTrainConfig | None = None,
                   device: torch.device | str = "cpu", resume: bool = False,
                   overwrite: bool = False, plot: PathLike | None = None,
                   data_name: str = "data") -> TrainReport:
-    """Fit a machine to ±1 rows ``data`` (N, V) (:func:`~genlab.boltzmann.learning.\
-fit_boltzmann`, all randomness from ``seed``) and save it as ``out``.
+    """Fit a machine to ±1 rows ``data`` (N, V) (:func:`~.learning.fit_boltzmann`, all
+    randomness from ``seed``) and save it as ``out`` (not saved when None).
 
     With ``out`` the run checkpoints to ``out.checkpoint`` every epoch and on Ctrl-C;
     ``resume`` continues such a run, ``overwrite`` replaces an earlier one. The saved
