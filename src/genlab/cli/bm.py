@@ -148,6 +148,7 @@ def _meanfield_text(r: MeanFieldReport) -> str:
         line += f"\nexact log Z = {r.log_z:.6f}, KL(Q||P) = {r.kl:.6f}"
     return line
 
+
 def _load_train_data(args: argparse.Namespace) -> torch.Tensor:
     if args.data.endswith(".npy"):
         given = [flag for flag, value in (("--split", args.split), ("--binarize", args.binarize),
