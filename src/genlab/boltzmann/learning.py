@@ -64,6 +64,7 @@ from genlab.errors import GenlabError
 from genlab.io import delete_model, load_model, save_model, tensor_digest
 from genlab.memory import check_allocation, tensor_bytes
 from genlab.progress import log, progress
+from genlab.spins import local_fields
 from genlab.validate import check_tensors, setting
 
 METHODS = ("exact", "pcd", "fresh")
@@ -132,7 +133,7 @@ def clamped_sweep(model: BoltzmannMachine, v: torch.Tensor, h: torch.Tensor, bet
     """One Gibbs sweep of the hidden units ``h`` (batch, H) with visible units clamped to
     ``v`` (batch, V): the hidden units see the bias ``b_h + sum_v w_hv v``. In place."""
     nv = model.n_visible
-    bias = model.bias[nv:] + v @ model.weights[:nv, nv:]                 # (batch, H)
+    bias = local_fields(v, model.weights[:nv, nv:], model.bias[nv:])     # (batch, H)
     return gibbs_sweep(h, model.weights[nv:, nv:].contiguous(), bias, beta, generator)
 
 

@@ -23,7 +23,7 @@ import torch
 from genlab.boltzmann.boltzmann import check_energy_scale, check_weights
 from genlab.errors import GenlabError
 from genlab.memory import check_allocation, tensor_bytes
-from genlab.spins import spin_energy
+from genlab.spins import local_fields, spin_energy
 
 
 class MeanFieldResult(NamedTuple):
@@ -94,7 +94,7 @@ def mean_field(weights: torch.Tensor, bias: torch.Tensor | None = None, beta: fl
     m[0] = 0.5 * torch.tanh(beta * b)
     it, converged = 0, False
     for it in range(1, max_iter + 1):  # noqa: B007
-        new = (1 - damping) * m + damping * torch.tanh(beta * (m @ w + b))
+        new = (1 - damping) * m + damping * torch.tanh(beta * local_fields(m, w, b))
         step = float((new - m).abs().max())
         m = new
         if step < tol:
