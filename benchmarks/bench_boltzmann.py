@@ -6,7 +6,7 @@ matrix-multiply floor, for many chains of a fully connected Boltzmann machine.
 
 * ``numpy``: a straightforward float32 implementation, one unit at a time, vectorised over
   the chains: ``a = X @ W[:, i] + b_i; X[:, i] = where(u < 1/(1+exp(-2 beta a)), 1, -1)``.
-* ``genlab``: :func:`genlab.energy.gibbs.gibbs_sweep`, exact sequential semantics, fields of
+* ``genlab``: :func:`genlab.boltzmann.gibbs.gibbs_sweep`, exact sequential semantics, fields of
   a block of units by one matrix product and the within-block correction in a compiled loop
   (``native``) or in torch operations (``torch``, the fallback, timed for one sweep only).
 * ``floor``: one ``(chains, n) @ (n, n)`` float32 product, ``2 chains n^2`` flops, the same
@@ -43,9 +43,9 @@ def main() -> None:
     import numpy as np
     import torch
 
+    from genlab.boltzmann.gibbs import gibbs_sweep, random_spins
+    from genlab.boltzmann.gibbs_native import native_kernel
     from genlab.device import cpu_name
-    from genlab.energy.gibbs import gibbs_sweep, random_spins
-    from genlab.energy.gibbs_native import native_kernel
 
     torch.set_num_threads(args.threads)
     c, n, beta = args.chains, args.units, 1.0

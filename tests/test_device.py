@@ -37,22 +37,22 @@ import pytest
 import torch
 from scipy import stats
 
-from genlab.cli.main import main
-from genlab.data import dsprites as ds
-from genlab.data import load_dataset
-from genlab.device import make_generator, native_bf16
-from genlab.energy.boltzmann import BoltzmannMachine
-from genlab.energy.diagnostics import pair_products, summarize
-from genlab.energy.exact import (
+from genlab.boltzmann.boltzmann import BoltzmannMachine
+from genlab.boltzmann.diagnostics import pair_products, summarize
+from genlab.boltzmann.exact import (
     exact_clamped_moments,
     exact_log_likelihood,
     exact_moments,
     state_index,
     state_log_probs,
 )
-from genlab.energy.gibbs import sample
-from genlab.energy.learning import BMTrainConfig, fit_boltzmann
-from genlab.energy.meanfield import mean_field
+from genlab.boltzmann.gibbs import sample
+from genlab.boltzmann.learning import BMTrainConfig, fit_boltzmann
+from genlab.boltzmann.meanfield import mean_field
+from genlab.cli.main import main
+from genlab.data import dsprites as ds
+from genlab.data import load_dataset
+from genlab.device import make_generator, native_bf16
 from genlab.hopfield import HopfieldNetwork, ModernHopfield, load_hopfield
 from genlab.hopfield.capacity import capacity_curve
 from genlab.hopfield.letters import DEMO_LETTERS, OVERLOAD_LETTERS, flip_cues, half_cues, letters
@@ -355,7 +355,7 @@ def test_bm_exact_enumeration_on_device_equals_the_cpu():
 
 @pytest.mark.parametrize("order", ["fixed", "random"])
 def test_bm_gibbs_on_device_matches_the_exact_moments(order):
-    # As tests/energy/test_bm_gibbs.py on the CPU: every sampled mean and pair correlation
+    # As tests/boltzmann/test_bm_gibbs.py on the CPU: every sampled mean and pair correlation
     # within 5 MCSE of its exact value. 8 means + 28 correlations: a wrong failure needs a
     # 5-sigma deviation, probability < 36 * 5.7e-7 = 2e-5 if the MCSE is honest.
     n, beta = 8, 1.0

@@ -18,7 +18,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from genlab.energy.boltzmann import BoltzmannMachine
+from genlab.boltzmann.boltzmann import BoltzmannMachine
 from genlab.errors import GenlabError
 from genlab.hopfield import HopfieldNetwork
 from genlab.hopfield.letters import letters

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import torch
 
-from genlab.energy.bm_plots import plot_bound_vs_beta, plot_energy_traces
-from genlab.energy.exact import exact_moments
-from genlab.energy.gibbs import sample
-from genlab.energy.meanfield import mean_field
+from genlab.boltzmann.bm_plots import plot_bound_vs_beta, plot_energy_traces
+from genlab.boltzmann.exact import exact_moments
+from genlab.boltzmann.gibbs import sample
+from genlab.boltzmann.meanfield import mean_field
 
 here = Path(__file__).parent
 torch.set_num_threads(1)

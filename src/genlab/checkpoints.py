@@ -12,7 +12,7 @@ safe to continue.
 The checkpoints themselves are model files (:func:`genlab.io.save_model`): saved as one
 unit, so a save cut off half-way leaves the previous checkpoint to resume from.
 :func:`genlab.train.fit` (the neural models), :meth:`genlab.rbm.BernoulliRBM.fit` and
-:func:`genlab.energy.learning.fit_boltzmann` use them.
+:func:`genlab.boltzmann.learning.fit_boltzmann` use them.
 """
 
 from __future__ import annotations

@@ -95,8 +95,8 @@ ALLOWED: set[tuple[tuple[str, ...], str, str]] = set()
 
 # The long work of each command: a bad value must be refused before any of it starts.
 WORK = [("genlab.latent.training", "train_run"),
-        ("genlab.latent.stacked", "train_run"), ("genlab.cli.bm", "fit_boltzmann"),
-        ("genlab.cli.bm", "train_encoder"), ("genlab.cli.bm", "sample"),
+        ("genlab.latent.stacked", "train_run"), ("genlab.cli.bm", "train_machine"),
+        ("genlab.cli.bm", "encoder_study"), ("genlab.cli.bm", "sample_report"),
         ("genlab.tsp.tasks", "solve"), ("genlab.cli.hopfield", "capacity_curve"),
         ("genlab.tour.runner", "run_tour"), ("genlab.rbm.BernoulliRBM", "fit"),
         ("genlab.rbm.GaussianBernoulliRBM", "fit")]

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-import genlab.energy.learning as learning
+import genlab.boltzmann.learning as learning
+from genlab.boltzmann.boltzmann import BoltzmannMachine
+from genlab.boltzmann.exact import exact_moments
 from genlab.cli.main import main
-from genlab.energy.boltzmann import BoltzmannMachine
-from genlab.energy.exact import exact_moments
 
 
 @pytest.fixture(autouse=True)
@@ -185,3 +185,48 @@ def test_train_refuses_an_existing_name_and_resumes_after_ctrl_c(capsys, tmp_pat
     assert sorted(p.name for p in tmp_path.glob("m.*")) == ["m.json", "m.safetensors"]
     a, b = BoltzmannMachine.load(tmp_path / "m"), BoltzmannMachine.load(tmp_path / "whole")
     assert torch.equal(a.weights, b.weights) and torch.equal(a.bias, b.bias)
+
+
+def _same_but(task: dict, printed: dict, timed: tuple[str, ...]) -> None:
+    """The task's result and the command's JSON agree on every key but the timings."""
+    assert list(task) == list(printed)
+    assert {k: v for k, v in task.items() if k not in timed} == \
+        {k: v for k, v in printed.items() if k not in timed}
+
+
+def test_tasks_give_what_the_commands_print(capsys, machine, tmp_path):
+    from genlab.boltzmann.tasks import (
+        encoder_study,
+        exact_report,
+        mean_field_report,
+        sample_report,
+        train_machine,
+    )
+    wp, bp, w, b = machine
+    flags = ["--weights", wp, "--bias", bp, "--beta", "0.7"]
+    assert exact_report(w, b, 0.7).to_dict() == run_json(capsys, "bm", "exact", *flags)
+    assert mean_field_report(w, b, 0.7, restarts=3, seed=2).to_dict() == \
+        run_json(capsys, "bm", "meanfield", *flags, "--restarts", "3", "--seed", "2")
+    task = sample_report(w, b, 0.7, chains=4, samples=50, burn_in=10, seed=5,
+                         correlations=True, out=tmp_path / "X.npy")
+    printed = run_json(capsys, "bm", "sample", *flags, "--chains", "4", "--samples", "50",
+                       "--burn-in", "10", "--seed", "5", "--correlations", "--out",
+                       tmp_path / "X.npy")
+    _same_but(task.to_dict(), printed, ("seconds", "updates_per_second"))
+    assert np.array_equal(np.load(tmp_path / "X.npy"), task.draws.numpy())
+
+    rows = np.where(np.random.default_rng(3).random((40, 4)) < 0.3, -1, 1).astype(np.int8)
+    np.save(tmp_path / "rows.npy", rows)
+    cfg = learning.BMTrainConfig(n_hidden=1, epochs=2, batch_size=20)
+    task = train_machine(torch.from_numpy(rows), cfg, tmp_path / "a", seed=1,
+                         data_name=str(tmp_path / "rows.npy"))
+    printed = run_json(capsys, "bm", "train", tmp_path / "rows.npy", "--hidden", "1",
+                       "--epochs", "2", "--batch-size", "20", "--seed", "1", "--out",
+                       tmp_path / "b")
+    _same_but(task.to_dict(), printed, ("seconds", "out"))
+    saved = BoltzmannMachine.load(tmp_path / "b")
+    assert torch.equal(saved.weights, task.model.weights)
+
+    task = encoder_study(seed=3, seeds=2, epochs=40)
+    printed = run_json(capsys, "bm", "encoder", "--seed", "3", "--seeds", "2", "--epochs", "40")
+    _same_but(task.to_dict(), printed, ("seconds",))

@@ -47,7 +47,7 @@ def files(tmp_path_factory) -> str:
     for name, key, value in (("net_eta", "scale", 1e308), ("bm_extra", "rule", "hebbian")):
         src = d / ("net" if name.startswith("net") else "bm")
         if name.startswith("bm"):
-            from genlab.energy.boltzmann import BoltzmannMachine
+            from genlab.boltzmann.boltzmann import BoltzmannMachine
             BoltzmannMachine.zeros(4).save(src)
         header = json.loads(src.with_suffix(".json").read_text())
         header["config"][key] = value

@@ -1,17 +1,37 @@
-"""``genlab bm``: sample, enumerate, bound and train fully connected Boltzmann machines."""
+"""``genlab bm``: sample, enumerate, bound and train fully connected Boltzmann machines.
+
+Each command parses its flags, reads its inputs, calls one task of
+:mod:`genlab.boltzmann.tasks` and prints the result.
+"""
 
 from __future__ import annotations
 
 import argparse
-import io
-import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from genlab.checkpoints import checkpoint_beside, prepare_output
+from genlab.boltzmann.boltzmann import (
+    BoltzmannMachine,
+    check_spins,
+    check_weights,
+)
+from genlab.boltzmann.exact import MAX_EXACT_UNITS
+from genlab.boltzmann.gibbs import ORDERS
+from genlab.boltzmann.learning import METHODS, BMTrainConfig
+from genlab.boltzmann.tasks import (
+    EncoderStudy,
+    MeanFieldReport,
+    SampleReport,
+    TrainReport,
+    encoder_study,
+    exact_report,
+    mean_field_report,
+    sample_report,
+    train_machine,
+)
+from genlab.checkpoints import prepare_output
 from genlab.cli.common import (
     MAX_SEED,
     add_checkpointed_output,
@@ -32,31 +52,8 @@ from genlab.cli.common import (
 )
 from genlab.data import load_dataset
 from genlab.data.npfiles import read_npy
-from genlab.device import make_generator, resolve_device
-from genlab.energy.boltzmann import (
-    BoltzmannMachine,
-    check_energy_scale,
-    check_spins,
-    check_weights,
-)
-from genlab.energy.diagnostics import pair_products, summarize, summary_memory
-from genlab.energy.encoder import encoder_config, train_encoder
-from genlab.energy.exact import MAX_EXACT_UNITS, exact_moments
-from genlab.energy.gibbs import ORDERS, sample, sample_memory
-from genlab.energy.learning import (
-    METHODS,
-    BMTrainConfig,
-    check_train_memory,
-    config_dict,
-    fit_boltzmann,
-)
-from genlab.energy.meanfield import mean_field
+from genlab.device import make_generator
 from genlab.errors import GenlabError
-from genlab.io import atomic_write_bytes, delete_model
-from genlab.memory import check_allocation
-from genlab.progress import log
-
-MAX_CORRELATION_UNITS = 200
 
 
 def noise_probability(text: str) -> float:
@@ -89,15 +86,6 @@ def _load_machine(args: argparse.Namespace) -> tuple[torch.Tensor, torch.Tensor]
     return check_weights(w, b)
 
 
-def _write_npy(path: str, arr: np.ndarray) -> None:
-    buf = io.BytesIO()
-    np.save(buf, arr, allow_pickle=False)
-    try:
-        atomic_write_bytes(path, buf.getvalue())
-    except OSError as exc:
-        raise GenlabError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 def _machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", type=existing_file,
                    help="W as an (n, n) .npy: symmetric, zero diagonal")
@@ -113,118 +101,52 @@ def _check_beta(beta: float) -> None:
         raise GenlabError(f"--beta must be >= 0, got {beta}")
 
 
-def _check_sample_memory(args: argparse.Namespace, n: int, dtype: torch.dtype,
-                         device: torch.device) -> None:
-    """The samples, and the diagnostics of every unit (and pair) over them, must fit."""
-    s, c = args.samples, args.chains
-    need = sample_memory(n, c, s, args.burn_in, args.thin, dtype) + summary_memory((s, c, n))
-    if args.correlations:  # float32 products of every pair, then their diagnostics
-        pairs = n * (n - 1) // 2
-        need += 4 * s * c * pairs + summary_memory((s, c, pairs))
-    check_allocation(need, f"--chains {c} x --samples {s} (--burn-in {args.burn_in}, --thin "
-                     f"{args.thin}) of {n} units"
-                     + (" with --correlations" if args.correlations else ""), device,
-                     "use fewer chains or samples")
-
-
 def cmd_sample(args: argparse.Namespace) -> None:
     w, b = _load_machine(args)
     _check_beta(args.beta)
-    n = w.shape[0]
-    if args.correlations and n > MAX_CORRELATION_UNITS:
-        raise GenlabError(f"--correlations keeps n(n-1)/2 series per draw; at most "
-                          f"{MAX_CORRELATION_UNITS} units, got {n}")
-    if args.samples < 4:
-        raise GenlabError("--samples must be >= 4 for the diagnostics")
-    device = resolve_device(args.device)
-    gen = make_generator(args.seed, device)
-    dtype = torch.float64 if args.float64 else torch.float32
-    check_energy_scale(w, b, args.beta, dtype, "" if args.float64 else " (or --float64)")
-    _check_sample_memory(args, n, dtype, device)
-    log(f"bm sample: n={n}, beta={args.beta}, {args.chains} chains x {args.samples} samples, "
-        f"burn-in {args.burn_in}, thin {args.thin}, {args.order} order, on {device}")
-    t0 = time.perf_counter()
-    run = sample(w, b, args.beta, args.chains, args.samples, args.burn_in, args.thin, gen,
-                 args.order, device=device, dtype=dtype)
-    seconds = time.perf_counter() - t0
-    s = summarize(run.samples)
-    energy = summarize(run.energy_trace[args.burn_in:, :, None])
-    result = {
-        "n_units": n, "beta": args.beta, "chains": args.chains, "samples": args.samples,
-        "burn_in": args.burn_in, "thin": args.thin, "order": args.order, "seed": args.seed,
-        "device": str(device), "seconds": seconds,
-        "updates_per_second": n * args.chains * run.sweeps / seconds,
-        "mean": s.mean.tolist(), "mean_mcse": s.mcse.tolist(), "mean_ess": s.ess.tolist(),
-        "mean_rhat": s.rhat.tolist(),
-        "energy": {"mean": float(energy.mean[0]), "mcse": float(energy.mcse[0]),
-                   "ess": float(energy.ess[0]), "rhat": float(energy.rhat[0])},
-        "energy_trace_per_chain_last": run.energy_trace[-1].tolist(),
-        "max_rhat": float(s.rhat.max()),
-    }
-    if args.correlations:
-        prods, (i, j) = pair_products(run.samples)
-        c = summarize(prods)
-        i, j = i.cpu(), j.cpu()  # the samples may be on a GPU; the matrices are for JSON
-        corr = torch.eye(n, dtype=torch.float64)
-        se = torch.zeros(n, n, dtype=torch.float64)
-        corr[i, j] = corr[j, i] = c.mean.cpu()
-        se[i, j] = se[j, i] = c.mcse.cpu()
-        result.update(correlations=corr.tolist(), correlations_mcse=se.tolist(),
-                      max_rhat=max(result["max_rhat"], float(c.rhat.max())))
-    if args.out:
-        _write_npy(args.out, run.samples.cpu().numpy())
-        result["out"] = str(args.out)
-    if args.plot_trace:
-        from genlab.energy.bm_plots import plot_energy_traces
-        plot_energy_traces(run.energy_trace.cpu(), args.plot_trace)
-        result["plot_trace"] = str(args.plot_trace)
+    result = sample_report(w, b, args.beta, args.chains, args.samples, args.burn_in, args.thin,
+                           args.order, args.seed, args.device, args.float64,
+                           args.correlations, args.out, args.plot_trace)
+    emit(args, result, _sample_text(result))
 
-    def text(r: dict) -> str:
-        lines = [f"{r['chains']} chains x {r['samples']} samples of {r['n_units']} units "
-                 f"(beta {r['beta']}) in {r['seconds']:.2f} s; max R-hat {r['max_rhat']:.3f}",
-                 f"{'unit':>5} {'mean':>9} {'mcse':>8} {'ess':>8} {'rhat':>6}"]
-        for k in range(min(n, 20)):
-            lines.append(f"{k:>5} {r['mean'][k]:>9.4f} {r['mean_mcse'][k]:>8.4f} "
-                         f"{r['mean_ess'][k]:>8.0f} {r['mean_rhat'][k]:>6.3f}")
-        if n > 20:
-            lines.append(f"  ... {n - 20} more units (use --json)")
-        if "out" in r:
-            lines.append(f"samples (samples, chains, units) saved to {r['out']}")
-        return "\n".join(lines)
 
-    emit(args, result, text)
+def _sample_text(r: SampleReport) -> str:
+    n = r.n_units
+    lines = [f"{r.chains} chains x {r.samples} samples of {n} units "
+             f"(beta {r.beta}) in {r.seconds:.2f} s; max R-hat {r.max_rhat:.3f}",
+             f"{'unit':>5} {'mean':>9} {'mcse':>8} {'ess':>8} {'rhat':>6}"]
+    for k in range(min(n, 20)):
+        lines.append(f"{k:>5} {float(r.mean[k]):>9.4f} {float(r.mean_mcse[k]):>8.4f} "
+                     f"{float(r.mean_ess[k]):>8.0f} {float(r.mean_rhat[k]):>6.3f}")
+    if n > 20:
+        lines.append(f"  ... {n - 20} more units (use --json)")
+    if r.out is not None:
+        lines.append(f"samples (samples, chains, units) saved to {r.out}")
+    return "\n".join(lines)
 
 
 def cmd_exact(args: argparse.Namespace) -> None:
     w, b = _load_machine(args)
     _check_beta(args.beta)
-    ex = exact_moments(w, b, args.beta)
-    result = {"n_units": w.shape[0], "beta": args.beta, "log_z": ex.log_z,
-              "mean": ex.mean.tolist(), "correlations": ex.corr.tolist()}
-    emit(args, result, lambda r: f"log Z = {r['log_z']:.6f}\nmeans: "
-         + " ".join(f"{m:.4f}" for m in r["mean"]))
+    result = exact_report(w, b, args.beta)
+    emit(args, result, f"log Z = {result.log_z:.6f}\nmeans: "
+         + " ".join(f"{float(m):.4f}" for m in result.mean))
 
 
 def cmd_meanfield(args: argparse.Namespace) -> None:
     w, b = _load_machine(args)
     _check_beta(args.beta)
-    r = mean_field(w, b, args.beta, args.damping, args.tol, args.max_iter, args.restarts,
-                   make_generator(args.seed))
-    result = {"n_units": w.shape[0], "beta": args.beta, "log_z_bound": r.log_z_bound,
-              "free_energy": r.free_energy, "m": r.m.tolist(), "iterations": r.iterations,
-              "converged": r.converged, "log_z": None, "kl": None}
-    if w.shape[0] <= MAX_EXACT_UNITS:
-        log_z = exact_moments(w, b, args.beta).log_z
-        result.update(log_z=log_z, kl=log_z + r.free_energy)
+    result = mean_field_report(w, b, args.beta, args.damping, args.tol, args.max_iter,
+                               args.restarts, args.seed)
+    emit(args, result, _meanfield_text(result))
 
-    def text(res: dict) -> str:
-        line = f"log Z >= -F = {res['log_z_bound']:.6f} ({res['iterations']} iterations" \
-               f"{', converged' if res['converged'] else ', NOT converged'})"
-        if res["log_z"] is not None:
-            line += f"\nexact log Z = {res['log_z']:.6f}, KL(Q||P) = {res['kl']:.6f}"
-        return line
 
-    emit(args, result, text)
+def _meanfield_text(r: MeanFieldReport) -> str:
+    line = f"log Z >= -F = {r.log_z_bound:.6f} ({r.iterations} iterations" \
+           f"{', converged' if r.converged else ', NOT converged'})"
+    if r.log_z is not None:
+        line += f"\nexact log Z = {r.log_z:.6f}, KL(Q||P) = {r.kl:.6f}"
+    return line
 
 
 def _load_train_data(args: argparse.Namespace) -> torch.Tensor:
@@ -261,78 +183,45 @@ def _check_train_options(args: argparse.Namespace) -> None:
                           f"used: {why}; drop {'it' if len(unused) == 1 else 'them'}")
 
 
+def _train_config(args: argparse.Namespace) -> BMTrainConfig:
+    return BMTrainConfig(n_hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
+                         lr=args.lr, lr_decay=args.lr_decay, momentum=args.momentum,
+                         weight_decay=args.weight_decay, method=args.method,
+                         **{k: v for k, v in (("n_chains", args.chains),
+                                              ("sweeps", args.sweeps),
+                                              ("clamped_sweeps", args.clamped_sweeps))
+                            if v is not None},   # the rest keep BMTrainConfig's defaults
+                         eval_every=args.eval_every,
+                         data_noise=args.data_noise)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     _check_train_options(args)
-    prepare_output(args.out, args.resume, args.overwrite, check_only=True)
-    device = resolve_device(args.device)
-    x = _load_train_data(args).to(device)
-    cfg = BMTrainConfig(n_hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
-                        lr=args.lr, lr_decay=args.lr_decay, momentum=args.momentum,
-                        weight_decay=args.weight_decay, method=args.method,
-                        **{k: v for k, v in (("n_chains", args.chains),
-                                             ("sweeps", args.sweeps),
-                                             ("clamped_sweeps", args.clamped_sweeps))
-                           if v is not None},   # the rest keep BMTrainConfig's defaults
-                        eval_every=args.eval_every,
-                        data_noise=args.data_noise)
-    check_train_memory(x.shape[0], x.shape[1], cfg, device)
-    resume = prepare_output(args.out, args.resume, args.overwrite)
-    if not resume:  # a resumed fit says where it goes on, once it has checked the checkpoint
-        log(f"bm train: {x.shape[0]} rows x {x.shape[1]} visible + {args.hidden} hidden "
-            f"units, {cfg.method}, {cfg.epochs} epochs on {device}")
-    t0 = time.perf_counter()
-    res = fit_boltzmann(x, cfg, make_generator(args.seed, device), device,
-                        checkpoint=checkpoint_beside(args.out), resume=resume,
-                        keep_checkpoint=True)
-    seconds = time.perf_counter() - t0
-    final_ll = next((h["log_likelihood"] for h in reversed(res.history)
-                     if "log_likelihood" in h), None)
-    meta = {"data": args.data, "rows": int(x.shape[0]), "seed": args.seed,
-            "history": res.history, "log_likelihood": final_ll}
-    res.model.save(args.out, {**meta, "train_config": config_dict(cfg)})
-    delete_model(checkpoint_beside(args.out))
-    if args.plot:
-        from genlab.energy.bm_plots import plot_training_curve
-        plot_training_curve(res.history, args.plot)
-    result = {"out": str(args.out), "n_visible": int(x.shape[1]), "n_hidden": args.hidden,
-              "rows": int(x.shape[0]), "method": cfg.method, "updates": res.updates,
-              "seconds": seconds, "log_likelihood": final_ll,
-              "log_likelihood_note": None if final_ll is not None else
-              f"exact log-likelihood only for at most {cfg.max_exact_units} units",
-              "history": res.history, "plot": args.plot}
-    emit(args, result, lambda r: f"trained {r['n_visible']}+{r['n_hidden']} units, "
-         f"{r['updates']} updates in {r['seconds']:.1f} s; saved to {r['out']}"
-         + (f"; exact log-likelihood {r['log_likelihood']:.4f}"
-            if r["log_likelihood"] is not None else ""))
+    prepare_output(args.out, args.resume, args.overwrite, check_only=True)  # before the data
+    result = train_machine(_load_train_data(args), _train_config(args), args.out, args.seed,
+                           args.device, args.resume, args.overwrite, args.plot, args.data)
+    emit(args, result, _train_text(result))
+
+
+def _train_text(r: TrainReport) -> str:
+    return (f"trained {r.n_visible}+{r.n_hidden} units, {r.updates} updates in "
+            f"{r.seconds:.1f} s; saved to {r.out}"
+            + (f"; exact log-likelihood {r.log_likelihood:.4f}"
+               if r.log_likelihood is not None else ""))
 
 
 def cmd_encoder(args: argparse.Namespace) -> None:
     if args.seed + args.seeds - 1 > MAX_SEED:  # seeds S .. S + seeds - 1 are each run
         raise GenlabError(f"--seed {args.seed} with --seeds {args.seeds} goes past the "
                           f"largest seed {MAX_SEED}; give a smaller --seed")
-    device = resolve_device(args.device)
-    cfg = encoder_config(args.hidden, args.epochs, args.method, args.groups, args.data_noise)
-    if args.lr is not None:
-        cfg = replace(cfg, lr=args.lr)
-    if args.momentum is not None:
-        cfg = replace(cfg, momentum=args.momentum)
-    runs = []
-    t0 = time.perf_counter()
-    for seed in range(args.seed, args.seed + args.seeds):
-        run = train_encoder(seed, args.groups, args.hidden, cfg, device=device)
-        log(f"seed {seed}: {'solved' if run.solved else 'not solved'} after {run.updates} "
-            "updates")
-        runs.append({"seed": seed, "solved": run.solved, "updates": run.updates})
-    solved = [r["updates"] for r in runs if r["solved"]]
-    result = {"problem": f"{args.groups}-{args.hidden}-{args.groups} encoder",
-              "method": args.method, "seeds": args.seeds, "solved": len(solved),
-              "success_rate": len(solved) / args.seeds,
-              "median_updates": float(np.median(solved)) if solved else None,
-              "max_updates": max(solved) if solved else None,
-              "seconds": time.perf_counter() - t0, "runs": runs,
-              "config": config_dict(cfg)}
-    emit(args, result, lambda r: f"{r['problem']}: solved {r['solved']}/{r['seeds']} "
-         f"(median {r['median_updates']} updates, max {r['max_updates']})")
+    result = encoder_study(args.seed, args.seeds, args.groups, args.hidden, args.epochs,
+                           args.method, args.lr, args.momentum, args.data_noise, args.device)
+    emit(args, result, _encoder_text(result))
+
+
+def _encoder_text(r: EncoderStudy) -> str:
+    return (f"{r.problem}: solved {r.solved}/{r.seeds} (median {r.median_updates} updates, "
+            f"max {r.max_updates})")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

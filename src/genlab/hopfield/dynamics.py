@@ -14,7 +14,7 @@ units' activities until it is first updated. Clamped units keep their cue values
   updated its activity is corrected for the units of the same block already updated,
   ``a_k = a_k^(0) + sum_{j<k in block} w_kj (x_j^new - x_j^old)``. That is algebraically
   the one-unit-at-a-time rule, at the cost of a matrix product per sweep. On the CPU the
-  loop over a block's units is compiled (:mod:`genlab.energy.gibbs_native`, cues in tiles
+  loop over a block's units is compiled (:mod:`genlab.boltzmann.gibbs_native`, cues in tiles
   of 64 so each step is a vector operation); elsewhere it runs as torch operations.
 
 A sweep that changes no unit proves a fixed point (asynchronous: every unit's activity
@@ -36,7 +36,7 @@ from typing import Literal
 
 import torch
 
-from genlab.energy.gibbs_native import hopfield_kernel, run_hopfield_block
+from genlab.boltzmann.gibbs_native import hopfield_kernel, run_hopfield_block
 from genlab.errors import GenlabError
 
 MODES = ("async", "sync")

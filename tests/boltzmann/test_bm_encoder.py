@@ -4,8 +4,8 @@ import pytest
 import torch
 from bm_helpers import one_thread  # noqa: F401  (an autouse fixture)
 
-from genlab.energy.boltzmann import BoltzmannMachine
-from genlab.energy.encoder import (
+from genlab.boltzmann.boltzmann import BoltzmannMachine
+from genlab.boltzmann.encoder import (
     encoder_config,
     encoder_data,
     encoder_mask,

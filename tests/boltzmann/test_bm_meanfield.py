@@ -7,8 +7,8 @@ import pytest
 import torch
 from bm_helpers import one_thread, random_machine  # noqa: F401  (one_thread: autouse fixture)
 
-from genlab.energy.exact import enumerate_states, exact_moments
-from genlab.energy.meanfield import binary_entropy, mean_field, variational_free_energy
+from genlab.boltzmann.exact import enumerate_states, exact_moments
+from genlab.boltzmann.meanfield import binary_entropy, mean_field, variational_free_energy
 from genlab.errors import GenlabError
 
 

@@ -16,7 +16,7 @@ matrix product ``a = x W[:, block] + b[block]``, then the units of the block are
 in order and, when unit ``i`` flips, ``(x_i^new - x_i^old) w_ij`` is added to the fields
 of the block's later units ``j``. This is exactly the one-unit-at-a-time sampler. The
 per-unit correction runs in a compiled loop on the CPU
-(:mod:`genlab.energy.gibbs_native`) and in torch operations elsewhere.
+(:mod:`genlab.boltzmann.gibbs_native`) and in torch operations elsewhere.
 
 Unit ``i`` becomes +1 exactly when ``2 beta a_i > logit(u_i)`` with ``u_i ~ U(0, 1)``,
 which is the rule above (``u < sigmoid(z)`` iff ``logit(u) < z``).
@@ -28,11 +28,12 @@ from dataclasses import dataclass
 
 import torch
 
-from genlab.energy.boltzmann import check_energy_scale, check_spins, check_weights, energy
-from genlab.energy.gibbs_native import native_kernel, run_block
+from genlab.boltzmann.boltzmann import check_energy_scale, check_spins, check_weights
+from genlab.boltzmann.gibbs_native import native_kernel, run_block
 from genlab.errors import GenlabError
 from genlab.memory import check_allocation, tensor_bytes
 from genlab.progress import progress
+from genlab.spins import spin_energy
 
 ORDERS = ("fixed", "random")
 DEFAULT_BLOCK = 64
@@ -177,7 +178,7 @@ def sample(weights: torch.Tensor, bias: torch.Tensor | None = None, beta: float 
     kept = 0
     for t in progress(range(total), total=total, desc="gibbs", enabled=show_progress):
         gibbs_sweep(x, w, b, beta, generator, order, block_size, backend)
-        trace[t] = energy(x, w, b)
+        trace[t] = spin_energy(x, w, b)
         if t >= burn_in and (t - burn_in) % thin == thin - 1:
             samples[kept] = x.to(torch.int8)
             kept += 1

@@ -6,7 +6,7 @@ import torch
 from bm_helpers import one_thread  # noqa: F401  (an autouse fixture)
 from scipy.signal import lfilter
 
-from genlab.energy.diagnostics import (
+from genlab.boltzmann.diagnostics import (
     autocovariance,
     effective_sample_size,
     split_rhat,

@@ -19,6 +19,7 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.io import load_model, model_paths, save_model
+from genlab.spins import spin_energy
 from genlab.validate import setting
 
 MODEL_KIND = "boltzmann-machine"
@@ -92,16 +93,6 @@ def check_spins(x: torch.Tensor, n: int, what: str = "states") -> torch.Tensor:
     return x
 
 
-def energy(x: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """``E(x) = -1/2 x^T W x - b^T x`` for a batch ``x`` of shape (batch, n) -> (batch,)."""
-    return -0.5 * ((x @ weights) * x).sum(-1) - x @ bias
-
-
-def local_fields(x: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """``a_i = sum_j w_ij x_j + b_i`` for ``x`` of shape (batch, n) -> (batch, n)."""
-    return x @ weights + bias
-
-
 def full_mask(n: int, device: torch.device | str = "cpu",
               dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The (n, n) connectivity of a fully connected machine: ones off the diagonal."""
@@ -158,8 +149,9 @@ class BoltzmannMachine:
         return self.n_units - self.n_visible
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:
-        """``E(x)`` for ``x`` of shape (batch, n) -> (batch,)."""
-        return energy(x, self.weights, self.bias)
+        """``E(x) = -1/2 x^T W x - b^T x`` for ``x`` of shape (batch, n) -> (batch,)
+        (:func:`genlab.spins.spin_energy`)."""
+        return spin_energy(x, self.weights, self.bias)
 
     def to(self, device: torch.device | str | None = None,
            dtype: torch.dtype | None = None) -> BoltzmannMachine:

@@ -5,10 +5,10 @@ import torch
 from bm_helpers import one_thread, random_machine  # noqa: F401  (one_thread: autouse fixture)
 from scipy import stats
 
-from genlab.energy.diagnostics import pair_products, summarize
-from genlab.energy.exact import exact_moments, state_index, state_log_probs
-from genlab.energy.gibbs import gibbs_sweep, random_spins, sample
-from genlab.energy.gibbs_native import native_kernel
+from genlab.boltzmann.diagnostics import pair_products, summarize
+from genlab.boltzmann.exact import exact_moments, state_index, state_log_probs
+from genlab.boltzmann.gibbs import gibbs_sweep, random_spins, sample
+from genlab.boltzmann.gibbs_native import native_kernel
 from genlab.errors import GenlabError
 
 

@@ -121,3 +121,41 @@ def pair_products(samples: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     i, j = torch.triu_indices(n, n, offset=1, device=samples.device)
     x = samples.to(torch.float32)
     return x[..., i] * x[..., j], torch.stack([i, j])
+
+
+class PairCorrelations(NamedTuple):
+    """What :func:`pair_correlations` returns, each (n, n) float64 and symmetric.
+
+    corr: ``<x_i x_j>`` (1 on the diagonal). mcse: its Monte Carlo standard error (0 on the
+    diagonal). rhat: the split R-hat of each pair's product series (1 on the diagonal).
+    max_rhat: the largest R-hat over the pairs ``i < j`` (NaN for a single unit).
+    """
+
+    corr: torch.Tensor
+    mcse: torch.Tensor
+    rhat: torch.Tensor
+    max_rhat: float
+
+
+def pair_correlations(samples: torch.Tensor) -> PairCorrelations:
+    """The correlation matrix ``<x_i x_j>`` of ±1 samples (S, C, n) with its standard errors.
+
+    Each pair ``i < j`` is the quantity ``y = x_i x_j``, summarised as any other
+    (:func:`summarize`): ``<x_i x_j> ~ 1/(C S) sum_c sum_s y_s^c`` and
+    ``MCSE = sqrt(var+ / ESS)`` with ``ESS = C S / tau``. The C chains are independent,
+    so the chain means ``ybar^c`` are independent estimates: for long chains
+    ``MCSE^2 ~ Var(ybar^c) / C``, the spread over repeated independent runs of the
+    estimate. ``x_i^2 = 1``, so the diagonal is exactly 1 with no error.
+    """
+    n = samples.shape[-1]
+    products, (i, j) = pair_products(samples)                  # (S, C, P), P = n(n-1)/2
+    s = summarize(products)
+    device = s.mean.device
+    corr = torch.eye(n, dtype=torch.float64, device=device)
+    mcse = torch.zeros(n, n, dtype=torch.float64, device=device)
+    rhat = torch.ones(n, n, dtype=torch.float64, device=device)
+    for matrix, values in ((corr, s.mean), (mcse, s.mcse), (rhat, s.rhat)):
+        matrix[i, j] = values
+        matrix[j, i] = values
+    max_rhat = float(s.rhat.max()) if s.rhat.numel() else float("nan")
+    return PairCorrelations(corr, mcse, rhat, max_rhat)

@@ -19,8 +19,9 @@ from typing import NamedTuple
 
 import torch
 
-from genlab.energy.boltzmann import check_energy_scale, check_spins, check_weights, energy
+from genlab.boltzmann.boltzmann import check_energy_scale, check_spins, check_weights
 from genlab.errors import GenlabError
+from genlab.spins import spin_energy
 
 MAX_EXACT_UNITS = 20
 DEFAULT_CHUNK = 1 << 15
@@ -80,7 +81,7 @@ def exact_moments(weights: torch.Tensor, bias: torch.Tensor | None = None, beta:
     s2 = torch.zeros(n, n, dtype=torch.float64, device=w.device)
     for start in range(0, 1 << n, chunk):
         x = enumerate_states(n, start, min(start + chunk, 1 << n), w.device)  # (m, n)
-        logp = -beta * energy(x, w, b)                                        # (m,)
+        logp = -beta * spin_energy(x, w, b)                                   # (m,)
         top = float(logp.max())
         if top > log_m:  # rescale what was summed so far to the new maximum
             scale = math.exp(log_m - top) if log_m > -math.inf else 0.0
@@ -99,20 +100,19 @@ def state_log_probs(weights: torch.Tensor, bias: torch.Tensor | None = None,
     w, b = check_weights(weights, bias)
     n = w.shape[0]
     _check_size(n)
-    logp = -beta * energy(enumerate_states(n, device=w.device), w.to(torch.float64),
-                          b.to(torch.float64))
+    logp = -beta * spin_energy(enumerate_states(n, device=w.device), w.to(torch.float64),
+                               b.to(torch.float64))
     return logp - torch.logsumexp(logp, 0)
 
 
 def _clamped_log_weights(w: torch.Tensor, b: torch.Tensor, v: torch.Tensor, beta: float
                          ) -> tuple[torch.Tensor, torch.Tensor]:
     """For rows ``v`` (r, V): full states (r, 2^H, n) and ``-beta E(v, h)`` (r, 2^H)."""
-    r, nv = v.shape
-    nh = w.shape[0] - nv
-    h = enumerate_states(nh, device=w.device)                          # (2^H, H)
+    (r, nv), n = v.shape, w.shape[0]
+    h = enumerate_states(n - nv, device=w.device)                      # (2^H, H)
     x = torch.cat([v[:, None, :].expand(r, h.shape[0], nv),
-                   h[None].expand(r, h.shape[0], nh)], dim=-1)          # (r, 2^H, n)
-    return x, -beta * energy(x, w, b)
+                   h[None].expand(r, h.shape[0], n - nv)], dim=-1)      # (r, 2^H, n)
+    return x, -beta * spin_energy(x.reshape(-1, n), w, b).reshape(r, h.shape[0])
 
 
 def exact_log_likelihood(weights: torch.Tensor, bias: torch.Tensor | None, data: torch.Tensor,

@@ -14,10 +14,11 @@ from typing import NamedTuple
 
 import torch
 
-from genlab.energy.boltzmann import BoltzmannMachine
-from genlab.energy.exact import MAX_EXACT_UNITS, enumerate_states, state_index
-from genlab.energy.learning import BMTrainConfig, fit_boltzmann
+from genlab.boltzmann.boltzmann import BoltzmannMachine
+from genlab.boltzmann.exact import MAX_EXACT_UNITS, enumerate_states, state_index
+from genlab.boltzmann.learning import BMTrainConfig, fit_boltzmann
 from genlab.errors import GenlabError
+from genlab.spins import spin_energy
 
 
 def encoder_data(groups: int = 4) -> torch.Tensor:
@@ -54,7 +55,7 @@ def encoder_solved(model: BoltzmannMachine, groups: int = 4, beta: float = 1.0) 
     for k in range(groups):
         v1 = patterns[k, :groups].expand(rest.shape[0], groups)
         x = torch.cat([v1, rest], dim=1)
-        logp = beta * (0.5 * ((x @ w) * x).sum(-1) + x @ b)        # -beta E(x)
+        logp = -beta * spin_energy(x, w, b)                        # (2^free,)
         v2 = state_index(rest[:, :groups])                         # (2^free,)
         probs = torch.zeros(1 << groups, dtype=torch.float64, device=w.device)
         probs = probs.index_add(0, v2, torch.exp(logp - logp.max()))
@@ -68,6 +69,29 @@ class EncoderRun(NamedTuple):
 
     solved: bool
     updates: int
+
+
+class SolveStatistics(NamedTuple):
+    """What :func:`solve_statistics` returns."""
+
+    solved: int                    # runs that solved the problem
+    success_rate: float            # solved / runs
+    median_updates: float | None   # median updates of the solved runs (None: none solved)
+    max_updates: int | None        # the most updates a solved run needed
+
+
+def solve_statistics(runs: list[EncoderRun]) -> SolveStatistics:
+    """Over ``R`` independent runs of which the set ``S`` solved the problem: the count
+    ``|S|``, the success rate ``|S| / R``, and the median and maximum of the updates
+    ``u_r, r in S`` (the median of an even count is the mean of the two middle values)."""
+    updates = sorted(r.updates for r in runs if r.solved)
+    if not runs:
+        raise GenlabError("no runs to summarise")
+    if not updates:
+        return SolveStatistics(0, 0.0, None, None)
+    k = len(updates)
+    median = float(updates[k // 2]) if k % 2 else (updates[k // 2 - 1] + updates[k // 2]) / 2
+    return SolveStatistics(k, k / len(runs), median, updates[-1])
 
 
 def train_encoder(seed: int, groups: int = 4, hidden: int = 2,

@@ -10,7 +10,7 @@ own correlation. With hidden units it is taken under ``P(h | v)`` with the visib
 units clamped to each example ("clamped phase"); the model term is taken under ``P``
 ("free phase"). Three ways to get the two terms:
 
-* ``exact``: both by enumeration (small machines; see :mod:`genlab.energy.exact`);
+* ``exact``: both by enumeration (small machines; see :mod:`genlab.boltzmann.exact`);
 * ``pcd``: the free phase from persistent chains that carry on between updates
   (Tieleman, 2008), the clamped phase from persistent hidden states per example;
 * ``fresh``: the free phase from new random chains each update, ``sweeps`` sweeps long,
@@ -40,6 +40,19 @@ from pathlib import Path
 
 import torch
 
+from genlab.boltzmann.boltzmann import (
+    BoltzmannMachine,
+    check_energy_scale,
+    check_spins,
+    check_weights,
+)
+from genlab.boltzmann.exact import (
+    MAX_EXACT_UNITS,
+    exact_clamped_moments,
+    exact_log_likelihood,
+    exact_moments,
+)
+from genlab.boltzmann.gibbs import gibbs_sweep, random_spins
 from genlab.checkpoints import (
     Interrupt,
     data_identity,
@@ -47,23 +60,11 @@ from genlab.checkpoints import (
     prepare_checkpoint,
     refuse_other,
 )
-from genlab.energy.boltzmann import (
-    BoltzmannMachine,
-    check_energy_scale,
-    check_spins,
-    check_weights,
-)
-from genlab.energy.exact import (
-    MAX_EXACT_UNITS,
-    exact_clamped_moments,
-    exact_log_likelihood,
-    exact_moments,
-)
-from genlab.energy.gibbs import gibbs_sweep, random_spins
 from genlab.errors import GenlabError
 from genlab.io import delete_model, load_model, save_model, tensor_digest
 from genlab.memory import check_allocation, tensor_bytes
 from genlab.progress import log, progress
+from genlab.spins import local_fields
 from genlab.validate import check_tensors, setting
 
 METHODS = ("exact", "pcd", "fresh")
@@ -132,7 +133,7 @@ def clamped_sweep(model: BoltzmannMachine, v: torch.Tensor, h: torch.Tensor, bet
     """One Gibbs sweep of the hidden units ``h`` (batch, H) with visible units clamped to
     ``v`` (batch, V): the hidden units see the bias ``b_h + sum_v w_hv v``. In place."""
     nv = model.n_visible
-    bias = model.bias[nv:] + v @ model.weights[:nv, nv:]                 # (batch, H)
+    bias = local_fields(v, model.weights[:nv, nv:], model.bias[nv:])     # (batch, H)
     return gibbs_sweep(h, model.weights[nv:, nv:].contiguous(), bias, beta, generator)
 
 
@@ -163,6 +164,17 @@ class _Checkpoint:
 
     def __init__(self, path: Path, settings: dict, data: dict) -> None:
         self.path, self.settings, self.data = path, settings, data
+
+    @classmethod
+    def of_run(cls, path: str | os.PathLike[str], cfg: BMTrainConfig, model: BoltzmannMachine,
+               init: BoltzmannMachine | None, generator: torch.Generator,
+               data: torch.Tensor) -> _Checkpoint:
+        """The checkpoint of a run: what a resume must match (configuration, seed, mask,
+        initial machine and data)."""
+        settings = {**config_dict(cfg), "n_visible": model.n_visible,
+                    "seed": generator.initial_seed(), "mask": tensor_digest(model.mask),
+                    "init": None if init is None else tensor_digest(init.weights, init.bias)}
+        return cls(Path(path), settings, data_identity(data))
 
     def save(self, model: BoltzmannMachine, state: dict[str, torch.Tensor],
              generator: torch.Generator, pos: _Position, history: list[dict]) -> None:
@@ -290,6 +302,51 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
     checkpoint there, logs where it stopped and raises ``KeyboardInterrupt``.
     """
     cfg = config or BMTrainConfig()
+    device = torch.device(device)
+    v_all = _check_run(data, cfg, max_epochs, checkpoint, device)
+    n_data, nv = v_all.shape
+    resuming = checkpoint is not None and prepare_checkpoint(checkpoint, resume, overwrite)
+    if generator is None:
+        generator = torch.Generator(device=device).manual_seed(0)
+    model = _initial_machine(cfg, nv, init, mask, generator, device)
+    state = {"vel_w": torch.zeros_like(model.weights), "vel_b": torch.zeros_like(model.bias),
+             "chains": random_spins(cfg.n_chains, model.n_units, generator, device),
+             "hidden": random_spins(n_data, cfg.n_hidden, generator, device)}  # clamped
+    batch = min(cfg.batch_size, n_data)
+    exact_ll = model.n_units <= min(cfg.max_exact_units, MAX_EXACT_UNITS)
+    history: list[dict] = []
+    pos = _Position(lr=cfg.lr)
+    run = None if checkpoint is None else _Checkpoint.of_run(checkpoint, cfg, model, init,
+                                                              generator, v_all)
+    if run is not None and resuming:
+        pos, history = run.load(model, state, generator, cfg, n_data, batch)
+    if exact_ll and not resuming:  # the starting point of the curve
+        history.append({"epoch": 0, "updates": 0, "lr": pos.lr, "corr_gap": pos.gap,
+                        "log_likelihood": exact_log_likelihood(model.weights, model.bias,
+                                                               v_all, nv, cfg.beta)})
+    last = cfg.epochs if max_epochs is None else min(cfg.epochs, max_epochs)
+    epochs = range(pos.epoch, last + 1) if not pos.stopped else range(0)
+    with Interrupt() as interrupt:
+        for epoch in progress(epochs, total=len(epochs), desc="bm train",
+                              enabled=show_progress):
+            pos.epoch = epoch
+            _epoch(model, state, v_all, pos, cfg, batch, generator, interrupt, run, history)
+            history.append(_epoch_row(model, v_all, pos, cfg, exact_ll))
+            pos.stopped = stop is not None and stop(epoch, model)
+            pos.epoch, pos.row, pos.order = epoch + 1, 0, None
+            if run is not None:
+                run.save(model, state, generator, pos, history)
+            if pos.stopped:
+                break
+    if run is not None and (pos.stopped or pos.epoch > cfg.epochs) and not keep_checkpoint:
+        delete_model(run.path)
+    return TrainResult(model, history, pos.updates)
+
+
+def _check_run(data: torch.Tensor, cfg: BMTrainConfig, max_epochs: int | None,
+               checkpoint: str | os.PathLike[str] | None,
+               device: torch.device | str) -> torch.Tensor:
+    """Refuse a run that cannot go; return the data as float32 (N, V) on ``device``."""
     validate_config(cfg)
     if max_epochs is not None and (checkpoint is None or max_epochs < 1):
         raise GenlabError(f"max_epochs={max_epochs} stops a run to resume later: it needs a "
@@ -303,83 +360,104 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
         raise GenlabError(f"method 'exact' enumerates 2^n states and needs n <= "
                           f"{MAX_EXACT_UNITS}; this machine has {n} units: use 'pcd'")
     check_train_memory(n_data, nv, cfg, device)
-    resuming = checkpoint is not None and prepare_checkpoint(checkpoint, resume, overwrite)
-    if generator is None:
-        generator = torch.Generator(device=device).manual_seed(0)
-    seed = generator.initial_seed()
+    return v_all
+
+
+def _initial_machine(cfg: BMTrainConfig, nv: int, init: BoltzmannMachine | None,
+                     mask: torch.Tensor | None, generator: torch.Generator,
+                     device: torch.device) -> BoltzmannMachine:
+    """``init`` on ``device`` (float32), or small random weights ``w_ij ~ N(0, s^2)``
+    (``s = init_scale``), symmetric, zero where ``mask`` is."""
+    n = nv + cfg.n_hidden
     if init is not None:
         if init.n_units != n or init.n_visible != nv:
             raise GenlabError(f"initial machine has {init.n_visible}+{init.n_hidden} units, "
                               f"need {nv}+{cfg.n_hidden}")
-        model = init.to(device, torch.float32)
-    else:
-        model = BoltzmannMachine.zeros(nv, cfg.n_hidden, mask, device)
-        w = cfg.init_scale * torch.randn(n, n, generator=generator, device=device)
-        model.weights = torch.triu(w, 1) + torch.triu(w, 1).T
-        model.weights *= model.mask
-    state = {"vel_w": torch.zeros_like(model.weights), "vel_b": torch.zeros_like(model.bias),
-             "chains": random_spins(cfg.n_chains, n, generator, device),
-             "hidden": random_spins(n_data, cfg.n_hidden, generator, device)}  # clamped
-    batch = min(cfg.batch_size, n_data)
-    exact_ll = n <= min(cfg.max_exact_units, MAX_EXACT_UNITS)
-    history: list[dict] = []
-    betas = [cfg.beta] * cfg.sweeps
-    if cfg.method == "fresh" and cfg.anneal_from < 1.0:  # simulated annealing to beta
-        betas = [cfg.beta * cfg.anneal_from ** (1 - k / max(cfg.sweeps - 1, 1))
-                 for k in range(cfg.sweeps)]
-    pos = _Position(lr=cfg.lr)
-    run = None
-    if checkpoint is not None:
-        settings = {**config_dict(cfg), "n_visible": nv, "seed": seed,
-                    "mask": tensor_digest(model.mask),
-                    "init": None if init is None else tensor_digest(init.weights, init.bias)}
-        run = _Checkpoint(Path(checkpoint), settings, data_identity(v_all))
-        if resuming:
-            pos, history = run.load(model, state, generator, cfg, n_data, batch)
-    if exact_ll and not resuming:  # the starting point of the curve
-        history.append({"epoch": 0, "updates": 0, "lr": pos.lr, "corr_gap": pos.gap,
-                        "log_likelihood": exact_log_likelihood(model.weights, model.bias,
-                                                               v_all, nv, cfg.beta)})
-    last = cfg.epochs if max_epochs is None else min(cfg.epochs, max_epochs)
-    epochs = range(pos.epoch, last + 1) if not pos.stopped else range(0)
-    with Interrupt() as interrupt:
-        for epoch in progress(epochs, total=len(epochs), desc="bm train",
-                              enabled=show_progress):
-            pos.epoch = epoch
-            _epoch(model, state, v_all, pos, cfg, betas, batch, generator, interrupt, run,
-                   history)
-            try:  # non-finite weights, or weights whose energies overflow
-                check_energy_scale(model.weights, model.bias, cfg.beta, model.weights.dtype)
-            except GenlabError:
-                raise GenlabError(f"training diverged at epoch {epoch} (the weights grew "
-                                  "beyond what float32 holds); lower the learning rate"
-                                  + (" or the weight decay" if cfg.weight_decay else "")
-                                  ) from None
-            row = {"epoch": epoch, "updates": pos.updates, "lr": pos.lr, "corr_gap": pos.gap}
-            if exact_ll and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
-                row["log_likelihood"] = exact_log_likelihood(model.weights, model.bias, v_all,
-                                                             nv, cfg.beta)
-            history.append(row)
-            pos.stopped = stop is not None and stop(epoch, model)
-            pos.epoch, pos.row, pos.order = epoch + 1, 0, None
-            if run is not None:
-                run.save(model, state, generator, pos, history)
-            if pos.stopped:
-                break
-    if run is not None and (pos.stopped or pos.epoch > cfg.epochs) and not keep_checkpoint:
-        delete_model(run.path)
-    return TrainResult(model, history, pos.updates)
+        return init.to(device, torch.float32)
+    model = BoltzmannMachine.zeros(nv, cfg.n_hidden, mask, device)
+    w = cfg.init_scale * torch.randn(n, n, generator=generator, device=device)
+    model.weights = torch.triu(w, 1) + torch.triu(w, 1).T
+    model.weights *= model.mask
+    return model
+
+
+def free_phase_betas(cfg: BMTrainConfig) -> list[float]:
+    """The inverse temperature of each free-phase sweep of an update: ``beta`` throughout,
+    or for ``fresh`` chains with ``anneal_from = a < 1`` the geometric schedule
+    ``beta_k = beta a^(1 - k / (S - 1))``, k = 0 .. S-1, rising to ``beta`` (simulated
+    annealing)."""
+    if cfg.method == "fresh" and cfg.anneal_from < 1.0:
+        return [cfg.beta * cfg.anneal_from ** (1 - k / max(cfg.sweeps - 1, 1))
+                for k in range(cfg.sweeps)]
+    return [cfg.beta] * cfg.sweeps
+
+
+def clamped_phase(model: BoltzmannMachine, v: torch.Tensor, hidden: torch.Tensor,
+                  idx: torch.Tensor, cfg: BMTrainConfig, generator: torch.Generator
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The data term: ``<x_i>_data`` (n,) and ``<x_i x_j>_data`` (n, n) with the visible
+    units clamped to the rows ``v`` (batch, V).
+
+    Hidden units are summed out exactly under ``P(h | v)`` (``exact``), or sampled: the
+    persistent hidden states ``hidden[idx]`` (batch, H) of these rows get ``clamped_sweeps``
+    Gibbs sweeps (written back), and the moments are those of the rows ``[v, h]``.
+    """
+    if cfg.method == "exact":
+        moments = exact_clamped_moments(model.weights, model.bias, v, model.n_visible,
+                                        cfg.beta)
+        return moments.mean.float(), moments.corr.float()
+    h = hidden[idx].contiguous()
+    for _ in range(cfg.clamped_sweeps if cfg.n_hidden else 0):
+        clamped_sweep(model, v, h, cfg.beta, generator)
+    hidden[idx] = h
+    return _correlations(torch.cat([v, h], dim=1))
+
+
+def free_phase(model: BoltzmannMachine, chains: torch.Tensor, cfg: BMTrainConfig,
+               betas: list[float], generator: torch.Generator
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model term: ``<x_i>_P`` (n,) and ``<x_i x_j>_P`` (n, n).
+
+    By enumeration (``exact``), or from the chains (n_chains, n) after one Gibbs sweep at
+    each of ``betas``: persistent chains carry on (``pcd``), ``fresh`` ones restart from
+    random states. ``chains`` is updated in place.
+    """
+    if cfg.method == "exact":
+        moments = exact_moments(model.weights, model.bias, cfg.beta)
+        return moments.mean.float(), moments.corr.float()
+    if cfg.method == "fresh":
+        chains.copy_(random_spins(cfg.n_chains, model.n_units, generator, chains.device))
+    for beta_t in betas:
+        gibbs_sweep(chains, model.weights, model.bias, beta_t, generator)
+    return _correlations(chains)
+
+
+def _step(model: BoltzmannMachine, state: dict[str, torch.Tensor], pos: _Position,
+          cfg: BMTrainConfig, data: tuple[torch.Tensor, torch.Tensor],
+          free: tuple[torch.Tensor, torch.Tensor]) -> None:
+    """One update from the two phases' ``(<x_i>, <x_i x_j>)``: momentum, weight decay and
+    the learning-rate schedule of the module docstring; records the correlation gap."""
+    (m_data, c_data), (m_model, c_model) = data, free
+    pos.lr = cfg.lr / (1.0 + cfg.lr_decay * pos.updates)
+    grad_w = cfg.beta * (c_data - c_model) - cfg.weight_decay * model.weights
+    grad_b = cfg.beta * (m_data - m_model)
+    state["vel_w"] = cfg.momentum * state["vel_w"] + pos.lr * grad_w * model.mask
+    state["vel_b"] = cfg.momentum * state["vel_b"] + pos.lr * grad_b
+    model.weights = model.weights + state["vel_w"]
+    model.bias = model.bias + state["vel_b"]
+    n = model.n_units
+    pos.gap = float(((c_data - c_model) * model.mask).abs().max()) if n > 1 else 0.0
+    pos.updates += 1
 
 
 def _epoch(model: BoltzmannMachine, state: dict[str, torch.Tensor], v_all: torch.Tensor,
-           pos: _Position, cfg: BMTrainConfig, betas: list[float], batch: int,
-           generator: torch.Generator, interrupt: Interrupt, run: _Checkpoint | None,
-           history: list[dict]) -> None:
+           pos: _Position, cfg: BMTrainConfig, batch: int, generator: torch.Generator,
+           interrupt: Interrupt, run: _Checkpoint | None, history: list[dict]) -> None:
     """The updates of epoch ``pos.epoch`` from row ``pos.row`` of its order on."""
-    device, (n_data, nv), n = v_all.device, v_all.shape, model.n_units
+    device, n_data = v_all.device, v_all.shape[0]
+    betas = free_phase_betas(cfg)
     if pos.order is None:  # a resumed epoch keeps the order it drew when it began
         pos.order = torch.randperm(n_data, generator=generator, device=device)
-    hidden, chains = state["hidden"], state["chains"]
     for s in range(pos.row, n_data - batch + 1, batch):
         if interrupt.requested:
             pos.row = s
@@ -393,35 +471,34 @@ def _epoch(model: BoltzmannMachine, state: dict[str, torch.Tensor], v_all: torch
         if cfg.data_noise > 0:  # noisy clamping: keeps the weights finite
             flip = torch.rand(v.shape, generator=generator, device=device) < cfg.data_noise
             v = torch.where(flip, -v, v)
-        # clamped (data) phase
-        if cfg.method == "exact":
-            pos_m = exact_clamped_moments(model.weights, model.bias, v, nv, cfg.beta)
-            m_data, c_data = pos_m.mean.float(), pos_m.corr.float()
-        else:
-            h = hidden[idx].contiguous()
-            for _ in range(cfg.clamped_sweeps if cfg.n_hidden else 0):
-                clamped_sweep(model, v, h, cfg.beta, generator)
-            hidden[idx] = h
-            m_data, c_data = _correlations(torch.cat([v, h], dim=1))
-        # free (model) phase
-        if cfg.method == "exact":
-            neg = exact_moments(model.weights, model.bias, cfg.beta)
-            m_model, c_model = neg.mean.float(), neg.corr.float()
-        else:
-            if cfg.method == "fresh":
-                chains.copy_(random_spins(cfg.n_chains, n, generator, device))
-            for beta_t in betas:
-                gibbs_sweep(chains, model.weights, model.bias, beta_t, generator)
-            m_model, c_model = _correlations(chains)
-        pos.lr = cfg.lr / (1.0 + cfg.lr_decay * pos.updates)
-        grad_w = cfg.beta * (c_data - c_model) - cfg.weight_decay * model.weights
-        grad_b = cfg.beta * (m_data - m_model)
-        state["vel_w"] = cfg.momentum * state["vel_w"] + pos.lr * grad_w * model.mask
-        state["vel_b"] = cfg.momentum * state["vel_b"] + pos.lr * grad_b
-        model.weights = model.weights + state["vel_w"]
-        model.bias = model.bias + state["vel_b"]
-        pos.gap = float(((c_data - c_model) * model.mask).abs().max()) if n > 1 else 0.0
-        pos.updates += 1
+        data = clamped_phase(model, v, state["hidden"], idx, cfg, generator)
+        free = free_phase(model, state["chains"], cfg, betas, generator)
+        _step(model, state, pos, cfg, data, free)
+
+
+def _epoch_row(model: BoltzmannMachine, v_all: torch.Tensor, pos: _Position,
+               cfg: BMTrainConfig, exact_ll: bool) -> dict:
+    """The history row of the epoch just done (refusing weights that diverged): updates,
+    learning rate, correlation gap and, on evaluation epochs, the exact log-likelihood."""
+    epoch = pos.epoch
+    try:  # non-finite weights, or weights whose energies overflow
+        check_energy_scale(model.weights, model.bias, cfg.beta, model.weights.dtype)
+    except GenlabError:
+        raise GenlabError(f"training diverged at epoch {epoch} (the weights grew "
+                          "beyond what float32 holds); lower the learning rate"
+                          + (" or the weight decay" if cfg.weight_decay else "")) from None
+    row = {"epoch": epoch, "updates": pos.updates, "lr": pos.lr, "corr_gap": pos.gap}
+    if exact_ll and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
+        row["log_likelihood"] = exact_log_likelihood(model.weights, model.bias, v_all,
+                                                     model.n_visible, cfg.beta)
+    return row
+
+
+def final_log_likelihood(history: list[dict]) -> float | None:
+    """The last exact mean log-likelihood ``1/N sum_n log P(v_n)`` in a training history
+    (None when the machine was too large to evaluate it)."""
+    return next((h["log_likelihood"] for h in reversed(history) if "log_likelihood" in h),
+                None)
 
 
 def config_dict(cfg: BMTrainConfig) -> dict:

@@ -4,15 +4,15 @@ import pytest
 import torch
 from bm_helpers import one_thread, random_machine  # noqa: F401  (one_thread: autouse fixture)
 
-from genlab.energy.boltzmann import BoltzmannMachine
-from genlab.energy.exact import (
+from genlab.boltzmann.boltzmann import BoltzmannMachine
+from genlab.boltzmann.exact import (
     enumerate_states,
     exact_clamped_moments,
     exact_moments,
     state_log_probs,
 )
-from genlab.energy.gibbs import random_spins
-from genlab.energy.learning import BMTrainConfig, clamped_sweep, fit_boltzmann
+from genlab.boltzmann.gibbs import random_spins
+from genlab.boltzmann.learning import BMTrainConfig, clamped_sweep, fit_boltzmann
 from genlab.errors import GenlabError
 
 

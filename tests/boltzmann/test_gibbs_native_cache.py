@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import genlab.energy.gibbs_native as gn
+import genlab.boltzmann.gibbs_native as gn
 
 COMPILER = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
 pytestmark = pytest.mark.skipif(COMPILER is None, reason="no C compiler")
@@ -188,7 +188,7 @@ def test_truncated_library_in_a_new_process_does_not_crash_it(cache):
     lib, _ = paths(cache)
     lib.write_bytes(lib.read_bytes()[:4096])
     script = textwrap.dedent("""
-        from genlab.energy.gibbs_native import _load
+        from genlab.boltzmann.gibbs_native import _load
         dll = _load()
         assert dll is not None
         print(dll.hopfield_block_f64 is not None)

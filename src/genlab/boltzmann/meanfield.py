@@ -20,9 +20,10 @@ from typing import NamedTuple
 
 import torch
 
-from genlab.energy.boltzmann import check_energy_scale, check_weights
+from genlab.boltzmann.boltzmann import check_energy_scale, check_weights
 from genlab.errors import GenlabError
 from genlab.memory import check_allocation, tensor_bytes
+from genlab.spins import local_fields, spin_energy
 
 
 class MeanFieldResult(NamedTuple):
@@ -49,8 +50,15 @@ def binary_entropy(m: torch.Tensor) -> torch.Tensor:
 def variational_free_energy(m: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor,
                             beta: float = 1.0) -> torch.Tensor:
     """``F = beta (-1/2 m^T W m - b^T m) - sum_i H(q_i)`` for ``m`` (..., n) -> (...)."""
-    mean_energy = -0.5 * ((m @ weights) * m).sum(-1) - m @ bias
+    n = m.shape[-1]
+    mean_energy = spin_energy(m.reshape(-1, n), weights, bias).reshape(m.shape[:-1])
     return beta * mean_energy - binary_entropy(m).sum(-1)
+
+
+def mean_field_kl(free_energy: float, log_z: float) -> float:
+    """``KL(Q || P) = log Z + F[P*, Q] >= 0``: how far the mean-field bound ``-F`` lies below
+    the exact ``log Z`` (both in nats)."""
+    return log_z + free_energy
 
 
 def mean_field(weights: torch.Tensor, bias: torch.Tensor | None = None, beta: float = 1.0,
@@ -86,7 +94,7 @@ def mean_field(weights: torch.Tensor, bias: torch.Tensor | None = None, beta: fl
     m[0] = 0.5 * torch.tanh(beta * b)
     it, converged = 0, False
     for it in range(1, max_iter + 1):  # noqa: B007
-        new = (1 - damping) * m + damping * torch.tanh(beta * (m @ w + b))
+        new = (1 - damping) * m + damping * torch.tanh(beta * local_fields(m, w, b))
         step = float((new - m).abs().max())
         m = new
         if step < tol:

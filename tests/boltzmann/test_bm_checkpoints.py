@@ -11,8 +11,8 @@ import pytest
 import torch
 from bm_helpers import one_thread  # noqa: F401  (one_thread: autouse fixture)
 
-import genlab.energy.learning as learning
-from genlab.energy.learning import BMTrainConfig, fit_boltzmann
+import genlab.boltzmann.learning as learning
+from genlab.boltzmann.learning import BMTrainConfig, fit_boltzmann
 from genlab.errors import GenlabError
 from genlab.io import model_paths
 

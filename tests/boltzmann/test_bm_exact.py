@@ -7,8 +7,8 @@ import pytest
 import torch
 from bm_helpers import one_thread, random_machine  # noqa: F401  (one_thread: autouse fixture)
 
-from genlab.energy.boltzmann import BoltzmannMachine, check_weights, energy
-from genlab.energy.exact import (
+from genlab.boltzmann.boltzmann import BoltzmannMachine, check_weights
+from genlab.boltzmann.exact import (
     enumerate_states,
     exact_clamped_moments,
     exact_log_likelihood,
@@ -17,6 +17,7 @@ from genlab.energy.exact import (
     state_log_probs,
 )
 from genlab.errors import GenlabError
+from genlab.spins import spin_energy
 
 
 def brute_force(w, b, beta):
@@ -74,7 +75,7 @@ def test_state_log_probs_normalised_and_consistent():
     assert float(torch.logsumexp(logp, 0)) == pytest.approx(0.0, abs=1e-12)
     x = enumerate_states(6)
     ex = exact_moments(w, b, 1.3)
-    torch.testing.assert_close(-1.3 * energy(x, w, b) - ex.log_z, logp)
+    torch.testing.assert_close(-1.3 * spin_energy(x, w, b) - ex.log_z, logp)
 
 
 def test_log_likelihood_with_hidden_units_matches_brute_force():
@@ -92,7 +93,7 @@ def test_log_likelihood_with_hidden_units_matches_brute_force():
 def test_log_likelihood_without_hidden_is_minus_energy_minus_log_z():
     w, b = random_machine(7, seed=5)
     data = enumerate_states(7)[[3, 50, 100]]
-    expect = float((-energy(data, w, b)).mean()) - exact_moments(w, b).log_z
+    expect = float((-spin_energy(data, w, b)).mean()) - exact_moments(w, b).log_z
     assert exact_log_likelihood(w, b, data) == pytest.approx(expect, abs=1e-12)
 
 
