@@ -124,7 +124,7 @@ def capacity_curve(n: int, rule: str, alphas: list[float], trials: int = 1,
                 out = net.recall(net.patterns_, max_steps=max_sweeps)
                 final = torch.where(out.states >= 0, 1.0, -1.0).to(out.states)
                 st.append(net.stable(net.patterns_).cpu())
-                sw.append(out.steps.float().cpu())
+                sw.append(out.sweeps.float().cpu())
             else:
                 net = HopfieldNetwork(rule=rule, device=device).fit(pats)
                 out = net.recall(net.patterns_, mode=mode, max_sweeps=max_sweeps,
