@@ -97,7 +97,7 @@ ALLOWED: set[tuple[tuple[str, ...], str, str]] = set()
 WORK = [("genlab.cli.vae", "train_run"), ("genlab.cli.ae", "train_run"),
         ("genlab.cli.disentangle", "train_run"), ("genlab.cli.bm", "fit_boltzmann"),
         ("genlab.cli.bm", "train_encoder"), ("genlab.cli.bm", "sample"),
-        ("genlab.cli.tsp", "solve"), ("genlab.cli.hopfield", "capacity_curve"),
+        ("genlab.cli.tsp", "solve"), ("genlab.hopfield.tasks", "capacity_curve"),
         ("genlab.tour.runner", "run_tour"), ("genlab.rbm.BernoulliRBM", "fit"),
         ("genlab.rbm.GaussianBernoulliRBM", "fit")]
 

@@ -28,6 +28,7 @@ from genlab.progress import progress
 
 AGS_CRITICAL_LOAD = 0.138
 CAPACITY_RULES = (*RULES, "modern")
+DEFAULT_ALPHAS = tuple(round(0.02 * k, 2) for k in range(1, 13))  # 0.02 .. 0.24
 
 
 def ags_overlap(alpha: float) -> float:
@@ -64,6 +65,12 @@ class CapacityResult:
     tolerance: float = 0.01
     critical_load: float | None = None
     theory: list[float] = field(default_factory=list)
+
+    def largest_recalled_load(self, level: float = 0.5) -> float:
+        """The largest measured load at which at least ``level`` of the patterns were
+        recalled (0 when none was)."""
+        ok = [a for a, f in zip(self.alphas, self.recalled, strict=True) if f >= level]
+        return max(ok) if ok else 0.0
 
 
 def critical_load(alphas: list[float], recalled: list[float], level: float = 0.5
