@@ -1,5 +1,6 @@
-"""The compiled-kernel cache: damaged, stray or stale files are rebuilt, never loaded; a good
-cache is reused; a folder other users may write is not used."""
+"""The compiled-kernel cache (:mod:`genlab.native`), through the Gibbs kernel's library:
+damaged, stray or stale files are rebuilt, never loaded; a good cache is reused; a folder
+other users may write is not used."""
 
 import hashlib
 import json
@@ -15,55 +16,55 @@ import pytest
 import torch
 
 import genlab.boltzmann.gibbs_native as gn
+import genlab.native as native
 
 COMPILER = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
 pytestmark = pytest.mark.skipif(COMPILER is None, reason="no C compiler")
 
-# Same exported names as the real kernels, other behaviour: the Gibbs kernel writes 42.
+# Same exported names as the real kernels, other behaviour: the float64 kernel writes 42.
 IMPOSTOR_SOURCE = r"""
 void gibbs_block_f32(void) {}
 void gibbs_block_f64(double *x) { x[0] = 42; }
-void hopfield_block_f32(void) {}
-void hopfield_block_f64(void) {}
 """
 
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
-    """A fresh cache folder in ``tmp_path`` for a fresh ``_load`` (undone afterwards)."""
+    """A fresh cache folder in ``tmp_path`` for a fresh load (undone afterwards)."""
     folder = tmp_path / "cache"
     monkeypatch.setenv("GENLAB_CACHE", str(folder))
     monkeypatch.delenv("GENLAB_NO_COMPILE", raising=False)
-    gn._load.cache_clear()
+    gn.LIBRARY.load.cache_clear()
     yield folder
-    gn._load.cache_clear()
+    gn.LIBRARY.load.cache_clear()
 
 
 @pytest.fixture
 def compiles(monkeypatch):
-    """A list that grows by one for every compilation ``_load`` starts."""
-    calls, real = [], gn._compile
+    """A list that grows by one for every compilation a load starts."""
+    calls, real = [], native._compile
 
-    def counting(compiler, folder):
+    def counting(compiler, folder, name, source):
         calls.append(compiler)
-        return real(compiler, folder)
+        return real(compiler, folder, name, source)
 
-    monkeypatch.setattr(gn, "_compile", counting)
+    monkeypatch.setattr(native, "_compile", counting)
     return calls
 
 
 def load():
-    gn._load.cache_clear()
-    return gn._load()
+    gn.LIBRARY.load.cache_clear()
+    return gn.LIBRARY.load()
 
 
 def paths(folder: Path) -> tuple[Path, Path]:
-    lib = folder / f"gibbs_block_{gn._cache_key()[:16]}.so"
-    return lib, lib.with_suffix(".json")
+    lib, manifest = gn.LIBRARY.paths(folder)
+    assert lib == folder / f"gibbs_block_{gn.LIBRARY.cache_key()[:16]}.so"
+    return lib, manifest
 
 
 def kernel_results(dll) -> tuple[torch.Tensor, ...]:
-    """Run both kernels of ``dll`` on fixed inputs (one block of each)."""
+    """Run both kernels of ``dll`` (float32, float64) on fixed inputs (one block each)."""
     g = torch.Generator().manual_seed(3)
     n, chains, k = 20, 70, 12
     w = torch.randn(n, n, generator=g, dtype=torch.float64)
@@ -72,19 +73,18 @@ def kernel_results(dll) -> tuple[torch.Tensor, ...]:
     a = torch.randn(chains, k, generator=g, dtype=torch.float64)
     logit_u = torch.randn(chains, n, generator=g, dtype=torch.float64)
     gn.run_block(dll.gibbs_block_f64, x, a, logit_u, w, 4, 1.3)
-    xh = torch.where(torch.rand(chains, n, generator=g) < 0.5, 1.0, -1.0)
-    ah = torch.randn(chains, k, generator=g)
-    wh = w[:k, :k].float().contiguous()
-    drop = torch.zeros(chains)
-    gn.run_hopfield_block(dll.hopfield_block_f32, xh, ah, wh, 3, None, drop)
-    return x, a, xh, drop
+    xf = torch.where(torch.rand(chains, n, generator=g) < 0.5, 1.0, -1.0)
+    af = torch.randn(chains, k, generator=g)
+    lf = torch.randn(chains, n, generator=g)
+    gn.run_block(dll.gibbs_block_f32, xf, af, lf, w.float(), 3, 0.7)
+    return x, a, xf, af
 
 
 def assert_sound(folder: Path) -> None:
     """The library on disk is the one its manifest describes, for this source."""
     lib, manifest = paths(folder)
     record = json.loads(manifest.read_text())
-    assert record["key"] == gn._cache_key()
+    assert record["key"] == gn.LIBRARY.cache_key()
     assert record["sha256"] == hashlib.sha256(lib.read_bytes()).hexdigest()
 
 
@@ -112,7 +112,7 @@ def test_good_cache_is_reused_without_compiling(cache, compiles):
 def impostor(folder: Path) -> bytes:
     src, out = folder.parent / "impostor.c", folder.parent / "impostor.so"
     src.write_text(IMPOSTOR_SOURCE)
-    subprocess.run([COMPILER, *gn.CFLAGS, "-o", str(out), str(src)], check=True)
+    subprocess.run([COMPILER, *native.CFLAGS, "-o", str(out), str(src)], check=True)
     return out.read_bytes()
 
 
@@ -169,13 +169,13 @@ def test_library_changed_after_the_check_is_not_what_runs(cache, compiles, monke
     fresh = kernel_results(load())
     lib, _ = paths(cache)
     other = impostor(cache)
-    real = gn._dlopen
+    real = native._dlopen
 
     def swap_then_open(data, folder):
         lib.write_bytes(other)
         return real(data, folder)
 
-    monkeypatch.setattr(gn, "_dlopen", swap_then_open)
+    monkeypatch.setattr(native, "_dlopen", swap_then_open)
     dll = load()
     assert len(compiles) == 1
     for u, v in zip(fresh, kernel_results(dll), strict=True):
@@ -188,10 +188,10 @@ def test_truncated_library_in_a_new_process_does_not_crash_it(cache):
     lib, _ = paths(cache)
     lib.write_bytes(lib.read_bytes()[:4096])
     script = textwrap.dedent("""
-        from genlab.boltzmann.gibbs_native import _load
-        dll = _load()
+        from genlab.boltzmann.gibbs_native import LIBRARY
+        dll = LIBRARY.load()
         assert dll is not None
-        print(dll.hopfield_block_f64 is not None)
+        print(dll.gibbs_block_f64 is not None)
     """)
     env = {**os.environ, "GENLAB_CACHE": str(cache)}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
@@ -215,7 +215,7 @@ def test_folder_writable_by_others_is_not_used(cache, compiles, capsys, mode):
     cache.mkdir()
     cache.chmod(mode)
     assert load() is None and gn.native_kernel(torch.float64, torch.device("cpu")) is None
-    assert gn._load() is None  # cached: warned once
+    assert gn.LIBRARY.load() is None  # cached: warned once
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("genlab: warning: ")
     assert "chmod go-w" in err[0] and str(cache) in err[0]

@@ -97,7 +97,7 @@ ALLOWED: set[tuple[tuple[str, ...], str, str]] = set()
 WORK = [("genlab.latent.training", "train_run"),
         ("genlab.latent.stacked", "train_run"), ("genlab.cli.bm", "train_machine"),
         ("genlab.cli.bm", "encoder_study"), ("genlab.cli.bm", "sample_report"),
-        ("genlab.tsp.tasks", "solve"), ("genlab.cli.hopfield", "capacity_curve"),
+        ("genlab.tsp.tasks", "solve"), ("genlab.hopfield.tasks", "capacity_curve"),
         ("genlab.tour.runner", "run_tour"), ("genlab.rbm.BernoulliRBM", "fit"),
         ("genlab.rbm.GaussianBernoulliRBM", "fit")]
 

@@ -201,3 +201,46 @@ def test_pattern_and_cue_files_refused(cli, user_error, tmp_path):
     assert "is empty" in user_error("hopfield", "recall", tmp_path / "n", tmp_path / "p.npy",
                                     "--clamp", tmp_path / "m.npy")
 
+
+
+def test_each_command_prints_its_library_task_result(run, tmp_path):
+    """``--json`` prints exactly the ``to_dict()`` of the task the command calls."""
+    from genlab.hopfield.demo import run_demo
+    from genlab.hopfield.tasks import recall_cues, run_capacity, store_network
+
+    rng = np.random.default_rng(3)
+    pats = rng.choice([-1, 1], size=(4, 50))
+    cues = pats.copy()
+    cues[:, :7] *= -1
+    cues[1, 40:] = 0
+    np.save(tmp_path / "p.npy", pats)
+    np.save(tmp_path / "c.npy", cues)
+    np.save(tmp_path / "m.npy", np.arange(50) < 4)
+    d = tmp_path
+    cases = [
+        (["hopfield", "demo", "--out", d / "demo", "--seed", 5, "--flips", 4],
+         lambda: run_demo(d / "demo2", seed=5, flips=4)),
+        (["hopfield", "store", d / "p.npy", "--rule", "storkey", "--out", d / "net"],
+         lambda: store_network(d / "p.npy", d / "net", rule="storkey")),
+        (["hopfield", "store", d / "p.npy", "--rule", "modern", "--beta", 3, "--out", d / "m"],
+         lambda: store_network(d / "p.npy", d / "m", rule="modern", beta=3.0)),
+        (["hopfield", "recall", d / "net", d / "c.npy", "--out", d / "s.npy", "--seed", 2],
+         lambda: recall_cues(d / "net", d / "c.npy", out=d / "s.npy", seed=2)),
+        (["hopfield", "recall", d / "net", d / "c.npy", "--mode", "sync", "--clamp",
+          d / "m.npy"],
+         lambda: recall_cues(d / "net", d / "c.npy", mode="sync", clamp=d / "m.npy")),
+        (["hopfield", "recall", d / "m", d / "c.npy", "--max-sweeps", 3],
+         lambda: recall_cues(d / "m", d / "c.npy", max_sweeps=3)),
+        (["hopfield", "capacity", "--n", 30, "--alphas", "0.1,0.4", "--trials", 2, "--out",
+          d / "cap.png", "--seed", 1],
+         lambda: run_capacity(30, alphas=[0.1, 0.4], trials=2, out=d / "cap.png", seed=1)),
+    ]
+    for argv, task in cases:
+        code, out, err = run(*argv, "--json")
+        assert code == 0, err
+        printed = one_json(out)
+        expected = task().to_dict()
+        if argv[1] == "demo":  # the same run into another folder
+            for key in ("recall_figure", "overload_figure"):
+                expected[key] = expected[key].replace("demo2", "demo")
+        assert printed == expected, argv

@@ -6,7 +6,7 @@ import torch
 from hopfield_reference import async_reference, sync_reference
 
 from genlab.hopfield import HopfieldNetwork, run_dynamics
-from genlab.hopfield.dynamics import energy
+from genlab.spins import spin_energy
 
 
 def random_spins(gen: torch.Generator, *shape: int) -> torch.Tensor:
@@ -70,7 +70,7 @@ def test_async_energy_never_increases_and_history_is_exact():
     dyn = run_dynamics(w, cues, b, generator=torch.Generator().manual_seed(2), block_size=7,
                        record="sweeps", max_sweeps=50)
     # energies recomputed from the recorded states, independently of the tracked ones
-    exact = torch.stack([energy(w, s, b) for s in dyn.trajectory])
+    exact = torch.stack([spin_energy(s, w, b) for s in dyn.trajectory])
     t = dyn.trajectory.shape[0]
     torch.testing.assert_close(dyn.energy_history[:t], exact, rtol=1e-10, atol=1e-10)
     assert bool((exact[1:] <= exact[:-1] + 1e-12).all())
@@ -206,3 +206,34 @@ def test_compiled_async_sweep_equals_the_torch_sweep(monkeypatch, block):
     assert torch.equal(native.states, reference.states)
     assert torch.equal(native.sweeps, reference.sweeps)
     torch.testing.assert_close(native.energy_history, reference.energy_history)
+
+
+# What the dynamics gave on a small integer network before the synchronous and asynchronous
+# drivers were split apart (run_dynamics, mode, max_sweeps=10, block_size=5, seed 0).
+BEFORE = {
+    "sync": (["--++++-+-+++", "--+++--+++++", "+++-+-++--++", "+-++++-+-+++", "-+--+----++-",
+              "--+++--++-++"], [3, 4, 5, 4, 5, 5], [False, False, True, False, False, False],
+             [True, True, False, True, True, True], [7.0, 27.0, -29.0, 9.0, 7.0, 29.0]),
+    "async": (["-++-++-+-++-", "+---++-+--+-", "-++-++-+-++-", "+---++-+--+-",
+               "-----------+", "+++-++++++++"], [2, 3, 3, 4, 3, 3], [True] * 6, [False] * 6,
+              [-25.0, -29.0, -25.0, -29.0, -25.0, -27.0]),
+}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_sync_and_async_drivers_give_the_states_they_gave_before(mode):
+    g = torch.Generator().manual_seed(12)
+    n = 12
+    w = torch.randint(-2, 3, (n, n), generator=g).float()
+    w = torch.triu(w, 1)
+    w = w + w.T
+    b = torch.randint(-1, 2, (n,), generator=g).float()
+    cues = torch.randint(-1, 2, (6, n), generator=g).float()  # -1, 0 (unknown), +1
+    dyn = run_dynamics(w, cues, b, mode=mode, max_sweeps=10, block_size=5,
+                       generator=torch.Generator().manual_seed(0))
+    states, sweeps, converged, cycled, energies = BEFORE[mode]
+    assert ["".join("+" if v > 0 else "-" for v in row) for row in dyn.states.tolist()] == states
+    assert dyn.sweeps.tolist() == sweeps and dyn.converged.tolist() == converged
+    assert dyn.cycled.tolist() == cycled and dyn.energy.tolist() == energies
+    # the final energies are those of the final states
+    assert torch.equal(dyn.energy, spin_energy(dyn.states, w, b))

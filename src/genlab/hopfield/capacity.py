@@ -28,6 +28,7 @@ from genlab.progress import progress
 
 AGS_CRITICAL_LOAD = 0.138
 CAPACITY_RULES = (*RULES, "modern")
+DEFAULT_ALPHAS = tuple(round(0.02 * k, 2) for k in range(1, 13))  # 0.02 .. 0.24
 
 
 def ags_overlap(alpha: float) -> float:
@@ -64,6 +65,12 @@ class CapacityResult:
     tolerance: float = 0.01
     critical_load: float | None = None
     theory: list[float] = field(default_factory=list)
+
+    def largest_recalled_load(self, level: float = 0.5) -> float:
+        """The largest measured load at which at least ``level`` of the patterns were
+        recalled (0 when none was)."""
+        ok = [a for a, f in zip(self.alphas, self.recalled, strict=True) if f >= level]
+        return max(ok) if ok else 0.0
 
 
 def critical_load(alphas: list[float], recalled: list[float], level: float = 0.5
@@ -124,7 +131,7 @@ def capacity_curve(n: int, rule: str, alphas: list[float], trials: int = 1,
                 out = net.recall(net.patterns_, max_steps=max_sweeps)
                 final = torch.where(out.states >= 0, 1.0, -1.0).to(out.states)
                 st.append(net.stable(net.patterns_).cpu())
-                sw.append(out.steps.float().cpu())
+                sw.append(out.sweeps.float().cpu())
             else:
                 net = HopfieldNetwork(rule=rule, device=device).fit(pats)
                 out = net.recall(net.patterns_, mode=mode, max_sweeps=max_sweeps,

@@ -14,7 +14,7 @@ units' activities until it is first updated. Clamped units keep their cue values
   updated its activity is corrected for the units of the same block already updated,
   ``a_k = a_k^(0) + sum_{j<k in block} w_kj (x_j^new - x_j^old)``. That is algebraically
   the one-unit-at-a-time rule, at the cost of a matrix product per sweep. On the CPU the
-  loop over a block's units is compiled (:mod:`genlab.boltzmann.gibbs_native`, cues in tiles
+  loop over a block's units is compiled (:mod:`genlab.hopfield.native`, cues in tiles
   of 64 so each step is a vector operation); elsewhere it runs as torch operations.
 
 A sweep that changes no unit proves a fixed point (asynchronous: every unit's activity
@@ -36,8 +36,9 @@ from typing import Literal
 
 import torch
 
-from genlab.boltzmann.gibbs_native import hopfield_kernel, run_hopfield_block
 from genlab.errors import GenlabError
+from genlab.hopfield.native import hopfield_kernel, run_hopfield_block
+from genlab.spins import spin_energy
 
 MODES = ("async", "sync")
 # the compiled asynchronous sweep takes activities for this many blocks in one product
@@ -74,17 +75,6 @@ class Dynamics:
     energy: torch.Tensor
     energy_history: torch.Tensor
     trajectory: torch.Tensor
-
-
-def energy(weights: torch.Tensor, states: torch.Tensor,
-           bias: torch.Tensor | None = None) -> torch.Tensor:
-    """``E(x) = -1/2 x^T W x - b^T x`` for states ``(C, N)`` (or ``(N,)``); returns ``(C,)``."""
-    x = states if states.ndim == 2 else states.unsqueeze(0)
-    x = x.to(weights.dtype)
-    e = -0.5 * ((x @ weights) * x).sum(1)
-    if bias is not None:
-        e = e - x @ bias
-    return e
 
 
 def check_clamp(clamp: torch.Tensor | None, cues: torch.Tensor) -> torch.Tensor | None:
@@ -258,6 +248,150 @@ def _grow_rows(hist: torch.Tensor, rows: int) -> torch.Tensor:
     return torch.cat([hist, more])
 
 
+@dataclass
+class _Run:
+    """What a driver accumulates while cues ``(C, N)`` evolve (see :class:`Dynamics`)."""
+
+    x: torch.Tensor  # (C, N) current states
+    converged: torch.Tensor  # (C,) bool
+    cycled: torch.Tensor  # (C,) bool
+    sweeps: torch.Tensor  # (C,) int64
+    hist: torch.Tensor  # (R, C) energies before / after each sweep, grown as sweeps happen
+    frames: list[torch.Tensor]  # recorded (C, N) states
+    max_sweeps: int
+    last: int = 0  # the last sweep run
+
+    @classmethod
+    def start(cls, x: torch.Tensor, max_sweeps: int, record: str) -> _Run:
+        c, dev = x.shape[0], x.device
+        # a large max_sweeps costs nothing up front: the history grows with the sweeps run
+        hist = torch.full((min(max_sweeps, 16) + 1, c), float("nan"), dtype=x.dtype,
+                          device=dev)
+        return cls(x=x, converged=torch.zeros(c, dtype=torch.bool, device=dev),
+                   cycled=torch.zeros(c, dtype=torch.bool, device=dev),
+                   sweeps=torch.zeros(c, dtype=torch.int64, device=dev), hist=hist,
+                   frames=[x.clone()] if record != "none" else [], max_sweeps=max_sweeps)
+
+    def begin_sweep(self, s: int) -> None:
+        """Note that sweep ``s`` runs, making room for its energies."""
+        self.last = s
+        if s >= self.hist.shape[0]:
+            self.hist = _grow_rows(self.hist, min(self.max_sweeps + 1, 2 * self.hist.shape[0]))
+
+    def result(self, scale: float) -> Dynamics:
+        """The :class:`Dynamics`, each cue's history held at its final energy after it
+        stopped, energies times ``scale``."""
+        c, n = self.x.shape
+        dev = self.x.device
+        hist = self.hist[: self.last + 1]
+        idx = torch.arange(self.last + 1, device=dev)[:, None]
+        final = hist[self.sweeps, torch.arange(c, device=dev)]
+        hist = torch.where(idx > self.sweeps[None, :], final[None, :], hist) * scale
+        traj = torch.stack(self.frames) if self.frames else self.x.new_zeros((0, c, n))
+        return Dynamics(states=self.x, converged=self.converged, cycled=self.cycled,
+                        sweeps=self.sweeps, energy=final * scale, energy_history=hist,
+                        trajectory=traj)
+
+
+def _run_sync(weights: torch.Tensor, bias: torch.Tensor | None, x: torch.Tensor,
+              mask: torch.Tensor | None, max_sweeps: int, record: str,
+              factor: torch.Tensor | None) -> _Run:
+    """Synchronous sweeps ``x <- sign(x W + b)`` from ``x`` ``(C, N)`` until each cue reaches
+    a fixed point, a two-cycle (its new state equals the one two sweeps back), or
+    ``max_sweeps``. Row ``s - 1`` of the history is the energy before sweep ``s``."""
+    c, n = x.shape
+    run = _Run.start(x, max_sweeps, record)
+    active = torch.arange(c, device=x.device)
+    before = x  # the state one sweep before x
+    spare = None  # a free (C, N) buffer for the next sweep's states
+    for s in range(1, max_sweeps + 1):
+        if active.numel() == 0:
+            break
+        run.begin_sweep(s)
+        whole = active.numel() == c
+        xa = run.x if whole else run.x[active]
+        ma = None if mask is None else (mask if whole else mask[active])
+        new, e_before = _sync_sweep(weights, bias, xa, ma, factor, spare if whole else None)
+        spare = None
+        run.hist[s - 1, active] = e_before
+        back = before if whole else before[active]
+        two = (torch.linalg.vecdot(new, back) == n) if s > 1 else None
+        if whole:
+            if before is not xa:  # the state two sweeps back: its buffer is free now
+                spare = before
+            before = xa
+        else:
+            before[active] = xa
+        # ±1 rows are equal iff their dot product is N (a 0 in xa counts as a change)
+        same = torch.linalg.vecdot(new, xa) == n
+        run.sweeps[active] = s
+        if whole:
+            run.x = new
+        else:
+            run.x[active] = new
+        if record == "sweeps":
+            run.frames.append(run.x.clone())
+        run.converged[active[same]] = True
+        stop = same
+        run.hist[s, active[same]] = e_before[same]
+        if two is not None:
+            two &= ~same
+            run.cycled[active[two]] = True
+            run.hist[s, active[two]] = run.hist[s - 2, active[two]]  # back to that state
+            stop = same | two
+        active = active[~stop]
+    if active.numel():  # energy of the last state of unconverged cues
+        xs = run.x[active]
+        e = -0.5 * torch.linalg.vecdot(fields(weights, xs, factor), xs)
+        run.hist[run.last, active] = e if bias is None else e - xs @ bias
+    return run
+
+
+def _run_async(weights: torch.Tensor, bias: torch.Tensor | None, x: torch.Tensor,
+               mask: torch.Tensor | None, max_sweeps: int, record: str,
+               gen: torch.Generator, block_size: int) -> _Run:
+    """Asynchronous sweeps from ``x`` ``(C, N)``, each in a fresh order ``randperm(N)`` from
+    ``gen``, until a sweep changes no unit of a cue or ``max_sweeps``. The energy is
+    tracked as ``E <- E - sum_k a_k dx_k`` from the cue's (row 0 of the history)."""
+    c, n = x.shape
+    run = _Run.start(x, max_sweeps, record)
+    active = torch.arange(c, device=x.device)
+    # the compiled sweep's working copy of the states, when it runs
+    compiled = _compiled_async(x.dtype, x.device, block_size, record == "updates") is not None
+    work = torch.empty_like(x) if compiled else None
+    spare = None  # a free (C, N) buffer for the next sweep's states
+    run.hist[0] = spin_energy(x, weights, bias)
+    for s in range(1, max_sweeps + 1):
+        if active.numel() == 0:
+            break
+        run.begin_sweep(s)
+        whole = active.numel() == c
+        xa = run.x if whole else run.x[active]
+        ma = None if mask is None else (mask if whole else mask[active])
+        perm = torch.randperm(n, generator=gen, device=gen.device).to(x.device)
+        sub: list[torch.Tensor] | None = [] if record == "updates" else None
+        new, drop = _async_sweep(weights, bias, xa, ma, perm, block_size, sub,
+                                 work if whole else None, spare if whole else None)
+        run.hist[s, active] = run.hist[s - 1, active] - drop
+        for snap in sub or ():  # the whole batch after each update that changed a cue
+            full = run.x.clone()
+            full[active] = snap
+            run.frames.append(full)
+        # ±1 rows are equal iff their dot product is N (a 0 in xa counts as a change)
+        same = torch.linalg.vecdot(new, xa) == n
+        run.sweeps[active] = s
+        if whole:
+            spare = xa  # the state before this sweep: its buffer is free now
+            run.x = new
+        else:
+            run.x[active] = new
+        if record == "sweeps":
+            run.frames.append(run.x.clone())
+        run.converged[active[same]] = True
+        active = active[~same]
+    return run
+
+
 def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor | None = None,
                  mode: Literal["async", "sync"] = "async", max_sweeps: int = 100,
                  clamp: torch.Tensor | None = None, generator: torch.Generator | None = None,
@@ -271,6 +405,7 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
     values. Stops a cue at its first sweep that changes nothing, at a synchronous
     two-cycle, or after ``max_sweeps``. ``factor`` ``(P, N)``, given only when
     ``weights == factor^T factor - P I``, lets synchronous sweeps use the cheaper product.
+    ``generator`` (default: one seeded with 0) draws the asynchronous orders.
     """
     if mode not in MODES:
         raise GenlabError(f"unknown update mode {mode!r}; choose async or sync")
@@ -282,97 +417,13 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
     if cues.ndim != 2 or cues.shape[1] != n:
         raise GenlabError(f"cues have shape {tuple(cues.shape)} but the network has {n} "
                           f"units; give an array of shape (count, {n})")
-    dev, dtype = weights.device, weights.dtype
-    x = cues.to(device=dev, dtype=dtype).clone()
-    mask = check_clamp(clamp, x)
-    c = x.shape[0]
-    gen = generator if generator is not None else torch.Generator(device="cpu")
-    if generator is None:
-        gen.manual_seed(0)
-    active = torch.arange(c, device=dev)
     if factor is not None and (factor.ndim != 2 or factor.shape[1] != n):
         raise GenlabError(f"factor must have shape (P, {n}), got {tuple(factor.shape)}")
-    converged = torch.zeros(c, dtype=torch.bool, device=dev)
-    cycled = torch.zeros(c, dtype=torch.bool, device=dev)
-    before = x if mode == "sync" else None  # the state one sweep before x
-    spare = None  # a free (C, N) buffer for the next sweep's states
-    # the compiled asynchronous sweep's working copy of the states, when it runs
-    compiled = mode == "async" and _compiled_async(dtype, dev, block_size,
-                                                   record == "updates") is not None
-    work = torch.empty_like(x) if compiled else None
-    sweeps = torch.zeros(c, dtype=torch.int64, device=dev)
-    # energies per sweep, grown as sweeps happen: a large max_sweeps costs nothing up front
-    hist = torch.full((min(max_sweeps, 16) + 1, c), float("nan"), dtype=dtype, device=dev)
-    frames: list[torch.Tensor] = [x.clone()] if record != "none" else []
-    trace = [] if record == "updates" else None
-    if mode == "async":
-        hist[0] = energy(weights, x, bias)
-    last = 0
-    for s in range(1, max_sweeps + 1):
-        if active.numel() == 0:
-            break
-        last = s
-        if s >= hist.shape[0]:
-            hist = _grow_rows(hist, min(max_sweeps + 1, 2 * hist.shape[0]))
-        whole = active.numel() == c
-        xa = x if whole else x[active]
-        ma = None if mask is None else (mask if whole else mask[active])
-        if mode == "sync":
-            new, e_before = _sync_sweep(weights, bias, xa, ma, factor,
-                                        spare if whole else None)
-            spare = None
-            hist[s - 1, active] = e_before
-            back = before if whole else before[active]
-            two = (torch.linalg.vecdot(new, back) == n) if s > 1 else None
-            if whole:
-                if before is not xa:  # the state two sweeps back: its buffer is free now
-                    spare = before
-                before = xa
-            else:
-                before[active] = xa
-        else:
-            perm = torch.randperm(n, generator=gen, device=gen.device).to(dev)
-            sub: list[torch.Tensor] | None = [] if trace is not None else None
-            new, drop = _async_sweep(weights, bias, xa, ma, perm, block_size, sub,
-                                     work if whole else None, spare if whole else None)
-            hist[s, active] = hist[s - 1, active] - drop
-            if sub:
-                for snap in sub:
-                    full = x.clone()
-                    full[active] = snap
-                    trace.append(full)
-        # ±1 rows are equal iff their dot product is N (a 0 in xa counts as a change)
-        same = torch.linalg.vecdot(new, xa) == n
-        sweeps[active] = s
-        if whole:
-            if mode == "async":
-                spare = xa  # the state before this sweep: its buffer is free now
-            x = new
-        else:
-            x[active] = new
-        if record == "sweeps":
-            frames.append(x.clone())
-        elif trace:
-            frames.extend(trace)
-            trace.clear()
-        converged[active[same]] = True
-        stop = same
-        if mode == "sync":
-            hist[s, active[same]] = e_before[same]
-            if two is not None:
-                two &= ~same
-                cycled[active[two]] = True
-                hist[s, active[two]] = hist[s - 2, active[two]]  # back to that state
-                stop = same | two
-        active = active[~stop]
-    if mode == "sync" and active.numel():  # energy of the last state of unconverged cues
-        xs = x[active]
-        e = -0.5 * torch.linalg.vecdot(fields(weights, xs, factor), xs)
-        hist[last, active] = e if bias is None else e - xs @ bias
-    hist = hist[: last + 1]
-    idx = torch.arange(last + 1, device=dev)[:, None]
-    final = hist[sweeps, torch.arange(c, device=dev)]
-    hist = torch.where(idx > sweeps[None, :], final[None, :], hist) * scale
-    traj = torch.stack(frames) if frames else x.new_zeros((0, c, n))
-    return Dynamics(states=x, converged=converged, cycled=cycled, sweeps=sweeps,
-                    energy=final * scale, energy_history=hist, trajectory=traj)
+    x = cues.to(device=weights.device, dtype=weights.dtype).clone()
+    mask = check_clamp(clamp, x)
+    if mode == "sync":
+        run = _run_sync(weights, bias, x, mask, max_sweeps, record, factor)
+    else:
+        gen = generator if generator is not None else torch.Generator().manual_seed(0)
+        run = _run_async(weights, bias, x, mask, max_sweeps, record, gen, block_size)
+    return run.result(scale)

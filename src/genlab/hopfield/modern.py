@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
 
@@ -24,25 +24,11 @@ from genlab.device import resolve_device
 from genlab.errors import GenlabError
 from genlab.hopfield.dynamics import check_clamp
 from genlab.hopfield.patterns import as_spins
+from genlab.hopfield.recall import Recall, nearest_patterns
 from genlab.io import save_model
 from genlab.validate import check_spins, setting
 
 KIND = "hopfield"  # shared with the binary network; config["rule"] == "modern" tells them apart
-
-
-@dataclass(frozen=True)
-class ModernRecall:
-    """Result for ``C`` cues: ``states`` ``(C, N)`` continuous; ``nearest``, ``overlap``
-    ``(C,)`` (``m = sign(xi) . x^mu / N``); ``converged`` ``(C,)``; ``steps`` ``(C,)``;
-    ``energy`` ``(C,)``; ``energy_history`` ``(S + 1, C)``."""
-
-    states: torch.Tensor
-    nearest: torch.Tensor
-    overlap: torch.Tensor
-    converged: torch.Tensor
-    steps: torch.Tensor
-    energy: torch.Tensor
-    energy_history: torch.Tensor
 
 
 def check_beta_range(beta: float, n_units: int, n_patterns: int,
@@ -66,7 +52,7 @@ class ModernHopfield:
 
         net = ModernHopfield(beta=1.0).fit(patterns)      # (P, N) of ±1; P may exceed N
         out = net.recall(cues)                             # cues (C, N): ±1, 0 = unknown
-        out.states, out.nearest, out.overlap, out.converged, out.steps, out.energy
+        out.states, out.nearest, out.overlap, out.converged, out.sweeps, out.energy
     """
 
     rule = "modern"
@@ -114,12 +100,16 @@ class ModernHopfield:
         return torch.softmax(self.beta * states @ self.patterns_.T, dim=1) @ self.patterns_
 
     def recall(self, cues: torch.Tensor, max_steps: int = 20, tol: float = 1e-6,
-               clamp: torch.Tensor | None = None) -> ModernRecall:
+               clamp: torch.Tensor | None = None,
+               record: Literal["none", "sweeps"] = "none") -> Recall:
         """Iterate the update from ``cues`` ``(C, N)`` (0 = unknown) until the largest
         change of a unit is below ``tol`` or ``max_steps`` steps.
 
         ``clamp`` ``(N,)`` or ``(C, N)`` (bool or 0/1) holds units at their cue values:
-        after each update ``xi_i <- cue_i`` for the clamped ``i``.
+        after each update ``xi_i <- cue_i`` for the clamped ``i``. Each update is one
+        sweep of the :class:`~genlab.hopfield.recall.Recall` (``sweeps`` counts them;
+        ``cycled`` is always False: every update lowers ``E``); ``record="sweeps"`` keeps
+        the state after each.
         """
         self._fitted()
         x = as_spins(cues, "cues", allow_zero=True, dtype=self.dtype,
@@ -129,12 +119,15 @@ class ModernHopfield:
                               f"{self.patterns_.shape[1]}")
         if max_steps < 1:
             raise GenlabError("max_steps must be >= 1")
+        if record not in ("none", "sweeps"):
+            raise GenlabError(f"unknown record option {record!r}; choose none or sweeps")
         mask = check_clamp(clamp, x)
         cue = x
         c = x.shape[0]
         converged = torch.zeros(c, dtype=torch.bool, device=x.device)
         steps = torch.zeros(c, dtype=torch.int64, device=x.device)
         hist = [self.energy(x)]
+        frames = [x] if record == "sweeps" else []
         for s in range(1, max_steps + 1):
             new = self.update(x)
             if mask is not None:
@@ -144,12 +137,15 @@ class ModernHopfield:
             converged = converged | ~moved
             x = new
             hist.append(self.energy(x))
+            if frames:
+                frames.append(x)
             if bool(converged.all()):
                 break
-        m = torch.where(x >= 0, 1.0, -1.0).to(x) @ self.patterns_.T / x.shape[1]
-        overlap, nearest = m.max(1)
-        return ModernRecall(states=x, nearest=nearest, overlap=overlap, converged=converged,
-                            steps=steps, energy=hist[-1], energy_history=torch.stack(hist))
+        nearest, overlap = nearest_patterns(x, self.patterns_)
+        traj = torch.stack(frames) if frames else x.new_zeros((0, c, x.shape[1]))
+        return Recall(states=x, nearest=nearest, overlap=overlap, converged=converged,
+                      cycled=torch.zeros_like(converged), sweeps=steps, energy=hist[-1],
+                      energy_history=torch.stack(hist), trajectory=traj)
 
     def save(self, path: str | os.PathLike[str], meta: dict | None = None) -> Path:
         """Save as ``NAME.safetensors`` + ``NAME.json`` (the patterns and ``beta``)."""

@@ -16,11 +16,13 @@ import torch
 
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
-from genlab.hopfield.dynamics import Dynamics, energy, run_dynamics
+from genlab.hopfield.dynamics import Dynamics, run_dynamics
 from genlab.hopfield.learning import RULES, learn
 from genlab.hopfield.modern import ModernHopfield
 from genlab.hopfield.patterns import as_spins
+from genlab.hopfield.recall import Recall, nearest_patterns
 from genlab.io import load_model, model_paths, save_model
+from genlab.spins import spin_energy
 from genlab.validate import check_spins, setting
 
 KIND = "hopfield"
@@ -34,30 +36,6 @@ class HopfieldConfig:
     rule: str = "hebbian"  # hebbian | storkey | pseudoinverse | custom
     eta: float | None = None  # Hebbian learning rate; None means 1/N
     dtype: str = "float32"  # float32 (default) or float64 for weights and states
-
-
-@dataclass(frozen=True)
-class Recall:
-    """What :meth:`HopfieldNetwork.recall` returns for ``C`` cues.
-
-    Attributes:
-        states: ``(C, N)`` final states (±1).
-        nearest: ``(C,)`` int64 index of the stored pattern with the largest overlap
-            (-1 when no patterns are stored).
-        overlap: ``(C,)`` the overlap ``m = x . xi / N`` with that pattern.
-        converged, cycled, sweeps, energy, energy_history, trajectory: see
-            :class:`genlab.hopfield.dynamics.Dynamics`.
-    """
-
-    states: torch.Tensor
-    nearest: torch.Tensor
-    overlap: torch.Tensor
-    converged: torch.Tensor
-    cycled: torch.Tensor
-    sweeps: torch.Tensor
-    energy: torch.Tensor
-    energy_history: torch.Tensor
-    trajectory: torch.Tensor
 
 
 class HopfieldNetwork:
@@ -178,7 +156,7 @@ class HopfieldNetwork:
         """``E(x) = -1/2 x^T W x - b^T x`` for ``(C, N)`` states; returns ``(C,)``."""
         self._fitted()
         x = torch.as_tensor(states).to(self.coupling_.device)
-        return energy(self.coupling_, x, self.bias_) * self.scale_
+        return spin_energy(x, self.coupling_, self.bias_) * self.scale_
 
     def overlaps(self, states: torch.Tensor) -> torch.Tensor:
         """``m_{c,mu} = x_c . xi_mu / N`` for states ``(C, N)``; returns ``(C, P)``."""
@@ -204,12 +182,7 @@ class HopfieldNetwork:
                                      max_sweeps=max_sweeps, clamp=clamp, generator=generator,
                                      block_size=block_size, record=record, scale=self.scale_,
                                      factor=self._factor())
-        if self.patterns_.shape[0]:
-            m = dyn.states @ self.patterns_.T / self.n_units  # (C, P)
-            overlap, nearest = m.max(1)
-        else:
-            nearest = torch.full((x.shape[0],), -1, dtype=torch.int64, device=x.device)
-            overlap = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        nearest, overlap = nearest_patterns(dyn.states, self.patterns_)
         return Recall(states=dyn.states, nearest=nearest, overlap=overlap,
                       converged=dyn.converged, cycled=dyn.cycled, sweeps=dyn.sweeps,
                       energy=dyn.energy, energy_history=dyn.energy_history,

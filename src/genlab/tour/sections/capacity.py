@@ -4,31 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from genlab.tour.cli_steps import Command, cli_step
-from genlab.tour.runner import Step, TourContext
-from genlab.tour.sections.common import _q
+from genlab.hopfield.tasks import run_capacity
+from genlab.tour.runner import Step, StepOutput, TourContext
 
 
-def _hopfield_capacity(ctx: TourContext) -> list[Command]:
-    return [Command(["hopfield", "capacity", "--n", _q(ctx, 100, 400), "--rule", "all",
-                     "--trials", _q(ctx, 1, 2), "--out", "{out}/hopfield_capacity.png",
-                     "--seed", str(ctx.seed)],
-                    [("hopfield_capacity.png", "final overlap with the stored pattern against "
-                      "the load alpha = P/N for each learning rule, with the 0.138 line")])]
-
-
-def _hopfield_capacity_numbers(results: list[dict]) -> dict[str, Any]:
-    r = results[0]
-    out: dict[str, Any] = {"units N": r["n"], "theory critical load": r["theory_critical_load"]}
-    for rule, v in r["rules"].items():
-        alphas, rec = v["alphas"], v["recalled"]
-        ok = [a for a, f in zip(alphas, rec, strict=False) if f >= 0.5]
-        out[f"{rule}: largest load with half the patterns recalled"] = max(ok) if ok else 0.0
-    return out
+def _hopfield_capacity(ctx: TourContext) -> StepOutput:
+    n, trials = (100, 1) if ctx.quick else (400, 2)
+    res = run_capacity(n, rule="all", trials=trials, out=ctx.file("hopfield_capacity.png"),
+                       seed=ctx.seed, device=ctx.device)
+    numbers: dict[str, Any] = {"units N": res.n,
+                               "theory critical load": res.theory_critical_load}
+    for curve in res.curves:
+        numbers[f"{curve.rule}: largest load with half the patterns recalled"] = \
+            curve.largest_recalled_load(0.5)
+    return StepOutput(
+        figures=[("hopfield_capacity.png", "final overlap with the stored pattern against "
+                  "the load alpha = P/N for each learning rule, with the 0.138 line")],
+        numbers=numbers,
+        command=f"genlab hopfield capacity --n {n} --rule all --trials {trials} "
+                f"--out hopfield_capacity.png --seed {ctx.seed} --device {ctx.device.type}",
+        summary="How many random patterns each learning rule, and the modern softmax "
+                "network, stores before recall fails.")
 
 
 STEP = Step("capacity", "Hopfield capacity",
             "alpha = P / N;   Hebbian recall breaks down near alpha_c = 0.138",
-            cli_step(_hopfield_capacity, _hopfield_capacity_numbers,
-                     "How many random patterns each learning rule, and the modern softmax "
-                     "network, stores before recall fails."))
+            _hopfield_capacity)
