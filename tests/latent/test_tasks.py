@@ -14,6 +14,7 @@ from genlab.latent.tasks import (
     evaluate_vae,
     reconstruct_test_images,
     sample_vae,
+    traverse_latents,
 )
 
 TIMING = ("seconds", "epoch_seconds", "out")  # wall-clock times and the folder differ
@@ -66,6 +67,9 @@ def test_run_tasks_equal_the_commands_json(capsys, tmp_path, runs):
     assert cli_json(capsys, "vae", "manifold", vae, "--grid", 3, "--out", png, "--codes",
                     codes, "--n", 20) == \
         decode_manifold(vae, png, grid=3, codes=codes, n=20).to_dict()
+    assert cli_json(capsys, "vae", "traverse", vae, "--steps", 3, "--n-kl", 20, "--index", 2,
+                    "--out", png, "--seed", 1) == \
+        traverse_latents(vae, png, steps=3, n_kl=20, index=2, seed=1).to_dict()
     for extra, corrupt in (((), None), (("--corrupt", "none"), ""),
                            (("--corrupt", "gauss:0.2"), "gauss:0.2")):
         printed = cli_json(capsys, "ae", "eval", ae, "--n", 40, *extra)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
 from genlab.cli.common import (
     add_command,
     add_group,
@@ -27,23 +25,15 @@ from genlab.cli.common import (
 from genlab.cli.vae import LatentType, register_latent_type
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
-from genlab.latent import LatentModel, VariationalModel, load_latent_model
-from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_split
+from genlab.latent import LatentModel
+from genlab.latent.betavae import BetaVAE, BetaVAEConfig
 from genlab.latent.betavae_runs import (
     betavae_run_axes,
     evaluate_betavae_run,
     train_dsprites_betavae,
 )
-from genlab.latent.runs import run_data
-from genlab.latent.traverse import traversal_figure
+from genlab.latent.tasks import traverse_latents
 from genlab.metrics.dsprites_eval import METRICS, check_metrics
-
-
-def _load_variational(run: str, device: torch.device) -> tuple[VariationalModel, dict]:
-    model, meta = load_latent_model(run, device=device)
-    if not isinstance(model, VariationalModel):
-        raise GenlabError(f"{run} holds a {model.kind!r} model; this needs a VAE or beta-VAE")
-    return model, meta
 
 
 def _beta_arguments(p: argparse.ArgumentParser) -> None:
@@ -121,27 +111,10 @@ def cmd_axes(args: argparse.Namespace) -> None:
 
 
 def cmd_traverse(args: argparse.Namespace) -> None:
-    device = resolve_device(args.device)
-    model, meta = _load_variational(args.run, device)
-    if args.steps < 2:
-        raise GenlabError(f"--steps must be at least 2 for a traversal, got {args.steps}")
-    if args.index >= args.n_kl:
-        raise GenlabError(f"--index {args.index} must be below --n-kl {args.n_kl} (the seed "
-                          "image is one of the test images the KL is measured on)")
-    data = run_data(meta, split="test", limit=args.n_kl, data=args.data,
-                    data_dir=args.data_dir)
-    if args.index >= len(data):
-        raise GenlabError(f"--index {args.index} is past the {len(data)} test images")
-    x = data.draw(torch.Generator().manual_seed(args.seed)).to(device)
-    split = kl_split(model, x[:args.n_kl])
-    trav = traversal_figure(model, x[:args.n_kl], args.out,
-                            title=f"{args.run}: latent traversals around test image "
-                                  f"{args.index} (rows sorted by KL)",
-                            index=args.index, low=-args.span, high=args.span, steps=args.steps,
-                            kl=split.information + split.mismatch)
-    emit(args, {"out": str(args.out), "order": trav.order, "kl": trav.kl,
-                "information": split.information.tolist(), "mismatch": split.mismatch.tolist(),
-                "values": trav.values, "index": args.index},
+    result = traverse_latents(args.run, args.out, index=args.index, steps=args.steps,
+                              span=args.span, n_kl=args.n_kl, seed=args.seed, data=args.data,
+                              data_dir=args.data_dir, device=resolve_device(args.device))
+    emit(args, result,
          lambda r: (f"saved the traversal of {len(r['order'])} latents to {r['out']}; KL "
                     f"{sum(r['kl']):.2f} nats = information {sum(r['information']):.2f} + "
                     f"aggregate-posterior mismatch {sum(r['mismatch']):.2f}"))

@@ -205,3 +205,49 @@ def evaluate_ae(run: Path, *, n: int | None = None, corrupt: str | None = None, 
                          denoise_mse=float(((r - x) ** 2).sum(1).mean()),
                          corrupted_mse=float(((noisy - x) ** 2).sum(1).mean()),
                          noisy_recon_mse=against_noisy.mse)
+
+
+@dataclass
+class TraversalReport(Result):
+    """A latent traversal figure and each latent's KL, split as information + mismatch."""
+
+    out: str
+    order: list[int]            # latents, largest KL first (the figure's rows)
+    kl: list[float]             # KL per latent, nats, in ``order``
+    information: list[float]    # I(x; z_j) per latent, in latent order
+    mismatch: list[float]       # KL(q(z_j) || p(z_j)) per latent, in latent order
+    values: list[float]         # the values each latent takes across a row
+    index: int                  # the test image the traversal starts from
+
+
+def traverse_latents(run: Path, out: Path, *, index: int = 0, steps: int = 10,
+                     span: float = 3.0, n_kl: int = 1000, seed: int = 0,
+                     data: str | None = None, data_dir: str | None = None,
+                     device: torch.device | str = "cpu",
+                     title: str | None = None) -> TraversalReport:
+    """Decode ``z`` with one latent ``z_j`` swept over ``steps`` values in ``[-span, span]``
+    and the others at the posterior mean of test image ``index``: one row per latent, rows
+    sorted by the latent's KL over the first ``n_kl`` test images (drawn with ``seed``),
+    ``E_x KL(q(z_j|x) || p(z_j)) = I(x; z_j) + KL(q(z_j) || p(z_j))``."""
+    from genlab.latent.betavae import kl_split
+    from genlab.latent.traverse import traversal_figure
+
+    model, meta = load_latent_model(run, device=device)
+    model = _variational(model, "vae traverse")
+    if steps < 2:
+        raise GenlabError(f"--steps must be at least 2 for a traversal, got {steps}")
+    if index >= n_kl:
+        raise GenlabError(f"--index {index} must be below --n-kl {n_kl} (the seed image is "
+                          "one of the test images the KL is measured on)")
+    images = run_data(meta, "test", n_kl, data, data_dir)
+    if index >= len(images):
+        raise GenlabError(f"--index {index} is past the {len(images)} test images")
+    x = fixed_draw(images, seed, device)[:n_kl]
+    split = kl_split(model, x)
+    title = title or f"{run}: latent traversals around test image {index} (rows sorted by KL)"
+    trav = traversal_figure(model, x, out, title=title, index=index, low=-span, high=span,
+                            steps=steps, kl=split.information + split.mismatch)
+    return TraversalReport(out=str(out), order=list(trav.order), kl=list(trav.kl),
+                           information=split.information.tolist(),
+                           mismatch=split.mismatch.tolist(), values=list(trav.values),
+                           index=index)
