@@ -100,7 +100,6 @@ def run_tour(steps: list[Step], ctx: TourContext, title: str, intro: str) -> Tou
         t0 = time.perf_counter()
         section = Section(key=step.key, title=step.title, equation=step.equation)
         try:
-            torch.manual_seed(ctx.seed)
             out = step.run(ctx)
             section.figures, section.numbers = out.figures, out.numbers
             section.command, section.summary = out.command, out.summary
