@@ -184,14 +184,13 @@ def _start(model: nn.Module, train: Batches, config: TrainConfig, val: Batches |
     metrics = MetricsLog(folder, is_main, resumed_from, config.tensorboard and is_main)
     return _Run(model=model, trained=loss_module(model, info, device), opt=opt,
                 config=config, train=train, val=val, data_device=data_device(train),
-                device=device, dist=info,
-                folder=folder, data_id=data_id, per_epoch=per_epoch,
-                resumed_from=resumed_from, metrics=metrics,
+                device=device, dist=info, folder=folder, data_id=data_id,
+                per_epoch=per_epoch, resumed_from=resumed_from, metrics=metrics,
                 use_amp=config.amp and native_bf16(device), quiet=quiet,
                 on_epoch=on_epoch), state
 
 
-def _step_loss(r: _Run, state: LoopState, out_loss: torch.Tensor) -> float:
+def _optimizer_step(r: _Run, state: LoopState, out_loss: torch.Tensor) -> float:
     """One optimiser step on ``out_loss``; returns the loss (the mean over the ranks)."""
     value = float(out_loss.detach())  # the step's one wait for an accelerator
     if not math.isfinite(value):
@@ -222,7 +221,7 @@ def _train_step(r: _Run, state: LoopState, order: torch.Tensor, epoch: int, s: i
         g["lr"] = cfg.lr * lr_factor(state.step, r.total_steps, cfg)
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=r.use_amp):
         out = r.trained(x, gen)
-    value = _step_loss(r, state, out.loss)
+    value = _optimizer_step(r, state, out.loss)
     state.add_batch(s + 1, value, len(idx))
     if state.step % cfg.log_every == 0:
         rec = {"step": state.step, "epoch": epoch + 1, "split": "train",
