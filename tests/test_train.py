@@ -91,9 +91,9 @@ def test_amp_runs_bfloat16_only_where_it_is_native(digits):
 
 
 def test_allocator_keeps_freed_memory_on_glibc():
-    """fit() raises glibc's mmap and trim thresholds (mallopt) on the CPU so that each
-    step reuses the last step's freed activations instead of faulting in fresh pages;
-    off glibc the call reports that it did nothing."""
+    """The genlab command raises glibc's mmap and trim thresholds (mallopt) so that each
+    training step reuses the last step's freed activations instead of faulting in fresh
+    pages; off glibc the call reports that it did nothing."""
     import platform
     assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
 

@@ -86,8 +86,11 @@ def keep_freed_memory(mmap_threshold: int = 64 << 20, trim_threshold: int = 512 
     default glibc serves blocks above a threshold with ``mmap`` and returns them on free,
     so every step faults in new zeroed pages; raising the ``mmap`` and trim thresholds
     keeps them on the heap. Measured on a 2-core VM: the 64x64 beta-VAE step went from
-    115 to 78 ms in float32. Returns whether the settings took (False off glibc); called
-    once per process by :func:`genlab.train.fit` on the CPU.
+    115 to 78 ms in float32. Returns whether the settings took (False off glibc).
+
+    It changes the allocator of the whole process, so no library function calls it: the
+    ``genlab`` command does, once per process (:func:`genlab.cli.main.process_settings`),
+    and a program that trains on the CPU may call it itself.
     """
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

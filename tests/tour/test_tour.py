@@ -1,22 +1,96 @@
 """``genlab tour --quick`` end to end, then the page checked in headless Chromium."""
 
+import dataclasses
 import json
 import os
+import random
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+import torch
 
 from genlab.tour.browser import check_report, find_chromium
+from genlab.tour.runner import Step, StepOutput
 from genlab.tour.steps import STEP_KEYS
 
 
+def process_state() -> dict[str, Any]:
+    """What no step of the tour may change: torch's CPU threads, the global random
+    generators of torch, numpy and Python, torch's default dtype and its float mode."""
+    # the legacy global generator is what is watched here
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002
+    return {"torch threads": torch.get_num_threads(),
+            "torch global generator": torch.get_rng_state(),
+            "numpy global generator": (kind, keys.copy(), pos, has_gauss, gauss),
+            "python random": random.getstate(),
+            "torch default dtype": torch.get_default_dtype(),
+            "denormals flushed": float(torch.tensor([1e-39]) * 1.0) == 0.0}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b)
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def watched(steps: list[Step], changes: dict[str, list[str]]) -> list[Step]:
+    """``steps`` whose runs record in ``changes[key]`` what of :func:`process_state` they
+    changed (also when they fail)."""
+
+    def watch(step: Step) -> Step:
+        def run(ctx):
+            before = process_state()
+            try:
+                return step.run(ctx)
+            finally:
+                after = process_state()
+                changes[step.key] = [k for k in before if not _same(before[k], after[k])]
+
+        return dataclasses.replace(step, run=run)
+
+    return [watch(s) for s in steps]
+
+
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def step_changes() -> dict[str, list[str]]:
+    """For each step of the quick tour that :func:`report` ran, what it changed of the
+    process (:func:`process_state`)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, step_changes):
+    """The quick tour, run once in this process by ``genlab tour``, each step watched."""
     from genlab.cli.main import main
+    from genlab.tour import steps
 
     out = tmp_path_factory.mktemp("tour") / "report"
-    code = main(["tour", "--quick", "--out", str(out), "--device", "cpu", "--json"])
+    threads = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(steps, "STEPS", watched(steps.STEPS, step_changes))
+        # two threads at least, so that a step setting one thread is seen
+        torch.set_num_threads(max(2, threads))
+        try:
+            code = main(["tour", "--quick", "--out", str(out), "--device", "cpu", "--json"])
+        finally:
+            torch.set_num_threads(threads)
     return code, out
+
+
+def test_no_step_changes_threads_or_global_random_state(report, step_changes):
+    """Every step draws from its own seeded generators and leaves the process as it found
+    it: torch's threads, the global generators (torch, numpy, Python's random), the
+    default dtype and the float mode are the same after each step as before it."""
+    assert list(step_changes) == STEP_KEYS
+    changed = {key: what for key, what in step_changes.items() if what}
+    assert not changed, "steps that changed the process: " + "; ".join(
+        f"{key} ({', '.join(what)})" for key, what in changed.items())
 
 
 def test_quick_tour_runs_every_step(report):
@@ -111,3 +185,26 @@ def test_a_tour_never_writes_into_a_folder_of_other_files(tmp_path, capsys):
     assert "holds files a tour did not write (index.html)" in err[0]
     assert (tmp_path / "index.html").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
+
+
+def test_threads_apply_to_the_command_alone(tmp_path):
+    """``--threads N`` is applied by the entry point for the command it runs, and the
+    caller's thread count is back when ``main`` returns."""
+    from genlab.cli.main import main
+    from genlab.tour import steps
+
+    seen = []
+
+    def count_threads(ctx):
+        seen.append(torch.get_num_threads())
+        return StepOutput(numbers={"threads": seen[-1]})
+
+    threads = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(steps, "STEPS", [Step("threads", "Threads", "", count_threads)])
+        torch.set_num_threads(2)
+        try:
+            assert main(["tour", "--threads", "1", "--out", str(tmp_path / "r")]) == 0
+            assert seen == [1] and torch.get_num_threads() == 2
+        finally:
+            torch.set_num_threads(threads)

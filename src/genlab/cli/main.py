@@ -3,9 +3,11 @@ and exposes ``register(subparsers)``."""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from genlab import __version__
 from genlab.cli.common import (
@@ -62,14 +64,45 @@ def _close_distributed(wait: bool) -> None:
         close_distributed(wait)
 
 
+@contextlib.contextmanager
+def process_settings(args: argparse.Namespace) -> Iterator[None]:
+    """The process-wide settings a command runs under; the one place genlab sets them.
+
+    * ``--threads N`` (every command that has the flag): torch's intra-op CPU threads, for
+      the command; the previous count is put back after it, so a program that calls
+      :func:`main` keeps its own.
+    * glibc's allocator keeps freed blocks for reuse (:func:`genlab.device.keep_freed_memory`,
+      once per process; it cannot be undone): a training step frees and allocates the same
+      activations each time, and fresh pages cost more than the step's arithmetic on a CPU.
+    """
+    import torch
+
+    from genlab.device import keep_freed_memory
+
+    keep_freed_memory()
+    threads = getattr(args, "threads", None)
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if threads:
+            torch.set_num_threads(previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``genlab``; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
+    """Run ``genlab``; returns the exit status (0 ok, 2 user error, 130 interrupted).
+
+    Only here is anything of the process changed, and only as :func:`process_settings`
+    says."""
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         if getattr(args, "command_parser", None) is not None:
             check_outputs_apart(args.command_parser, args)
-        status = args.func(args)
+        with process_settings(args):
+            status = args.func(args)
         _close_distributed(wait=True)
         return int(status or 0)
     except GenlabError as exc:

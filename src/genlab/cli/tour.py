@@ -23,8 +23,6 @@ INTRO = ("Every model of the lecture, run end to end on built-in data: Hopfield 
 
 
 def cmd_tour(args: argparse.Namespace) -> int:
-    import torch
-
     from genlab.tour.runner import TourContext, check_report_folder, run_tour
     from genlab.tour.steps import STEP_KEYS, STEPS
 
@@ -42,10 +40,8 @@ def cmd_tour(args: argparse.Namespace) -> int:
         from genlab.tour.browser import require_chromium
 
         require_chromium()
-    device = resolve_device(args.device)
-    if device.type == "cpu" and args.threads:
-        torch.set_num_threads(args.threads)
-    ctx = TourContext(out=out, quick=args.quick, device=device, seed=args.seed)
+    ctx = TourContext(out=out, quick=args.quick, device=resolve_device(args.device),
+                      seed=args.seed)
     result = run_tour(steps, ctx, "genlab tour" + (" (quick)" if args.quick else ""), INTRO)
     shot = None
     if args.screenshot:

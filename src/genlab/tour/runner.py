@@ -46,7 +46,9 @@ class StepOutput:
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the tour."""
+    """One step of the tour. ``run`` draws its random numbers from generators it seeds
+    from ``ctx.seed`` and leaves the process as it found it (torch's threads, the global
+    random generators)."""
 
     key: str
     title: str
@@ -87,7 +89,8 @@ def check_report_folder(out: Path) -> None:
 
 def run_tour(steps: list[Step], ctx: TourContext, title: str, intro: str) -> TourResult:
     """Run ``steps`` in order; a failing step is recorded and the others still run.
-    ``ctx.out`` must pass :func:`check_report_folder`."""
+    ``ctx.out`` must pass :func:`check_report_folder`. Each step is given ``ctx`` and
+    seeds itself: nothing global is seeded between steps."""
     check_report_folder(ctx.out)
     make_folder(ctx.out)
     (ctx.out / REPORT_MARK).write_text("a report written by genlab tour\n")
@@ -100,7 +103,6 @@ def run_tour(steps: list[Step], ctx: TourContext, title: str, intro: str) -> Tou
         t0 = time.perf_counter()
         section = Section(key=step.key, title=step.title, equation=step.equation)
         try:
-            torch.manual_seed(ctx.seed)
             out = step.run(ctx)
             section.figures, section.numbers = out.figures, out.numbers
             section.command, section.summary = out.command, out.summary
