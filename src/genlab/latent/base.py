@@ -151,7 +151,8 @@ def load_latent_model(path: str | os.PathLike[str], device: torch.device | str =
     where = f"{model_paths(p)[1]}"
     cfg = config_from_dict(cls.config_class, config, where)
     check_tensors(tensors, expected_state(lambda: cls.from_config(cfg), where), where)
-    model = cls.from_config(cfg)
+    with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten: building
+        model = cls.from_config(cfg)         # them must not move the caller's global RNG
     model.load_state_dict(tensors)
     return model.to(device).eval(), meta
 
