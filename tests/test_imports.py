@@ -2,7 +2,7 @@
 
 * Every ``genlab`` module imports on its own, with no other genlab module loaded first
   (a hidden dependence on import order shows up here).
-* Nothing outside ``genlab.cli`` imports ``genlab.cli``.
+* Nothing outside ``genlab.cli`` imports ``genlab.cli``; only it imports ``genlab.tour``.
 * The floor (files, devices, errors, progress, validation, checkpoints, memory, outputs,
   results, spins, the training loop, plots, the report, data sets, the model registry)
   imports no model package; the registry names model builders only by strings.
@@ -111,6 +111,13 @@ def test_nothing_below_the_cli_imports_it() -> None:
              if not _within(m, ("genlab.cli",)) and any(_within(d, ("genlab.cli",))
                                                         for d in deps)}
     assert users - ENTRY_POINTS - CLI_USERS_TO_MOVE == set()
+
+
+def test_only_the_cli_imports_the_tour() -> None:
+    users = {m for m, deps in GRAPH.items()
+             if not _within(m, ("genlab.cli", "genlab.tour"))
+             and any(_within(d, ("genlab.tour",)) for d in deps)}
+    assert users == set()
 
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if _within(m, FLOOR)))
