@@ -93,6 +93,13 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             text += " (default: %(default)s)"
         return text
 
+    def _format_action(self, action: argparse.Action) -> str:
+        if action.help is None and shown_default(action):   # an option with no help text
+            action = copy.copy(action)
+            action.help = ""
+            action.help = self._get_help_string(action).lstrip()
+        return super()._format_action(action)
+
     def _expand_help(self, action: argparse.Action) -> str:
         if isinstance(action.default, list | tuple | float):
             action = copy.copy(action)
