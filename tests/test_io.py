@@ -12,6 +12,7 @@ from genlab.io import (
     has_model,
     load_model,
     model_paths,
+    open_model,
     save_model,
     to_jsonable,
     weights_digest,
@@ -25,6 +26,18 @@ def test_round_trip(tmp_path):
     assert torch.equal(w["w"], t["w"]) and torch.equal(w["b"], t["b"])
     assert cfg == {"n": 3} and meta == {"loss": [1.0, 0.5]}
     assert model_paths(tmp_path / "m.json") == model_paths(tmp_path / "m")
+
+
+def test_open_model_reads_the_config_now_and_the_weights_when_asked(tmp_path):
+    save_model(tmp_path / "m", {"w": torch.ones(2)}, "toy", {"n": 3}, {"seed": 1})
+    saved = open_model(tmp_path / "m", kind="toy")
+    assert (saved.kind, saved.config, saved.meta) == ("toy", {"n": 3}, {"seed": 1})
+    assert saved.where == str(tmp_path / "m.json")
+    model_paths(tmp_path / "m")[0].write_bytes(b"changed")   # read only by tensors()
+    with pytest.raises(GenlabError, match="come from different saves"):
+        saved.tensors()
+    with pytest.raises(GenlabError, match="not a 'rbm' model"):
+        open_model(tmp_path / "m", kind="rbm")
 
 
 def test_has_model_needs_both_files(tmp_path):

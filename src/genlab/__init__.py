@@ -7,6 +7,18 @@ beta-VAEs and Gumbel-softmax (categorical) models, as a Python library and the
 
 __version__ = "0.1.0"
 
+import os
+from typing import Any
+
 from genlab.errors import GenlabError
 
-__all__ = ["GenlabError", "__version__"]
+
+def load(path: str | os.PathLike[str], device: str = "cpu") -> Any:
+    """Load the model saved as ``NAME`` (``NAME.safetensors`` + ``NAME.json``) whatever its
+    kind: see :func:`genlab.registry.load`. Imports the model's package only when called."""
+    from genlab.registry import load as load_any
+
+    return load_any(path, device)
+
+
+__all__ = ["GenlabError", "__version__", "load"]

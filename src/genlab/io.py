@@ -16,7 +16,8 @@ them into place, weights first; the digest makes the pair one unit:
 Everything read is checked before it is used (:func:`read_header`, :func:`load_model`):
 the JSON must be strict JSON (no NaN), its ``config`` and ``meta`` objects, the tensors
 finite numbers of a known dtype. Checking each model's settings and the shapes they imply
-is the job of :mod:`genlab.validate`, which every loader calls next.
+is the job of :mod:`genlab.validate`, which every loader calls next; which loader rebuilds
+a model of a given ``kind`` is :mod:`genlab.registry`'s business.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import math
 import os
 import struct
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -346,6 +348,66 @@ def _weights_bytes(path: str | os.PathLike[str], header: dict[str, Any]) -> byte
                       "was changed); the model cannot be trusted: save or train it again")
 
 
+@dataclass(frozen=True)
+class SavedModel:
+    """A saved model opened: ``NAME.json`` read and checked once (:func:`read_header`),
+    its weights read, checked and loaded on demand by :meth:`tensors`.
+
+    What :mod:`genlab.registry` hands to the function that rebuilds a model of ``kind``.
+    """
+
+    path: Path                 # NAME, as given
+    header: dict[str, Any]     # the checked contents of NAME.json
+
+    @property
+    def kind(self) -> str:
+        """The model's kind, as recorded in ``NAME.json``."""
+        return self.header["kind"]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """What rebuilds the model (its settings)."""
+        return self.header["config"]
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Everything else saved with it (training history, data set, seed)."""
+        return self.header["meta"]
+
+    @property
+    def where(self) -> str:
+        """``NAME.json``'s path, for messages about the saved settings."""
+        return str(model_paths(self.path)[1])
+
+    def tensors(self, device: torch.device | str = "cpu", nan_ok: tuple[str, ...] = ()
+                ) -> dict[str, torch.Tensor]:
+        """The weights that ``NAME.json`` describes, checked as :func:`load_model` says."""
+        wpath = model_paths(self.path)[0]
+        blob = _weights_bytes(self.path, self.header)
+        try:
+            tensors = load_bytes(blob)
+        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise GenlabError(f"{wpath} is not a readable safetensors file ({msg})") from None
+        for name, t in tensors.items():
+            if t.dtype not in ALLOWED_DTYPES:
+                raise GenlabError(f"{wpath}: tensor {name!r} has dtype {t.dtype}, which no "
+                                  "genlab model uses")
+            if t.is_floating_point() and not bool(
+                    (torch.isfinite(t) | (t.isnan() if name in nan_ok else False)).all()):
+                raise GenlabError(f"{wpath}: tensor {name!r} holds NaN or infinite values; "
+                                  "the model cannot be used, train it again")
+        if torch.device(device).type != "cpu":
+            tensors = {k: v.to(device) for k, v in tensors.items()}
+        return tensors
+
+
+def open_model(path: str | os.PathLike[str], kind: str | None = None) -> SavedModel:
+    """Open the model ``NAME`` (see :func:`model_paths`): its checked ``NAME.json``, the
+    weights still unread; ``kind`` if given must match the file's."""
+    return SavedModel(Path(path), read_header(path, kind))
+
+
 def load_model(path: str | os.PathLike[str], kind: str | None = None,
                device: torch.device | str = "cpu", nan_ok: tuple[str, ...] = ()
                ) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any]]:
@@ -354,24 +416,8 @@ def load_model(path: str | os.PathLike[str], kind: str | None = None,
     Raises :class:`GenlabError` when a file is missing, unreadable, corrupt, holds a model
     of another ``kind``, does not belong with the other file of the pair, or holds a
     tensor of an unknown dtype or with NaN or infinite values (NaN is allowed in the
-    tensors named in ``nan_ok``, where a model uses it to mean "not set yet").
+    tensors named in ``nan_ok``, where a model uses it to mean "not set yet"). To rebuild
+    the model itself, whatever its kind, use :func:`genlab.registry.load`.
     """
-    header = read_header(path, kind)
-    wpath = model_paths(path)[0]
-    blob = _weights_bytes(path, header)
-    try:
-        tensors = load_bytes(blob)
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise GenlabError(f"{wpath} is not a readable safetensors file ({msg})") from None
-    for name, t in tensors.items():
-        if t.dtype not in ALLOWED_DTYPES:
-            raise GenlabError(f"{wpath}: tensor {name!r} has dtype {t.dtype}, which no genlab "
-                              "model uses")
-        if t.is_floating_point() and not bool(
-                (torch.isfinite(t) | (t.isnan() if name in nan_ok else False)).all()):
-            raise GenlabError(f"{wpath}: tensor {name!r} holds NaN or infinite values; the "
-                              "model cannot be used, train it again")
-    if torch.device(device).type != "cpu":
-        tensors = {k: v.to(device) for k, v in tensors.items()}
-    return tensors, header["config"], header["meta"]
+    saved = open_model(path, kind)
+    return saved.tensors(device, nan_ok), saved.config, saved.meta

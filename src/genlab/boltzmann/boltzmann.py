@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import torch
 
+from genlab import registry
 from genlab.errors import GenlabError
-from genlab.io import load_model, model_paths, save_model
+from genlab.io import SavedModel, save_model
 from genlab.spins import spin_energy
 from genlab.validate import setting
 
@@ -170,8 +171,14 @@ class BoltzmannMachine:
     def load(cls, path: str | os.PathLike[str],
              device: torch.device | str = "cpu") -> BoltzmannMachine:
         """Load a machine saved by :meth:`save`; raises :class:`GenlabError` if unusable."""
-        tensors, config, _ = load_model(path, MODEL_KIND, device)
-        where = str(model_paths(path)[1])
+        return registry.load(path, device, kind=MODEL_KIND)
+
+    @classmethod
+    def from_saved_model(cls, saved: SavedModel, device: torch.device | str = "cpu"
+                         ) -> BoltzmannMachine:
+        """The registry's builder for the kind ``boltzmann-machine``: every setting and
+        tensor of ``saved`` checked (see :mod:`genlab.registry`)."""
+        tensors, config, where = saved.tensors(device), saved.config, saved.where
         n_visible = setting(config, "n_visible", int, where, low=1)
         n_hidden = setting(config, "n_hidden", int, where, default=None, low=0)
         unknown = set(config) - {"n_visible", "n_hidden"}

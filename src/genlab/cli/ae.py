@@ -88,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--corrupt", type=corruption_spec, default=None, metavar="KIND:LEVEL",
                    help="denoising: gauss:SD, mask:P or saltpepper:P")
     p.add_argument("--stochastic", type=finite_float, default=0.0, metavar="SD",
-                   help="stochastic encoder p(h|x) = N(f(x), SD^2 I) (default 0: deterministic)")
+                   help="stochastic encoder p(h|x) = N(f(x), SD^2 I) (0: deterministic)")
 
     for name, func, help_ in (("eval", cmd_eval, "test reconstruction (and denoising) error"),
                               ("reconstruct", reconstruct_command,
@@ -98,11 +98,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                  + (" --json" if name == "eval" else " --out recon.png"))
         add_run_options(p)
         p.add_argument("--corrupt", type=corruption_spec, default=None, metavar="KIND:LEVEL",
-                       help="corrupt the inputs first (default: the model's own corruption; "
-                            "none: clean inputs)")
+                       help="corrupt the inputs first (if not given: the model's own "
+                            "corruption; none: clean inputs)")
         if name == "eval":
             p.add_argument("--n", type=positive_int, default=None, help="first N test images")
         else:
-            p.add_argument("--n", type=positive_int, default=16, help="images (default 16)")
+            p.add_argument("--n", type=positive_int, default=16, help="images")
             p.add_argument("--out", type=output_file, default="recon.png",
-                           help="PNG file (default recon.png)")
+                           help="PNG file")

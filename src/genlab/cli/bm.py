@@ -89,11 +89,11 @@ def _load_machine(args: argparse.Namespace) -> tuple[torch.Tensor, torch.Tensor]
 def _machine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", type=existing_file,
                    help="W as an (n, n) .npy: symmetric, zero diagonal")
-    p.add_argument("--bias", type=existing_file, help="b as an (n,) .npy (default zeros)")
+    p.add_argument("--bias", type=existing_file, help="b as an (n,) .npy (if not given: zeros)")
     p.add_argument("--model", type=input_name,
                    help="a machine saved by 'genlab bm train' instead of --weights")
     p.add_argument("--beta", type=finite_float, default=1.0,
-                   help="inverse temperature beta >= 0 (default 1)")
+                   help="inverse temperature beta >= 0")
 
 
 def _check_beta(beta: float) -> None:
@@ -282,7 +282,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default=None, choices=("train", "test", "all"),
                    help="data set split (train); not for a .npy of rows")
     p.add_argument("--binarize", default=None, choices=("threshold", "bernoulli"),
-                   help="data set binarisation to ±1 units: threshold at 0.5 (the default) or "
+                   help="data set binarisation to ±1 units: threshold at 0.5 (if not given) or "
                         "bernoulli; not for a .npy of rows")
     p.add_argument("--limit", type=positive_int, default=None, help="use at most N rows")
     p.add_argument("--data-dir", type=existing_dir, default=None,

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -44,6 +45,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = NEGATIVE_VALUE
 
@@ -51,7 +53,61 @@ class ArgumentParser(argparse.ArgumentParser):
         raise GenlabError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-HELP_FORMATTER = argparse.RawDescriptionHelpFormatter
+def shown_default(action: argparse.Action) -> bool:
+    """Whether ``--help`` shows ``action``'s default: an option (or optional positional)
+    whose default is a value (not None, False, an empty list or SUPPRESS)."""
+    default = action.default
+    if action.help == argparse.SUPPRESS or default is argparse.SUPPRESS or default is None \
+            or default is False or (isinstance(default, list | tuple) and not default):
+        return False
+    if isinstance(action, argparse._HelpAction | argparse._VersionAction):
+        return False
+    return bool(action.option_strings) or action.nargs in (argparse.OPTIONAL,
+                                                          argparse.ZERO_OR_MORE)
+
+
+def default_text(default: Any, sep: str = ",") -> str:
+    """A default as the user would type it: floats short (``0.0005``, ``3``), a list as
+    its values joined by ``sep`` (a comma for the comma-separated option types; a space
+    for ``nargs`` options)."""
+    if isinstance(default, list | tuple):
+        return sep.join(default_text(v) for v in default)
+    if isinstance(default, float):
+        return f"{default:g}"
+    return str(default)
+
+
+def _shown_text(action: argparse.Action) -> str:
+    return default_text(action.default, " " if action.nargs in ("+", "*") else ",")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every parser's help formatter: descriptions and examples kept as written, and each
+    option's default taken from the parser itself, ``(default: X)``, so that help and
+    behaviour cannot disagree (see :func:`shown_default`). Help texts therefore state no
+    default by hand."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if shown_default(action) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+    def _format_action(self, action: argparse.Action) -> str:
+        if action.help is None and shown_default(action):   # an option with no help text
+            action = copy.copy(action)
+            action.help = ""
+            action.help = self._get_help_string(action).lstrip()
+        return super()._format_action(action)
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        if isinstance(action.default, list | tuple | float):
+            action = copy.copy(action)
+            action.default = _shown_text(action)
+        return super()._expand_help(action)
+
+
+HELP_FORMATTER = HelpFormatter
 
 
 def add_group(subparsers: argparse._SubParsersAction, name: str, help: str,
@@ -81,8 +137,7 @@ def add_command(sub: argparse._SubParsersAction, name: str, func: Callable[[argp
                             help="print one JSON object with the results on stdout")
     if seed:
         parser.add_argument("--seed", type=seed_int, default=0,
-                            help=f"random seed in 0..{MAX_SEED}; the same seed gives the same run "
-                                 "(default 0)")
+                            help=f"random seed in 0..{MAX_SEED}; the same seed gives the same run")
     if device:
         parser.add_argument("--device", type=device_name, default="auto",
                             help="auto | cpu | cuda[:N] (auto picks CUDA when present)")
@@ -258,17 +313,16 @@ def add_data_options(parser: argparse.ArgumentParser, default: str = "mnist5k",
                             default=None, help=argparse.SUPPRESS)
     else:
         parser.add_argument("--data", default=default, type=data_source,
-                            help=f"{what} (default {default})")
+                            help=what)
     parser.add_argument("--split", default="train", choices=("train", "test", "all"),
-                        help="which part of the data set (default train)")
+                        help="which part of the data set")
     parser.add_argument("--binarize", default=binarize,
                         choices=("none", "threshold", "bernoulli"),
-                        help=f"none, threshold at 0.5, or bernoulli resampling each epoch "
-                             f"(default {binarize})")
+                        help="none, threshold at 0.5, or bernoulli resampling each epoch")
     parser.add_argument("--limit", type=positive_int, default=None,
                         help="use at most this many examples")
     parser.add_argument("--data-dir", type=existing_dir, default=None,
-                        help="folder holding data files (default $GENLAB_DATA, else the "
+                        help="folder holding data files (if not given: $GENLAB_DATA, else the "
                              "system copy); a folder named here must exist and hold them")
 
 

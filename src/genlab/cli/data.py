@@ -77,6 +77,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     device=False)
     add_data_options(p, positional=True)
     p.add_argument("--out", type=output_file, default="grid.png",
-                   help="PNG file to write (default grid.png)")
-    p.add_argument("--n", type=positive_int, default=64, help="how many images (default 64)")
+                   help="PNG file to write")
+    p.add_argument("--n", type=positive_int, default=64, help="how many images")
     p.add_argument("--labels", action="store_true", help="caption each image with its label")

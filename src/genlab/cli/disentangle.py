@@ -40,13 +40,14 @@ def _beta_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("beta-VAE (--latent-type beta)")
     # None: not given (vae train refuses these flags for other latent types)
     g.add_argument("--beta", type=nonneg_float, default=None,
-                   help="weight of the KL term (default 4; 1 is the plain VAE)")
+                   help="weight of the KL term (if not given: 4; 1 is the plain VAE)")
     g.add_argument("--capacity", type=nonneg_float, default=None,
-                   help="C_max in nats: > 0 trains -(recon) + gamma |KL - C| (default 0: off)")
+                   help="C_max in nats: > 0 trains -(recon) + gamma |KL - C| (if not given: "
+                        "0, off)")
     g.add_argument("--capacity-steps", type=positive_int, default=None,
-                   help="steps for C to reach C_max (default 100000)")
+                   help="steps for C to reach C_max (if not given: 100000)")
     g.add_argument("--gamma", type=positive_float, default=None,
-                   help="weight of |KL - C| (default 1000)")
+                   help="weight of |KL - C| (if not given: 1000)")
 
 
 def _build_beta(args: argparse.Namespace, image_shape: tuple[int, int]) -> LatentModel:
@@ -130,15 +131,15 @@ def add_vae_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", metavar="RUN", type=input_name,
                    help="run folder (from train --out) or model path")
     p.add_argument("--out", type=output_file, default="traverse.png",
-                   help="PNG file (default traverse.png)")
+                   help="PNG file")
     p.add_argument("--index", type=nonneg_int, default=0,
-                   help="which test image seeds the traversal (default 0)")
+                   help="which test image seeds the traversal")
     p.add_argument("--steps", type=positive_int, default=10,
-                   help="values per latent (default 10)")
+                   help="values per latent")
     p.add_argument("--span", type=positive_float, default=3.0,
-                   help="each latent goes from -span to +span (default 3)")
+                   help="each latent goes from -span to +span")
     p.add_argument("--n-kl", type=positive_int, default=1000,
-                   help="test images used to sort the latents by KL (default 1000)")
+                   help="test images used to sort the latents by KL")
     p.add_argument("--data", type=input_name, default=None,
                    help="use this data set instead of the run's own")
     p.add_argument("--data-dir", type=existing_dir, default=None,
@@ -161,33 +162,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=output_dir, required=True,
                    help="run folder: model.*, checkpoint.*, metrics.jsonl")
     p.add_argument("--beta", type=nonneg_float, default=4.0,
-                   help="weight of the KL term (default 4; 1 is the plain VAE)")
+                   help="weight of the KL term (1 is the plain VAE)")
     p.add_argument("--capacity", type=nonneg_float, default=0.0,
                    help="C_max in nats: > 0 trains -(recon) + gamma |KL - C| instead, "
-                        "C rising linearly from 0 (default 0: off)")
+                        "C rising linearly from 0 (0: off)")
     p.add_argument("--capacity-steps", type=positive_int, default=100_000,
-                   help="steps for C to reach C_max (default 100000)")
+                   help="steps for C to reach C_max")
     p.add_argument("--gamma", type=positive_float, default=1000.0,
-                   help="weight of |KL - C| (default 1000, Burgess et al.; in 38,400-step "
-                        "runs 1000 left the KL without information and 100 trained)")
-    p.add_argument("--latent", type=positive_int, default=10, help="latents (default 10)")
+                   help="weight of |KL - C| (1000: Burgess et al.; in 38,400-step runs 1000 "
+                        "left the KL without information and 100 trained)")
+    p.add_argument("--latent", type=positive_int, default=10, help="latents")
     p.add_argument("--steps", type=positive_int, default=20_000,
-                   help="optimiser steps (default 20000)")
+                   help="optimiser steps")
     p.add_argument("--batch-size", type=positive_int, default=64,
-                   help="images per step (default 64)")
+                   help="images per step")
     p.add_argument("--lr", type=positive_float, default=5e-4,
-                   help="Adam learning rate (default 5e-4)")
+                   help="Adam learning rate")
     p.add_argument("--limit", type=positive_int, default=None,
                    help="train on the first N images of the shuffled train split "
-                        "(default all 614,400)")
+                        "(if not given: all 614,400)")
     p.add_argument("--checkpoint-every", type=nonneg_int, default=1000,
-                   help="steps between checkpoints (default 1000)")
+                   help="steps between checkpoints")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run already in RUN (its checkpoint, metrics and models)")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
-                   help="bfloat16 autocast where the device has native bfloat16 (default on; "
-                        "about 1.4x faster on a CPU with AVX512-BF16; ignored elsewhere)")
+                   help="bfloat16 autocast where the device has native bfloat16 (about "
+                        "1.4x faster on a CPU with AVX512-BF16; ignored elsewhere)")
     p.add_argument("--seeds", type=seed_int, nargs="+", default=None, metavar="S",
                    help="train one model per seed at once, as one stacked model (each "
                         "with its own batches of --batch-size), saved as RUN/seed{S}/model; "
@@ -204,9 +205,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("run", metavar="RUN", type=input_name,
                    help="run folder (from train --out) or model path")
     p.add_argument("--metrics", type=metric_list, default=METRICS,
-                   help=f"comma-separated, from {', '.join(METRICS)} (default all)")
+                   help=f"comma-separated, from {', '.join(METRICS)}")
     p.add_argument("--fraction", type=probability, default=1.0,
-                   help="fraction of the papers' sample sizes (default 1: 10,000 training "
+                   help="fraction of the papers' sample sizes (1: 10,000 training "
                         "and 5,000 evaluation votes of 64, 10,000 MIG codes)")
 
     p = add_command(sub, "axes", cmd_axes, "which of scale, x and y each latent follows: a "
@@ -217,6 +218,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("run", metavar="RUN", type=input_name,
                    help="run folder (from train --out) or model path")
     p.add_argument("--n", type=positive_int, default=10_000,
-                   help="codes of uniformly sampled factors (default 10000)")
+                   help="codes of uniformly sampled factors")
     p.add_argument("--min-sd", type=nonneg_float, default=0.05,
-                   help="leave out latents whose code sd is below this (default 0.05)")
+                   help="leave out latents whose code sd is below this")

@@ -93,13 +93,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "impossible)")
     p.add_argument("--method", choices=("max", "soft", "hard"), default="max",
                    help="max: exact one-hot Gumbel-max draws; soft: Gumbel-softmax; hard: "
-                        "straight-through (one-hot) Gumbel-softmax (default max)")
+                        "straight-through (one-hot) Gumbel-softmax")
     p.add_argument("--tau", type=positive_float, default=None,
-                   help="temperature of soft/hard samples (default 1)")
-    p.add_argument("--n", type=positive_int, default=10000, help="how many samples (default "
-                   "10000)")
+                   help="temperature of soft/hard samples (if not given: 1)")
+    p.add_argument("--n", type=positive_int, default=10000, help="how many samples")
     p.add_argument("--show", type=nonneg_int, default=5,
-                   help="how many samples to print (default 5)")
+                   help="how many samples to print")
     p.add_argument("--out", type=output_file, default=None,
                    help="write all samples as CSV (one per line)")
     p = add_command(sub, "plot", cmd_plot,
@@ -109,10 +108,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     device=False)
     p.add_argument("--logits", type=logit_vector,
                    default=list(DEFAULT_LOGITS),
-                   help="comma-separated logits (default log of 0.05,0.1,0.05,0.3,0.5)")
+                   help="comma-separated logits log(pi_k)")
     p.add_argument("--taus", type=temperature_list, default=list(DEFAULT_TAUS),
-                   help="comma-separated temperatures (default 0.1,0.5,1,10)")
+                   help="comma-separated temperatures")
     p.add_argument("--n-mc", type=positive_int, default=100_000,
-                   help="samples per Monte Carlo expectation (default 100000)")
+                   help="samples per Monte Carlo expectation")
     p.add_argument("--out", type=output_file, default="gumbel_temperatures.png",
                    help="PNG file to write")

@@ -95,9 +95,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rule", choices=(*RULES, "modern"), default="hebbian",
                    help="learning rule, or 'modern' for the softmax network")
     p.add_argument("--eta", type=positive_float, default=None,
-                   help="Hebbian rate > 0 (default 1/N)")
+                   help="Hebbian rate > 0 (if not given: 1/N)")
     p.add_argument("--beta", type=positive_float, default=None,
-                   help="inverse temperature of the modern network (default 1)")
+                   help="inverse temperature of the modern network (if not given: 1)")
     p.add_argument("--out", type=output_model, required=True,
                    help="network NAME (NAME.safetensors + NAME.json)")
     p = add_command(sub, "recall", cmd_recall, "run the dynamics from cues",
@@ -108,7 +108,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("net", type=input_name, help="network saved by 'genlab hopfield store'")
     p.add_argument("cues", type=existing_file, help=".npy/.npz (C, N) of -1/0/+1 or glyphs")
     p.add_argument("--mode", choices=("async", "sync"), default=None,
-                   help="binary networks: async (default) or sync; not for modern ones")
+                   help="binary networks: async (if not given) or sync; not for modern ones")
     p.add_argument("--max-sweeps", type=positive_int, default=100,
                    help="sweep limit (modern network: update limit)")
     p.add_argument("--clamp", type=existing_file, default=None,
@@ -120,15 +120,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     examples="genlab hopfield capacity --n 200 --rule all --out cap.png\n"
                              "genlab hopfield capacity --n 1000 --rule hebbian "
                              "--alphas 0.12,0.13,0.14,0.15,0.16 --trials 2 --json")
-    p.add_argument("--n", type=positive_int, default=200, help="units (default 200)")
+    p.add_argument("--n", type=positive_int, default=200, help="units")
     p.add_argument("--rule", choices=(*CAPACITY_RULES, "all"), default="all")
     p.add_argument("--beta", type=positive_float, default=None,
-                   help="inverse temperature of the modern network (default 1)")
+                   help="inverse temperature of the modern network (if not given: 1)")
     p.add_argument("--trials", type=positive_int, default=1)
     p.add_argument("--alphas", type=_alphas, default=None,
-                   help="comma-separated loads (default 0.02..0.24)")
+                   help="comma-separated loads (if not given: 0.02..0.24)")
     p.add_argument("--mode", choices=("async", "sync"), default=None,
-                   help="binary networks: async (default) or sync; not for modern ones")
+                   help="binary networks: async (if not given) or sync; not for modern ones")
     p.add_argument("--max-sweeps", type=positive_int, default=100)
     p.add_argument("--out", type=output_file, default="hopfield_capacity.png",
                    help="PNG for the plot")

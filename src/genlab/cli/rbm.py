@@ -31,7 +31,7 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
     for action in parser._actions:
         if action.dest == "binarize":
             action.default = None
-            action.help = ("none, threshold at 0.5, or bernoulli resampling (default: "
+            action.help = ("none, threshold at 0.5, or bernoulli resampling (if not given: "
                            "threshold for Bernoulli units, none for Gaussian units; eval uses "
                            "the model's)")
 
@@ -39,7 +39,7 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
 def _add_threads(parser: argparse.ArgumentParser) -> None:
     """``--threads`` (dest ``threads``): the entry point applies it before the command runs."""
     parser.add_argument("--threads", dest="threads", type=thread_count, default=None,
-                        help="CPU threads for torch (default: torch's choice); 1 is fastest "
+                        help="CPU threads for torch (if not given: torch's choice); 1 is fastest "
                              "for small models on a busy machine")
 
 
@@ -131,10 +131,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _data_options(p)
     add_checkpointed_output(p, "OUT")
     p.add_argument("--hidden", type=positive_int, default=500,
-                   help="number of hidden units (default 500)")
+                   help="number of hidden units")
     p.add_argument("--visible", choices=VISIBLE_UNITS, default="bernoulli",
-                   help="visible units (default bernoulli; data are then thresholded at 0.5 "
-                        "unless --binarize says otherwise)")
+                   help="visible units (for bernoulli, data are thresholded at 0.5 unless "
+                        "--binarize says otherwise)")
     p.add_argument("--method", choices=("cd", "pcd"), default="pcd",
                    help="cd (chains restart at the data) or pcd (persistent chains)")
     p.add_argument("--k", type=positive_int, default=1, help="Gibbs sweeps per update")
@@ -146,7 +146,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--schedule", choices=("constant", "linear"), default="constant",
                    help="learning-rate schedule (linear decays to 0)")
     p.add_argument("--sigma", type=positive_float, default=None,
-                   help="Gaussian units: initial (or fixed) standard deviation (default 1)")
+                   help="Gaussian units: initial (or fixed) standard deviation (if not given: 1)")
     p.add_argument("--fixed-variance", action="store_true",
                    help="Gaussian units: keep sigma fixed instead of learning it")
     _add_threads(p)
@@ -161,15 +161,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("model", type=input_name, help="model name given to 'genlab rbm train --out'")
     _data_options(p)
     p.set_defaults(split="test")
-    for action in p._actions:
-        if action.dest == "split":
-            action.help = "which part of the data set (default test)"
     p.add_argument("--ais-runs", type=_at_least(2), default=100,
-                   help="independent AIS runs, at least 2 (default 100)")
+                   help="independent AIS runs, at least 2")
     p.add_argument("--ais-betas", type=_at_least(3), default=10000,
-                   help="intermediate distributions, at least 3 (default 10000)")
+                   help="intermediate distributions, at least 3")
     p.add_argument("--ais-layer", choices=AIS_LAYERS, default="auto",
-                   help="the layer AIS anneals over: auto (default: hidden when it has at most "
+                   help="the layer AIS anneals over: auto (hidden when it has at most "
                         "20 units and is the smaller layer, else visible), visible "
                         "(Salakhutdinov and Murray's base-rate model) or hidden")
     _add_threads(p)
@@ -177,18 +174,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(sub, "sample", cmd_sample, "save a grid of samples from long Gibbs chains",
                     examples="genlab rbm sample rbm500 --n 64 --steps 1000 --out samples.png")
     p.add_argument("model", type=input_name, help="model name given to 'genlab rbm train --out'")
-    p.add_argument("--n", type=positive_int, default=64, help="number of chains (default 64)")
+    p.add_argument("--n", type=positive_int, default=64, help="number of chains")
     p.add_argument("--steps", type=positive_int, default=1000,
-                   help="Gibbs sweeps per chain (default 1000)")
+                   help="Gibbs sweeps per chain")
     p.add_argument("--out", type=output_file, default="samples.png",
-                   help="PNG to write (default samples.png)")
+                   help="PNG to write")
     _add_threads(p)
 
     p = add_command(sub, "filters", cmd_filters, "save a grid of the learned filters (rows of W)",
                     examples="genlab rbm filters rbm500 --n 100 --out filters.png", seed=False,
                     device=False)
     p.add_argument("model", type=input_name, help="model name given to 'genlab rbm train --out'")
-    p.add_argument("--n", type=positive_int, default=100, help="how many filters (default 100)")
+    p.add_argument("--n", type=positive_int, default=100, help="how many filters")
     p.add_argument("--out", type=output_file, default="filters.png",
-                   help="PNG to write (default filters.png)")
+                   help="PNG to write")
 

@@ -86,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="examples:\n" + "\n".join("  " + e for e in examples.splitlines()),
         formatter_class=HELP_FORMATTER)
     p.add_argument("--out", type=output_dir, default="genlab-report",
-                   help="report folder (default genlab-report)")
+                   help="report folder")
     p.add_argument("--quick", action="store_true", help="small settings: about two minutes")
     p.add_argument("--only", type=step_names, default=None,
                    help="comma-separated steps to run: hopfield, capacity, tsp, boltzmann, rbm, "
@@ -94,8 +94,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--screenshot", type=output_file, default=None, metavar="PNG",
                    help="also render the page in headless Chromium and save a screenshot")
     p.add_argument("--threads", type=thread_count, default=None,
-                   help="CPU threads for torch (default: torch's choice)")
+                   help="CPU threads for torch (if not given: torch's choice)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed")
     p.add_argument("--device", type=device_name, default="auto", help="auto | cpu | cuda[:N]")
     p.set_defaults(func=cmd_tour)

@@ -66,11 +66,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "genlab tsp solve dist.npy --method mean-field --polish 2opt")
     p.add_argument("instance", metavar="INSTANCE", type=data_source, help=INSTANCE_HELP)
     p.add_argument("--method", default="mean-field", choices=METHODS,
-                   help="hopfield-tank, mean-field or elastic-net (default mean-field)")
+                   help="hopfield-tank, mean-field or elastic-net")
     p.add_argument("--restarts", type=positive_int, default=16,
-                   help="independent runs, computed as one batch (default 16)")
+                   help="independent runs, computed as one batch")
     p.add_argument("--polish", default="none", choices=POLISHES,
-                   help="also report the network's tour after 2-opt (separately; default none)")
+                   help="also report the network's tour after 2-opt (separately)")
     p.add_argument("--plot", type=output_file, default=None,
                    help="PNG with the tour and the energy over the run")
     p.add_argument("--out", type=output_file, default=None,

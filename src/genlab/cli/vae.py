@@ -130,11 +130,11 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--schedule", choices=("constant", "cosine"), default=None,
                    help="learning-rate schedule")
     p.add_argument("--val", type=nonneg_int, default=0,
-                   help="hold out the last N training images for validation (default 0)")
+                   help="hold out the last N training images for validation")
     p.add_argument("--patience", type=positive_int, default=None,
                    help="early stopping after this many epochs without validation gain")
     p.add_argument("--checkpoint-every", type=nonneg_int, default=500,
-                   help="steps between checkpoints (default 500; 0: epoch ends only)")
+                   help="steps between checkpoints (0: epoch ends only)")
     p.add_argument("--resume", action="store_true",
                    help="continue from RUN/checkpoint exactly where it stopped")
     p.add_argument("--overwrite", action="store_true",
@@ -149,7 +149,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latent", type=positive_int, default=None, help="latent dimension")
     p.add_argument("--arch", choices=("mlp", "conv"), default=None, help="network type")
     p.add_argument("--channels", type=int_list, default=None,
-                   help="conv channels per stride-2 layer (default 32,64)")
+                   help="conv channels per stride-2 layer (if not given: 32,64)")
 
 
 def check_channels(args: argparse.Namespace) -> None:
@@ -249,15 +249,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "genlab vae train fashion-mnist --out runs/vae --resume")
     add_train_options(p)
     p.add_argument("--latent-type", default="gaussian", choices=sorted(LATENT_TYPES),
-                   help="the latent variable's family (default gaussian)")
+                   help="the latent variable's family")
     p.add_argument("--activation", choices=("relu", "elu", "gelu", "silu", "tanh"),
                    default=None, help="hidden activation")
     p.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default=None,
-                   help="decoder p(x|z) (default bernoulli; gaussian for --binarize none)")
+                   help="decoder p(x|z) (if not given: bernoulli; gaussian for --binarize none)")
     p.add_argument("--kl-warmup", type=probability, default=None,
                    help="fraction of training over which the KL weight rises from 0 to 1")
     p.add_argument("--iw-train", type=positive_int, default=None,
-                   help="train on the IWAE bound with K samples (default 1: the ELBO)")
+                   help="train on the IWAE bound with K samples (if not given: 1, the ELBO)")
     for spec in LATENT_TYPES.values():
         if spec.add_arguments is not None:
             before = len(p._actions)
@@ -269,27 +269,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "genlab vae eval runs/vae --iw 5000 --n 1000 --json")
     add_run_options(p)
     p.add_argument("--iw", type=positive_int, default=1000,
-                   help="importance samples K of the IWAE estimate (default 1000)")
+                   help="importance samples K of the IWAE estimate")
     p.add_argument("--n", type=positive_int, default=None,
-                   help="evaluate the first N test images (default all)")
+                   help="evaluate the first N test images (if not given: all)")
     p.add_argument("--batch-size", type=positive_int, default=100,
-                   help="test images per batch (default 100)")
+                   help="test images per batch")
 
     p = add_command(sub, "sample", cmd_sample, "save a grid of samples from the model",
                     examples="genlab vae sample runs/vae --n 64 --out samples.png")
     p.add_argument("run", metavar="RUN", type=input_name,
                    help="run folder (from train --out) or model path")
-    p.add_argument("--n", type=positive_int, default=64, help="how many samples (default 64)")
+    p.add_argument("--n", type=positive_int, default=64, help="how many samples")
     p.add_argument("--out", type=output_file, default="samples.png",
-                   help="PNG file (default samples.png)")
+                   help="PNG file")
 
     p = add_command(sub, "reconstruct", reconstruct_command,
                     "save test images beside their reconstructions",
                     examples="genlab vae reconstruct runs/vae --out recon.png")
     add_run_options(p)
-    p.add_argument("--n", type=positive_int, default=16, help="how many images (default 16)")
+    p.add_argument("--n", type=positive_int, default=16, help="how many images")
     p.add_argument("--out", type=output_file, default="recon.png",
-                   help="PNG file (default recon.png)")
+                   help="PNG file")
 
     p = add_command(sub, "manifold", cmd_manifold,
                     "decode a grid over a 2-D latent space; scatter the test codes",
@@ -298,9 +298,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_run_options(p)
     p.add_argument("--grid", type=positive_int, default=20, help="grid points per axis")
     p.add_argument("--span", type=positive_float, default=3.0,
-                   help="the grid covers [-span, span] on each axis (default 3)")
+                   help="the grid covers [-span, span] on each axis")
     p.add_argument("--out", type=output_file, default="manifold.png",
-                   help="PNG file (default manifold.png)")
+                   help="PNG file")
     p.add_argument("--codes", type=output_file, default=None,
                    help="also save a scatter of test codes here")
     p.add_argument("--n", type=positive_int, default=None, help="test images for --codes")

@@ -28,21 +28,21 @@ def categories(text: str) -> tuple[int, int]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("categorical latents (--latent-type categorical)")
     g.add_argument("--categories", type=categories, default=None, metavar="MxK",
-                   help="M categorical latents with K classes each (default 20x10)")
+                   help="M categorical latents with K classes each (if not given: 20x10)")
     g.add_argument("--estimator", choices=ESTIMATORS, default=None,
                    help="gradient estimator: gumbel (relaxed sample), straight-through, "
                         "reinforce (score function with a moving-average baseline); "
-                        "default gumbel")
+                        "if not given, gumbel")
     g.add_argument("--hard", action="store_true",
                    help="straight-through Gumbel-softmax (same as --estimator "
                         "straight-through)")
     # None: not given (vae train refuses these flags for other latent types)
     g.add_argument("--tau0", type=positive_float, default=None,
-                   help="initial temperature (default 1)")
+                   help="initial temperature (if not given: 1)")
     g.add_argument("--tau-min", type=positive_float, default=None,
-                   help="temperature floor (default 0.5)")
+                   help="temperature floor (if not given: 0.5)")
     g.add_argument("--anneal-rate", type=nonneg_float, default=None,
-                   help="r in tau = max(tau_min, tau0 exp(-r step)) (default 1e-4)")
+                   help="r in tau = max(tau_min, tau0 exp(-r step)) (if not given: 1e-4)")
 
 
 def build(args: argparse.Namespace, image_shape: tuple[int, int]) -> LatentModel:

@@ -14,6 +14,7 @@ from typing import Literal
 
 import torch
 
+from genlab import registry
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
 from genlab.hopfield.dynamics import Dynamics, run_dynamics
@@ -21,7 +22,7 @@ from genlab.hopfield.learning import RULES, learn
 from genlab.hopfield.modern import ModernHopfield
 from genlab.hopfield.patterns import as_spins
 from genlab.hopfield.recall import Recall, nearest_patterns
-from genlab.io import load_model, model_paths, save_model
+from genlab.io import SavedModel, save_model
 from genlab.spins import spin_energy
 from genlab.validate import check_spins, setting
 
@@ -259,8 +260,13 @@ def load_hopfield(path: str | os.PathLike[str], device: str | torch.device = "cp
                   ) -> HopfieldNetwork | ModernHopfield:
     """Load a binary (:class:`HopfieldNetwork`) or modern (:class:`ModernHopfield`)
     network saved with ``save``; the file's config says which."""
-    tensors, cfg, _ = load_model(path, KIND, device=resolve_device(device))
-    where = str(model_paths(path)[1])
-    if cfg.get("rule") == "modern":
-        return ModernHopfield.from_saved(tensors, cfg, where)
-    return HopfieldNetwork.from_saved(tensors, cfg, where)
+    return registry.load(path, device, family="hopfield")
+
+
+def from_saved_model(saved: SavedModel, device: str | torch.device = "cpu"
+                     ) -> HopfieldNetwork | ModernHopfield:
+    """The registry's builder for the kind ``hopfield`` (see :mod:`genlab.registry`)."""
+    tensors = saved.tensors(resolve_device(device))
+    if saved.config.get("rule") == "modern":
+        return ModernHopfield.from_saved(tensors, saved.config, saved.where)
+    return HopfieldNetwork.from_saved(tensors, saved.config, saved.where)

@@ -30,8 +30,9 @@ from typing import Any, ClassVar, NamedTuple, Protocol
 import torch
 from torch import nn
 
+from genlab import registry
 from genlab.errors import GenlabError
-from genlab.io import load_model, model_paths, read_header, save_model
+from genlab.io import SavedModel, model_paths, open_model, save_model
 from genlab.train import LossOutput
 from genlab.validate import check_tensors, config_from_dict, expected_state
 
@@ -39,8 +40,10 @@ MODEL_REGISTRY: dict[str, type[LatentModel]] = {}
 
 
 def register_model(cls: type[LatentModel]) -> type[LatentModel]:
-    """Class decorator: make ``cls`` loadable by :func:`load_latent_model` under ``cls.kind``."""
+    """Class decorator: make ``cls`` loadable by :func:`load_latent_model` (and
+    :func:`genlab.registry.load`) under ``cls.kind``."""
     MODEL_REGISTRY[cls.kind] = cls
+    registry.register(cls.kind, "latent", f"{__name__}:from_saved_model")
     return cls
 
 
@@ -114,7 +117,7 @@ class LatentModel(nn.Module):
 
 def model_kind(path: str | os.PathLike[str]) -> str:
     """The ``kind`` recorded in ``NAME.json`` (raises GenlabError when unreadable)."""
-    return read_header(path)["kind"]
+    return open_model(path).kind
 
 
 def resolve_model_path(path: str | os.PathLike[str]) -> Path:
@@ -139,22 +142,25 @@ def resolve_model_path(path: str | os.PathLike[str]) -> Path:
 def load_latent_model(path: str | os.PathLike[str], device: torch.device | str = "cpu",
                       kind: str | None = None) -> tuple[LatentModel, dict[str, Any]]:
     """Load any registered latent model from ``NAME`` or a run folder: ``(model, meta)``."""
-    p = resolve_model_path(path)
-    found = model_kind(p)
-    if found not in MODEL_REGISTRY:
-        raise GenlabError(f"{p} holds a {found!r} model, not an autoencoder or VAE "
-                          f"(known: {', '.join(sorted(MODEL_REGISTRY))})")
-    if kind is not None and found != kind:
-        raise GenlabError(f"{p} holds a {found!r} model, not a {kind!r} model")
-    cls = MODEL_REGISTRY[found]
-    tensors, config, meta = load_model(p, kind=found, nan_ok=cls.nan_buffers)
-    where = f"{model_paths(p)[1]}"
-    cfg = config_from_dict(cls.config_class, config, where)
-    check_tensors(tensors, expected_state(lambda: cls.from_config(cfg), where), where)
+    saved = open_model(resolve_model_path(path))
+    return registry.load_saved(saved, device, family="latent", kind=kind), saved.meta
+
+
+def from_saved_model(saved: SavedModel, device: torch.device | str = "cpu") -> LatentModel:
+    """The registry's builder for every latent kind (see :mod:`genlab.registry`): the
+    config and every tensor checked against a freshly built model of the class."""
+    if saved.kind not in MODEL_REGISTRY:
+        raise GenlabError(f"{saved.where} holds a {saved.kind!r} model, not an autoencoder "
+                          f"or VAE (known: {', '.join(sorted(MODEL_REGISTRY))})")
+    cls = MODEL_REGISTRY[saved.kind]
+    tensors = saved.tensors(nan_ok=cls.nan_buffers)
+    cfg = config_from_dict(cls.config_class, saved.config, saved.where)
+    check_tensors(tensors, expected_state(lambda: cls.from_config(cfg), saved.where),
+                  saved.where)
     with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten: building
         model = cls.from_config(cfg)         # them must not move the caller's global RNG
     model.load_state_dict(tensors)
-    return model.to(device).eval(), meta
+    return model.to(device).eval()
 
 
 # ----- variational models --------------------------------------------------------------------

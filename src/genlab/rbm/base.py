@@ -26,6 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from genlab import registry
 from genlab.checkpoints import (
     Interrupt,
     data_identity,
@@ -35,7 +36,7 @@ from genlab.checkpoints import (
 )
 from genlab.device import denormals_flushed, resolve_device
 from genlab.errors import GenlabError
-from genlab.io import delete_model, load_model, model_paths, read_header, save_model
+from genlab.io import SavedModel, delete_model, load_model, save_model
 from genlab.memory import check_allocation, tensor_bytes
 from genlab.progress import log
 from genlab.rbm.energy import (
@@ -555,6 +556,20 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                           meta=meta)
 
     @classmethod
+    def from_saved_model(cls, saved: SavedModel, device: str = "auto") -> BaseRBM:
+        """The registry's builder for the kinds ``rbm.<class name>`` (see
+        :mod:`genlab.registry`); ``device`` replaces the saved device setting."""
+        tensors, config, meta = saved.tensors(), dict(saved.config), saved.meta
+        config["device"] = device
+        model = cls._from_saved(tensors, config, meta)
+        where = f"{saved.where}: meta"
+        setting(meta, "binarize", str, where, default=None,
+                choices=("none", "threshold", "bernoulli"))
+        setting(meta, "image_shape", tuple[int, int] | None, where, default=None, low=1)
+        model.meta_ = meta
+        return model
+
+    @classmethod
     def _from_saved(cls, tensors: dict[str, torch.Tensor], config: dict[str, Any],
                     meta: dict[str, Any]) -> BaseRBM:
         names = ["components", "intercept_hidden", "intercept_visible", "h_samples"]
@@ -611,21 +626,4 @@ def load_rbm(path: str | os.PathLike[str], device: str = "auto") -> BaseRBM:
     ``device`` replaces the saved device setting. Raises :class:`GenlabError` for a
     missing, corrupt or non-RBM file.
     """
-    from genlab.rbm.bernoulli import BernoulliRBM
-    from genlab.rbm.gaussian import GaussianBernoulliRBM
-
-    classes = {f"rbm.{c.__name__}": c for c in (BernoulliRBM, GaussianBernoulliRBM)}
-    jpath = model_paths(path)[1]
-    kind = read_header(path)["kind"]
-    if kind not in classes:
-        raise GenlabError(f"{jpath} holds a {kind!r} model, not an RBM; give a model saved by "
-                          "'genlab rbm train'")
-    tensors, config, meta = load_model(path, kind)
-    config["device"] = device
-    model = classes[kind]._from_saved(tensors, config, meta)
-    where = f"{jpath}: meta"
-    setting(meta, "binarize", str, where, default=None, choices=("none", "threshold", "bernoulli"))
-    setting(meta, "image_shape", tuple[int, int] | None, where, default=None, low=1)
-    model.meta_ = meta
-    return model
-
+    return registry.load(path, device, family="rbm")
