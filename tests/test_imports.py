@@ -27,8 +27,8 @@ MODEL_PACKAGES = ("genlab.hopfield", "genlab.tsp", "genlab.boltzmann",
                   "genlab.rbm", "genlab.latent", "genlab.metrics")
 FLOOR = ("genlab.io", "genlab.device", "genlab.errors", "genlab.progress", "genlab.validate",
          "genlab.checkpoints", "genlab.memory", "genlab.outputs", "genlab.results",
-         "genlab.spins", "genlab.native", "genlab.data", "genlab.registry", "genlab.train", "genlab.plots",
-         "genlab.report")
+         "genlab.spins", "genlab.native", "genlab.data", "genlab.registry", "genlab.train",
+         "genlab.plots", "genlab.report")
 # Entry points that run the command line when imported (``python -m genlab``).
 ENTRY_POINTS = {"genlab.__main__"}
 

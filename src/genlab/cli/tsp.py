@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=output_file, default=None,
                    help="also write the JSON result to this file")
     p.add_argument("--threads", dest="threads", type=thread_count, default=None,
-                   help="CPU threads for torch (default: torch's choice); the networks are "
+                   help="CPU threads for torch (if not given: torch's choice); the networks are "
                         "many small tensors, for which 1 is often fastest on a busy machine")
     p = add_command(sub, "exact", cmd_exact, f"the optimal tour by Held-Karp (n <= "
                     f"{HELD_KARP_MAX_N})", examples="genlab tsp exact burma14\n"
