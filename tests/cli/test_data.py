@@ -115,3 +115,14 @@ def test_data_dir_that_does_not_exist(user_error, tmp_path, monkeypatch):
     assert "nowhere' not found" in user_error("data", "list", "--data-dir", tmp_path / "nowhere")
     monkeypatch.setenv("GENLAB_DATA", str(tmp_path / "nowhere"))
     assert "GENLAB_DATA" in user_error("data", "show", "fashion-mnist", "--out", out)
+
+
+def test_show_prints_what_the_library_preview_returns(cli, tmp_path):
+    from genlab.data.preview import preview_dataset
+
+    out = tmp_path / "g.png"
+    res = cli("data", "show", "digits", "--n", "9", "--split", "test", "--labels", "--seed",
+              "3", "--out", out, "--json")
+    assert res.code == 0
+    assert res.json() == preview_dataset("digits", out, n=9, split="test", labels=True,
+                                         seed=3).to_dict()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
 from genlab.cli.common import (
     add_command,
     add_data_options,
@@ -15,9 +13,8 @@ from genlab.cli.common import (
     output_file,
     positive_int,
 )
-from genlab.data import FASHION_CLASSES, list_datasets, load_dataset
-from genlab.errors import GenlabError
-from genlab.plots import plot_image_grid
+from genlab.data import list_datasets
+from genlab.data.preview import preview_dataset
 
 
 def cmd_list(args: argparse.Namespace) -> None:
@@ -38,27 +35,10 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> None:
-    data = load_dataset(args.data, split=args.split, binarize=args.binarize, spins=False,
-                        limit=args.limit, data_dir=args.data_dir)
-    if args.labels and data.labels is None:
-        raise GenlabError(f"--labels: {args.data} has no labels to show (a .npz gives them as "
-                          "y, an IDX images file in the labels file beside it); drop --labels")
-    gen = torch.Generator().manual_seed(args.seed)
-    n = min(args.n, len(data))
-    idx = torch.randperm(len(data), generator=gen)[:n].sort().values
-    images = data.draw(gen, idx).reshape(n, *data.image_shape)
-    captions = None
-    if args.labels:
-        names = FASHION_CLASSES if args.data == "fashion-mnist" else None
-        captions = [names[int(c)] if names else str(int(c)) for c in data.labels[idx]]
-    title = f"{args.data} ({args.split}, binarize={args.binarize}): {n} of {len(data)}"
-    plot_image_grid(images, args.out, title=title, labels=captions, vmin=0.0, vmax=1.0)
-    x = data.images
-    emit(args, {"name": args.data, "out": str(args.out), "shown": n, "size": len(data),
-                "split": args.split, "shape": list(data.image_shape), "source": data.source,
-                "binarize": args.binarize, "min": float(x.min()), "max": float(x.max()),
-                "mean": float(x.mean()),
-                "classes": None if data.labels is None else int(data.labels.max()) + 1},
+    result = preview_dataset(args.data, args.out, n=args.n, split=args.split,
+                             binarize=args.binarize, limit=args.limit, labels=args.labels,
+                             seed=args.seed, data_dir=args.data_dir)
+    emit(args, result,
          lambda r: f"saved {r['shown']} of {r['size']} {r['name']} images to {r['out']}")
 
 
