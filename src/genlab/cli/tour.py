@@ -24,16 +24,9 @@ INTRO = ("Every model of the lecture, run end to end on built-in data: Hopfield 
 
 def cmd_tour(args: argparse.Namespace) -> int:
     from genlab.tour.runner import TourContext, check_report_folder, run_tour
-    from genlab.tour.steps import STEP_KEYS, STEPS
+    from genlab.tour.steps import select_steps
 
-    steps = STEPS
-    if args.only:
-        keys = [k.strip() for k in args.only.split(",") if k.strip()]
-        unknown = [k for k in keys if k not in STEP_KEYS]
-        if unknown or not keys:
-            raise GenlabError(f"unknown tour step(s) {', '.join(unknown) or '(none)'}; choose "
-                              f"from {', '.join(STEP_KEYS)}")
-        steps = [s for s in STEPS if s.key in keys]
+    steps = select_steps(args.only)
     out = Path(args.out)
     check_report_folder(out)
     if args.screenshot:  # before the tour, not after minutes of work
@@ -59,14 +52,12 @@ def cmd_tour(args: argparse.Namespace) -> int:
 
 def step_names(text: str) -> str:
     """argparse type: comma-separated names of tour steps (checked against the steps)."""
-    from genlab.tour.steps import STEP_KEYS
+    from genlab.tour.steps import select_steps
 
-    keys = [k.strip() for k in text.split(",") if k.strip()]
-    unknown = [k for k in keys if k not in STEP_KEYS]
-    if unknown or not keys:
-        raise argparse.ArgumentTypeError(
-            f"unknown tour step(s) {', '.join(repr(k) for k in unknown) or '(none given)'}; "
-            f"choose from {', '.join(STEP_KEYS)}")
+    try:
+        select_steps(text)
+    except GenlabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 
