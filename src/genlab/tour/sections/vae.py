@@ -30,8 +30,8 @@ def _vae(ctx: TourContext) -> StepOutput:
                "training seconds": trained.seconds, "test ELBO (nats/image)": ev.elbo,
                f"test -log p(x), IWAE K={ev.k} (nats/image)": ev.nll_iw, "test images": ev.n}
     command = command_text(
-        ["vae", "train", "mnist5k", "--latent", 2, "--epochs", epochs, "--out",
-              "runs/vae2", "--overwrite", "--seed", s, *dev],
+        ["vae", "train", "mnist5k", "--latent", 2, "--epochs", epochs, "--out", "runs/vae2",
+         "--overwrite", "--seed", s, *dev],
         ["vae", "reconstruct", "runs/vae2", "--n", 16, "--out", "vae_reconstructions.png",
          "--seed", s, *dev],
         ["vae", "sample", "runs/vae2", "--n", 64, "--out", "vae_samples.png", "--seed", s, *dev],
