@@ -89,7 +89,7 @@ def keep_freed_memory(mmap_threshold: int = 64 << 20, trim_threshold: int = 512 
     115 to 78 ms in float32. Returns whether the settings took (False off glibc).
 
     It changes the allocator of the whole process, so no library function calls it: the
-    ``genlab`` command does, once per process (:func:`genlab.cli.main.process_settings`),
+    ``genlab`` command does, once per process (``genlab.cli.main.process_settings``),
     and a program that trains on the CPU may call it itself.
     """
     try:

@@ -29,7 +29,7 @@ Every size a file declares is checked against the file and the machine's memory 
 
 Every image is returned as float32 intensities in [0, 1] (values above 1 mean a 0-255
 scale and are divided by 255: decided over the whole file for ``.npy``/``.npz``, over the
-rows read for IDX); binarisation and spins are applied by :meth:`ImageDataset.draw`.
+rows read for IDX); binarisation and spins are applied by ``ImageDataset.draw``.
 A data folder named by ``data_dir`` (``--data-dir``) or ``$GENLAB_DATA`` must exist, and
 is the only place searched: it never falls back to the system copy.
 """
@@ -79,7 +79,7 @@ class ImageDataset:
         labels: ``(n,)`` int64 class labels, or None.
         source: where the data came from (package, file or folder).
         split: ``train``, ``test`` or ``all``.
-        binarize: ``none``, ``threshold`` or ``bernoulli`` (applied by :meth:`draw`).
+        binarize: ``none``, ``threshold`` or ``bernoulli`` (applied by ``draw``).
         spins: map {0,1} to {-1,+1} after binarising.
     """
 
@@ -249,7 +249,7 @@ def fashion_mnist_dir(data_dir: str | os.PathLike[str] | None = None) -> Path | 
 
     When a folder is named (``data_dir``, else ``$GENLAB_DATA``) only it and its
     ``fashion-mnist`` subfolder are searched, and it must exist (else
-    :class:`GenlabError`); otherwise ``/usr/share/datasets/fashion-mnist``.
+    ``GenlabError``); otherwise ``/usr/share/datasets/fashion-mnist``.
     """
     named = _data_folder(data_dir)
     candidates = [named[0], named[0] / "fashion-mnist"] if named else [FASHION_SYSTEM_DIR]
@@ -450,7 +450,7 @@ def _load_png_folder(folder: Path, split: str, limit: int | None) -> np.ndarray:
 
 def _sniff(path: Path) -> str:
     """What kind of data file ``path`` is, from its first bytes (then its name):
-    ``npz``, ``npy`` or ``idx``; anything else is a :class:`GenlabError` listing the formats."""
+    ``npz``, ``npy`` or ``idx``; anything else is a ``GenlabError`` listing the formats."""
     head = file_head(path, "data")
     if not head:
         raise GenlabError(f"{path} is empty (0 bytes); give {USER_FORMATS}")
@@ -512,22 +512,22 @@ def _load_user(spec: str, split: str, limit: int | None
 
 
 def is_builtin(name: str) -> bool:
-    """True when ``name`` is one of :data:`BUILTIN`."""
+    """True when ``name`` is one of ``BUILTIN``."""
     return name in BUILTIN
 
 
 def load_dataset(name: str, split: str = "train", binarize: str = "none", spins: bool = False,
                  limit: int | None = None, data_dir: str | os.PathLike[str] | None = None
                  ) -> ImageDataset:
-    """Load a built-in data set or a user file as an :class:`ImageDataset`.
+    """Load a built-in data set or a user file as an ``ImageDataset``.
 
     Args:
         name: ``digits``, ``mnist5k``, ``fashion-mnist``, a ``.npz`` or ``.npy`` path, an
             IDX images path (or ``IMAGES,LABELS``), or a folder of PNGs.
         split: ``train``, ``test`` or ``all`` (see the module docs for each split).
         binarize: ``none``, ``threshold`` (``1[x > 0.5]``) or ``bernoulli``
-            (``x_b ~ Bernoulli(x)``, redrawn on every :meth:`ImageDataset.draw`).
-        spins: map {0,1} to {-1,+1} (``s = 2x - 1``) in :meth:`ImageDataset.draw`.
+            (``x_b ~ Bernoulli(x)``, redrawn on every ``ImageDataset.draw``).
+        spins: map {0,1} to {-1,+1} (``s = 2x - 1``) in ``ImageDataset.draw``.
         limit: keep only the first ``limit`` examples of the split.
         data_dir: the folder holding Fashion-MNIST's files (default ``$GENLAB_DATA``, else
             the system copy); a folder named here must exist and hold them.

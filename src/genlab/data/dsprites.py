@@ -27,7 +27,7 @@ so every sprite stays inside the 64x64 canvas; the sprite coordinates are
 * ellipse: ``u^2 + (2 v)^2 <= 1`` (axes 2:1),
 * heart: ``(a^2 + b^2 - 1)^3 - a^2 b^3 <= 0`` with ``(a, b) = 1.15 (u, -v) + (0, 0.1)``.
 
-Nothing is stored: :func:`render` rasterises any batch of factor indices, vectorised
+Nothing is stored: ``render`` rasterises any batch of factor indices, vectorised
 over the batch and the pixels, on any device.
 """
 
@@ -169,7 +169,7 @@ def render(factors: torch.Tensor, device: torch.device | str | None = None,
 
     Vectorised over images and pixels (``chunk`` images at a time to bound memory);
     runs on ``device`` (default: the device of ``factors``). Factors given on the CPU are
-    checked there and, for a GPU, copied without waiting for it (see :func:`sprite_mask`).
+    checked there and, for a GPU, copied without waiting for it (see ``sprite_mask``).
     """
     factors = _check_factors(factors)
     device = torch.device(device) if device is not None else factors.device
@@ -195,7 +195,7 @@ def render(factors: torch.Tensor, device: torch.device | str | None = None,
 
 
 def images(index: torch.Tensor, device: torch.device | str | None = None) -> torch.Tensor:
-    """Images ``(n, 64, 64)`` of image indices ``(n,)`` (see :func:`render`)."""
+    """Images ``(n, 64, 64)`` of image indices ``(n,)`` (see ``render``)."""
     index = _check_index(index)
     return render(index_to_factors(index), device=device)
 
@@ -216,7 +216,7 @@ def split_indices(split: str) -> np.ndarray:
 def load_dsprites_arrays(split: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, str]:
     """``(images (n, 64, 64) float32, shape labels (n,), source)`` for ``load_dataset``.
 
-    Holds ``limit`` images of the split in memory (default :data:`DEFAULT_LIMIT`; the whole
+    Holds ``limit`` images of the split in memory (default ``DEFAULT_LIMIT``; the whole
     set would need 12 GB as float32), taken in the split's fixed shuffled order so that any
     prefix covers all factors.
     """
@@ -233,11 +233,11 @@ def load_dsprites_arrays(split: str, limit: int | None) -> tuple[np.ndarray, np.
 class DSpritesData:
     """All of dSprites as a training set that renders each batch when it is drawn.
 
-    It has what :func:`genlab.train.fit` draws from (``len``, ``draw(generator, index)``)
+    It has what ``genlab.train.fit`` draws from (``len``, ``draw(generator, index)``)
     and what a run records about its data (``name``, ``binarize``, ``image_shape``), so
     a model trains on every one of the 737,280 images without holding them in memory.
-    ``indices`` restricts it to a subset (e.g. :func:`split_indices`). Batches are
-    rendered on ``device``; :func:`genlab.train.fit` trains from :meth:`on_device` of its
+    ``indices`` restricts it to a subset (e.g. ``split_indices``). Batches are
+    rendered on ``device``; ``genlab.train.fit`` trains from ``on_device`` of its
     own device, so on a GPU no image is made on the CPU or copied to the device.
     """
 
@@ -272,7 +272,7 @@ class DSpritesData:
     def draw(self, generator: torch.Generator | None = None,
              index: torch.Tensor | None = None) -> torch.Tensor:
         """Images ``(n, 4096)`` (flattened, {0, 1}) of rows ``index`` (default: all),
-        rendered on :attr:`device`."""
+        rendered on ``device``."""
         if index is None:
             if len(self) > DEFAULT_LIMIT:
                 raise GenlabError(f"drawing all {len(self)} dSprites images at once needs "

@@ -44,7 +44,7 @@ class AEConfig:
     corrupt: str = ""                        # denoising: gauss:S | mask:P | saltpepper:P
 
     def validate(self) -> None:
-        """Raise :class:`GenlabError` for impossible settings."""
+        """Raise ``GenlabError`` for impossible settings."""
         ok = [(self.arch in ARCHITECTURES, f"unknown architecture {self.arch!r}"),
               (self.loss in AE_LOSSES, f"unknown loss {self.loss!r}; choose bce or mse"),
               (self.latent >= 1, "the latent dimension must be >= 1"),

@@ -3,15 +3,15 @@ variational interface the ELBO/IWAE code and ``genlab vae eval/sample/reconstruc
 
 Two levels:
 
-* :class:`LatentModel` (every autoencoder and VAE): an ``nn.Module`` built from a typed
+* ``LatentModel`` (every autoencoder and VAE): an ``nn.Module`` built from a typed
   dataclass ``config`` (which must have ``image_shape: tuple[int, int]``), trained by
-  :func:`genlab.train.fit` through ``loss(x, generator)``, with ``encode`` (codes),
-  ``reconstruct`` and ``save``; :func:`load_latent_model` rebuilds any registered
+  ``genlab.train.fit`` through ``loss(x, generator)``, with ``encode`` (codes),
+  ``reconstruct`` and ``save``; ``load_latent_model`` rebuilds any registered
   ``kind``.
-* :class:`VariationalModel` (VAE-like models, encoder q(z|x), decoder p(x|z), prior
-  p(z)): a subclass provides :meth:`~VariationalModel.posterior`,
-  :meth:`~VariationalModel.prior_log_prob`, :meth:`~VariationalModel.prior_sample`,
-  :meth:`~VariationalModel.decoder_log_prob` and :meth:`~VariationalModel.decode_mean`;
+* ``VariationalModel`` (VAE-like models, encoder q(z|x), decoder p(x|z), prior
+  p(z)): a subclass provides ``posterior``,
+  ``prior_log_prob``, ``prior_sample``,
+  ``decoder_log_prob`` and ``decode_mean``;
   the ELBO, the importance weights of the IWAE bound, ``sample`` and ``reconstruct`` then
   come for free and are the same code for Gaussian, categorical or any other latents.
 
@@ -40,8 +40,8 @@ MODEL_REGISTRY: dict[str, type[LatentModel]] = {}
 
 
 def register_model(cls: type[LatentModel]) -> type[LatentModel]:
-    """Class decorator: make ``cls`` loadable by :func:`load_latent_model` (and
-    :func:`genlab.registry.load`) under ``cls.kind``."""
+    """Class decorator: make ``cls`` loadable by ``load_latent_model`` (and
+    ``genlab.registry.load``) under ``cls.kind``."""
     MODEL_REGISTRY[cls.kind] = cls
     registry.register(cls.kind, "latent", f"{__name__}:from_saved_model")
     return cls
@@ -147,7 +147,7 @@ def load_latent_model(path: str | os.PathLike[str], device: torch.device | str =
 
 
 def from_saved_model(saved: SavedModel, device: torch.device | str = "cpu") -> LatentModel:
-    """The registry's builder for every latent kind (see :mod:`genlab.registry`): the
+    """The registry's builder for every latent kind (see ``genlab.registry``): the
     config and every tensor checked against a freshly built model of the class."""
     if saved.kind not in MODEL_REGISTRY:
         raise GenlabError(f"{saved.where} holds a {saved.kind!r} model, not an autoencoder "
@@ -166,7 +166,7 @@ def from_saved_model(saved: SavedModel, device: torch.device | str = "cpu") -> L
 # ----- variational models --------------------------------------------------------------------
 
 class Posterior(Protocol):
-    """q(z|x) for a batch: what :class:`VariationalModel` needs from it."""
+    """q(z|x) for a batch: what ``VariationalModel`` needs from it."""
 
     @property
     def mean(self) -> torch.Tensor:
@@ -246,7 +246,7 @@ class VariationalModel(LatentModel):
         return self.decoder_log_prob(x, z) + self.prior_log_prob(z) - q.log_prob(z)
 
     def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput:
-        """Negative ELBO (KL weighted by :meth:`kl_weight`), mean over the batch."""
+        """Negative ELBO (KL weighted by ``kl_weight``), mean over the batch."""
         t = self.elbo_terms(x, generator)
         beta = self.kl_weight()
         loss = -(t.log_px_z - beta * t.kl).mean()

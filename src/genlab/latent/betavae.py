@@ -53,7 +53,7 @@ class BetaVAEConfig:
     hidden: int = 256                        # width of the fully connected layers
 
     def validate(self) -> None:
-        """Raise :class:`GenlabError` for impossible settings."""
+        """Raise ``GenlabError`` for impossible settings."""
         h, w = self.image_shape
         checks = [(h % 16 == 0 and w % 16 == 0 and h > 0 and w > 0,
                    f"the conv beta-VAE needs image sides divisible by 16, got {h}x{w}; "
@@ -158,7 +158,7 @@ class BetaVAE(GaussianLatentModel):
     uses_run_length = False  # its schedules count steps, not a fraction of the run
 
     def set_progress(self, step: int, total_steps: int) -> None:
-        """Called by :func:`genlab.train.fit` before each step (drives the capacity C)."""
+        """Called by ``genlab.train.fit`` before each step (drives the capacity C)."""
         self._step = step
 
     def capacity(self) -> float:
@@ -198,7 +198,7 @@ def build_betavae(config: BetaVAEConfig, seed: int) -> BetaVAE:
 
     The one way genlab builds a seeded beta-VAE (``disentangle train``, its ``--seeds``
     stacks, ``vae train --latent-type beta`` and the benchmarks): the layers are built
-    inside :func:`genlab.train.seeded_init`, so the same seed gives the same weights
+    inside ``genlab.train.seeded_init``, so the same seed gives the same weights
     whichever command or function asks, and the caller's global random state is left
     as it was.
     """
@@ -239,7 +239,7 @@ def kl_per_latent(model: VariationalModel, x: torch.Tensor, batch_size: int = 25
 
 
 class KLSplit(NamedTuple):
-    """Each latent's mean KL as ``information + mismatch`` (see :func:`kl_split`)."""
+    """Each latent's mean KL as ``information + mismatch`` (see ``kl_split``)."""
 
     information: torch.Tensor  # (L,) 1/2 log(1 + Var_n(mu_nj) / E_n sigma_nj^2), nats
     mismatch: torch.Tensor     # (L,) mean KL_j - information_j, nats (the rest)
@@ -260,7 +260,7 @@ def kl_split(model: VariationalModel, x: torch.Tensor, batch_size: int = 256) ->
     at most ``log N``. The split is exact where it matters most: a latent whose posterior
     mean does not move with the image has information 0 and its whole KL as mismatch; it
     tells the decoder nothing through its mean. ``information + mismatch`` equals
-    :func:`kl_per_latent`.
+    ``kl_per_latent``.
     """
     mean_mu, mean_mu2, mean_var, mean_logvar = _posterior_moments(model, x, batch_size,
                                                                   "the KL split")

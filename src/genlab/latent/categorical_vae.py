@@ -64,7 +64,7 @@ class CategoricalVAEConfig:
     baseline_decay: float = 0.99             # EMA decay of the REINFORCE baseline
 
     def validate(self) -> None:
-        """Raise :class:`GenlabError` for impossible settings."""
+        """Raise ``GenlabError`` for impossible settings."""
         ok = [(self.arch in ARCHITECTURES, f"unknown architecture {self.arch!r}; choose one "
                f"of {', '.join(ARCHITECTURES)}"),
               (self.estimator in ESTIMATORS, f"unknown estimator {self.estimator!r}; choose "
@@ -213,7 +213,7 @@ class CategoricalVAE(VariationalModel):
     uses_run_length = False  # its schedules count steps, not a fraction of the run
 
     def set_progress(self, step: int, total_steps: int) -> None:
-        """Called by :func:`genlab.train.fit` before each step (drives the annealing)."""
+        """Called by ``genlab.train.fit`` before each step (drives the annealing)."""
         self._step = step
 
     @property

@@ -22,7 +22,7 @@ CORRUPTIONS = ("gauss", "mask", "saltpepper")
 
 @dataclass(frozen=True)
 class Corruption:
-    """A corruption process: ``kind`` in :data:`CORRUPTIONS`, ``level`` its parameter."""
+    """A corruption process: ``kind`` in ``CORRUPTIONS``, ``level`` its parameter."""
 
     kind: str
     level: float

@@ -90,7 +90,7 @@ class Gumbel:
         """Draws ``mu + beta G`` with ``G = -log(-log U)``, of shape ``shape + batch_shape``.
 
         ``batch_shape`` is the broadcast shape of ``loc`` and ``scale``; ``G`` comes from
-        :func:`~genlab.latent.gumbel.standard_gumbel` (never infinite).
+        ``standard_gumbel`` (never infinite).
         """
         loc = torch.as_tensor(self.loc, dtype=dtype, device=device)
         scale = torch.as_tensor(self.scale, dtype=dtype, device=device)

@@ -12,7 +12,7 @@ With ``G_k = -log(-log U_k)``, ``U_k ~ Uniform(0, 1)`` i.i.d. (standard Gumbel n
   (exactly one-hot), the gradient is that of the relaxed ``y``.
 
 Numerical care: ``U`` is drawn so that neither logarithm ever sees 0 or 1
-(:func:`standard_gumbel`); ``logits`` of ``-inf`` mark impossible categories (they are
+(``standard_gumbel``); ``logits`` of ``-inf`` mark impossible categories (they are
 never drawn and get weight exactly 0); half-precision inputs (float16, bfloat16) are
 computed in float32 and the result cast back, so small temperatures do not overflow.
 Every function works on any batch shape; ``dim`` picks the category axis.
@@ -56,7 +56,7 @@ def standard_gumbel(shape: tuple[int, ...] | torch.Size, generator: torch.Genera
 
 
 def check_logits(logits: torch.Tensor, dim: int = -1) -> None:
-    """Raise :class:`GenlabError` unless ``logits`` can parameterise a categorical law.
+    """Raise ``GenlabError`` unless ``logits`` can parameterise a categorical law.
 
     Allowed: finite values and ``-inf`` (an impossible category), at least one finite
     entry along ``dim`` in every row, a floating dtype and at least one category.
@@ -103,7 +103,7 @@ def gumbel_softmax(logits: torch.Tensor, tau: float = 1.0, hard: bool = False,
 
     ``y_k = softmax((logits + G) / tau)_k`` with ``G`` standard Gumbel noise. With
     ``hard=True`` the result is ``one_hot(argmax_k y_k)`` in the forward pass (exactly
-    one-hot, the same category as :func:`gumbel_max` would give for the same noise) and
+    one-hot, the same category as ``gumbel_max`` would give for the same noise) and
     its gradient is the gradient of the relaxed ``y``: it is computed as
     ``y_hard + (y - stop_gradient(y))``, whose value is exactly ``y_hard``.
 

@@ -1,7 +1,7 @@
 """Gumbel tasks: draw categorical samples and summarise them; draw the temperature figure.
 
-``genlab gumbel sample`` prints :func:`draw_gumbel_samples`; ``genlab gumbel plot`` prints
-:func:`temperature_figure`. Both take a seed and never touch the global generator.
+``genlab gumbel sample`` prints ``draw_gumbel_samples``; ``genlab gumbel plot`` prints
+``temperature_figure``. Both take a seed and never touch the global generator.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def draw_gumbel_samples(logits: Sequence[float], *, method: str = "max",
 
 @dataclass
 class TemperatureFigure(Result):
-    """The temperature figure and the numbers it shows (see :class:`TemperatureSweep`)."""
+    """The temperature figure and the numbers it shows (see ``TemperatureSweep``)."""
 
     out: str                         # the PNG written
     taus: list[float]                # (T,) temperatures
@@ -108,7 +108,7 @@ def temperature_figure(out: str | os.PathLike[str], *,
                        taus: Sequence[float] = DEFAULT_TAUS, n_mc: int = 100_000,
                        seed: int = 0) -> TemperatureFigure:
     """Draw ``E[y]`` and one sample ``y = softmax((log pi + g) / tau)`` per temperature to
-    ``out`` (:func:`~genlab.latent.gumbel_plots.temperature_sweep`, on the CPU)."""
+    ``out`` (``temperature_sweep``, on the CPU)."""
     from genlab.latent.gumbel_plots import plot_temperature_sweep, temperature_sweep
 
     sweep = temperature_sweep(torch.tensor(list(logits), dtype=torch.float64), list(taus),

@@ -1,6 +1,6 @@
 """Several beta-VAEs trained in lockstep as one module: a seed sweep in one process.
 
-``StackedBetaVAE`` holds K beta-VAEs (:mod:`genlab.latent.betavae`) with the same networks
+``StackedBetaVAE`` holds K beta-VAEs (``genlab.latent.betavae``) with the same networks
 but their own weights, objectives (beta, or the capacity form's C_max, schedule and gamma)
 and Adam states. Each layer of the K models becomes one layer over a leading model axis:
 
@@ -12,7 +12,7 @@ Model ``k`` sees rows ``k, k + K, k + 2K, ...`` of every batch of ``B = K b`` im
 its own noise ``eps_k`` and is trained on its own objective; the loss is the sum of the
 K per-model losses (each a batch mean), so that each model's gradient is the one it would
 get alone, and Adam, which acts element by element, updates each as it would alone. The
-sum is what :func:`genlab.train.fit` minimises, so the K models share one training loop
+sum is what ``genlab.train.fit`` minimises, so the K models share one training loop
 (checkpoints, resume, bfloat16 autocast, ``torchrun``) and the same step count and
 wall clock, which makes their budgets equal by construction. The point is speed on a GPU,
 where one model's batch of 64 leaves the device mostly idle and K models cost little more
@@ -28,12 +28,12 @@ model in the same pattern, as long as its share is a multiple of K.
     fit(stack, DSpritesData(split_indices("train")), TrainConfig(batch_size=64 * 2))
     trained = stack.unstack()          # two BetaVAE with the trained weights
 
-:func:`train_betavae_seeds` does all of that for a seed sweep, saving each model in a
+``train_betavae_seeds`` does all of that for a seed sweep, saving each model in a
 folder of its own; ``genlab disentangle train --seeds`` and ``benchmarks/bench_betavae.py
 --stack`` call it.
 
 What a stack guarantees, and what it does not: model k starts from the weights
-:func:`~genlab.latent.betavae.build_betavae` gives its seed, and is trained on its own
+``build_betavae`` gives its seed, and is trained on its own
 rows of each batch as it would be alone on those rows (tests/latent/test_stacked.py).
 The batches and the noise are the stack's, drawn under ``TrainConfig.seed``: a stack of
 one model trains as the single model does (up to the float32 rounding of the grouped
@@ -137,7 +137,7 @@ def stack_sequential(layers: Sequence[nn.Sequential]) -> nn.Sequential:
 
 
 class _StackedEncoder(nn.Module):
-    """K :class:`~genlab.latent.betavae.Conv64Encoder`: ``(b, K, h, w) -> (K, b, 2L)``."""
+    """K ``Conv64Encoder``: ``(b, K, h, w) -> (K, b, 2L)``."""
 
     def __init__(self, encoders: Sequence[nn.Module]) -> None:
         super().__init__()
@@ -151,7 +151,7 @@ class _StackedEncoder(nn.Module):
 
 
 class _StackedDecoder(nn.Module):
-    """K :class:`~genlab.latent.betavae.Conv64Decoder`: ``(K, b, L) -> (K, b, D)`` logits."""
+    """K ``Conv64Decoder``: ``(K, b, L) -> (K, b, D)`` logits."""
 
     def __init__(self, decoders: Sequence[nn.Module]) -> None:
         super().__init__()
@@ -170,7 +170,7 @@ class StackedBetaVAE(nn.Module):
     """K beta-VAEs of one architecture trained together (see the module docs).
 
     Args:
-        models: the K :class:`~genlab.latent.betavae.BetaVAE` to start from (their
+        models: the K ``BetaVAE`` to start from (their
             weights are copied; build each under its own seed for independent starts).
         seeds: the K seeds the models were built under, if any (recorded in ``config``).
     """
@@ -213,7 +213,7 @@ class StackedBetaVAE(nn.Module):
     uses_run_length = False  # its schedules count steps, not a fraction of the run
 
     def set_progress(self, step: int, total_steps: int) -> None:
-        """Called by :func:`genlab.train.fit` before each step (drives each C_k)."""
+        """Called by ``genlab.train.fit`` before each step (drives each C_k)."""
         self._step = step
 
     def objective_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -258,12 +258,12 @@ class StackedBetaVAE(nn.Module):
 
     @torch.no_grad()
     def init_output_bias(self, mean_image: torch.Tensor) -> None:
-        """:meth:`BetaVAE.init_output_bias` for every model: last bias = logit(mean pixel)."""
+        """``BetaVAE.init_output_bias`` for every model: last bias = logit(mean pixel)."""
         m = mean_image.float().mean().clamp(1e-3, 1 - 1e-3)
         self.decoder.deconv[-1].bias.fill_(float(torch.logit(m)))
 
     def unstack(self) -> list[BetaVAE]:
-        """The K models as separate :class:`BetaVAE` (copies of the current weights, on the
+        """The K models as separate ``BetaVAE`` (copies of the current weights, on the
         stack's device, in eval mode)."""
         state = self.state_dict()
         device = self.encoder.head[0].weight.device
@@ -280,7 +280,7 @@ class StackedBetaVAE(nn.Module):
 
 @dataclass
 class BetaVAESeeds:
-    """What :func:`train_betavae_seeds` returns."""
+    """What ``train_betavae_seeds`` returns."""
 
     models: list[BetaVAE]        # the trained models, one per seed, in eval mode
     seeds: list[int]             # the seed each model was built under
@@ -303,7 +303,7 @@ def _per_seed_configs(config: BetaVAEConfig | Sequence[BetaVAEConfig],
 
 
 def _stack_saver(model: StackedBetaVAE, seeds: list[int], names: list[str]):
-    """``save(RUN, meta)`` for :func:`genlab.latent.runs.train_run`: each model of the
+    """``save(RUN, meta)`` for ``genlab.latent.runs.train_run``: each model of the
     stack as ``RUN/{name}/model``, its meta naming its seed and the stack's size."""
 
     def save(run: Path, meta: dict[str, Any]) -> None:
@@ -320,18 +320,18 @@ def train_betavae_seeds(config: BetaVAEConfig | Sequence[BetaVAEConfig], data: I
                         init_bias: bool = True, resume: bool = False, overwrite: bool = False,
                         device: torch.device | str = "cpu",
                         extra_meta: dict[str, Any] | None = None) -> BetaVAESeeds:
-    """Train one beta-VAE per seed in ``seeds``, all at once as one :class:`StackedBetaVAE`.
+    """Train one beta-VAE per seed in ``seeds``, all at once as one ``StackedBetaVAE``.
 
     Model k is ``build_betavae(config_k, seeds[k])`` (``config`` is one
-    :class:`BetaVAEConfig` for all, or one per seed), with its decoder's output bias at
+    ``BetaVAEConfig`` for all, or one per seed), with its decoder's output bias at
     ``logit(mean pixel)`` of the first 2,000 images of ``data`` when ``init_bias``. The
-    stack trains through :func:`genlab.train.fit` with ``train_config``, whose
+    stack trains through ``genlab.train.fit`` with ``train_config``, whose
     ``batch_size`` is the stack's: K times each model's batch (model k gets rows
     ``k, k + K, ...``); its ``seed`` fixes the batches and the noise of every model.
 
     ``stack=False`` trains a single seed's model alone (what ``stack=None`` does for one
     seed); ``stack=True`` stacks even one. With ``out``, the run goes to that folder through
-    :func:`genlab.latent.runs.train_run` (checkpoints, ``resume``, ``overwrite``), the
+    ``genlab.latent.runs.train_run`` (checkpoints, ``resume``, ``overwrite``), the
     model alone saved as ``OUT/model``, the models of a stack as ``OUT/{name}/model``,
     ``names`` defaulting to ``seed{S}``.
     """

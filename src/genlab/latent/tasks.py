@@ -1,9 +1,9 @@
 """What a trained latent model reports: likelihoods, errors, samples and figures.
 
 Each function takes a run folder (or model path) ``RUN`` written by
-:func:`genlab.latent.train_vae` / :func:`~genlab.latent.train_ae`, draws its test images
-with ``seed`` (:func:`~genlab.latent.runs.fixed_draw`), writes the figures it is given
-paths for and returns a typed :class:`~genlab.results.Result`. ``genlab vae eval|sample|
+``genlab.latent.train_vae`` / ``train_ae``, draws its test images
+with ``seed`` (``fixed_draw``), writes the figures it is given
+paths for and returns a typed ``Result``. ``genlab vae eval|sample|
 reconstruct|manifold`` and ``genlab ae eval|reconstruct`` print these results.
 """
 

@@ -24,7 +24,7 @@ from genlab.plots import image_grid, save_figure
 
 
 class Traversal(NamedTuple):
-    """Result of :func:`latent_traversal`.
+    """Result of ``latent_traversal``.
 
     Attributes:
         images: ``(L, steps, h, w)`` decoded means, row r for latent ``order[r]``.
@@ -43,7 +43,7 @@ def latent_traversal(model: VariationalModel, seed_image: torch.Tensor, kl: torc
                      low: float = -3.0, high: float = 3.0, steps: int = 10) -> Traversal:
     """Traverse every latent of ``model`` around ``seed_image`` ``(D,)`` or ``(h, w)``.
 
-    ``kl`` ``(L,)`` orders the rows (e.g. from :func:`genlab.latent.betavae.kl_per_latent`).
+    ``kl`` ``(L,)`` orders the rows (e.g. from ``genlab.latent.betavae.kl_per_latent``).
     """
     if steps < 2:
         raise GenlabError(f"a traversal needs at least 2 steps, got {steps}")
@@ -89,7 +89,7 @@ def traversal_figure(model: VariationalModel, images: torch.Tensor,
                      low: float = -3.0, high: float = 3.0, steps: int = 10,
                      kl: torch.Tensor | None = None) -> Traversal:
     """Traverse ``model`` around ``images[index]`` with the rows sorted by each latent's mean
-    KL over all of ``images`` (:func:`genlab.latent.betavae.kl_per_latent`, or ``kl`` when
+    KL over all of ``images`` (``genlab.latent.betavae.kl_per_latent``, or ``kl`` when
     the caller has it already), and save the figure to ``path``: the one sequence behind
     ``genlab vae traverse`` and the benchmarks' traversal figures."""
     if not 0 <= index < len(images):

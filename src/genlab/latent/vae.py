@@ -45,7 +45,7 @@ class VAEConfig:
     iw_train: int = 1                        # K > 1: train on the IWAE bound with K samples
 
     def validate(self) -> None:
-        """Raise :class:`GenlabError` for impossible settings."""
+        """Raise ``GenlabError`` for impossible settings."""
         ok = [(self.arch in ARCHITECTURES, f"unknown architecture {self.arch!r}; choose "
                f"one of {', '.join(ARCHITECTURES)}"),
               (self.likelihood in LIKELIHOODS, f"unknown likelihood {self.likelihood!r}; "
@@ -175,7 +175,7 @@ class VAE(GaussianLatentModel):
 
     # ----- training -------------------------------------------------------------------------
     def set_progress(self, step: int, total_steps: int) -> None:
-        """Called by :func:`genlab.train.fit` before each step (drives KL warm-up)."""
+        """Called by ``genlab.train.fit`` before each step (drives KL warm-up)."""
         self._progress = step / max(1, total_steps)
 
     @property

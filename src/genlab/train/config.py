@@ -1,4 +1,4 @@
-"""How to train: :class:`TrainConfig`, its checks, and what follows from it (steps per
+"""How to train: ``TrainConfig``, its checks, and what follows from it (steps per
 epoch, the learning-rate schedule, the settings a resumed run may change)."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class TrainConfig:
     drop_last: bool = False          # drop the last incomplete batch of an epoch
 
     def validate(self) -> None:
-        """Raise :class:`GenlabError` for values that cannot train."""
+        """Raise ``GenlabError`` for values that cannot train."""
         checks = [(self.epochs >= 1, "epochs must be >= 1"),
                   (self.batch_size >= 1, "batch size must be >= 1"),
                   (math.isfinite(self.lr) and self.lr > 0, "learning rate must be > 0"),
