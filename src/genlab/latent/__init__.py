@@ -5,7 +5,7 @@ Every model here is a ``LatentModel`` trained by
 ``load_latent_model`` whatever its kind.
 
 What ``genlab vae train DATA`` trains is the preset ``vae_preset(DATA)``
-(``genlab.latent.presets``), and ``train_vae`` trains it in one call::
+(``genlab.latent.presets``), and ``train_vae`` trains it in one call:
 
     from genlab.latent import train_vae, vae_preset
     result = train_vae(vae_preset("fashion-mnist", seed=0), out="runs/vae")

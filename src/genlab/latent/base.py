@@ -8,8 +8,8 @@ Two levels:
   ``genlab.train.fit`` through ``loss(x, generator)``, with ``encode`` (codes),
   ``reconstruct`` and ``save``; ``load_latent_model`` rebuilds any registered
   ``kind``.
-* ``VariationalModel`` (VAE-like models, encoder q(z|x), decoder p(x|z), prior
-  p(z)): a subclass provides ``posterior``,
+* ``VariationalModel`` (VAE-like models, encoder $q(z|x)$, decoder $p(x|z)$, prior
+  $p(z)$): a subclass provides ``posterior``,
   ``prior_log_prob``, ``prior_sample``,
   ``decoder_log_prob`` and ``decode_mean``;
   the ELBO, the importance weights of the IWAE bound, ``sample`` and ``reconstruct`` then
@@ -166,7 +166,7 @@ def from_saved_model(saved: SavedModel, device: torch.device | str = "cpu") -> L
 # ----- variational models --------------------------------------------------------------------
 
 class Posterior(Protocol):
-    """q(z|x) for a batch: what ``VariationalModel`` needs from it."""
+    """$q(z|x)$ for a batch: what ``VariationalModel`` needs from it."""
 
     @property
     def mean(self) -> torch.Tensor:
@@ -178,19 +178,19 @@ class Posterior(Protocol):
         ...
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """``log q(z|x)`` for ``z`` of shape ``(k, B, ...)``: ``(k, B)``."""
+        r"""$\log q(z|x)$ for ``z`` of shape ``(k, B, ...)``: ``(k, B)``."""
         ...
 
     def kl_to_prior(self) -> torch.Tensor:
-        """``KL(q(z|x) || p(z))`` in closed form, ``(B,)``."""
+        r"""$\mathrm{KL}(q(z|x)\,\|\,p(z))$ in closed form, ``(B,)``."""
         ...
 
 
 class ELBOTerms(NamedTuple):
-    """Per-example pieces of the ELBO, each ``(B,)``, in nats.
+    r"""Per-example pieces of the ELBO, each ``(B,)``, in nats.
 
     ``elbo = log_px_z - kl`` with ``log_px_z`` the Monte Carlo estimate of
-    ``E_q[log p(x|z)]`` and ``kl = KL(q(z|x) || p(z))``.
+    $\mathbb{E}_{q(z|x)}[\log p(x|z)]$ and ``kl`` $= \mathrm{KL}(q(z|x)\,\|\,p(z))$.
     """
 
     elbo: torch.Tensor
@@ -199,26 +199,26 @@ class ELBOTerms(NamedTuple):
 
 
 class VariationalModel(LatentModel):
-    """A latent model with encoder q(z|x), decoder p(x|z) and prior p(z)."""
+    """A latent model with encoder $q(z|x)$, decoder $p(x|z)$ and prior $p(z)$."""
 
     def posterior(self, x: torch.Tensor) -> Posterior:
-        """q(z|x) for a ``(B, D)`` batch."""
+        """$q(z|x)$ for a ``(B, D)`` batch."""
         raise NotImplementedError
 
     def prior_log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """``log p(z)`` for ``(k, B, ...)`` samples: ``(k, B)``."""
+        r"""$\log p(z)$ for ``(k, B, ...)`` samples: ``(k, B)``."""
         raise NotImplementedError
 
     def prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """``n`` draws from p(z): ``(n, ...)``."""
+        """``n`` draws from $p(z)$: ``(n, ...)``."""
         raise NotImplementedError
 
     def decoder_log_prob(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """``log p(x|z)`` for ``x`` ``(B, D)`` and ``z`` ``(k, B, ...)``: ``(k, B)``."""
+        r"""$\log p(x|z)$ for ``x`` ``(B, D)`` and ``z`` ``(k, B, ...)``: ``(k, B)``."""
         raise NotImplementedError
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
-        """``E[x|z]`` for codes ``(..., L)``: ``(..., D)``."""
+        r"""$\mathbb{E}[x|z]$ for codes ``(..., L)``: ``(..., D)``."""
         raise NotImplementedError
 
     def kl_weight(self) -> float:
@@ -227,7 +227,8 @@ class VariationalModel(LatentModel):
 
     # ----- provided -----------------------------------------------------------------------
     def elbo_terms(self, x: torch.Tensor, generator: torch.Generator) -> ELBOTerms:
-        """ELBO = E_q[log p(x|z)] - KL(q(z|x)||p(z)), one sample z = rsample, KL closed form."""
+        r"""$\mathrm{ELBO} = \mathbb{E}_{q(z|x)}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z))$,
+        with one sample $z$ from ``rsample`` and the KL in closed form."""
         q = self.posterior(x)
         z = q.rsample(1, generator)                     # (1, B, ...)
         log_px_z = self.decoder_log_prob(x, z)[0]       # (B,)
@@ -236,10 +237,11 @@ class VariationalModel(LatentModel):
 
     def log_importance_weights(self, x: torch.Tensor, k: int, generator: torch.Generator,
                                q: Posterior | None = None) -> torch.Tensor:
-        """``log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x)``, z_k ~ q: ``(k, B)``.
+        r"""$\log w_k = \log p(x|z_k) + \log p(z_k) - \log q(z_k|x)$ with
+        $z_k \sim q(z|x)$: ``(k, B)``.
 
-        ``log (1/K) sum_k w_k`` is the IWAE bound (Burda et al. 2016), a lower bound on
-        ``log p(x)`` that increases with K.
+        $\log \frac{1}{K} \sum_{k=1}^{K} w_k$ is the IWAE bound (Burda et al. 2016), a lower
+        bound on $\log p(x)$ that increases with $K$.
         """
         q = self.posterior(x) if q is None else q
         z = q.rsample(k, generator)                     # (k, B, ...)

@@ -1,15 +1,16 @@
-"""Several beta-VAEs trained in lockstep as one module: a seed sweep in one process.
+r"""Several beta-VAEs trained in lockstep as one module: a seed sweep in one process.
 
 ``StackedBetaVAE`` holds K beta-VAEs (``genlab.latent.betavae``) with the same networks
-but their own weights, objectives (beta, or the capacity form's C_max, schedule and gamma)
+but their own weights, objectives ($\beta$, or the capacity form's $C_{\max}$, schedule and
+$\gamma$)
 and Adam states. Each layer of the K models becomes one layer over a leading model axis:
 
 * the convolutions and transposed convolutions become one *grouped* convolution with K
   groups, the activations laid out ``(b, K C, h, w)`` with model k's channels in block k;
 * the fully connected layers become one batched matrix product over ``(K, b, features)``.
 
-Model ``k`` sees rows ``k, k + K, k + 2K, ...`` of every batch of ``B = K b`` images, draws
-its own noise ``eps_k`` and is trained on its own objective; the loss is the sum of the
+Model $k$ sees rows $k, k + K, k + 2K, \dots$ of every batch of $B = K b$ images, draws
+its own noise $\epsilon_k$ and is trained on its own objective; the loss is the sum of the
 K per-model losses (each a batch mean), so that each model's gradient is the one it would
 get alone, and Adam, which acts element by element, updates each as it would alone. The
 sum is what ``genlab.train.fit`` minimises, so the K models share one training loop
@@ -107,8 +108,8 @@ class StackedConv(nn.Module):
 
 
 class StackedLinear(nn.Module):
-    """K ``Linear`` layers of one shape as one batched product:
-    ``(K, b, in) -> (K, b, out)``, ``y_k = x_k W_k^T + b_k``."""
+    r"""K ``Linear`` layers of one shape as one batched product:
+    ``(K, b, in) -> (K, b, out)``, $y_k = x_k W_k^\top + b_k$."""
 
     def __init__(self, layers: Sequence[nn.Linear]) -> None:
         super().__init__()
@@ -213,18 +214,20 @@ class StackedBetaVAE(nn.Module):
     uses_run_length = False  # its schedules count steps, not a fraction of the run
 
     def set_progress(self, step: int, total_steps: int) -> None:
-        """Called by ``genlab.train.fit`` before each step (drives each C_k)."""
+        """Called by ``genlab.train.fit`` before each step (drives each $C_k$)."""
         self._step = step
 
     def objective_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(beta_k, gamma_k, C_k)``, each ``(K,)``: model k's loss is ``-recon + beta_k KL``
-        when its ``C_max`` is 0, else ``-recon + gamma_k |KL - C_k|`` with
-        ``C_k = C_max,k min(1, step / capacity_steps_k)``; unused entries are 0."""
+        r"""$(\beta_k, \gamma_k, C_k)$, each ``(K,)``: model $k$'s loss is
+        $-\mathrm{recon} + \beta_k \mathrm{KL}$ when its $C_{\max}$ is 0, else
+        $-\mathrm{recon} + \gamma_k |\mathrm{KL} - C_k|$ with
+        $C_k = C_{\max,k} \min(1, \mathrm{step} / \mathrm{capacity\_steps}_k)$; unused entries
+        are 0."""
         progress = (self._step / self._capacity_steps).clamp(max=1.0)
         return self._beta, self._gamma, self._capacity_max * progress
 
     def split_batch(self, x: torch.Tensor) -> torch.Tensor:
-        """``(K b, D)`` images -> ``(K, b, D)``: model k gets rows ``k, k + K, ...``."""
+        r"""``(K b, D)`` images -> ``(K, b, D)``: model $k$ gets rows $k, k + K, \dots$"""
         k, d = self.n_models, self.image_shape[0] * self.image_shape[1]
         x = x.reshape(x.shape[0], -1)
         if x.shape[1] != d or x.shape[0] % k:
@@ -233,15 +236,15 @@ class StackedBetaVAE(nn.Module):
         return x.reshape(-1, k, d).transpose(0, 1)
 
     def posterior_moments(self, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(mu, log sigma^2)``, each ``(K, b, L)`` in float32, of images ``(K, b, D)``."""
+        r"""$(\mu, \log \sigma^2)$, each ``(K, b, L)`` in float32, of images ``(K, b, D)``."""
         k, b = xs.shape[:2]
         maps = xs.transpose(0, 1).reshape(b, k, *self.image_shape)
         mu, logvar = self.encoder(maps).float().chunk(2, dim=-1)
         return mu, logvar.clamp(-30.0, 20.0)
 
     def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput:
-        """The sum over k of model k's beta-VAE (or capacity) loss on its rows, each a
-        batch mean with one reparameterised ``z = mu + sigma eps`` per image."""
+        r"""The sum over $k$ of model $k$'s beta-VAE (or capacity) loss on its rows, each a
+        batch mean with one reparameterised $z = \mu + \sigma \odot \epsilon$ per image."""
         xs = self.split_batch(x)                                      # (K, b, D)
         mu, logvar = self.posterior_moments(xs)                       # (K, b, L)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
@@ -258,7 +261,8 @@ class StackedBetaVAE(nn.Module):
 
     @torch.no_grad()
     def init_output_bias(self, mean_image: torch.Tensor) -> None:
-        """``BetaVAE.init_output_bias`` for every model: last bias = logit(mean pixel)."""
+        r"""``BetaVAE.init_output_bias`` for every model: last bias
+        $= \mathrm{logit}(\bar x)$."""
         m = mean_image.float().mean().clamp(1e-3, 1 - 1e-3)
         self.decoder.deconv[-1].bias.fill_(float(torch.logit(m)))
 
@@ -320,14 +324,14 @@ def train_betavae_seeds(config: BetaVAEConfig | Sequence[BetaVAEConfig], data: I
                         init_bias: bool = True, resume: bool = False, overwrite: bool = False,
                         device: torch.device | str = "cpu",
                         extra_meta: dict[str, Any] | None = None) -> BetaVAESeeds:
-    """Train one beta-VAE per seed in ``seeds``, all at once as one ``StackedBetaVAE``.
+    r"""Train one beta-VAE per seed in ``seeds``, all at once as one ``StackedBetaVAE``.
 
-    Model k is ``build_betavae(config_k, seeds[k])`` (``config`` is one
+    Model $k$ is ``build_betavae(config_k, seeds[k])`` (``config`` is one
     ``BetaVAEConfig`` for all, or one per seed), with its decoder's output bias at
-    ``logit(mean pixel)`` of the first 2,000 images of ``data`` when ``init_bias``. The
-    stack trains through ``genlab.train.fit`` with ``train_config``, whose
-    ``batch_size`` is the stack's: K times each model's batch (model k gets rows
-    ``k, k + K, ...``); its ``seed`` fixes the batches and the noise of every model.
+    $\mathrm{logit}(\bar x)$ (the mean pixel) of the first 2,000 images of ``data`` when
+    ``init_bias``. The stack trains through ``genlab.train.fit`` with ``train_config``,
+    whose ``batch_size`` is the stack's: $K$ times each model's batch (model $k$ gets rows
+    $k, k + K, \dots$); its ``seed`` fixes the batches and the noise of every model.
 
     ``stack=False`` trains a single seed's model alone (what ``stack=None`` does for one
     seed); ``stack=True`` stacks even one. With ``out``, the run goes to that folder through

@@ -1,9 +1,10 @@
-"""Latent traversals: decode a seed image's code with one latent swept over a range.
+r"""Latent traversals: decode a seed image's code with one latent swept over a range.
 
-Row ``r`` shows latent ``j_r`` (latents sorted by their mean KL(q(z_j|x) || N(0, 1)),
-largest first, so informative latents come first and unused ones, with KL ~ 0, last):
-``x_{r,t} = E[x | z]`` with ``z = mu(x_seed)`` except ``z_{j_r} = v_t``,
-``v_t`` evenly spaced in ``[low, high]`` (default -3 to 3 prior standard deviations).
+Row $r$ shows latent $j_r$ (latents sorted by their mean
+$\mathrm{KL}(q(z_j|x)\,\|\,\mathcal{N}(0, 1))$, largest first, so informative latents come
+first and unused ones, with KL $\approx 0$, last): $x_{r,t} = \mathbb{E}[x|z]$ with
+$z = \mu(x_{\mathrm{seed}})$ except $z_{j_r} = v_t$, $v_t$ evenly spaced in
+[``low``, ``high``] (default -3 to 3 prior standard deviations).
 A disentangled model shows one factor (x, y, scale, rotation, shape) changing per row.
 """
 
