@@ -45,7 +45,7 @@ class TemperatureSweep:
 
 def temperature_sweep(logits: torch.Tensor, taus: Sequence[float], n_mc: int = 100_000,
                       generator: torch.Generator | None = None) -> TemperatureSweep:
-    """Expectation and one sample of ``gumbel_softmax(logits, tau)`` for each tau.
+    r"""Expectation and one sample of ``gumbel_softmax(logits, tau)`` for each tau.
 
     ``logits``: ``(K,)``. The single samples share one noise draw (a generator state
     saved before the first), so the figure shows one $G$ seen through different $\tau$.

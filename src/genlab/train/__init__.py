@@ -2,7 +2,7 @@
 
 A model trains here when it is an ``nn.Module`` with a method
 
-    ``model.loss(x, generator) -> LossOutput(loss, metrics)``
+    model.loss(x, generator) -> LossOutput(loss, metrics)
 
 where ``x`` is a ``(B, D)`` mini-batch on the model's device, ``generator`` is the
 ``torch.Generator`` (on that device) to draw every random number of the step from
@@ -17,7 +17,7 @@ whether a resumed run may be given more epochs.
 What ``fit`` guarantees:
 
 * **Seeded and resumable.** The order of epoch ``e`` is ``randperm`` under seed
-  ``mix(seed, e)`` and the random numbers of step ``s`` of that epoch come from a fresh
+  ``mix(seed, e, -1)`` and the random numbers of step ``s`` of that epoch come from a fresh
   generator seeded ``mix(seed, e, s)``; so the run is a pure function of the seed, and
   resuming at ``(e, s)`` from a checkpoint (weights, optimiser state, scheduler step,
   early-stopping state) continues exactly as if it had never stopped.
@@ -41,17 +41,17 @@ What ``fit`` guarantees:
 
 The package, by concern:
 
-=================  =================================================================
-``protocol``       ``LossOutput``, ``Trainable``, ``Batches``
-``config``         ``TrainConfig``, ``RESUMABLE_SETTINGS``, the lr schedule
-``seeding``        ``mix_seed``, ``seeded_init``, the step and epoch generators
-``state``          ``LoopState``: where a run is, and the checkpoint's payload
-``optimizer``      ``make_optimizer`` and its state in a checkpoint
-``checkpoint``     save, load and check ``RUN/checkpoint``; ``prepare_run``
-``distributed``    ``dist_info``, DDP set-up, the ranks' agreements
-``metrics``        ``RUN/metrics.jsonl``: ``read_metrics``
-``loop``           ``fit``, ``evaluate_loss``, ``FitResult``
-=================  =================================================================
+| module | holds |
+| --- | --- |
+| ``protocol`` | ``LossOutput``, ``Trainable``, ``Batches`` |
+| ``config`` | ``TrainConfig``, ``RESUMABLE_SETTINGS``, the learning-rate schedule |
+| ``seeding`` | ``mix_seed``, ``seeded_init``, the step and epoch generators |
+| ``state`` | ``LoopState``: where a run is, and the checkpoint's payload |
+| ``optimizer`` | ``make_optimizer`` and its state in a checkpoint |
+| ``checkpoint`` | save, load and check ``RUN/checkpoint``; ``prepare_run`` |
+| ``distributed`` | ``dist_info``, DDP set-up, the ranks' agreements |
+| ``metrics`` | ``RUN/metrics.jsonl``: ``read_metrics`` |
+| ``loop`` | ``fit``, ``evaluate_loss``, ``FitResult`` |
 """
 
 # the clock of a time budget (max_seconds): the loop reads it through this package
