@@ -119,8 +119,8 @@ def _flushing_denormals() -> bool:
 
 @contextmanager
 def denormals_flushed() -> Iterator[None]:
-    """Inside the block, CPU arithmetic flushes subnormal floats (|x| < 1.2e-38 in float32)
-    to zero; the previous mode is restored after.
+    r"""Inside the block, CPU arithmetic flushes subnormal floats
+    ($|x| < 1.2 \times 10^{-38}$ in float32) to zero; the previous mode is restored after.
 
     Training steps make subnormals: the velocity of a weight whose gradient is exactly zero
     (a pixel that is never on) halves at every step under momentum 0.5, and saturated

@@ -5,7 +5,7 @@ much memory a command needs. Asked for far too much, torch fails deep inside wit
 ``DefaultCPUAllocator`` traceback, or the machine starts swapping. Commands instead
 estimate their dominant allocation up front and call ``check_allocation``, which
 raises a one-line ``GenlabError`` naming the size, the estimate and the
-memory the machine has::
+memory the machine has:
 
     --chains 10000000 with 784 units needs about 31.4 GB; this machine has 21.9 GB
     available; use fewer chains

@@ -98,7 +98,7 @@ class ImageDataset:
 
     @property
     def dim(self) -> int:
-        """``D = h * w``, the length of a flattened image."""
+        """$D = h w$, the length of a flattened image."""
         h, w = self.image_shape
         return h * w
 

@@ -15,7 +15,7 @@ Two levels:
   the ELBO, the importance weights of the IWAE bound, ``sample`` and ``reconstruct`` then
   come for free and are the same code for Gaussian, categorical or any other latents.
 
-Shapes: ``x`` is ``(B, D)`` with ``D = h * w``; a latent sample ``z`` carries leading
+Shapes: ``x`` is ``(B, D)`` with $D = h w$; a latent sample ``z`` carries leading
 sample dimensions, ``(K, B, ...)``, and every log-density sums over the event dimensions
 so it has shape ``(K, B)``.
 """
@@ -65,7 +65,7 @@ class LatentModel(nn.Module):
 
     @property
     def data_dim(self) -> int:
-        """``D = h * w``."""
+        """$D = h w$."""
         h, w = self.image_shape
         return h * w
 
