@@ -523,7 +523,7 @@ def load_dataset(name: str, split: str = "train", binarize: str = "none", spins:
         name: ``digits``, ``mnist5k``, ``fashion-mnist``, a ``.npz`` or ``.npy`` path, an
             IDX images path (or ``IMAGES,LABELS``), or a folder of PNGs.
         split: ``train``, ``test`` or ``all`` (see the module docs for each split).
-        binarize: ``none``, ``threshold`` ($\mathbb{1}[x > 0.5]$) or ``bernoulli``
+        binarize: ``none``, ``threshold`` ($\mathbf{1}[x > 0.5]$) or ``bernoulli``
             ($x_b \sim \mathrm{Bernoulli}(x)$, redrawn on every ``ImageDataset.draw``).
         spins: map $\{0, 1\}$ to $\{-1, +1\}$ ($s = 2x - 1$) in ``ImageDataset.draw``.
         limit: keep only the first ``limit`` examples of the split.

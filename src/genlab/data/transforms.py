@@ -1,7 +1,7 @@
 r"""Binarisation and the $\{0, 1\} \to \{-1, +1\}$ spin map.
 
 * ``none``: intensities in $[0, 1]$ as they are.
-* ``threshold``: $x_b = \mathbb{1}[x > 0.5]$, the same every time (static binarisation).
+* ``threshold``: $x_b = \mathbf{1}[x > 0.5]$, the same every time (static binarisation).
 * ``bernoulli``: $x_b \sim \mathrm{Bernoulli}(x)$, drawn afresh each time it is asked for,
   so a training loop that draws once per epoch sees a new binary sample of every image
   each epoch (dynamic binarisation, as in the VAE literature); $\mathbb{E}[x_b] = x$.
