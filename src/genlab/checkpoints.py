@@ -1,18 +1,18 @@
 """Checkpoints and resuming, for every training loop: what makes a run interruptible and
 safe to continue.
 
-* :func:`prepare_checkpoint` checks, before a run starts, what an earlier run left under
+* ``prepare_checkpoint`` checks, before a run starts, what an earlier run left under
   its names: refused unless the user resumes it or asks to overwrite it, so a new run never
   ends beside an old run's files.
-* :func:`data_identity` and :func:`refuse_other` make a resume refuse other settings or
+* ``data_identity`` and ``refuse_other`` make a resume refuse other settings or
   other data, naming what differs.
-* :class:`Interrupt` turns Ctrl-C into a request that the loop honours at its next step
-  boundary, after writing a checkpoint (:func:`log_interrupted` says so).
+* ``Interrupt`` turns Ctrl-C into a request that the loop honours at its next step
+  boundary, after writing a checkpoint (``log_interrupted`` says so).
 
-The checkpoints themselves are model files (:func:`genlab.io.save_model`): saved as one
+The checkpoints themselves are model files (``genlab.io.save_model``): saved as one
 unit, so a save cut off half-way leaves the previous checkpoint to resume from.
-:func:`genlab.train.fit` (the neural models), :meth:`genlab.rbm.BernoulliRBM.fit` and
-:func:`genlab.boltzmann.learning.fit_boltzmann` use them.
+``genlab.train.fit`` (the neural models), ``genlab.rbm.BernoulliRBM.fit`` and
+``genlab.boltzmann.learning.fit_boltzmann`` use them.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ RESUME_FIX = "resume with the same settings, or train into a new folder"
 
 def refuse_other(where: str, what: str, saved: Any, now: dict[str, Any],
                  skip: tuple[str, ...] = (), fix: str = RESUME_FIX) -> None:
-    """Raise :class:`GenlabError` ``"WHERE was WHAT (k A there, B here, ...); FIX"`` when the
+    """Raise ``GenlabError`` ``"WHERE was WHAT (k A there, B here, ...); FIX"`` when the
     settings (or data identity) ``saved`` in a checkpoint differ from ``now`` in any key but
     ``skip``: a resume must not mix two runs in one."""
     diff = differences(saved, now, skip)
@@ -69,7 +69,7 @@ def prepare_checkpoint(checkpoint: str | os.PathLike[str], resume: bool = False,
                        check_only: bool = False, where: str | None = None,
                        elsewhere: str = "train under another name") -> bool:
     """Check, before training, a run that checkpoints to ``checkpoint`` (a name for
-    :func:`genlab.io.save_model`) and writes ``outputs``; returns whether to resume.
+    ``genlab.io.save_model``) and writes ``outputs``; returns whether to resume.
 
     Earlier files of either are refused unless ``resume`` (continue: the checkpoint must be
     complete) or ``overwrite`` (they are deleted first, so no new file ends beside an old
@@ -111,7 +111,7 @@ def prepare_checkpoint(checkpoint: str | os.PathLike[str], resume: bool = False,
 
 
 def checkpoint_beside(name: str | os.PathLike[str]) -> Path:
-    """``NAME.checkpoint``: the checkpoint (a :func:`genlab.io.save_model` name) of a command
+    """``NAME.checkpoint``: the checkpoint (a ``genlab.io.save_model`` name) of a command
     that saves its model as ``NAME`` (given as ``NAME``, ``NAME.safetensors`` or
     ``NAME.json``)."""
     wpath = model_paths(name)[0]
@@ -120,8 +120,8 @@ def checkpoint_beside(name: str | os.PathLike[str]) -> Path:
 
 def prepare_output(name: str | os.PathLike[str], resume: bool = False,
                    overwrite: bool = False, check_only: bool = False) -> bool:
-    """:func:`prepare_checkpoint` for a command that saves its model as ``NAME`` and
-    checkpoints beside it (:func:`checkpoint_beside`): a model or an unfinished run already
+    """``prepare_checkpoint`` for a command that saves its model as ``NAME`` and
+    checkpoints beside it (``checkpoint_beside``): a model or an unfinished run already
     saved as ``NAME`` is refused unless ``resume`` or ``overwrite``; returns whether to
     resume."""
     return prepare_checkpoint(checkpoint_beside(name), resume, overwrite,
@@ -138,8 +138,8 @@ def log_interrupted(position: str, checkpoint: str | os.PathLike[str] | None) ->
 
 
 class Interrupt:
-    """While active, Ctrl-C (SIGINT) only sets :attr:`requested`; a training loop (such as
-    :func:`fit`) stops at the next step boundary, writes a checkpoint and raises
+    """While active, Ctrl-C (SIGINT) only sets ``requested``; a training loop (such as
+    ``fit``) stops at the next step boundary, writes a checkpoint and raises
     ``KeyboardInterrupt``. A second
     Ctrl-C interrupts at once. Only in the main thread, and only where SIGINT still has
     Python's default handler (a caller's own handler is left alone)."""

@@ -89,7 +89,7 @@ def keep_freed_memory(mmap_threshold: int = 64 << 20, trim_threshold: int = 512 
     115 to 78 ms in float32. Returns whether the settings took (False off glibc).
 
     It changes the allocator of the whole process, so no library function calls it: the
-    ``genlab`` command does, once per process (:func:`genlab.cli.main.process_settings`),
+    ``genlab`` command does, once per process (``genlab.cli.main.process_settings``),
     and a program that trains on the CPU may call it itself.
     """
     try:
@@ -119,8 +119,8 @@ def _flushing_denormals() -> bool:
 
 @contextmanager
 def denormals_flushed() -> Iterator[None]:
-    """Inside the block, CPU arithmetic flushes subnormal floats (|x| < 1.2e-38 in float32)
-    to zero; the previous mode is restored after.
+    r"""Inside the block, CPU arithmetic flushes subnormal floats
+    ($|x| < 1.2 \times 10^{-38}$ in float32) to zero; the previous mode is restored after.
 
     Training steps make subnormals: the velocity of a weight whose gradient is exactly zero
     (a pixel that is never on) halves at every step under momentum 0.5, and saturated

@@ -1,7 +1,7 @@
 """The one exception type for user errors.
 
 Anything the user can fix (a missing file, a bad shape, a bad value, an unknown data
-set, a corrupt checkpoint) is raised as :class:`GenlabError` with a message that says
+set, a corrupt checkpoint) is raised as ``GenlabError`` with a message that says
 what is wrong and how to fix it. The CLI prints it as one line,
 ``genlab: error: <message>``, and exits with status 2.
 """
@@ -12,6 +12,6 @@ class GenlabError(Exception):
 
 
 def check(condition: bool, message: str) -> None:
-    """Raise :class:`GenlabError` with ``message`` unless ``condition`` holds."""
+    """Raise ``GenlabError`` with ``message`` unless ``condition`` holds."""
     if not condition:
         raise GenlabError(message)

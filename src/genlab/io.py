@@ -8,16 +8,16 @@ them into place, weights first; the digest makes the pair one unit:
 * a save interrupted before its first rename leaves the previous model as it was;
 * one interrupted between the two renames (or two saves to one name at once) leaves
   weights that the JSON does not describe. The save kept a hard link to the previous
-  weights (``.NAME.safetensors.prev``) until it finished, so :func:`load_model` finds the
+  weights (``.NAME.safetensors.prev``) until it finished, so ``load_model`` finds the
   weights the JSON describes there and loads the previous model, with a warning;
 * anything else that does not match (a weights file from elsewhere, bytes changed on
-  disk) is refused with a :class:`GenlabError`, never loaded as a mixed model.
+  disk) is refused with a ``GenlabError``, never loaded as a mixed model.
 
-Everything read is checked before it is used (:func:`read_header`, :func:`load_model`):
+Everything read is checked before it is used (``read_header``, ``load_model``):
 the JSON must be strict JSON (no NaN), its ``config`` and ``meta`` objects, the tensors
 finite numbers of a known dtype. Checking each model's settings and the shapes they imply
-is the job of :mod:`genlab.validate`, which every loader calls next; which loader rebuilds
-a model of a given ``kind`` is :mod:`genlab.registry`'s business.
+is the job of ``genlab.validate``, which every loader calls next; which loader rebuilds
+a model of a given ``kind`` is ``genlab.registry``'s business.
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ def _fsync_dir(folder: Path) -> None:
 
 def make_folder(folder: str | os.PathLike[str]) -> Path:
     """Make ``folder`` and its parents where missing; a folder that cannot be made (which
-    the checks of :mod:`genlab.outputs` cannot always foresee, e.g. under ``/proc``, where
-    a superuser passes every permission check) is a :class:`GenlabError`."""
+    the checks of ``genlab.outputs`` cannot always foresee, e.g. under ``/proc``, where
+    a superuser passes every permission check) is a ``GenlabError``."""
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -172,7 +172,7 @@ def previous_weights_path(path: str | os.PathLike[str]) -> Path:
 
 
 def has_model(path: str | os.PathLike[str]) -> bool:
-    """Whether both files of the model ``NAME`` (see :func:`model_paths`) exist."""
+    """Whether both files of the model ``NAME`` (see ``model_paths``) exist."""
     return all(p.is_file() for p in model_paths(path))
 
 
@@ -182,7 +182,7 @@ def model_files(path: str | os.PathLike[str]) -> list[Path]:
 
 
 def delete_model(path: str | os.PathLike[str]) -> None:
-    """Delete the model ``NAME``'s files (:func:`model_files`), the JSON first, so that a
+    """Delete the model ``NAME``'s files (``model_files``), the JSON first, so that a
     deletion cut short never leaves a pair that looks whole."""
     wpath, jpath = model_paths(path)
     for p in (jpath, wpath, previous_weights_path(path)):
@@ -350,10 +350,10 @@ def _weights_bytes(path: str | os.PathLike[str], header: dict[str, Any]) -> byte
 
 @dataclass(frozen=True)
 class SavedModel:
-    """A saved model opened: ``NAME.json`` read and checked once (:func:`read_header`),
-    its weights read, checked and loaded on demand by :meth:`tensors`.
+    """A saved model opened: ``NAME.json`` read and checked once (``read_header``),
+    its weights read, checked and loaded on demand by ``tensors``.
 
-    What :mod:`genlab.registry` hands to the function that rebuilds a model of ``kind``.
+    What ``genlab.registry`` hands to the function that rebuilds a model of ``kind``.
     """
 
     path: Path                 # NAME, as given
@@ -381,7 +381,7 @@ class SavedModel:
 
     def tensors(self, device: torch.device | str = "cpu", nan_ok: tuple[str, ...] = ()
                 ) -> dict[str, torch.Tensor]:
-        """The weights that ``NAME.json`` describes, checked as :func:`load_model` says."""
+        """The weights that ``NAME.json`` describes, checked as ``load_model`` says."""
         wpath = model_paths(self.path)[0]
         blob = _weights_bytes(self.path, self.header)
         try:
@@ -403,7 +403,7 @@ class SavedModel:
 
 
 def open_model(path: str | os.PathLike[str], kind: str | None = None) -> SavedModel:
-    """Open the model ``NAME`` (see :func:`model_paths`): its checked ``NAME.json``, the
+    """Open the model ``NAME`` (see ``model_paths``): its checked ``NAME.json``, the
     weights still unread; ``kind`` if given must match the file's."""
     return SavedModel(Path(path), read_header(path, kind))
 
@@ -411,13 +411,13 @@ def open_model(path: str | os.PathLike[str], kind: str | None = None) -> SavedMo
 def load_model(path: str | os.PathLike[str], kind: str | None = None,
                device: torch.device | str = "cpu", nan_ok: tuple[str, ...] = ()
                ) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any]]:
-    """Load ``(tensors, config, meta)`` saved by :func:`save_model`; never unpickles.
+    """Load ``(tensors, config, meta)`` saved by ``save_model``; never unpickles.
 
-    Raises :class:`GenlabError` when a file is missing, unreadable, corrupt, holds a model
+    Raises ``GenlabError`` when a file is missing, unreadable, corrupt, holds a model
     of another ``kind``, does not belong with the other file of the pair, or holds a
     tensor of an unknown dtype or with NaN or infinite values (NaN is allowed in the
     tensors named in ``nan_ok``, where a model uses it to mean "not set yet"). To rebuild
-    the model itself, whatever its kind, use :func:`genlab.registry.load`.
+    the model itself, whatever its kind, use ``genlab.registry.load``.
     """
     saved = open_model(path, kind)
     return saved.tensors(device, nan_ok), saved.config, saved.meta

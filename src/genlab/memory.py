@@ -3,9 +3,9 @@
 A size the user sets (chains, samples, restarts, hidden units, a grid, ...) decides how
 much memory a command needs. Asked for far too much, torch fails deep inside with a
 ``DefaultCPUAllocator`` traceback, or the machine starts swapping. Commands instead
-estimate their dominant allocation up front and call :func:`check_allocation`, which
-raises a one-line :class:`~genlab.errors.GenlabError` naming the size, the estimate and the
-memory the machine has::
+estimate their dominant allocation up front and call ``check_allocation``, which
+raises a one-line ``GenlabError`` naming the size, the estimate and the
+memory the machine has:
 
     --chains 10000000 with 784 units needs about 31.4 GB; this machine has 21.9 GB
     available; use fewer chains
@@ -102,7 +102,7 @@ def tensor_bytes(shape: Iterable[int], dtype: torch.dtype = torch.float32) -> in
 
 def check_allocation(nbytes: float, what: str, device: torch.device | str = "cpu",
                      hint: str | None = None) -> None:
-    """Raise :class:`GenlabError` when about ``nbytes`` will not fit in ``device``'s memory.
+    """Raise ``GenlabError`` when about ``nbytes`` will not fit in ``device``'s memory.
 
     ``what`` names the sizes that need it, as the subject of "needs": ``"--chains 10000000
     with 784 units"``, or for library callers ``"sampling 10000000 chains of 784 units"``;

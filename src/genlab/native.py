@@ -2,12 +2,12 @@
 
 Some exact sequential sweeps (a Gibbs sweep of the Boltzmann machine, the asynchronous
 Hopfield sweep) visit one unit at a time; in Python the per-unit overhead dominates, so
-each model keeps a short C source beside it and a :class:`NativeLibrary` compiles it with
+each model keeps a short C source beside it and a ``NativeLibrary`` compiles it with
 the system C compiler (``cc``, or ``$CC``), once, into a cache folder (``$GENLAB_CACHE`` or
 ``~/.cache/genlab``), and loads it once per process.
 
 The dependency is optional: when no compiler is found, compilation fails, or
-``GENLAB_NO_COMPILE=1`` is set, :meth:`NativeLibrary.load` returns None and the model runs
+``GENLAB_NO_COMPILE=1`` is set, ``NativeLibrary.load`` returns None and the model runs
 the same arithmetic with torch operations (likewise for tensors off the CPU).
 
 What is loaded is checked, once per process:
@@ -67,7 +67,7 @@ def cache_dir() -> Path:
 
 
 def _trusted_folder(folder: Path) -> Path:
-    """``folder``, created private (0700) when missing; :class:`_Refused` when it is owned
+    """``folder``, created private (0700) when missing; ``_Refused`` when it is owned
     by another user, or writable by group or others without the sticky bit."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -181,7 +181,7 @@ class NativeLibrary:
     per process (as the module docstring says).
 
     ``signatures`` maps each exported function to its ``(argtypes, restype)``. Functions come
-    in a float32 and a float64 version, ``{base}_f32`` and ``{base}_f64``; :meth:`kernel`
+    in a float32 and a float64 version, ``{base}_f32`` and ``{base}_f64``; ``kernel``
     picks the one for a dtype.
     """
 

@@ -2,7 +2,7 @@
 
 A training run that dies at its final save (the destination is a folder, sits under a
 regular file, or lies in a read-only folder) loses everything it computed. These checks
-run first, so such a mistake is a one-line :class:`~genlab.errors.GenlabError` instead.
+run first, so such a mistake is a one-line ``GenlabError`` instead.
 They create nothing: missing parent folders are made when the output is written, and the
 checks only make sure that they can be (the first existing ancestor is a writable folder).
 """
@@ -37,7 +37,7 @@ def _check_nonempty(path: str | os.PathLike[str], what: str, kind: str) -> Path:
 
 def _names_folder(text: str) -> bool:
     """Whether ``text`` can only name a folder: it ends in a separator, ``.`` or ``..``
-    (checked on the text: :class:`Path` drops a trailing ``/.``)."""
+    (checked on the text: ``Path`` drops a trailing ``/.``)."""
     if text.endswith(os.sep) or (os.altsep and text.endswith(os.altsep)):
         return True
     return os.path.basename(text) in (".", "..")
@@ -66,9 +66,9 @@ def _check_parents(path: Path, what: str) -> None:
 
 
 def check_output_file(path: str | os.PathLike[str], what: str = "output file") -> Path:
-    """Check that genlab can write the file ``path``; return it as a :class:`Path`.
+    """Check that genlab can write the file ``path``; return it as a ``Path``.
 
-    Refused (as :class:`GenlabError` naming ``what``, e.g. ``"--out"``): the empty
+    Refused (as ``GenlabError`` naming ``what``, e.g. ``"--out"``): the empty
     string, a path ending in a separator, ``.`` or ``..``, an existing folder or other
     non-regular file (writing would replace it), an existing file that cannot be written,
     and a path whose first existing ancestor is a regular file or a folder that cannot be
@@ -94,7 +94,7 @@ def check_output_file(path: str | os.PathLike[str], what: str = "output file") -
 def check_output_dir(path: str | os.PathLike[str], what: str = "output folder") -> Path:
     """Check that genlab can make (or write into) the folder ``path``; return it.
 
-    Refused (as :class:`GenlabError` naming ``what``): the empty string, an existing
+    Refused (as ``GenlabError`` naming ``what``): the empty string, an existing
     regular file (or anything else that is not a folder), an existing folder that cannot
     be written, and a missing folder whose first existing ancestor is a regular file or
     a folder that cannot be written. Nothing is created here.
@@ -113,7 +113,7 @@ def check_output_dir(path: str | os.PathLike[str], what: str = "output folder") 
 
 def check_output_model(path: str | os.PathLike[str], what: str = "model name") -> Path:
     """Check that the model ``NAME`` (``NAME.safetensors`` + ``NAME.json``, see
-    :func:`genlab.io.model_paths`) can be written; return ``NAME`` as a :class:`Path`."""
+    ``genlab.io.model_paths``) can be written; return ``NAME`` as a ``Path``."""
     p = _check_nonempty(path, what, "model")
     text = os.fspath(path)
     if _names_folder(text):

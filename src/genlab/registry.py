@@ -1,16 +1,16 @@
 """The one registry of saved models: the ``kind`` written in ``NAME.json`` -> the function
 that rebuilds a model of that kind from its files.
 
-Every loader goes through :func:`load` (``genlab.load(path)`` is the same function):
-``NAME.json`` is read and checked once (:func:`genlab.io.open_model`), its ``kind`` looked
+Every loader goes through ``load`` (``genlab.load(path)`` is the same function):
+``NAME.json`` is read and checked once (``genlab.io.open_model``), its ``kind`` looked
 up here, and the registered builder called with the opened files
-(:class:`genlab.io.SavedModel`) and the device. The builder reads the weights, checks
+(``genlab.io.SavedModel``) and the device. The builder reads the weights, checks
 every setting and shape, and returns the model.
 
 Builders are named by ``"module:attribute"`` strings and imported only when a model of
 their kind is loaded, so this module (part of the floor every package may import) imports
 no model package, and a model package may import it without a cycle. A model package
-adds kinds of its own with :func:`register` when it is imported (``genlab.latent``'s
+adds kinds of its own with ``register`` when it is imported (``genlab.latent``'s
 ``register_model`` does this for every autoencoder and VAE class).
 """
 
@@ -62,8 +62,8 @@ _KINDS: dict[str, ModelKind] = {}
 
 
 def register(kind: str, family: str, builder: str) -> ModelKind:
-    """Make models saved with ``kind`` loadable by :func:`load` through ``builder`` (see
-    :class:`ModelKind`); registering a kind again replaces its entry."""
+    """Make models saved with ``kind`` loadable by ``load`` through ``builder`` (see
+    ``ModelKind``); registering a kind again replaces its entry."""
     if family not in FAMILIES:
         raise ValueError(f"unknown model family {family!r}; known: {', '.join(FAMILIES)}")
     if ":" not in builder:
@@ -115,7 +115,7 @@ def lookup(saved: SavedModel, family: str | None = None, kind: str | None = None
 
 def load_saved(saved: SavedModel, device: torch.device | str = "cpu",
                family: str | None = None, kind: str | None = None) -> Any:
-    """Rebuild the model of an opened ``saved`` (see :func:`load`)."""
+    """Rebuild the model of an opened ``saved`` (see ``load``)."""
     return lookup(saved, family, kind).build(saved, device)
 
 
@@ -125,7 +125,7 @@ def load(path: str | os.PathLike[str], device: torch.device | str = "cpu",
     its kind: a Hopfield network, a Boltzmann machine, an RBM, an autoencoder or a VAE.
 
     ``family`` (``"hopfield"``, ``"boltzmann"``, ``"rbm"``, ``"latent"``) or ``kind``,
-    if given, is what the file must hold. Raises :class:`GenlabError` when the files are
+    if given, is what the file must hold. Raises ``GenlabError`` when the files are
     missing, damaged, or hold a model of an unknown or unwanted kind.
     """
     return load_saved(open_model(path), device, family, kind)

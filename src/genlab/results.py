@@ -1,8 +1,8 @@
 """Typed results of the library's tasks.
 
 Every task a command runs (train a model, evaluate it, draw its figures) is a library function
-returning a dataclass derived from :class:`Result`. Python code reads its typed fields; the
-CLI prints :meth:`Result.to_dict` (with ``--json``, one strict JSON object), and the tour reads
+returning a dataclass derived from ``Result``. Python code reads its typed fields; the
+CLI prints ``Result.to_dict`` (with ``--json``, one strict JSON object), and the tour reads
 the same fields the CLI prints, so the three never disagree.
 """
 

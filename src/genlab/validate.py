@@ -1,15 +1,15 @@
 """Checks on what a model file says, made before anything is built from it.
 
-:func:`genlab.io.load_model` checks the files themselves (one save, strict JSON, finite
+``genlab.io.load_model`` checks the files themselves (one save, strict JSON, finite
 tensors of known dtypes); every model's loader then checks its settings and tensors here:
 
-* :func:`config_from_dict` rebuilds a settings dataclass from JSON, checking each value
+* ``config_from_dict`` rebuilds a settings dataclass from JSON, checking each value
   against the field's type (an ``int`` is an integer, not ``"16"``, ``true`` or ``1.5``; a
   ``float`` is finite; a ``tuple[int, ...]`` a list of integers; ``X | None`` may be null),
   then runs the dataclass's own ``validate()``;
-* :func:`setting` does the same for one value of a plain dictionary, with bounds;
-* :func:`expected_state` builds a network on PyTorch's ``meta`` device (shapes without
-  memory), and :func:`check_tensors` compares a file's tensors with it, so a config that
+* ``setting`` does the same for one value of a plain dictionary, with bounds;
+* ``expected_state`` builds a network on PyTorch's ``meta`` device (shapes without
+  memory), and ``check_tensors`` compares a file's tensors with it, so a config that
   names a huge network beside small weights is refused before anything is allocated.
 """
 

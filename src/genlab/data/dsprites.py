@@ -1,33 +1,33 @@
-"""dSprites, generated procedurally from its definition (Matthey et al. 2017).
+r"""dSprites, generated procedurally from its definition (Matthey et al. 2017).
 
 737,280 binary 64x64 images of one white sprite on black, one image for every
 combination of five ground-truth factors (the grid of the original data set):
 
-=========== ====== ================================================
-factor       size   values
-=========== ====== ================================================
-shape        3      square, ellipse, heart
-scale        6      ``linspace(0.5, 1.0, 6)``
-orientation  40     ``linspace(0, 2 pi, 40)`` (radians; 0 and 2 pi both present)
-pos_x        32     ``linspace(0, 1, 32)`` (left to right)
-pos_y        32     ``linspace(0, 1, 32)`` (top to bottom)
-=========== ====== ================================================
+| factor | size | values |
+| --- | --- | --- |
+| shape | 3 | square, ellipse, heart |
+| scale | 6 | ``linspace(0.5, 1.0, 6)`` |
+| orientation | 40 | ``linspace(0, 2 pi, 40)`` (radians; 0 and 2 pi both present) |
+| pos_x | 32 | ``linspace(0, 1, 32)`` (left to right) |
+| pos_y | 32 | ``linspace(0, 1, 32)`` (top to bottom) |
 
-Image ``n`` has factor indices ``f = (f_shape, f_scale, f_orient, f_x, f_y)`` with
-``n = sum_k f_k * prod_{l>k} size_l`` (row-major, ``pos_y`` fastest), the order of the
-original ``dsprites_ndarray`` file without its constant colour factor.
+Image $n$ has factor indices
+$f = (f_{\mathrm{shape}}, f_{\mathrm{scale}}, f_{\mathrm{orient}}, f_x, f_y)$ with
+$n = \sum_k f_k \prod_{l > k} \mathrm{size}_l$ (row-major, ``pos_y`` fastest), the order of
+the original ``dsprites_ndarray`` file without its constant colour factor.
 
 Rendering (genlab's own geometry; the factor grid is exact, the pixels are close to but
-not bit-identical with DeepMind's file): pixel ``(i, j)`` (row, column) has centre
-``p = (j + 1/2, i + 1/2)``; the sprite's centre is ``c = 14 + 36 (pos_x, pos_y)`` pixels,
-so every sprite stays inside the 64x64 canvas; the sprite coordinates are
-``(u, v) = R(-theta) (p - c) / (9.6 scale)`` and the pixel is on (1) when
+not bit-identical with DeepMind's file): pixel $(i, j)$ (row, column) has centre
+$p = (j + \frac{1}{2}, i + \frac{1}{2})$; the sprite's centre is
+$c = 14 + 36\,(\mathrm{pos}_x, \mathrm{pos}_y)$ pixels, so every sprite stays inside the
+64x64 canvas; the sprite coordinates are
+$(u, v) = R(-\theta)\,(p - c) / (9.6\,\mathrm{scale})$ and the pixel is on (1) when
 
-* square: ``max(|u|, |v|) <= 1`` (side 19.2 px at scale 1),
-* ellipse: ``u^2 + (2 v)^2 <= 1`` (axes 2:1),
-* heart: ``(a^2 + b^2 - 1)^3 - a^2 b^3 <= 0`` with ``(a, b) = 1.15 (u, -v) + (0, 0.1)``.
+* square: $\max(|u|, |v|) \le 1$ (side 19.2 px at scale 1),
+* ellipse: $u^2 + (2v)^2 \le 1$ (axes 2:1),
+* heart: $(a^2 + b^2 - 1)^3 - a^2 b^3 \le 0$ with $(a, b) = 1.15\,(u, -v) + (0, 0.1)$.
 
-Nothing is stored: :func:`render` rasterises any batch of factor indices, vectorised
+Nothing is stored: ``render`` rasterises any batch of factor indices, vectorised
 over the batch and the pixels, on any device.
 """
 
@@ -97,7 +97,8 @@ def index_to_factors(index: torch.Tensor) -> torch.Tensor:
 
 
 def factors_to_index(factors: torch.Tensor) -> torch.Tensor:
-    """Image indices ``(n,)`` of factor indices ``(n, 5)``: ``n = factors @ bases``."""
+    r"""Image indices ``(n,)`` of factor indices ``(n, 5)``: $n = \sum_k f_k\,\mathrm{base}_k$
+    (``factors @ bases``)."""
     factors = _check_factors(factors)
     return (factors * torch.as_tensor(_BASES, device=factors.device)).sum(1)
 
@@ -144,7 +145,7 @@ SHAPE_TESTS = (_inside_square, _inside_ellipse, _inside_heart)
 def sprite_mask(u: torch.Tensor, v: torch.Tensor, shape: torch.Tensor,
                 sort_on_cpu: bool) -> torch.Tensor:
     """Which pixels ``(B, 64, 64)`` (bool) lie inside each image's sprite, from the sprite
-    coordinates ``u, v`` ``(B, 64, 64)`` and the shape ids ``shape`` ``(B,)``.
+    coordinates $u, v$ ``(B, 64, 64)`` and the shape ids ``shape`` ``(B,)``.
 
     With ``sort_on_cpu`` (``shape`` on the CPU) each image evaluates only its own shape's
     test, its rows found on the CPU; otherwise every image evaluates all three tests and
@@ -169,7 +170,7 @@ def render(factors: torch.Tensor, device: torch.device | str | None = None,
 
     Vectorised over images and pixels (``chunk`` images at a time to bound memory);
     runs on ``device`` (default: the device of ``factors``). Factors given on the CPU are
-    checked there and, for a GPU, copied without waiting for it (see :func:`sprite_mask`).
+    checked there and, for a GPU, copied without waiting for it (see ``sprite_mask``).
     """
     factors = _check_factors(factors)
     device = torch.device(device) if device is not None else factors.device
@@ -195,7 +196,7 @@ def render(factors: torch.Tensor, device: torch.device | str | None = None,
 
 
 def images(index: torch.Tensor, device: torch.device | str | None = None) -> torch.Tensor:
-    """Images ``(n, 64, 64)`` of image indices ``(n,)`` (see :func:`render`)."""
+    """Images ``(n, 64, 64)`` of image indices ``(n,)`` (see ``render``)."""
     index = _check_index(index)
     return render(index_to_factors(index), device=device)
 
@@ -216,7 +217,7 @@ def split_indices(split: str) -> np.ndarray:
 def load_dsprites_arrays(split: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, str]:
     """``(images (n, 64, 64) float32, shape labels (n,), source)`` for ``load_dataset``.
 
-    Holds ``limit`` images of the split in memory (default :data:`DEFAULT_LIMIT`; the whole
+    Holds ``limit`` images of the split in memory (default ``DEFAULT_LIMIT``; the whole
     set would need 12 GB as float32), taken in the split's fixed shuffled order so that any
     prefix covers all factors.
     """
@@ -233,11 +234,11 @@ def load_dsprites_arrays(split: str, limit: int | None) -> tuple[np.ndarray, np.
 class DSpritesData:
     """All of dSprites as a training set that renders each batch when it is drawn.
 
-    It has what :func:`genlab.train.fit` draws from (``len``, ``draw(generator, index)``)
+    It has what ``genlab.train.fit`` draws from (``len``, ``draw(generator, index)``)
     and what a run records about its data (``name``, ``binarize``, ``image_shape``), so
     a model trains on every one of the 737,280 images without holding them in memory.
-    ``indices`` restricts it to a subset (e.g. :func:`split_indices`). Batches are
-    rendered on ``device``; :func:`genlab.train.fit` trains from :meth:`on_device` of its
+    ``indices`` restricts it to a subset (e.g. ``split_indices``). Batches are
+    rendered on ``device``; ``genlab.train.fit`` trains from ``on_device`` of its
     own device, so on a GPU no image is made on the CPU or copied to the device.
     """
 
@@ -272,7 +273,7 @@ class DSpritesData:
     def draw(self, generator: torch.Generator | None = None,
              index: torch.Tensor | None = None) -> torch.Tensor:
         """Images ``(n, 4096)`` (flattened, {0, 1}) of rows ``index`` (default: all),
-        rendered on :attr:`device`."""
+        rendered on ``device``."""
         if index is None:
             if len(self) > DEFAULT_LIMIT:
                 raise GenlabError(f"drawing all {len(self)} dSprites images at once needs "

@@ -2,7 +2,7 @@
 
 An IDX file is a 4-byte magic number ``00 00 TT D`` (TT the element type, D the number
 of dimensions), then D big-endian uint32 sizes, then the elements in big-endian C
-order. :func:`read_idx_header` reads and checks the header alone; :func:`read_idx`
+order. ``read_idx_header`` reads and checks the header alone; ``read_idx``
 then reads the data, all of it or only some rows of the first dimension.
 
 The declared size is checked against the file before anything is allocated: a plain
@@ -109,7 +109,7 @@ def _read_part(fh: io.BufferedIOBase, n: int, path: Path, what: str, gzipped: bo
 def read_idx_header(path: str | os.PathLike[str]) -> IdxHeader:
     """Read and check the header of an IDX file (plain or gzipped) without reading its data.
 
-    Raises :class:`GenlabError` for a missing file, a bad magic number, an unknown type
+    Raises ``GenlabError`` for a missing file, a bad magic number, an unknown type
     code, zero dimensions, an absurd element count, or a declared size the file cannot
     hold (a plain file must match it exactly).
     """
@@ -164,7 +164,7 @@ def read_idx(path: str | os.PathLike[str], start: int = 0, limit: int | None = N
     by default); a gzipped file is decompressed only that far, so its checksum and any
     trailing bytes are checked only when the whole file is read.
 
-    Raises :class:`GenlabError` for everything :func:`read_idx_header` refuses, a data
+    Raises ``GenlabError`` for everything ``read_idx_header`` refuses, a data
     size beyond the machine's memory, a truncated body, trailing bytes or a corrupt gzip
     stream.
     """

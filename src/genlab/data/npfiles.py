@@ -1,10 +1,10 @@
 """Reading NumPy ``.npy`` and ``.npz`` files that may be empty, truncated or not NumPy at all.
 
-:func:`read_npy` and :func:`read_npz` accept only numeric arrays (bool, integers, floats).
+``read_npy`` and ``read_npz`` accept only numeric arrays (bool, integers, floats).
 Each array's header is read and checked first: the dtype must be numeric (never Python
 objects, so nothing is unpickled), the shape non-negative, and the data the header
 declares must be exactly what the file holds and fit in the machine's memory. Anything
-else is a :class:`~genlab.errors.GenlabError` that says what is wrong with the file.
+else is a ``GenlabError`` that says what is wrong with the file.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def _start(path: Path, what: str) -> bytes:
 def read_npy(path: str | os.PathLike[str], what: str = "array") -> np.ndarray:
     """Read one numeric array from a ``.npy`` file, native byte order.
 
-    Raises :class:`GenlabError` for a missing or empty file, a file that is not ``.npy``
+    Raises ``GenlabError`` for a missing or empty file, a file that is not ``.npy``
     (its first bytes are not NumPy's magic), a damaged header, non-numeric data (strings,
     Python objects, records), a truncated body, trailing bytes, or a size beyond memory.
     """
@@ -119,8 +119,8 @@ def read_npz(path: str | os.PathLike[str], names: tuple[str, ...] | None = None,
 
     With ``names`` only those members are read (missing ones are simply absent from the
     result); otherwise every array. Members that are not ``.npy`` files are ignored.
-    Each member is checked as :func:`read_npy` checks a file, and a damaged archive
-    (truncated, not a zip, bad checksum) is a :class:`GenlabError`.
+    Each member is checked as ``read_npy`` checks a file, and a damaged archive
+    (truncated, not a zip, bad checksum) is a ``GenlabError``.
     """
     path = Path(path)
     head = _start(path, what)

@@ -15,7 +15,7 @@ from genlab.results import Result
 
 @dataclass
 class DataPreview(Result):
-    """What :func:`preview_dataset` drew and what the images hold."""
+    """What ``preview_dataset`` drew and what the images hold."""
 
     name: str
     out: str

@@ -19,7 +19,7 @@ CHUNK = 1 << 24  # bytes per read: bounded, so a short stream is noticed early
 
 def check_memory(nbytes: int, what: str, hint: str = "") -> None:
     """Refuse to allocate ``nbytes`` for ``what`` when that is more than the machine has
-    available (:func:`genlab.memory.check_allocation`); ``hint`` (e.g. "read fewer rows with
+    available (``genlab.memory.check_allocation``); ``hint`` (e.g. "read fewer rows with
     --limit") is appended to the message."""
     check_allocation(nbytes, what, "cpu", hint or None)
 

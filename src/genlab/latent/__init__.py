@@ -1,17 +1,17 @@
 """Neural latent-variable models: autoencoders and variational autoencoders.
 
-Every model here is a :class:`~genlab.latent.base.LatentModel` trained by
-:func:`genlab.train.fit`, saved with ``model.save(path)`` and loaded with
-:func:`~genlab.latent.base.load_latent_model` whatever its kind.
+Every model here is a ``LatentModel`` trained by
+``genlab.train.fit``, saved with ``model.save(path)`` and loaded with
+``load_latent_model`` whatever its kind.
 
 What ``genlab vae train DATA`` trains is the preset ``vae_preset(DATA)``
-(:mod:`genlab.latent.presets`), and :func:`train_vae` trains it in one call::
+(``genlab.latent.presets``), and ``train_vae`` trains it in one call:
 
     from genlab.latent import train_vae, vae_preset
     result = train_vae(vae_preset("fashion-mnist", seed=0), out="runs/vae")
 
-(the same for autoencoders with :func:`ae_preset` and :func:`train_ae`). The tasks of
-:mod:`genlab.latent.tasks` evaluate, sample and draw a trained run.
+(the same for autoencoders with ``ae_preset`` and ``train_ae``). The tasks of
+``genlab.latent.tasks`` evaluate, sample and draw a trained run.
 """
 
 from genlab.latent.autoencoder import AEConfig, Autoencoder

@@ -1,16 +1,18 @@
-"""Autoencoders: deterministic, stochastic and denoising (the lecture's chapter on AEs).
+r"""Autoencoders: deterministic, stochastic and denoising (the lecture's chapter on AEs).
 
-* Deterministic: code h = f(x), reconstruction r = g(h), loss ``||g(f(x)) - x||^2``
+* Deterministic: code $h = f(x)$, reconstruction $r = g(h)$, loss $\|g(f(x)) - x\|^2$
   (``loss='mse'``) or the Bernoulli cross-entropy
-  ``-sum_d x_d log r_d + (1 - x_d) log(1 - r_d)`` with ``r = sigmoid(g(f(x)))``
-  (``loss='bce'``). With no hidden layers and ``activation='linear'`` it is a linear
-  autoencoder, whose optimum under squared error spans the PCA subspace
-  (Baldi & Hornik 1989).
-* Stochastic (``code_noise = s > 0``): the encoder is a distribution
-  ``p(h|x) = N(f(x), s^2 I)`` and the decoder ``p(x|h)`` (Bernoulli for bce, Gaussian for
-  mse); training minimises ``E_{h ~ p(h|x)}[-log p(x|h)]`` with one reparameterised draw.
-* Denoising (``corrupt='KIND:LEVEL'``): trained to reconstruct the clean x from a
-  corrupted x~ ~ C(x~|x): loss ``L(g(f(x~)), x)`` (Vincent et al. 2008).
+  $-\sum_d \left[x_d \log r_d + (1 - x_d) \log(1 - r_d)\right]$ with
+  $r = \mathrm{sigmoid}(g(f(x)))$ (``loss='bce'``). With no hidden layers and
+  ``activation='linear'`` it is a linear autoencoder, whose optimum under squared error
+  spans the PCA subspace (Baldi & Hornik 1989).
+* Stochastic (``code_noise`` $= s > 0$): the encoder is a distribution
+  $p(h|x) = \mathcal{N}(f(x), s^2 I)$ and the decoder $p(x|h)$ (Bernoulli for bce,
+  Gaussian for mse); training minimises $\mathbb{E}_{h \sim p(h|x)}[-\log p(x|h)]$ with one
+  reparameterised draw $h = f(x) + s\,\epsilon$, $\epsilon \sim \mathcal{N}(0, I)$.
+* Denoising (``corrupt='KIND:LEVEL'``): trained to reconstruct the clean $x$ from a
+  corrupted $\tilde x \sim C(\tilde x|x)$: loss $L(g(f(\tilde x)), x)$
+  (Vincent et al. 2008).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class AEConfig:
     corrupt: str = ""                        # denoising: gauss:S | mask:P | saltpepper:P
 
     def validate(self) -> None:
-        """Raise :class:`GenlabError` for impossible settings."""
+        """Raise ``GenlabError`` for impossible settings."""
         ok = [(self.arch in ARCHITECTURES, f"unknown architecture {self.arch!r}"),
               (self.loss in AE_LOSSES, f"unknown loss {self.loss!r}; choose bce or mse"),
               (self.latent >= 1, "the latent dimension must be >= 1"),
@@ -63,7 +65,7 @@ class AEConfig:
 class Autoencoder(LatentModel):
     """Deterministic, stochastic or denoising autoencoder (see the module docstring).
 
-    Example::
+    For example:
 
         ae = Autoencoder(AEConfig(image_shape=(8, 8), hidden=(), latent=5,
                                   activation="linear", loss="mse"))
@@ -84,15 +86,15 @@ class Autoencoder(LatentModel):
         self.corruption = parse_corruption(c.corrupt)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """h = f(x): ``(B, L)`` (the mean of p(h|x) when stochastic)."""
+        """$h = f(x)$: ``(B, L)`` (the mean of $p(h|x)$ when stochastic)."""
         return self.encoder(self.check_input(x))
 
     def decode_logits(self, h: torch.Tensor) -> torch.Tensor:
-        """g(h) before the output non-linearity: ``(B, D)``."""
+        """$g(h)$ before the output non-linearity: ``(B, D)``."""
         return self.decoder(h)
 
     def decode_mean(self, h: torch.Tensor) -> torch.Tensor:
-        """Reconstruction r = g(h) in data space: sigmoid for bce, identity for mse."""
+        """Reconstruction $r = g(h)$ in data space: sigmoid for bce, identity for mse."""
         out = self.decoder(h)
         return torch.sigmoid(out) if self.config.loss == "bce" else out
 
@@ -106,7 +108,7 @@ class Autoencoder(LatentModel):
         return ((out - x) ** 2).sum(-1)
 
     def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput:
-        """Mean over the batch of ``L(g(h), x)``, h from f(x~) (+ code noise)."""
+        r"""Mean over the batch of $L(g(h), x)$, with $h = f(\tilde x)$ (plus the code noise)."""
         inp = self.corruption(x, generator) if self.corruption is not None else x
         h = self.encoder(inp)                                      # (B, L)
         if self.config.code_noise > 0:
@@ -120,7 +122,8 @@ class Autoencoder(LatentModel):
                           "(genlab vae train) to draw new images")
 
     def linear_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(W_enc (L, D), W_dec (D, L))`` of a linear autoencoder."""
+        r"""$(W_{\mathrm{enc}}, W_{\mathrm{dec}})$, of shapes ``(L, D)`` and ``(D, L)``, of a
+        linear autoencoder."""
         if self.config.activation != "linear":
             raise GenlabError("linear_weights needs activation='linear' and no hidden layers")
         return self.encoder[0].weight, self.decoder[0].weight

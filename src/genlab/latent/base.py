@@ -3,19 +3,19 @@ variational interface the ELBO/IWAE code and ``genlab vae eval/sample/reconstruc
 
 Two levels:
 
-* :class:`LatentModel` (every autoencoder and VAE): an ``nn.Module`` built from a typed
+* ``LatentModel`` (every autoencoder and VAE): an ``nn.Module`` built from a typed
   dataclass ``config`` (which must have ``image_shape: tuple[int, int]``), trained by
-  :func:`genlab.train.fit` through ``loss(x, generator)``, with ``encode`` (codes),
-  ``reconstruct`` and ``save``; :func:`load_latent_model` rebuilds any registered
+  ``genlab.train.fit`` through ``loss(x, generator)``, with ``encode`` (codes),
+  ``reconstruct`` and ``save``; ``load_latent_model`` rebuilds any registered
   ``kind``.
-* :class:`VariationalModel` (VAE-like models, encoder q(z|x), decoder p(x|z), prior
-  p(z)): a subclass provides :meth:`~VariationalModel.posterior`,
-  :meth:`~VariationalModel.prior_log_prob`, :meth:`~VariationalModel.prior_sample`,
-  :meth:`~VariationalModel.decoder_log_prob` and :meth:`~VariationalModel.decode_mean`;
+* ``VariationalModel`` (VAE-like models, encoder $q(z|x)$, decoder $p(x|z)$, prior
+  $p(z)$): a subclass provides ``posterior``,
+  ``prior_log_prob``, ``prior_sample``,
+  ``decoder_log_prob`` and ``decode_mean``;
   the ELBO, the importance weights of the IWAE bound, ``sample`` and ``reconstruct`` then
   come for free and are the same code for Gaussian, categorical or any other latents.
 
-Shapes: ``x`` is ``(B, D)`` with ``D = h * w``; a latent sample ``z`` carries leading
+Shapes: ``x`` is ``(B, D)`` with $D = h w$; a latent sample ``z`` carries leading
 sample dimensions, ``(K, B, ...)``, and every log-density sums over the event dimensions
 so it has shape ``(K, B)``.
 """
@@ -40,8 +40,8 @@ MODEL_REGISTRY: dict[str, type[LatentModel]] = {}
 
 
 def register_model(cls: type[LatentModel]) -> type[LatentModel]:
-    """Class decorator: make ``cls`` loadable by :func:`load_latent_model` (and
-    :func:`genlab.registry.load`) under ``cls.kind``."""
+    """Class decorator: make ``cls`` loadable by ``load_latent_model`` (and
+    ``genlab.registry.load``) under ``cls.kind``."""
     MODEL_REGISTRY[cls.kind] = cls
     registry.register(cls.kind, "latent", f"{__name__}:from_saved_model")
     return cls
@@ -65,7 +65,7 @@ class LatentModel(nn.Module):
 
     @property
     def data_dim(self) -> int:
-        """``D = h * w``."""
+        """$D = h w$."""
         h, w = self.image_shape
         return h * w
 
@@ -147,7 +147,7 @@ def load_latent_model(path: str | os.PathLike[str], device: torch.device | str =
 
 
 def from_saved_model(saved: SavedModel, device: torch.device | str = "cpu") -> LatentModel:
-    """The registry's builder for every latent kind (see :mod:`genlab.registry`): the
+    """The registry's builder for every latent kind (see ``genlab.registry``): the
     config and every tensor checked against a freshly built model of the class."""
     if saved.kind not in MODEL_REGISTRY:
         raise GenlabError(f"{saved.where} holds a {saved.kind!r} model, not an autoencoder "
@@ -166,7 +166,7 @@ def from_saved_model(saved: SavedModel, device: torch.device | str = "cpu") -> L
 # ----- variational models --------------------------------------------------------------------
 
 class Posterior(Protocol):
-    """q(z|x) for a batch: what :class:`VariationalModel` needs from it."""
+    """$q(z|x)$ for a batch: what ``VariationalModel`` needs from it."""
 
     @property
     def mean(self) -> torch.Tensor:
@@ -178,19 +178,19 @@ class Posterior(Protocol):
         ...
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """``log q(z|x)`` for ``z`` of shape ``(k, B, ...)``: ``(k, B)``."""
+        r"""$\log q(z|x)$ for ``z`` of shape ``(k, B, ...)``: ``(k, B)``."""
         ...
 
     def kl_to_prior(self) -> torch.Tensor:
-        """``KL(q(z|x) || p(z))`` in closed form, ``(B,)``."""
+        r"""$\mathrm{KL}(q(z|x)\,\|\,p(z))$ in closed form, ``(B,)``."""
         ...
 
 
 class ELBOTerms(NamedTuple):
-    """Per-example pieces of the ELBO, each ``(B,)``, in nats.
+    r"""Per-example pieces of the ELBO, each ``(B,)``, in nats.
 
     ``elbo = log_px_z - kl`` with ``log_px_z`` the Monte Carlo estimate of
-    ``E_q[log p(x|z)]`` and ``kl = KL(q(z|x) || p(z))``.
+    $\mathbb{E}_{q(z|x)}[\log p(x|z)]$ and ``kl`` $= \mathrm{KL}(q(z|x)\,\|\,p(z))$.
     """
 
     elbo: torch.Tensor
@@ -199,26 +199,26 @@ class ELBOTerms(NamedTuple):
 
 
 class VariationalModel(LatentModel):
-    """A latent model with encoder q(z|x), decoder p(x|z) and prior p(z)."""
+    """A latent model with encoder $q(z|x)$, decoder $p(x|z)$ and prior $p(z)$."""
 
     def posterior(self, x: torch.Tensor) -> Posterior:
-        """q(z|x) for a ``(B, D)`` batch."""
+        """$q(z|x)$ for a ``(B, D)`` batch."""
         raise NotImplementedError
 
     def prior_log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """``log p(z)`` for ``(k, B, ...)`` samples: ``(k, B)``."""
+        r"""$\log p(z)$ for ``(k, B, ...)`` samples: ``(k, B)``."""
         raise NotImplementedError
 
     def prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """``n`` draws from p(z): ``(n, ...)``."""
+        """``n`` draws from $p(z)$: ``(n, ...)``."""
         raise NotImplementedError
 
     def decoder_log_prob(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """``log p(x|z)`` for ``x`` ``(B, D)`` and ``z`` ``(k, B, ...)``: ``(k, B)``."""
+        r"""$\log p(x|z)$ for ``x`` ``(B, D)`` and ``z`` ``(k, B, ...)``: ``(k, B)``."""
         raise NotImplementedError
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
-        """``E[x|z]`` for codes ``(..., L)``: ``(..., D)``."""
+        r"""$\mathbb{E}[x|z]$ for codes ``(..., L)``: ``(..., D)``."""
         raise NotImplementedError
 
     def kl_weight(self) -> float:
@@ -227,7 +227,8 @@ class VariationalModel(LatentModel):
 
     # ----- provided -----------------------------------------------------------------------
     def elbo_terms(self, x: torch.Tensor, generator: torch.Generator) -> ELBOTerms:
-        """ELBO = E_q[log p(x|z)] - KL(q(z|x)||p(z)), one sample z = rsample, KL closed form."""
+        r"""$\mathrm{ELBO} = \mathbb{E}_{q(z|x)}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z))$,
+        with one sample $z$ from ``rsample`` and the KL in closed form."""
         q = self.posterior(x)
         z = q.rsample(1, generator)                     # (1, B, ...)
         log_px_z = self.decoder_log_prob(x, z)[0]       # (B,)
@@ -236,17 +237,18 @@ class VariationalModel(LatentModel):
 
     def log_importance_weights(self, x: torch.Tensor, k: int, generator: torch.Generator,
                                q: Posterior | None = None) -> torch.Tensor:
-        """``log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x)``, z_k ~ q: ``(k, B)``.
+        r"""$\log w_k = \log p(x|z_k) + \log p(z_k) - \log q(z_k|x)$ with
+        $z_k \sim q(z|x)$: ``(k, B)``.
 
-        ``log (1/K) sum_k w_k`` is the IWAE bound (Burda et al. 2016), a lower bound on
-        ``log p(x)`` that increases with K.
+        $\log \frac{1}{K} \sum_{k=1}^{K} w_k$ is the IWAE bound (Burda et al. 2016), a lower
+        bound on $\log p(x)$ that increases with $K$.
         """
         q = self.posterior(x) if q is None else q
         z = q.rsample(k, generator)                     # (k, B, ...)
         return self.decoder_log_prob(x, z) + self.prior_log_prob(z) - q.log_prob(z)
 
     def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput:
-        """Negative ELBO (KL weighted by :meth:`kl_weight`), mean over the batch."""
+        """Negative ELBO (KL weighted by ``kl_weight``), mean over the batch."""
         t = self.elbo_terms(x, generator)
         beta = self.kl_weight()
         loss = -(t.log_px_z - beta * t.kl).mean()

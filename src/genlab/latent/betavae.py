@@ -1,15 +1,24 @@
-"""beta-VAE (Higgins et al. 2017) and its capacity-annealed form (Burgess et al. 2018,
+r"""beta-VAE (Higgins et al. 2017) and its capacity-annealed form (Burgess et al. 2018,
 "Understanding disentangling in beta-VAE"), with the convolutional encoder and decoder
 the disentanglement literature uses for 64x64 images.
 
-Objective (to maximise), with q(z|x) = N(mu(x), diag sigma^2(x)), p(z) = N(0, I) and a
-Bernoulli decoder:
+Objective (to maximise), with $q(z|x) = \mathcal{N}(\mu(x), \mathrm{diag}\,\sigma^2(x))$,
+$p(z) = \mathcal{N}(0, I)$ and a Bernoulli decoder:
 
-* beta-VAE:   E_q[log p(x|z)] - beta KL(q(z|x) || p(z))        (beta = 1: the VAE ELBO)
-* capacity:   E_q[log p(x|z)] - gamma | KL(q(z|x) || p(z)) - C |,
-  C = C_max min(1, step / capacity_steps), raised linearly from 0 nats.
+* beta-VAE ($\beta = 1$: the VAE ELBO):
 
-beta > 1 presses q(z|x) towards the factorised prior, which favours codes whose axes
+    $$
+    \mathbb{E}_{q(z|x)}[\log p(x|z)] - \beta\,\mathrm{KL}(q(z|x)\,\|\,p(z))
+    $$
+
+* capacity, with $C = C_{\max} \min(1, \mathrm{step} / \mathrm{capacity\_steps})$ raised
+  linearly from 0 nats:
+
+    $$
+    \mathbb{E}_{q(z|x)}[\log p(x|z)] - \gamma\,\left|\mathrm{KL}(q(z|x)\,\|\,p(z)) - C\right|
+    $$
+
+$\beta > 1$ presses $q(z|x)$ towards the factorised prior, which favours codes whose axes
 are independent factors of variation; the capacity form instead lets the KL grow
 slowly so that the latents take up one factor at a time, in the order of how much
 reconstruction each buys.
@@ -18,7 +27,7 @@ Architecture (Higgins et al. 2017 appendix; Burgess et al. 2018; Locatello et al
 table 1), for ``(h, w)`` divisible by 16:
 
 * encoder: 4 x [Conv 4x4 stride 2 (32, 32, 64, 64 channels), ReLU] -> FC 256, ReLU ->
-  FC 2L (mu, log sigma^2)
+  FC 2L $(\mu, \log \sigma^2)$
 * decoder: FC 256, ReLU -> FC 64 (h/16)(w/16), ReLU -> 4 x ConvTranspose 4x4 stride 2
   (64, 32, 32, 1 channels, ReLU between) -> Bernoulli logits.
 """
@@ -53,7 +62,7 @@ class BetaVAEConfig:
     hidden: int = 256                        # width of the fully connected layers
 
     def validate(self) -> None:
-        """Raise :class:`GenlabError` for impossible settings."""
+        """Raise ``GenlabError`` for impossible settings."""
         h, w = self.image_shape
         checks = [(h % 16 == 0 and w % 16 == 0 and h > 0 and w > 0,
                    f"the conv beta-VAE needs image sides divisible by 16, got {h}x{w}; "
@@ -116,7 +125,7 @@ class Conv64Decoder(nn.Module):
 class BetaVAE(GaussianLatentModel):
     """beta-VAE / capacity-annealed VAE on 64x64 binary images (see the module docs).
 
-    Example::
+    For example:
 
         from genlab.data.dsprites import DSpritesData
         model = BetaVAE(BetaVAEConfig(beta=4.0))
@@ -145,7 +154,8 @@ class BetaVAE(GaussianLatentModel):
 
     @torch.no_grad()
     def init_output_bias(self, mean_image: torch.Tensor) -> None:
-        """Start the decoder at the data's mean intensity: last bias = logit(mean pixel).
+        r"""Start the decoder at the data's mean intensity: last bias
+        $= \mathrm{logit}(\bar x)$, the logit of the mean pixel.
 
         dSprites is 96% black; starting from the mean saves the first steps' work and
         makes it less likely that the decoder settles on a blank image with an unused code.
@@ -158,11 +168,12 @@ class BetaVAE(GaussianLatentModel):
     uses_run_length = False  # its schedules count steps, not a fraction of the run
 
     def set_progress(self, step: int, total_steps: int) -> None:
-        """Called by :func:`genlab.train.fit` before each step (drives the capacity C)."""
+        """Called by ``genlab.train.fit`` before each step (drives the capacity C)."""
         self._step = step
 
     def capacity(self) -> float:
-        """``C = C_max min(1, step / capacity_steps)`` in nats (0 when annealing is off)."""
+        r"""$C = C_{\max} \min(1, \mathrm{step} / \mathrm{capacity\_steps})$ in nats (0 when
+        annealing is off)."""
         c = self.config
         return c.capacity_max * min(1.0, self._step / c.capacity_steps)
 
@@ -170,8 +181,9 @@ class BetaVAE(GaussianLatentModel):
         return self.config.beta
 
     def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput:
-        """``-(E_q log p(x|z) - beta KL)`` or ``-(E_q log p(x|z) - gamma |KL - C|)``,
-        batch mean, one reparameterised sample of z per image."""
+        r"""$-(\mathbb{E}_q \log p(x|z) - \beta\,\mathrm{KL})$ or
+        $-(\mathbb{E}_q \log p(x|z) - \gamma\,|\mathrm{KL} - C|)$, batch mean, one
+        reparameterised sample $z = \mu + \sigma \odot \epsilon$ per image."""
         x = self.check_input(x)
         t = self.elbo_terms(x, generator)
         recon, kl = t.log_px_z.mean(), t.kl.mean()
@@ -186,7 +198,8 @@ class BetaVAE(GaussianLatentModel):
 
     @torch.no_grad()
     def kl_per_latent(self, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-        """``1/N sum_n KL(q(z_j|x_n) || N(0, 1))`` for each latent j: ``(L,)`` nats.
+        r"""$\frac{1}{N} \sum_n \mathrm{KL}(q(z_j|x_n)\,\|\,\mathcal{N}(0, 1))$ for each latent
+        $j$: ``(L,)`` nats.
 
         Latents the model does not use have KL near 0 (their posterior is the prior).
         """
@@ -198,7 +211,7 @@ def build_betavae(config: BetaVAEConfig, seed: int) -> BetaVAE:
 
     The one way genlab builds a seeded beta-VAE (``disentangle train``, its ``--seeds``
     stacks, ``vae train --latent-type beta`` and the benchmarks): the layers are built
-    inside :func:`genlab.train.seeded_init`, so the same seed gives the same weights
+    inside ``genlab.train.seeded_init``, so the same seed gives the same weights
     whichever command or function asks, and the caller's global random state is left
     as it was.
     """
@@ -208,8 +221,8 @@ def build_betavae(config: BetaVAEConfig, seed: int) -> BetaVAE:
 
 def _posterior_moments(model: VariationalModel, x: torch.Tensor, batch_size: int,
                        what: str) -> torch.Tensor:
-    """``(4, L)`` float64 means over images ``x`` of ``mu``, ``mu^2``, ``sigma^2`` and
-    ``log sigma^2`` of a Gaussian-latent model's posterior, encoded ``batch_size`` at a
+    r"""``(4, L)`` float64 means over images ``x`` of $\mu$, $\mu^2$, $\sigma^2$ and
+    $\log \sigma^2$ of a Gaussian-latent model's posterior, encoded ``batch_size`` at a
     time in eval mode; ``what`` names the caller in its errors."""
     if len(x) == 0:
         raise GenlabError(f"{what} needs at least one image")
@@ -230,37 +243,45 @@ def _posterior_moments(model: VariationalModel, x: torch.Tensor, batch_size: int
 
 def kl_per_latent(model: VariationalModel, x: torch.Tensor, batch_size: int = 256
                   ) -> torch.Tensor:
-    """Mean per-dimension ``KL(N(mu_j, sigma_j^2) || N(0, 1))
-    = 1/2 (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2)`` of a Gaussian-latent model over
-    images ``x`` ``(N, D)``: ``(L,)``."""
+    r"""Mean per-dimension
+    $\mathrm{KL}(\mathcal{N}(\mu_j, \sigma_j^2)\,\|\,\mathcal{N}(0, 1))
+    = \frac{1}{2}(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2)$ of a Gaussian-latent model
+    over images ``x`` ``(N, D)``: ``(L,)``."""
     _, mean_mu2, mean_var, mean_logvar = _posterior_moments(model, x, batch_size,
                                                             "per-latent KL")
     return (0.5 * (mean_mu2 + mean_var - 1.0 - mean_logvar)).float()
 
 
 class KLSplit(NamedTuple):
-    """Each latent's mean KL as ``information + mismatch`` (see :func:`kl_split`)."""
+    """Each latent's mean KL as ``information + mismatch`` (see ``kl_split``)."""
 
     information: torch.Tensor  # (L,) 1/2 log(1 + Var_n(mu_nj) / E_n sigma_nj^2), nats
     mismatch: torch.Tensor     # (L,) mean KL_j - information_j, nats (the rest)
 
 
 def kl_split(model: VariationalModel, x: torch.Tensor, batch_size: int = 256) -> KLSplit:
-    """Split each latent's mean KL over images ``x`` ``(N, D)`` into an estimate of the
+    r"""Split each latent's mean KL over images ``x`` ``(N, D)`` into an estimate of the
     information the latent carries about the image and the rest.
 
-    The mean KL is exactly ``E_x KL(q(z|x) || p(z)) = I_q(x; z) + KL(q(z) || p(z))``, with
-    ``q(z) = E_x q(z|x)`` the aggregate posterior. Per latent, ``z_j = mu_j(x) + sigma_j
-    eps`` is a Gaussian channel: with ``sigma_j`` the same for every image, ``I(x; z_j) <=
-    1/2 log(1 + Var_n(mu_nj) / sigma_j^2)`` (a Gaussian ``mu_j`` has the most entropy for its
-    variance), with equality for Gaussian ``mu_j``. ``information`` is that expression with
-    ``E_n sigma_nj^2`` in place of ``sigma_j^2`` (no longer a bound when ``sigma_j`` varies
-    with the image), and ``mismatch = KL_j - information``. Read them per latent: the
-    latents' informations need not add up to ``I(x; z)``, which for ``N`` distinct images is
-    at most ``log N``. The split is exact where it matters most: a latent whose posterior
+    The mean KL is exactly
+
+    $$
+    \mathbb{E}_x \mathrm{KL}(q(z|x)\,\|\,p(z)) = I_q(x; z) + \mathrm{KL}(q(z)\,\|\,p(z)),
+    $$
+
+    with $q(z) = \mathbb{E}_x q(z|x)$ the aggregate posterior. Per latent,
+    $z_j = \mu_j(x) + \sigma_j \epsilon$ is a Gaussian channel: with $\sigma_j$ the same for
+    every image,
+    $I(x; z_j) \le \frac{1}{2} \log\left(1 + \mathrm{Var}_n(\mu_{nj}) / \sigma_j^2\right)$
+    (a Gaussian $\mu_j$ has the most entropy for its variance), with equality for Gaussian
+    $\mu_j$. ``information`` is that expression with $\mathbb{E}_n \sigma_{nj}^2$ in place of
+    $\sigma_j^2$ (no longer a bound when $\sigma_j$ varies with the image), and
+    ``mismatch`` $= \mathrm{KL}_j -$ ``information``. Read them per latent: the latents'
+    informations need not add up to $I(x; z)$, which for $N$ distinct images is at most
+    $\log N$. The split is exact where it matters most: a latent whose posterior
     mean does not move with the image has information 0 and its whole KL as mismatch; it
     tells the decoder nothing through its mean. ``information + mismatch`` equals
-    :func:`kl_per_latent`.
+    ``kl_per_latent``.
     """
     mean_mu, mean_mu2, mean_var, mean_logvar = _posterior_moments(model, x, batch_size,
                                                                   "the KL split")

@@ -1,7 +1,7 @@
 """Beta-VAEs on dSprites as tasks: train one (or a stack of seeds), score a trained one's
 disentanglement, read out what its latents follow. Each returns a typed
-:class:`~genlab.results.Result`; ``genlab disentangle train|eval|axes`` print its
-:meth:`~genlab.results.Result.to_dict`, and the tour reads its fields.
+``Result``; ``genlab disentangle train|eval|axes`` print its
+``to_dict``, and the tour reads its fields.
 
     from genlab.latent.betavae_runs import train_dsprites_betavae, evaluate_betavae_run
     trained = train_dsprites_betavae("runs/b4", BetaVAEConfig(beta=4.0), steps=20_000)
@@ -93,7 +93,7 @@ def check_resumed_stack(run: str | os.PathLike[str], seeds: Sequence[int] | None
 
 @dataclass
 class DSpritesTraining(Result):
-    """What :func:`train_dsprites_betavae` returns."""
+    """What ``train_dsprites_betavae`` returns."""
 
     out: Path                  # the run folder
     config: BetaVAEConfig      # every model's settings
@@ -132,7 +132,7 @@ class DSpritesTraining(Result):
 
 def _check_training(out: Path, config: BetaVAEConfig, seeds: Sequence[int] | None,
                     resume: bool, overwrite: bool, device: torch.device | str) -> list[int]:
-    """Refuse, before any work, what :func:`train_dsprites_betavae` cannot do."""
+    """Refuse, before any work, what ``train_dsprites_betavae`` cannot do."""
     check_run_folder(out, resume, overwrite)
     listed = [] if seeds is None else list(seeds)
     if len(set(listed)) < len(listed) or (seeds is not None and not listed):
@@ -160,7 +160,7 @@ def train_dsprites_betavae(out: str | os.PathLike[str], config: BetaVAEConfig | 
 
     With ``seeds``, one model per seed trains at once as one stack, each on its own
     ``batch_size`` images per step, saved as ``OUT/seed{S}/model``
-    (:func:`~genlab.latent.stacked.train_betavae_seeds`); else one model of ``seed``.
+    (``train_betavae_seeds``); else one model of ``seed``.
     ``time_limit`` stops after that many seconds (with a checkpoint; ``resume`` goes on).
     """
     out, config = Path(out), config or BetaVAEConfig()
@@ -188,7 +188,7 @@ def train_dsprites_betavae(out: str | os.PathLike[str], config: BetaVAEConfig | 
 
 @dataclass
 class DSpritesEvaluation(Result):
-    """What :func:`evaluate_betavae_run` returns: the run's scores and its model's settings."""
+    """What ``evaluate_betavae_run`` returns: the run's scores and its model's settings."""
 
     run: str
     config: dict[str, Any] | None   # the model's config (None for a model without one)
@@ -201,10 +201,10 @@ class DSpritesEvaluation(Result):
 def evaluate_betavae_run(run: str | os.PathLike[str], metrics: Sequence[str] = METRICS,
                          fraction: float = 1.0, seed: int = 0,
                          device: torch.device | str = "cpu") -> DSpritesEvaluation:
-    """The disentanglement scores ``metrics`` (:func:`genlab.metrics.dsprites_eval.
-    evaluate_dsprites`) of the dSprites VAE saved in ``run``, on the posterior means
-    ``mu(x)``, with ``fraction`` of the papers' sample sizes and factors drawn under
-    ``seed``."""
+    r"""The disentanglement scores ``metrics``
+    (``genlab.metrics.dsprites_eval.evaluate_dsprites``) of the dSprites VAE saved in
+    ``run``, on the posterior means $\mu(x)$, with ``fraction`` of the papers' sample sizes
+    and factors drawn under ``seed``."""
     metrics = check_metrics(metrics)
     sizes = SampleSizes().scaled(fraction)
     model = load_dsprites_model(run, device)
@@ -217,13 +217,13 @@ def evaluate_betavae_run(run: str | os.PathLike[str], metrics: Sequence[str] = M
 
 @dataclass
 class DSpritesAxes(Result):
-    """What :func:`betavae_run_axes` returns: the run and its latents' read-outs."""
+    """What ``betavae_run_axes`` returns: the run and its latents' read-outs."""
 
     run: str
     axes: FactorAxes
 
     def lines(self) -> list[str]:
-        """A head line and one line per live latent (:func:`genlab.metrics.axes.describe`)."""
+        """A head line and one line per live latent (``genlab.metrics.axes.describe``)."""
         head = (f"{len(self.axes.latents)} latents with sd >= {self.axes.min_sd} on "
                 f"{self.axes.n_samples} codes; coefficients per factor sd")
         return [head, *map(describe, self.axes.latents)]
@@ -236,7 +236,7 @@ def betavae_run_axes(run: str | os.PathLike[str], n_samples: int = 10_000,
                      min_sd: float = 0.05, seed: int = 0,
                      device: torch.device | str = "cpu") -> DSpritesAxes:
     """Which of scale, x and y each latent of ``run``'s dSprites VAE follows: the
-    least-squares read-out (:func:`genlab.metrics.axes.factor_axes`) of every latent with
+    least-squares read-out (``genlab.metrics.axes.factor_axes``) of every latent with
     code sd >= ``min_sd`` on ``n_samples`` codes of factors drawn under ``seed``, with its
     direction in the x-y plane."""
     model = load_dsprites_model(run, device)

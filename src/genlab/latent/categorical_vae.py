@@ -1,29 +1,35 @@
-"""The categorical VAE (Jang, Gu & Poole 2017): M categorical latents with K classes each.
+r"""The categorical VAE (Jang, Gu & Poole 2017): M categorical latents with K classes each.
 
-Latent ``z = (z_1, ..., z_M)``, each ``z_m`` one-hot of length K; stored flat as a
-``(..., M*K)`` vector. Prior ``p(z) = prod_m Uniform{1..K}``, so ``log p(z) = -M log K``.
-Encoder ``q(z|x) = prod_m Categorical(pi_m(x))``, ``pi_m = softmax(logits_m)``; decoder
-Bernoulli ``p(x|z)`` with logits from an MLP (or conv net) of ``z``. The ELBO
+Latent $z = (z_1, \dots, z_M)$, each $z_m$ one-hot of length $K$; stored flat as a
+``(..., M*K)`` vector. Prior $p(z) = \prod_m \mathrm{Uniform}\{1..K\}$, so
+$\log p(z) = -M \log K$. Encoder $q(z|x) = \prod_m \mathrm{Categorical}(\pi_m(x))$,
+$\pi_m = \mathrm{softmax}(\mathrm{logits}_m)$; decoder Bernoulli $p(x|z)$ with logits from
+an MLP (or conv net) of $z$. The ELBO
 
-    L(x) = E_q[log p(x|z)] - KL(q(z|x) || p(z)),
-    KL = sum_m sum_k pi_mk (log pi_mk + log K)              (closed form),
+$$
+\mathcal{L}(x) = \mathbb{E}_{q(z|x)}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z)),
+\qquad
+\mathrm{KL}(q(z|x)\,\|\,p(z)) = \sum_{m=1}^{M} \sum_{k=1}^{K} \pi_{mk} (\log \pi_{mk} + \log K)
+$$
 
-is trained with one of three gradient estimators for the reconstruction term:
+(the KL in closed form) is trained with one of three gradient estimators for the
+reconstruction term:
 
-* ``gumbel``: the decoder sees the relaxed sample ``y = softmax((logits + G) / tau)``
+* ``gumbel``: the decoder sees the relaxed sample
+  $y = \mathrm{softmax}((\mathrm{logits} + G) / \tau)$
   (biased, low variance; Jang et al. 2017, Maddison et al. 2017);
-* ``straight-through``: the decoder sees ``one_hot(argmax y)`` in the forward pass and
-  the gradient of ``y`` in the backward pass;
-* ``reinforce``: the score function ``(f(z) - b) grad log q(z|x)`` with an exact sample
-  ``z`` and ``f = -log p(x|z)``, ``b`` an exponential moving average of ``f``
+* ``straight-through``: the decoder sees $\mathrm{one\_hot}(\arg\max y)$ in the forward
+  pass and the gradient of $y$ in the backward pass;
+* ``reinforce``: the score function $(f(z) - b) \nabla \log q(z|x)$ with an exact sample
+  $z$ and $f = -\log p(x|z)$, $b$ an exponential moving average of $f$
   (unbiased, high variance; Williams 1992).
 
 The KL term is differentiated exactly in every case. The temperature is annealed with
-the training step ``t`` as ``tau_t = max(tau_min, tau0 * exp(-r t))``.
+the training step $t$ as $\tau_t = \max(\tau_{\min}, \tau_0 e^{-r t})$.
 
 Evaluation (``elbo_terms``, ``log_importance_weights``) always uses exact one-hot samples
-``z ~ q`` (Gumbel-max), so the ELBO and the IWAE bound are bounds on ``log p(x)`` of the
-discrete model, whatever estimator trained it.
+$z \sim q(z|x)$ (Gumbel-max), so the ELBO and the IWAE bound are bounds on $\log p(x)$ of
+the discrete model, whatever estimator trained it.
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ ESTIMATORS = ("gumbel", "straight-through", "reinforce")
 
 @dataclass
 class CategoricalVAEConfig:
-    """A VAE with M x K categorical latents (default 20 x 10 as in Jang et al. 2017)."""
+    r"""A VAE with $M \times K$ categorical latents (default $20 \times 10$ as in Jang et al.
+    2017)."""
 
     image_shape: tuple[int, int] = (28, 28)  # (h, w); D = h * w
     arch: str = "mlp"                        # mlp | conv
@@ -64,7 +71,7 @@ class CategoricalVAEConfig:
     baseline_decay: float = 0.99             # EMA decay of the REINFORCE baseline
 
     def validate(self) -> None:
-        """Raise :class:`GenlabError` for impossible settings."""
+        """Raise ``GenlabError`` for impossible settings."""
         ok = [(self.arch in ARCHITECTURES, f"unknown architecture {self.arch!r}; choose one "
                f"of {', '.join(ARCHITECTURES)}"),
               (self.estimator in ESTIMATORS, f"unknown estimator {self.estimator!r}; choose "
@@ -95,20 +102,21 @@ def parse_categories(text: str) -> tuple[int, int]:
 
 
 def temperature(step: int, tau0: float, tau_min: float, rate: float) -> float:
-    """The annealing schedule ``tau_t = max(tau_min, tau0 * exp(-r t))``."""
+    r"""The annealing schedule $\tau_t = \max(\tau_{\min}, \tau_0 e^{-r t})$."""
     return max(tau_min, tau0 * math.exp(-rate * step))
 
 
 def categorical_kl_uniform(logits: torch.Tensor) -> torch.Tensor:
-    """``KL(q || Uniform) = sum_m sum_k pi_mk (log pi_mk + log K)`` for ``(..., M, K)``
-    logits; returns ``(...)``. Exact (0 log 0 = 0), differentiable."""
+    r"""$\mathrm{KL}(q\,\|\,\mathrm{Uniform}) = \sum_m \sum_k \pi_{mk} (\log \pi_{mk} + \log K)$
+    for ``(..., M, K)`` logits; returns ``(...)``. Exact ($0 \log 0 = 0$), differentiable."""
     log_pi = torch.log_softmax(logits, dim=-1)
     k = logits.shape[-1]
     return (log_pi.exp() * (log_pi + math.log(k))).sum((-2, -1))
 
 
 class CategoricalPosterior:
-    """q(z|x) = prod_m Categorical(softmax(logits_m)) for a batch; logits ``(B, M, K)``.
+    r"""$q(z|x) = \prod_m \mathrm{Categorical}(\mathrm{softmax}(\mathrm{logits}_m))$ for a
+    batch; logits ``(B, M, K)``.
 
     Samples are flat one-hot vectors ``(k, B, M*K)``.
     """
@@ -119,7 +127,7 @@ class CategoricalPosterior:
 
     @property
     def mean(self) -> torch.Tensor:
-        """The probabilities ``pi``, flat ``(B, M*K)`` (``E_q[z]``)."""
+        r"""The probabilities $\pi$, flat ``(B, M*K)`` ($\mathbb{E}_q[z]$)."""
         return self.log_pi.exp().flatten(-2)
 
     def _expand(self, k: int) -> torch.Tensor:
@@ -136,19 +144,20 @@ class CategoricalPosterior:
         return gumbel_softmax(self._expand(k), tau, hard=hard, generator=generator).flatten(-2)
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """``log q(z|x) = sum_m sum_k z_mk log pi_mk`` for one-hot ``(k, B, M*K)``: ``(k, B)``."""
+        r"""$\log q(z|x) = \sum_m \sum_k z_{mk} \log \pi_{mk}$ for one-hot ``(k, B, M*K)``:
+        ``(k, B)``."""
         return (z * self.log_pi.flatten(-2)).sum(-1)
 
     def kl_to_prior(self) -> torch.Tensor:
-        """``KL(q(z|x) || Uniform)`` in closed form, ``(B,)``."""
+        r"""$\mathrm{KL}(q(z|x)\,\|\,\mathrm{Uniform})$ in closed form, ``(B,)``."""
         return categorical_kl_uniform(self.logits)
 
 
 @register_model
 class CategoricalVAE(VariationalModel):
-    """VAE with M x K categorical latents (see the module docstring).
+    r"""VAE with $M \times K$ categorical latents (see the module docstring).
 
-    Example::
+    For example:
 
         model = CategoricalVAE(CategoricalVAEConfig(n_latent=20, n_categories=10,
                                                     estimator="gumbel"))
@@ -174,18 +183,18 @@ class CategoricalVAE(VariationalModel):
 
     @property
     def latent_dim(self) -> int:
-        """``M * K``, the length of a flat one-hot code."""
+        """$M K$, the length of a flat one-hot code."""
         return self.config.n_latent * self.config.n_categories
 
     # ----- the pieces -----------------------------------------------------------------------
     def posterior(self, x: torch.Tensor) -> CategoricalPosterior:
-        """q(z|x): the encoder's ``(B, M*K)`` output read as ``(B, M, K)`` logits."""
+        """$q(z|x)$: the encoder's ``(B, M*K)`` output read as ``(B, M, K)`` logits."""
         logits = self.encoder(x).reshape(x.shape[0], self.config.n_latent,
                                          self.config.n_categories)
         return CategoricalPosterior(logits)
 
     def prior_log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """``log p(z) = -M log K`` for every one-hot ``z`` ``(k, B, M*K)``: ``(k, B)``."""
+        r"""$\log p(z) = -M \log K$ for every one-hot ``z`` ``(k, B, M*K)``: ``(k, B)``."""
         value = -self.config.n_latent * math.log(self.config.n_categories)
         return torch.full(z.shape[:-1], value, dtype=z.dtype, device=z.device)
 
@@ -201,7 +210,8 @@ class CategoricalVAE(VariationalModel):
         return self.decoder(z.reshape(-1, z.shape[-1])).reshape(*lead, self.data_dim)
 
     def decoder_log_prob(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """``log p(x|z) = sum_d x_d log s(l_d) + (1-x_d) log(1-s(l_d))``: ``(k, B)``."""
+        r"""$\log p(x|z) = \sum_d x_d \log s(l_d) + (1 - x_d) \log(1 - s(l_d))$, with $s$ the
+        sigmoid and $l$ the decoder's logits: ``(k, B)``."""
         logits = self.decode(z)
         return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits),
                                                    reduction="none").sum(-1)
@@ -213,24 +223,24 @@ class CategoricalVAE(VariationalModel):
     uses_run_length = False  # its schedules count steps, not a fraction of the run
 
     def set_progress(self, step: int, total_steps: int) -> None:
-        """Called by :func:`genlab.train.fit` before each step (drives the annealing)."""
+        """Called by ``genlab.train.fit`` before each step (drives the annealing)."""
         self._step = step
 
     @property
     def tau(self) -> float:
-        """The current temperature ``max(tau_min, tau0 exp(-r t))``."""
+        r"""The current temperature $\max(\tau_{\min}, \tau_0 e^{-r t})$."""
         c = self.config
         return temperature(self._step, c.tau0, c.tau_min, c.anneal_rate)
 
     def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput:
-        """The training objective for the configured estimator, mean over the batch.
+        r"""The training objective for the configured estimator, mean over the batch.
 
-        ``gumbel``/``straight-through``: ``-log p(x|y) + KL`` with ``y`` the relaxed
+        ``gumbel``/``straight-through``: $-\log p(x|y) + \mathrm{KL}$ with $y$ the relaxed
         (or straight-through) sample. ``reinforce``: the surrogate
-        ``f + KL + (f - b)(log q(z|x) - stop_grad(log q(z|x)))`` with ``f = -log p(x|z)``
-        and ``z`` an exact sample: its value is the one-sample negative ELBO ``f + KL`` and
-        its gradient the score-function estimator plus the exact gradients of ``f`` (in the
-        decoder) and of the KL.
+        $f + \mathrm{KL} + (f - b)\left(\log q(z|x) - \mathrm{stop\_grad}(\log q(z|x))\right)$
+        with $f = -\log p(x|z)$ and $z$ an exact sample: its value is the one-sample
+        negative ELBO $f + \mathrm{KL}$ and its gradient the score-function estimator plus the
+        exact gradients of $f$ (in the decoder) and of the KL.
         """
         c = self.config
         q = self.posterior(x)
@@ -261,7 +271,7 @@ class CategoricalVAE(VariationalModel):
 
     @torch.no_grad()
     def init_output_bias(self, mean_image: torch.Tensor) -> None:
-        """Start the decoder at the data mean: output bias = logit(mean image)."""
+        r"""Start the decoder at the data mean: output bias $= \mathrm{logit}(\bar x)$."""
         layer = output_layer(self.decoder)
         if layer is None:
             return

@@ -1,10 +1,12 @@
-"""Corruption processes C(x~|x) of the denoising autoencoder (Vincent et al. 2008).
+r"""Corruption processes $C(\tilde x|x)$ of the denoising autoencoder (Vincent et al. 2008).
 
 Given on the command line as ``KIND:LEVEL``:
 
-* ``gauss:s``      additive Gaussian noise, ``x~ = x + s * eps``, eps ~ N(0, I);
-* ``mask:p``       masking noise: each pixel is set to 0 with probability p;
-* ``saltpepper:p`` each pixel, with probability p, is replaced by 0 or 1 (equally likely).
+* ``gauss:s``: additive Gaussian noise, $\tilde x = x + s\,\epsilon$,
+  $\epsilon \sim \mathcal{N}(0, I)$;
+* ``mask:p``: masking noise, each pixel is set to 0 with probability $p$;
+* ``saltpepper:p``: each pixel, with probability $p$, is replaced by 0 or 1 (equally
+  likely).
 
 Every corruption draws from an explicit generator; ``x`` is ``(B, D)`` in [0, 1].
 """
@@ -22,7 +24,7 @@ CORRUPTIONS = ("gauss", "mask", "saltpepper")
 
 @dataclass(frozen=True)
 class Corruption:
-    """A corruption process: ``kind`` in :data:`CORRUPTIONS`, ``level`` its parameter."""
+    """A corruption process: ``kind`` in ``CORRUPTIONS``, ``level`` its parameter."""
 
     kind: str
     level: float
@@ -37,7 +39,7 @@ class Corruption:
                               "[0, 1]")
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """A draw ``x~ ~ C(x~|x)``, same shape as ``x``."""
+        r"""A draw $\tilde x \sim C(\tilde x|x)$, same shape as ``x``."""
         if self.kind == "gauss":
             return x + self.level * torch.randn(x.shape, generator=generator, device=x.device,
                                                 dtype=x.dtype)

@@ -1,19 +1,22 @@
-"""The Gumbel distribution and the Concrete (relaxed one-hot categorical) density.
+r"""The Gumbel distribution and the Concrete (relaxed one-hot categorical) density.
 
-Gumbel(mu, beta), ``z = (x - mu) / beta``:
+$\mathrm{Gumbel}(\mu, \beta)$, with $z = (x - \mu) / \beta$:
 
-* pdf ``f(x) = (1 / beta) exp(-(z + exp(-z)))``, cdf ``F(x) = exp(-exp(-z))``,
-* quantile ``F^-1(p) = mu - beta log(-log p)``, so ``X = mu - beta log(-log U)``,
-* mean ``mu + beta * gamma_E`` (Euler's constant), variance ``pi^2 beta^2 / 6``.
+* pdf $f(x) = \frac{1}{\beta} \exp(-(z + e^{-z}))$, cdf $F(x) = \exp(-e^{-z})$,
+* quantile $F^{-1}(p) = \mu - \beta \log(-\log p)$, so $X = \mu - \beta \log(-\log U)$,
+* mean $\mu + \beta \gamma_E$ ($\gamma_E$ Euler's constant), variance $\pi^2 \beta^2 / 6$.
 
-Concrete(alpha, lambda) on the simplex ``Delta^{K-1}`` (Maddison, Mnih & Teh 2017, eq. 6;
-the law of a Gumbel-softmax sample with ``alpha = exp(logits)``, ``lambda = tau``):
+$\mathrm{Concrete}(\alpha, \lambda)$ on the simplex $\Delta^{K-1}$ (Maddison, Mnih & Teh
+2017, eq. 6; the law of a Gumbel-softmax sample with $\alpha = \exp(\mathrm{logits})$,
+$\lambda = \tau$):
 
-    p(x) = (K-1)! lambda^(K-1) prod_k [alpha_k x_k^(-lambda-1)]
-           / (sum_i alpha_i x_i^(-lambda))^K
+$$
+p(x) = (K-1)!\, \lambda^{K-1} \frac{\prod_{k=1}^{K} \alpha_k x_k^{-\lambda-1}}
+       {\left(\sum_{i=1}^{K} \alpha_i x_i^{-\lambda}\right)^K}
+$$
 
-a density with respect to Lebesgue measure on the first ``K-1`` coordinates
-``(x_1, ..., x_{K-1})``, with ``x_K = 1 - sum_{k<K} x_k``.
+a density with respect to Lebesgue measure on the first $K-1$ coordinates
+$(x_1, \dots, x_{K-1})$, with $x_K = 1 - \sum_{k<K} x_k$.
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ def _param(value: float | torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Gumbel:
-    """The Gumbel (type-I extreme value) distribution with location ``loc`` and scale ``scale``.
+    r"""The Gumbel (type-I extreme value) distribution with location ``loc`` and scale ``scale``.
 
-    ``loc`` and ``scale`` are floats or tensors that broadcast together; ``scale > 0``.
+    ``loc`` ($\mu$) and ``scale`` ($\beta$) are floats or tensors that broadcast together;
+    ``scale`` $> 0$.
     """
 
     loc: float | torch.Tensor = 0.0
@@ -58,39 +62,39 @@ class Gumbel:
         return (x - self.loc) / self.scale
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """``log f(x) = -log beta - z - exp(-z)``, elementwise."""
+        r"""$\log f(x) = -\log \beta - z - e^{-z}$, elementwise."""
         z = self._z(torch.as_tensor(x))
         return -torch.log(torch.as_tensor(self.scale, dtype=z.dtype)) - z - torch.exp(-z)
 
     def pdf(self, x: torch.Tensor) -> torch.Tensor:
-        """``f(x) = (1 / beta) exp(-(z + exp(-z)))``, elementwise."""
+        r"""$f(x) = \frac{1}{\beta} \exp(-(z + e^{-z}))$, elementwise."""
         return torch.exp(self.log_prob(x))
 
     def cdf(self, x: torch.Tensor) -> torch.Tensor:
-        """``F(x) = exp(-exp(-z))``, elementwise."""
+        r"""$F(x) = \exp(-e^{-z})$, elementwise."""
         return torch.exp(-torch.exp(-self._z(torch.as_tensor(x))))
 
     def icdf(self, p: torch.Tensor) -> torch.Tensor:
-        """The quantile ``F^-1(p) = mu - beta log(-log p)`` for ``p`` in (0, 1)."""
+        r"""The quantile $F^{-1}(p) = \mu - \beta \log(-\log p)$ for $p$ in $(0, 1)$."""
         return self.loc - self.scale * torch.log(-torch.log(torch.as_tensor(p)))
 
     @property
     def mean(self) -> torch.Tensor:
-        """``mu + beta * gamma_E`` (float64 unless the parameters are tensors)."""
+        r"""$\mu + \beta \gamma_E$ (float64 unless the parameters are tensors)."""
         return _param(self.loc) + _param(self.scale) * EULER_GAMMA
 
     @property
     def variance(self) -> torch.Tensor:
-        """``pi^2 beta^2 / 6`` (float64 unless the parameters are tensors)."""
+        r"""$\pi^2 \beta^2 / 6$ (float64 unless the parameters are tensors)."""
         return (math.pi ** 2 / 6) * _param(self.scale) ** 2
 
     def sample(self, shape: tuple[int, ...] = (), generator: torch.Generator | None = None,
                device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
                ) -> torch.Tensor:
-        """Draws ``mu + beta G`` with ``G = -log(-log U)``, of shape ``shape + batch_shape``.
+        r"""Draws $\mu + \beta G$ with $G = -\log(-\log U)$, of shape ``shape + batch_shape``.
 
-        ``batch_shape`` is the broadcast shape of ``loc`` and ``scale``; ``G`` comes from
-        :func:`~genlab.latent.gumbel.standard_gumbel` (never infinite).
+        ``batch_shape`` is the broadcast shape of ``loc`` and ``scale``; $G$ comes from
+        ``standard_gumbel`` (never infinite).
         """
         loc = torch.as_tensor(self.loc, dtype=dtype, device=device)
         scale = torch.as_tensor(self.scale, dtype=dtype, device=device)
@@ -101,17 +105,21 @@ class Gumbel:
 
 def concrete_log_prob(x: torch.Tensor, logits: torch.Tensor, tau: float,
                       dim: int = -1) -> torch.Tensor:
-    """Log density of the Concrete distribution (the Gumbel-softmax sample's law).
+    r"""Log density of the Concrete distribution (the Gumbel-softmax sample's law).
 
-    ``log p(x) = log (K-1)! + (K-1) log tau + sum_k (a_k - (tau+1) log x_k)
-    - K logsumexp_k (a_k - tau log x_k)`` with ``a = logits`` (``alpha = exp(a)``; the
-    value does not change when a constant is added to the logits). It is a density in
-    the first ``K-1`` coordinates of ``x``; it is ``-inf`` outside the open simplex.
+    $$
+    \log p(x) = \log (K-1)! + (K-1) \log \tau + \sum_k \left(a_k - (\tau+1) \log x_k\right)
+        - K\, \mathrm{logsumexp}_k (a_k - \tau \log x_k)
+    $$
+
+    with $a$ = ``logits`` ($\alpha = e^a$; the value does not change when a constant is
+    added to the logits). It is a density in the first $K-1$ coordinates of ``x``; it is
+    $-\infty$ outside the open simplex.
 
     Args:
         x: ``(..., K)`` points of the simplex (category axis ``dim``).
         logits: ``(..., K)`` finite logits, broadcastable with ``x``.
-        tau: the temperature ``lambda > 0``.
+        tau: the temperature $\lambda > 0$.
         dim: the category axis.
 
     Returns:

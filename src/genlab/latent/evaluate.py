@@ -1,13 +1,16 @@
-"""Evaluating latent models: test ELBO, the importance-weighted log-likelihood, and the
+r"""Evaluating latent models: test ELBO, the importance-weighted log-likelihood, and the
 reconstruction error of autoencoders.
 
-The IWAE estimate of ``log p(x)`` with K samples z_k ~ q(z|x) (Burda et al. 2016) is
+The IWAE estimate of $\log p(x)$ with $K$ samples $z_k \sim q(z|x)$ (Burda et al. 2016) is
 
-    L_K(x) = log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),      L_1 = ELBO <= L_K <= log p(x),
+$$
+\mathcal{L}_K(x) = \log \frac{1}{K} \sum_{k=1}^{K} \frac{p(x|z_k)\, p(z_k)}{q(z_k|x)},
+\qquad \mathcal{L}_1 = \mathrm{ELBO} \le \mathcal{L}_K \le \log p(x),
+$$
 
-and increases with K towards ``log p(x)``. K = 5000 is the literature's choice. The K
+and increases with $K$ towards $\log p(x)$. $K = 5000$ is the literature's choice. The $K$
 samples are drawn in chunks and merged with a running log-sum-exp, so memory stays
-bounded by ``max_elements`` decoder outputs whatever K is.
+bounded by ``max_elements`` decoder outputs whatever $K$ is.
 """
 
 from __future__ import annotations
@@ -42,10 +45,11 @@ def _chunk(k: int, batch: int, dim: int, max_elements: int) -> int:
 @torch.no_grad()
 def iwae_bound(model: VariationalModel, x: torch.Tensor, k: int, generator: torch.Generator,
                max_elements: int = 2 ** 24) -> torch.Tensor:
-    """``L_K(x)`` for a ``(B, D)`` batch: ``(B,)`` nats, K samples drawn in chunks.
+    r"""$\mathcal{L}_K(x)$ for a ``(B, D)`` batch: ``(B,)`` nats, $K$ samples drawn in chunks.
 
-    The posterior is computed once; chunks of ``c`` samples give ``(c, B)`` log weights
-    that are folded into ``m = logsumexp`` over all samples seen, then ``L_K = m - log K``.
+    The posterior is computed once; chunks of $c$ samples give ``(c, B)`` log weights
+    that are folded into $m = \mathrm{logsumexp}$ over all samples seen, then
+    $\mathcal{L}_K = m - \log K$.
     """
     if k < 1:
         raise GenlabError(f"the number of importance samples must be >= 1, got {k}")

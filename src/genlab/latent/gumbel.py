@@ -1,18 +1,23 @@
-"""Gumbel-max sampling and the Gumbel-softmax (Concrete) relaxation.
+r"""Gumbel-max sampling and the Gumbel-softmax (Concrete) relaxation.
 
-With ``G_k = -log(-log U_k)``, ``U_k ~ Uniform(0, 1)`` i.i.d. (standard Gumbel noise):
+With $G_k = -\log(-\log U_k)$, $U_k \sim \mathrm{Uniform}(0, 1)$ i.i.d. (standard Gumbel
+noise):
 
-* Gumbel-max trick: ``Z = argmax_k (log pi_k + G_k)`` is an exact draw from
-  ``Categorical(pi)``, ``pi = softmax(logits)``.
+* Gumbel-max trick: $Z = \arg\max_k (\log \pi_k + G_k)$ is an exact draw from
+  $\mathrm{Categorical}(\pi)$, $\pi = \mathrm{softmax}(\mathrm{logits})$.
 * Gumbel-softmax (Jang, Gu & Poole 2017; Maddison, Mnih & Teh 2017, "Concrete"):
-  ``y_k = exp((log pi_k + G_k) / tau) / sum_j exp((log pi_j + G_j) / tau)``, a point
-  of the simplex that tends to the one-hot vector of ``Z`` as ``tau -> 0``; it is a
-  differentiable function of the logits.
-* Straight-through Gumbel-softmax: the forward value is ``one_hot(argmax_k y_k)``
-  (exactly one-hot), the gradient is that of the relaxed ``y``.
 
-Numerical care: ``U`` is drawn so that neither logarithm ever sees 0 or 1
-(:func:`standard_gumbel`); ``logits`` of ``-inf`` mark impossible categories (they are
+    $$
+    y_k = \frac{\exp((\log \pi_k + G_k) / \tau)}{\sum_j \exp((\log \pi_j + G_j) / \tau)},
+    $$
+
+    a point of the simplex that tends to the one-hot vector of $Z$ as $\tau \to 0$; it is
+    a differentiable function of the logits.
+* Straight-through Gumbel-softmax: the forward value is $\mathrm{one\_hot}(\arg\max_k y_k)$
+  (exactly one-hot), the gradient is that of the relaxed $y$.
+
+Numerical care: $U$ is drawn so that neither logarithm ever sees 0 or 1
+(``standard_gumbel``); ``logits`` of ``-inf`` mark impossible categories (they are
 never drawn and get weight exactly 0); half-precision inputs (float16, bfloat16) are
 computed in float32 and the result cast back, so small temperatures do not overflow.
 Every function works on any batch shape; ``dim`` picks the category axis.
@@ -37,15 +42,15 @@ def _work_dtype(dtype: torch.dtype) -> torch.dtype:
 def standard_gumbel(shape: tuple[int, ...] | torch.Size, generator: torch.Generator | None = None,
                     device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
                     ) -> torch.Tensor:
-    """Standard Gumbel noise ``G = -log(-log U)`` of ``shape``, never infinite or NaN.
+    r"""Standard Gumbel noise $G = -\log(-\log U)$ of ``shape``, never infinite or NaN.
 
-    ``U`` is drawn in ``dtype`` (float32 or float64) and clamped to
-    ``[tiny, 1 - eps/2]`` (the smallest normal number and the largest number below 1),
-    so ``-log U`` lies in ``(0, inf)`` and both logarithms stay finite: ``G`` lies in
-    ``[-log(-log tiny), -log(-log(1 - eps/2))]``, i.e. about ``[-4.5, 16.6]`` in float32
-    and ``[-6.6, 36.7]`` in float64. ``torch.rand`` draws multiples of ``eps/2`` in
-    ``[0, 1)``, so the clamp only moves the single value ``U = 0`` (probability
-    ``2^-24`` in float32).
+    $U$ is drawn in ``dtype`` (float32 or float64) and clamped to
+    $[\mathrm{tiny}, 1 - \varepsilon/2]$ (the smallest normal number and the largest number
+    below 1), so $-\log U$ lies in $(0, \infty)$ and both logarithms stay finite: $G$ lies in
+    $[-\log(-\log \mathrm{tiny}), -\log(-\log(1 - \varepsilon/2))]$, i.e. about
+    $[-4.5, 16.6]$ in float32 and $[-6.6, 36.7]$ in float64. ``torch.rand`` draws multiples
+    of $\varepsilon/2$ in $[0, 1)$, so the clamp only moves the single value $U = 0$
+    (probability $2^{-24}$ in float32).
     """
     if dtype not in (torch.float32, torch.float64):
         raise GenlabError(f"Gumbel noise is drawn in float32 or float64, not {dtype}")
@@ -56,7 +61,7 @@ def standard_gumbel(shape: tuple[int, ...] | torch.Size, generator: torch.Genera
 
 
 def check_logits(logits: torch.Tensor, dim: int = -1) -> None:
-    """Raise :class:`GenlabError` unless ``logits`` can parameterise a categorical law.
+    """Raise ``GenlabError`` unless ``logits`` can parameterise a categorical law.
 
     Allowed: finite values and ``-inf`` (an impossible category), at least one finite
     entry along ``dim`` in every row, a floating dtype and at least one category.
@@ -77,10 +82,10 @@ def check_logits(logits: torch.Tensor, dim: int = -1) -> None:
 
 def gumbel_max(logits: torch.Tensor, generator: torch.Generator | None = None,
                dim: int = -1) -> torch.Tensor:
-    """Exact categorical samples by the Gumbel-max trick.
+    r"""Exact categorical samples by the Gumbel-max trick.
 
-    ``Z = argmax_k (logits_k + G_k)``, ``G_k`` i.i.d. standard Gumbel, so that
-    ``P(Z = k) = softmax(logits)_k``; logits need not be normalised.
+    $Z = \arg\max_k (\mathrm{logits}_k + G_k)$, $G_k$ i.i.d. standard Gumbel, so that
+    $P(Z = k) = \mathrm{softmax}(\mathrm{logits})_k$; logits need not be normalised.
 
     Args:
         logits: ``(..., K, ...)`` unnormalised log-probabilities, category axis ``dim``;
@@ -99,18 +104,19 @@ def gumbel_max(logits: torch.Tensor, generator: torch.Generator | None = None,
 
 def gumbel_softmax(logits: torch.Tensor, tau: float = 1.0, hard: bool = False,
                    generator: torch.Generator | None = None, dim: int = -1) -> torch.Tensor:
-    """A Gumbel-softmax (Concrete) sample, or its straight-through one-hot version.
+    r"""A Gumbel-softmax (Concrete) sample, or its straight-through one-hot version.
 
-    ``y_k = softmax((logits + G) / tau)_k`` with ``G`` standard Gumbel noise. With
-    ``hard=True`` the result is ``one_hot(argmax_k y_k)`` in the forward pass (exactly
-    one-hot, the same category as :func:`gumbel_max` would give for the same noise) and
-    its gradient is the gradient of the relaxed ``y``: it is computed as
-    ``y_hard + (y - stop_gradient(y))``, whose value is exactly ``y_hard``.
+    $y_k = \mathrm{softmax}((\mathrm{logits} + G) / \tau)_k$ with $G$ standard Gumbel noise.
+    With ``hard=True`` the result is $\mathrm{one\_hot}(\arg\max_k y_k)$ in the forward pass
+    (exactly one-hot, the same category as ``gumbel_max`` would give for the same noise)
+    and its gradient is the gradient of the relaxed $y$: it is computed as
+    $y_{\mathrm{hard}} + (y - \mathrm{stop\_gradient}(y))$, whose value is exactly
+    $y_{\mathrm{hard}}$.
 
     Args:
         logits: ``(..., K, ...)`` unnormalised log-probabilities (any float dtype; half
             precision is computed in float32 and cast back).
-        tau: the temperature, ``tau > 0``.
+        tau: the temperature, $\tau > 0$.
         hard: straight-through (one-hot forward, relaxed backward) when True.
         generator: the random generator (on ``logits.device``).
         dim: the category axis.

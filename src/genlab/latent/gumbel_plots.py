@@ -1,9 +1,10 @@
-"""The Gumbel-softmax at several temperatures: expectation and one sample per tau.
+r"""The Gumbel-softmax at several temperatures: expectation and one sample per tau.
 
-As in Jang, Gu & Poole (2017, Fig. 1): for a categorical distribution ``pi`` the top row
-shows ``E[y]`` of the Gumbel-softmax sample ``y = softmax((log pi + G) / tau)`` (a Monte
-Carlo mean) and the bottom row one sample, for each temperature ``tau``. Small ``tau``:
-``E[y] -> pi`` and samples are nearly one-hot; large ``tau``: both tend to uniform.
+As in Jang, Gu & Poole (2017, Fig. 1): for a categorical distribution $\pi$ the top row
+shows $\mathbb{E}[y]$ of the Gumbel-softmax sample
+$y = \mathrm{softmax}((\log \pi + G) / \tau)$ (a Monte Carlo mean) and the bottom row one
+sample, for each temperature $\tau$. Small $\tau$: $\mathbb{E}[y] \to \pi$ and samples are
+nearly one-hot; large $\tau$: both tend to uniform.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ __all__ = ["TemperatureSweep", "temperature_sweep", "plot_temperature_sweep"]
 
 @dataclass(frozen=True)
 class TemperatureSweep:
-    """What the temperature figure shows.
+    r"""What the temperature figure shows.
 
     Attributes:
-        probs: ``(K,)`` the categorical probabilities ``softmax(logits)``.
+        probs: ``(K,)`` the categorical probabilities $\pi = \mathrm{softmax}(\mathrm{logits})$.
         taus: the temperatures, length ``T``.
-        expectation: ``(T, K)`` Monte Carlo means of ``y`` over ``n_mc`` samples.
+        expectation: ``(T, K)`` Monte Carlo means of $y$ over ``n_mc`` samples.
         sample: ``(T, K)`` one sample per temperature (the same noise for every tau).
         n_mc: how many samples each mean uses.
     """
@@ -44,10 +45,10 @@ class TemperatureSweep:
 
 def temperature_sweep(logits: torch.Tensor, taus: Sequence[float], n_mc: int = 100_000,
                       generator: torch.Generator | None = None) -> TemperatureSweep:
-    """Expectation and one sample of ``gumbel_softmax(logits, tau)`` for each tau.
+    r"""Expectation and one sample of ``gumbel_softmax(logits, tau)`` for each tau.
 
     ``logits``: ``(K,)``. The single samples share one noise draw (a generator state
-    saved before the first), so the figure shows one ``G`` seen through different tau.
+    saved before the first), so the figure shows one $G$ seen through different $\tau$.
     """
     logits = torch.as_tensor(logits, dtype=torch.float64)
     if logits.dim() != 1:
@@ -71,7 +72,7 @@ def temperature_sweep(logits: torch.Tensor, taus: Sequence[float], n_mc: int = 1
 
 
 def plot_temperature_sweep(sweep: TemperatureSweep, path: str | os.PathLike[str]) -> Path:
-    """Bar charts: row 1 ``E[y]`` (with ``pi`` as dots), row 2 one sample, per tau."""
+    r"""Bar charts: row 1 $\mathbb{E}[y]$ (with $\pi$ as dots), row 2 one sample, per $\tau$."""
     n_tau = len(sweep.taus)
     k = len(sweep.probs)
     fig, axes = plt.subplots(2, n_tau, figsize=(2.4 * n_tau, 4.2), squeeze=False, sharey="row")

@@ -1,7 +1,7 @@
 """Gumbel tasks: draw categorical samples and summarise them; draw the temperature figure.
 
-``genlab gumbel sample`` prints :func:`draw_gumbel_samples`; ``genlab gumbel plot`` prints
-:func:`temperature_figure`. Both take a seed and never touch the global generator.
+``genlab gumbel sample`` prints ``draw_gumbel_samples``; ``genlab gumbel plot`` prints
+``temperature_figure``. Both take a seed and never touch the global generator.
 """
 
 from __future__ import annotations
@@ -54,11 +54,13 @@ def draw_gumbel_samples(logits: Sequence[float], *, method: str = "max",
                         tau: float | None = None, n: int = 10_000, show: int = 5,
                         out: str | os.PathLike[str] | None = None, seed: int = 0,
                         device: torch.device | str = "cpu") -> GumbelSamples:
-    """Draw ``n`` samples of ``Categorical(softmax(logits))`` (float64):
+    r"""Draw ``n`` samples of $\mathrm{Categorical}(\mathrm{softmax}(\mathrm{logits}))$ (float64):
 
-    * ``max``: one-hot ``z = argmax_k (log pi_k + g_k)``, ``g_k = -log(-log u_k)`` (exact);
-    * ``soft``: ``y = softmax((log pi + g) / tau)`` (Gumbel-softmax, default tau 1);
-    * ``hard``: the one-hot argmax of ``y`` (straight-through).
+    * ``max``: one-hot $z = \arg\max_k (\log \pi_k + g_k)$, $g_k = -\log(-\log u_k)$
+      (exact);
+    * ``soft``: $y = \mathrm{softmax}((\log \pi + g) / \tau)$ (Gumbel-softmax, default
+      $\tau = 1$);
+    * ``hard``: the one-hot argmax of $y$ (straight-through).
 
     Writes all samples as CSV to ``out`` if given; returns their summary and the first
     ``show``.
@@ -93,7 +95,7 @@ def draw_gumbel_samples(logits: Sequence[float], *, method: str = "max",
 
 @dataclass
 class TemperatureFigure(Result):
-    """The temperature figure and the numbers it shows (see :class:`TemperatureSweep`)."""
+    """The temperature figure and the numbers it shows (see ``TemperatureSweep``)."""
 
     out: str                         # the PNG written
     taus: list[float]                # (T,) temperatures
@@ -107,8 +109,8 @@ def temperature_figure(out: str | os.PathLike[str], *,
                        logits: Sequence[float] = DEFAULT_LOGITS,
                        taus: Sequence[float] = DEFAULT_TAUS, n_mc: int = 100_000,
                        seed: int = 0) -> TemperatureFigure:
-    """Draw ``E[y]`` and one sample ``y = softmax((log pi + g) / tau)`` per temperature to
-    ``out`` (:func:`~genlab.latent.gumbel_plots.temperature_sweep`, on the CPU)."""
+    r"""Draw $\mathbb{E}[y]$ and one sample $y = \mathrm{softmax}((\log \pi + g) / \tau)$ per
+    temperature to ``out`` (``temperature_sweep``, on the CPU)."""
     from genlab.latent.gumbel_plots import plot_temperature_sweep, temperature_sweep
 
     sweep = temperature_sweep(torch.tensor(list(logits), dtype=torch.float64), list(taus),

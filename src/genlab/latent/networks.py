@@ -112,7 +112,7 @@ def build_encoder(arch: str, image_shape: tuple[int, int], hidden: tuple[int, ..
 def build_decoder(arch: str, image_shape: tuple[int, int], hidden: tuple[int, ...],
                   latent: int, act: str = "relu", channels: tuple[int, ...] = (32, 64)
                   ) -> nn.Module:
-    """Decoder ``(B, L) -> (B, D)`` mirroring :func:`build_encoder` (hidden reversed)."""
+    """Decoder ``(B, L) -> (B, D)`` mirroring ``build_encoder`` (hidden reversed)."""
     d = image_shape[0] * image_shape[1]
     rev = tuple(reversed(hidden))
     if arch == "mlp":

@@ -33,7 +33,8 @@ def plot_reconstructions(x: torch.Tensor, recon: torch.Tensor, image_shape: tupl
 
 def plot_manifold(images: torch.Tensor, image_shape: tuple[int, int], grid_size: int,
                   span: float, path: str | os.PathLike[str], title: str | None = None) -> Path:
-    """The decoded ``grid_size x grid_size`` grid over ``[-span, span]^2`` of a 2-D latent."""
+    """The decoded ``grid_size`` x ``grid_size`` grid over $[-s, s]^2$ ($s$ = ``span``) of a
+    2-D latent."""
     grid = image_grid(images.reshape(-1, *image_shape), ncols=grid_size, pad=0)
     fig, ax = plt.subplots(figsize=(7, 7))
     ax.imshow(grid, cmap="gray", vmin=0, vmax=1, extent=(-span, span, -span, span))

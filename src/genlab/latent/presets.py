@@ -1,9 +1,9 @@
 """Per-data-set presets: the model and the training genlab uses for each data set.
 
-A :class:`Preset` is everything ``genlab vae train DATA`` (or ``genlab ae train DATA``)
-trains with no flags: the model's config, the :class:`~genlab.train.TrainConfig` of the
+A ``Preset`` is everything ``genlab vae train DATA`` (or ``genlab ae train DATA``)
+trains with no flags: the model's config, the ``TrainConfig`` of the
 loop, and how the data are read. The commands read these presets and only override the
-fields a flag gives, so Python code reproduces a command exactly::
+fields a flag gives, so Python code reproduces a command exactly:
 
     from genlab.latent import train_vae, vae_preset
     result = train_vae(vae_preset("fashion-mnist", seed=0), out="runs/vae")
@@ -70,7 +70,7 @@ class Preset:
     """A model, its training and its data: what ``genlab vae|ae train DATA`` trains.
 
     ``model_config.image_shape`` is the data set's for built-in data sets; training
-    (:func:`genlab.latent.train_vae`) takes it from the loaded data in any case.
+    (``genlab.latent.train_vae``) takes it from the loaded data in any case.
     """
 
     data_name: str                  # data set name or path (genlab.data.load_dataset)
@@ -89,7 +89,7 @@ class Preset:
 
     def model(self, image_shape: tuple[int, int] | None = None) -> LatentModel:
         """The untrained model (weights fixed by ``train_config.seed`` through
-        :func:`genlab.train.seeded_init`), for ``image_shape`` images if given."""
+        ``genlab.train.seeded_init``), for ``image_shape`` images if given."""
         config = self.model_config
         if image_shape is not None:
             config = dataclasses.replace(config, image_shape=tuple(image_shape))
@@ -134,17 +134,18 @@ def _make(config_class: type, table: dict[str, dict[str, Any]], keys: tuple[str,
 
 
 def vae_preset(data_name: str, **overrides: Any) -> Preset:
-    """The Gaussian-latent VAE genlab trains on ``data_name`` (``genlab vae train DATA``).
+    r"""The Gaussian-latent VAE genlab trains on ``data_name`` (``genlab vae train DATA``).
 
-    Every data set starts from :data:`VAE_PRESETS` ``["default"]``: an ELU MLP
+    Every data set starts from ``VAE_PRESETS`` ``["default"]``: an ELU MLP
     784-512-256-32 (decoder mirrored), Adam at 2e-3 with a cosine schedule, 10 epochs of
-    batches of 128, and the KL weight of ``ELBO = E_q[log p(x|z)] - w KL(q(z|x) || p(z))``
-    rising from 0 to 1 over the first 30% of steps. Fashion-MNIST's preset is wider
+    batches of 128, and the KL weight $w$ of
+    $\mathbb{E}_{q(z|x)}[\log p(x|z)] - w\,\mathrm{KL}(q(z|x)\,\|\,p(z))$ rising from 0 to 1
+    over the first 30% of steps. Fashion-MNIST's preset is wider
     (1024-512, SiLU), learns at 3e-3, warms the KL up over half the run and computes in
     bfloat16 where the device has it; digits (8x8) uses a 128-unit layer and an 8-number
     code; dSprites uses Adam 5e-4, batch 64, constant rate.
 
-    ``overrides`` replace any field of :class:`VAEConfig`, :class:`TrainConfig` (``seed``,
+    ``overrides`` replace any field of ``VAEConfig``, ``TrainConfig`` (``seed``,
     ``epochs``, ``max_steps`` ...) or of the data (``binarize``, ``split``, ``limit``,
     ``val``); None means "keep the preset's". ``VAE(VAEConfig())`` is the reference
     784-400-20 network instead, not a preset.
@@ -153,13 +154,13 @@ def vae_preset(data_name: str, **overrides: Any) -> Preset:
 
 
 def ae_preset(data_name: str, **overrides: Any) -> Preset:
-    """The autoencoder genlab trains on ``data_name`` (``genlab ae train DATA``).
+    r"""The autoencoder genlab trains on ``data_name`` (``genlab ae train DATA``).
 
-    From :data:`AE_PRESETS`: one 256-unit ReLU layer, a 32-number code ``h = f(x)`` and
-    the Bernoulli cross-entropy ``-sum_d x_d log g(h)_d + (1 - x_d) log(1 - g(h)_d)``,
-    Adam at 1e-3 with a cosine schedule for 10 epochs (digits: 128 units, code 8, 50
-    epochs of 64). ``overrides`` as for :func:`vae_preset`, with the fields of
-    :class:`AEConfig` (``corrupt="mask:0.3"`` makes it a denoising autoencoder,
+    From ``AE_PRESETS``: one 256-unit ReLU layer, a 32-number code $h = f(x)$ and the
+    Bernoulli cross-entropy $-\sum_d \left[x_d \log g(h)_d + (1 - x_d) \log(1 - g(h)_d)\right]$,
+    Adam at 1e-3 with a cosine schedule for 10 epochs (digits: 128 units, code 8, 50 epochs
+    of 64). ``overrides`` as for ``vae_preset``, with the fields of
+    ``AEConfig`` (``corrupt="mask:0.3"`` makes it a denoising autoencoder,
     ``code_noise`` a stochastic one).
     """
     return _make(AEConfig, AE_PRESETS, AE_SETTINGS, data_name, overrides)
@@ -169,11 +170,12 @@ def categorical_vae_preset(data_name: str, *, categories: tuple[int, int] = (20,
                            estimator: str = "gumbel", tau0: float = 1.0,
                            tau_min: float = 0.5, anneal_rate: float = 1e-4,
                            **overrides: Any) -> Preset:
-    """The categorical VAE ``genlab vae train DATA --latent-type categorical`` trains:
-    the networks, training and data of :func:`vae_preset` (``overrides`` as there), with
-    ``M x K = categories`` one-hot latents under a uniform prior, trained with
-    ``estimator`` at the temperature ``tau_t = max(tau_min, tau0 exp(-anneal_rate t))``
-    (Jang, Gu & Poole 2017; :class:`~genlab.latent.categorical_vae.CategoricalVAE`).
+    r"""The categorical VAE ``genlab vae train DATA --latent-type categorical`` trains:
+    the networks, training and data of ``vae_preset`` (``overrides`` as there), with
+    $M \times K$ = ``categories`` one-hot latents under a uniform prior, trained with
+    ``estimator`` at the temperature $\tau_t = \max(\tau_{\min}, \tau_0 e^{-r t})$ at step $t$,
+    $r$ = ``anneal_rate``
+    (Jang, Gu & Poole 2017; ``CategoricalVAE``).
     """
     base = vae_preset(data_name, **overrides)
     cfg = base.model_config

@@ -2,8 +2,8 @@
 
 ``RUN/model.safetensors`` + ``RUN/model.json`` (weights, config, and in ``meta`` the data
 set, binarisation, training configuration and results), ``RUN/checkpoint.*`` (for
-``--resume``) and ``RUN/metrics.jsonl``. :func:`train_run` is what ``genlab ae train``
-and ``genlab vae train`` call; :func:`run_data` reloads the data a run was trained on.
+``--resume``) and ``RUN/metrics.jsonl``. ``train_run`` is what ``genlab ae train``
+and ``genlab vae train`` call; ``run_data`` reloads the data a run was trained on.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def split_validation(data: ImageDataset, n_val: int) -> tuple[ImageDataset, Imag
 
 
 def data_meta(data: ImageDataset, data_dir: str | None) -> dict[str, Any]:
-    """What :func:`run_data` needs to reload a run's data set."""
+    """What ``run_data`` needs to reload a run's data set."""
     return {"name": data.name, "binarize": data.binarize, "data_dir": data_dir,
             "image_shape": list(data.image_shape)}
 
@@ -59,7 +59,7 @@ def run_outputs(run: str | os.PathLike[str]) -> tuple[Path, ...]:
 
 
 def check_run_folder(run: str | os.PathLike[str], resume: bool, overwrite: bool) -> None:
-    """Refuse, before any work, a run folder that :func:`train_run` would refuse."""
+    """Refuse, before any work, a run folder that ``train_run`` would refuse."""
     prepare_run(run, resume, overwrite, run_outputs(run), check_only=True)
 
 
@@ -69,12 +69,12 @@ def train_run(model: LatentModel, data: ImageDataset, config: TrainConfig,
               data_dir: str | None = None, extra_meta: dict[str, Any] | None = None,
               save: Callable[[Path, dict[str, Any]], None] | None = None,
               overwrite: bool = False, outputs: tuple[Path, ...] | None = None) -> FitResult:
-    """Train ``model`` with :func:`genlab.train.fit` and save it as ``RUN/model``, or with
+    """Train ``model`` with ``genlab.train.fit`` and save it as ``RUN/model``, or with
     ``save(RUN, meta)`` where given (e.g. each model of a stack in a folder of its own).
 
     A folder that already holds a run (its checkpoint, metrics or ``outputs``, by default
-    :func:`run_outputs`) is refused unless ``resume`` continues it or ``overwrite`` replaces
-    it (:func:`genlab.train.prepare_run`).
+    ``run_outputs``) is refused unless ``resume`` continues it or ``overwrite`` replaces
+    it (``genlab.train.prepare_run``).
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) the process group is set up from the
     environment and the run is data parallel; rank 0 saves.

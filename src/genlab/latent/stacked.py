@@ -1,18 +1,19 @@
-"""Several beta-VAEs trained in lockstep as one module: a seed sweep in one process.
+r"""Several beta-VAEs trained in lockstep as one module: a seed sweep in one process.
 
-``StackedBetaVAE`` holds K beta-VAEs (:mod:`genlab.latent.betavae`) with the same networks
-but their own weights, objectives (beta, or the capacity form's C_max, schedule and gamma)
+``StackedBetaVAE`` holds K beta-VAEs (``genlab.latent.betavae``) with the same networks
+but their own weights, objectives ($\beta$, or the capacity form's $C_{\max}$, schedule and
+$\gamma$)
 and Adam states. Each layer of the K models becomes one layer over a leading model axis:
 
 * the convolutions and transposed convolutions become one *grouped* convolution with K
   groups, the activations laid out ``(b, K C, h, w)`` with model k's channels in block k;
 * the fully connected layers become one batched matrix product over ``(K, b, features)``.
 
-Model ``k`` sees rows ``k, k + K, k + 2K, ...`` of every batch of ``B = K b`` images, draws
-its own noise ``eps_k`` and is trained on its own objective; the loss is the sum of the
+Model $k$ sees rows $k, k + K, k + 2K, \dots$ of every batch of $B = K b$ images, draws
+its own noise $\epsilon_k$ and is trained on its own objective; the loss is the sum of the
 K per-model losses (each a batch mean), so that each model's gradient is the one it would
 get alone, and Adam, which acts element by element, updates each as it would alone. The
-sum is what :func:`genlab.train.fit` minimises, so the K models share one training loop
+sum is what ``genlab.train.fit`` minimises, so the K models share one training loop
 (checkpoints, resume, bfloat16 autocast, ``torchrun``) and the same step count and
 wall clock, which makes their budgets equal by construction. The point is speed on a GPU,
 where one model's batch of 64 leaves the device mostly idle and K models cost little more
@@ -28,12 +29,12 @@ model in the same pattern, as long as its share is a multiple of K.
     fit(stack, DSpritesData(split_indices("train")), TrainConfig(batch_size=64 * 2))
     trained = stack.unstack()          # two BetaVAE with the trained weights
 
-:func:`train_betavae_seeds` does all of that for a seed sweep, saving each model in a
+``train_betavae_seeds`` does all of that for a seed sweep, saving each model in a
 folder of its own; ``genlab disentangle train --seeds`` and ``benchmarks/bench_betavae.py
 --stack`` call it.
 
 What a stack guarantees, and what it does not: model k starts from the weights
-:func:`~genlab.latent.betavae.build_betavae` gives its seed, and is trained on its own
+``build_betavae`` gives its seed, and is trained on its own
 rows of each batch as it would be alone on those rows (tests/latent/test_stacked.py).
 The batches and the noise are the stack's, drawn under ``TrainConfig.seed``: a stack of
 one model trains as the single model does (up to the float32 rounding of the grouped
@@ -107,8 +108,8 @@ class StackedConv(nn.Module):
 
 
 class StackedLinear(nn.Module):
-    """K ``Linear`` layers of one shape as one batched product:
-    ``(K, b, in) -> (K, b, out)``, ``y_k = x_k W_k^T + b_k``."""
+    r"""K ``Linear`` layers of one shape as one batched product:
+    ``(K, b, in) -> (K, b, out)``, $y_k = x_k W_k^\top + b_k$."""
 
     def __init__(self, layers: Sequence[nn.Linear]) -> None:
         super().__init__()
@@ -137,7 +138,7 @@ def stack_sequential(layers: Sequence[nn.Sequential]) -> nn.Sequential:
 
 
 class _StackedEncoder(nn.Module):
-    """K :class:`~genlab.latent.betavae.Conv64Encoder`: ``(b, K, h, w) -> (K, b, 2L)``."""
+    """K ``Conv64Encoder``: ``(b, K, h, w) -> (K, b, 2L)``."""
 
     def __init__(self, encoders: Sequence[nn.Module]) -> None:
         super().__init__()
@@ -151,7 +152,7 @@ class _StackedEncoder(nn.Module):
 
 
 class _StackedDecoder(nn.Module):
-    """K :class:`~genlab.latent.betavae.Conv64Decoder`: ``(K, b, L) -> (K, b, D)`` logits."""
+    """K ``Conv64Decoder``: ``(K, b, L) -> (K, b, D)`` logits."""
 
     def __init__(self, decoders: Sequence[nn.Module]) -> None:
         super().__init__()
@@ -170,7 +171,7 @@ class StackedBetaVAE(nn.Module):
     """K beta-VAEs of one architecture trained together (see the module docs).
 
     Args:
-        models: the K :class:`~genlab.latent.betavae.BetaVAE` to start from (their
+        models: the K ``BetaVAE`` to start from (their
             weights are copied; build each under its own seed for independent starts).
         seeds: the K seeds the models were built under, if any (recorded in ``config``).
     """
@@ -213,18 +214,20 @@ class StackedBetaVAE(nn.Module):
     uses_run_length = False  # its schedules count steps, not a fraction of the run
 
     def set_progress(self, step: int, total_steps: int) -> None:
-        """Called by :func:`genlab.train.fit` before each step (drives each C_k)."""
+        """Called by ``genlab.train.fit`` before each step (drives each $C_k$)."""
         self._step = step
 
     def objective_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(beta_k, gamma_k, C_k)``, each ``(K,)``: model k's loss is ``-recon + beta_k KL``
-        when its ``C_max`` is 0, else ``-recon + gamma_k |KL - C_k|`` with
-        ``C_k = C_max,k min(1, step / capacity_steps_k)``; unused entries are 0."""
+        r"""$(\beta_k, \gamma_k, C_k)$, each ``(K,)``: model $k$'s loss is
+        $-\mathrm{recon} + \beta_k \mathrm{KL}$ when its $C_{\max}$ is 0, else
+        $-\mathrm{recon} + \gamma_k |\mathrm{KL} - C_k|$ with
+        $C_k = C_{\max,k} \min(1, \mathrm{step} / \mathrm{capacity\_steps}_k)$; unused entries
+        are 0."""
         progress = (self._step / self._capacity_steps).clamp(max=1.0)
         return self._beta, self._gamma, self._capacity_max * progress
 
     def split_batch(self, x: torch.Tensor) -> torch.Tensor:
-        """``(K b, D)`` images -> ``(K, b, D)``: model k gets rows ``k, k + K, ...``."""
+        r"""``(K b, D)`` images -> ``(K, b, D)``: model $k$ gets rows $k, k + K, \dots$"""
         k, d = self.n_models, self.image_shape[0] * self.image_shape[1]
         x = x.reshape(x.shape[0], -1)
         if x.shape[1] != d or x.shape[0] % k:
@@ -233,15 +236,15 @@ class StackedBetaVAE(nn.Module):
         return x.reshape(-1, k, d).transpose(0, 1)
 
     def posterior_moments(self, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(mu, log sigma^2)``, each ``(K, b, L)`` in float32, of images ``(K, b, D)``."""
+        r"""$(\mu, \log \sigma^2)$, each ``(K, b, L)`` in float32, of images ``(K, b, D)``."""
         k, b = xs.shape[:2]
         maps = xs.transpose(0, 1).reshape(b, k, *self.image_shape)
         mu, logvar = self.encoder(maps).float().chunk(2, dim=-1)
         return mu, logvar.clamp(-30.0, 20.0)
 
     def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput:
-        """The sum over k of model k's beta-VAE (or capacity) loss on its rows, each a
-        batch mean with one reparameterised ``z = mu + sigma eps`` per image."""
+        r"""The sum over $k$ of model $k$'s beta-VAE (or capacity) loss on its rows, each a
+        batch mean with one reparameterised $z = \mu + \sigma \odot \epsilon$ per image."""
         xs = self.split_batch(x)                                      # (K, b, D)
         mu, logvar = self.posterior_moments(xs)                       # (K, b, L)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
@@ -258,12 +261,13 @@ class StackedBetaVAE(nn.Module):
 
     @torch.no_grad()
     def init_output_bias(self, mean_image: torch.Tensor) -> None:
-        """:meth:`BetaVAE.init_output_bias` for every model: last bias = logit(mean pixel)."""
+        r"""``BetaVAE.init_output_bias`` for every model: last bias
+        $= \mathrm{logit}(\bar x)$."""
         m = mean_image.float().mean().clamp(1e-3, 1 - 1e-3)
         self.decoder.deconv[-1].bias.fill_(float(torch.logit(m)))
 
     def unstack(self) -> list[BetaVAE]:
-        """The K models as separate :class:`BetaVAE` (copies of the current weights, on the
+        """The K models as separate ``BetaVAE`` (copies of the current weights, on the
         stack's device, in eval mode)."""
         state = self.state_dict()
         device = self.encoder.head[0].weight.device
@@ -280,7 +284,7 @@ class StackedBetaVAE(nn.Module):
 
 @dataclass
 class BetaVAESeeds:
-    """What :func:`train_betavae_seeds` returns."""
+    """What ``train_betavae_seeds`` returns."""
 
     models: list[BetaVAE]        # the trained models, one per seed, in eval mode
     seeds: list[int]             # the seed each model was built under
@@ -303,7 +307,7 @@ def _per_seed_configs(config: BetaVAEConfig | Sequence[BetaVAEConfig],
 
 
 def _stack_saver(model: StackedBetaVAE, seeds: list[int], names: list[str]):
-    """``save(RUN, meta)`` for :func:`genlab.latent.runs.train_run`: each model of the
+    """``save(RUN, meta)`` for ``genlab.latent.runs.train_run``: each model of the
     stack as ``RUN/{name}/model``, its meta naming its seed and the stack's size."""
 
     def save(run: Path, meta: dict[str, Any]) -> None:
@@ -320,18 +324,18 @@ def train_betavae_seeds(config: BetaVAEConfig | Sequence[BetaVAEConfig], data: I
                         init_bias: bool = True, resume: bool = False, overwrite: bool = False,
                         device: torch.device | str = "cpu",
                         extra_meta: dict[str, Any] | None = None) -> BetaVAESeeds:
-    """Train one beta-VAE per seed in ``seeds``, all at once as one :class:`StackedBetaVAE`.
+    r"""Train one beta-VAE per seed in ``seeds``, all at once as one ``StackedBetaVAE``.
 
-    Model k is ``build_betavae(config_k, seeds[k])`` (``config`` is one
-    :class:`BetaVAEConfig` for all, or one per seed), with its decoder's output bias at
-    ``logit(mean pixel)`` of the first 2,000 images of ``data`` when ``init_bias``. The
-    stack trains through :func:`genlab.train.fit` with ``train_config``, whose
-    ``batch_size`` is the stack's: K times each model's batch (model k gets rows
-    ``k, k + K, ...``); its ``seed`` fixes the batches and the noise of every model.
+    Model $k$ is ``build_betavae(config_k, seeds[k])`` (``config`` is one
+    ``BetaVAEConfig`` for all, or one per seed), with its decoder's output bias at
+    $\mathrm{logit}(\bar x)$ (the mean pixel) of the first 2,000 images of ``data`` when
+    ``init_bias``. The stack trains through ``genlab.train.fit`` with ``train_config``,
+    whose ``batch_size`` is the stack's: $K$ times each model's batch (model $k$ gets rows
+    $k, k + K, \dots$); its ``seed`` fixes the batches and the noise of every model.
 
     ``stack=False`` trains a single seed's model alone (what ``stack=None`` does for one
     seed); ``stack=True`` stacks even one. With ``out``, the run goes to that folder through
-    :func:`genlab.latent.runs.train_run` (checkpoints, ``resume``, ``overwrite``), the
+    ``genlab.latent.runs.train_run`` (checkpoints, ``resume``, ``overwrite``), the
     model alone saved as ``OUT/model``, the models of a stack as ``OUT/{name}/model``,
     ``names`` defaulting to ``seed{S}``.
     """

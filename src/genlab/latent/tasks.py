@@ -1,10 +1,10 @@
 """What a trained latent model reports: likelihoods, errors, samples and figures.
 
 Each function takes a run folder (or model path) ``RUN`` written by
-:func:`genlab.latent.train_vae` / :func:`~genlab.latent.train_ae`, draws its test images
-with ``seed`` (:func:`~genlab.latent.runs.fixed_draw`), writes the figures it is given
-paths for and returns a typed :class:`~genlab.results.Result`. ``genlab vae eval|sample|
-reconstruct|manifold`` and ``genlab ae eval|reconstruct`` print these results.
+``genlab.latent.train_vae`` / ``train_ae``, draws its test images with ``seed``
+(``fixed_draw``), writes the figures it is given paths for and returns a typed ``Result``.
+``genlab vae eval|sample|reconstruct|manifold`` and ``genlab ae eval|reconstruct`` print
+these results.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _variational(model: LatentModel, what: str) -> VariationalModel:
 
 @dataclass
 class LikelihoodReport(Result):
-    """Test ELBO and IWAE estimate of ``-log p(x)``, nats per image, with standard errors."""
+    r"""Test ELBO and IWAE estimate of $-\log p(x)$, nats per image, with standard errors."""
 
     elbo: float       # mean ELBO (one sample per image)
     nll_iw: float     # mean -L_K(x), the importance-weighted estimate of -log p(x)
@@ -52,8 +52,9 @@ class LikelihoodReport(Result):
 def evaluate_vae(run: Path, *, iw: int = 1000, n: int | None = None, seed: int = 0,
                  batch_size: int = 100, data: str | None = None, data_dir: str | None = None,
                  device: torch.device | str = "cpu") -> LikelihoodReport:
-    """``ELBO`` and ``L_K = log 1/K sum_k p(x, z_k) / q(z_k|x)`` (K = ``iw``) on the first
-    ``n`` test images of the run's data set (or ``data``), binarised once with ``seed``."""
+    r"""The ELBO and $\mathcal{L}_K = \log \frac{1}{K} \sum_{k=1}^{K} p(x, z_k) / q(z_k|x)$
+    ($K$ = ``iw``) on the first ``n`` test images of the run's data set (or ``data``),
+    binarised once with ``seed``."""
     model, meta = load_latent_model(run, device=device)
     model = _variational(model, "vae eval")
     x = fixed_draw(run_data(meta, "test", n, data, data_dir), seed, device)
@@ -72,7 +73,7 @@ class FigureReport(Result):
 
 def sample_vae(run: Path, out: Path, *, n: int = 64, seed: int = 0,
                device: torch.device | str = "cpu") -> FigureReport:
-    """Draw ``n`` images ``x = E[p(x|z)]``, ``z ~ p(z)``, as a grid in ``out``."""
+    r"""Draw ``n`` images $x = \mathbb{E}[p(x|z)]$, $z \sim p(z)$, as a grid in ``out``."""
     model, _ = load_latent_model(run, device=device)
     model = _variational(model, "vae sample")
     check_decode_memory(model, n, f"--n {n} samples", device)
@@ -102,7 +103,7 @@ def reconstruct_test_images(run: Path, out: Path, *, n: int = 16, seed: int = 0,
                             corrupt: str | None = None, data: str | None = None,
                             data_dir: str | None = None, device: torch.device | str = "cpu"
                             ) -> ReconstructionReport:
-    """Draw ``n`` random test images above their reconstructions ``g(f(x))`` in ``out``
+    """Draw ``n`` random test images above their reconstructions $g(f(x))$ in ``out``
     (with ``corrupt`` or a denoising model's own corruption, the corrupted inputs between),
     and measure the reconstruction error of clean test images."""
     model, meta = load_latent_model(run, device=device)
@@ -141,9 +142,10 @@ def decode_manifold(run: Path, out: Path, *, grid: int = 20, span: float = 3.0,
                     codes: Path | None = None, n: int | None = None, seed: int = 0,
                     data: str | None = None, data_dir: str | None = None,
                     device: torch.device | str = "cpu") -> ManifoldReport:
-    """Decode ``E[p(x|z)]`` on a ``grid`` x ``grid`` lattice of ``[-span, span]^2`` into
-    ``out`` (row 0 is the largest z2, so the picture reads like the z-plane); with
-    ``codes``, also scatter the posterior means of ``n`` test images, coloured by label."""
+    r"""Decode $\mathbb{E}[p(x|z)]$ on a ``grid`` x ``grid`` lattice of $[-s, s]^2$
+    ($s$ = ``span``) into ``out`` (row 0 is the largest $z_2$, so the picture reads like the
+    z-plane); with ``codes``, also scatter the posterior means of ``n`` test images,
+    coloured by label."""
     model, meta = load_latent_model(run, device=device)
     model = _variational(model, "vae manifold")
     if model.latent_dim != 2:
@@ -188,9 +190,9 @@ class AEErrorReport(Result):
 def evaluate_ae(run: Path, *, n: int | None = None, corrupt: str | None = None, seed: int = 0,
                 data: str | None = None, data_dir: str | None = None,
                 device: torch.device | str = "cpu") -> AEErrorReport:
-    """Reconstruction error of the first ``n`` test images (binarised once with ``seed``);
+    r"""Reconstruction error of the first ``n`` test images (binarised once with ``seed``);
     with a corruption (``corrupt``, else a denoising model's own; "" for none), also the
-    denoising error ``||g(f(x~)) - x||^2`` against the clean ``x``."""
+    denoising error $\|g(f(\tilde x)) - x\|^2$ against the clean $x$."""
     model, meta = load_latent_model(run, device=device)
     x = fixed_draw(run_data(meta, "test", n, data, data_dir), seed, device)
     err = reconstruction_error(model, x)
@@ -225,10 +227,15 @@ def traverse_latents(run: Path, out: Path, *, index: int = 0, steps: int = 10,
                      data: str | None = None, data_dir: str | None = None,
                      device: torch.device | str = "cpu",
                      title: str | None = None) -> TraversalReport:
-    """Decode ``z`` with one latent ``z_j`` swept over ``steps`` values in ``[-span, span]``
-    and the others at the posterior mean of test image ``index``: one row per latent, rows
-    sorted by the latent's KL over the first ``n_kl`` test images (drawn with ``seed``),
-    ``E_x KL(q(z_j|x) || p(z_j)) = I(x; z_j) + KL(q(z_j) || p(z_j))``."""
+    r"""Decode $z$ with one latent $z_j$ swept over ``steps`` values in $[-s, s]$
+    ($s$ = ``span``) and the others at the posterior mean of test image ``index``: one row
+    per latent, rows sorted by the latent's KL over the first ``n_kl`` test images (drawn
+    with ``seed``),
+
+    $$
+    \mathbb{E}_x \mathrm{KL}(q(z_j|x)\,\|\,p(z_j)) = I(x; z_j) + \mathrm{KL}(q(z_j)\,\|\,p(z_j)).
+    $$
+    """
     from genlab.latent.betavae import kl_split
     from genlab.latent.traverse import traversal_figure
 

@@ -1,9 +1,9 @@
-"""Train a preset in one call: :func:`train_vae` and :func:`train_ae`.
+"""Train a preset in one call: ``train_vae`` and ``train_ae``.
 
 Each loads the preset's data, builds its model (weights fixed by the seed through
-:func:`genlab.train.seeded_init`), trains it with :func:`genlab.train.fit` into a run
+``genlab.train.seeded_init``), trains it with ``genlab.train.fit`` into a run
 folder ``RUN`` (``RUN/model.*``, ``RUN/checkpoint.*``, ``RUN/metrics.jsonl``; see
-:mod:`genlab.latent.runs`) and returns a typed result. ``genlab vae train`` and
+``genlab.latent.runs``) and returns a typed result. ``genlab vae train`` and
 ``genlab ae train`` are these functions behind flags.
 """
 
@@ -47,7 +47,7 @@ class TrainResult(Result):
 
 @dataclass
 class VAETrainResult(TrainResult):
-    """:class:`TrainResult` of a VAE, with its latent family and size."""
+    """``TrainResult`` of a VAE, with its latent family and size."""
 
     latent_type: str = "gaussian"   # gaussian | categorical | beta
     parameters: int = 0             # trainable numbers in the model
@@ -55,7 +55,7 @@ class VAETrainResult(TrainResult):
 
 @dataclass
 class AETrainResult(TrainResult):
-    """:class:`TrainResult` of an autoencoder, with its test reconstruction error."""
+    """``TrainResult`` of an autoencoder, with its test reconstruction error."""
 
     test_mse: float | None = None   # mean sum_d (x_d - g(f(x))_d)^2 over 2,000 test images
     test_bce: float | None = None   # mean Bernoulli cross-entropy (nats); None: no test split
@@ -115,7 +115,7 @@ def _fit(model: LatentModel, data: ImageDataset, val: ImageDataset | None, prese
          out: str | os.PathLike[str], resume: bool, overwrite: bool,
          device: torch.device | str, data_dir: str | None,
          extra_meta: dict[str, Any] | None) -> dict[str, Any]:
-    """Train and return the fields every :class:`TrainResult` shares."""
+    """Train and return the fields every ``TrainResult`` shares."""
     r = train_run(model.to(device), data, preset.train_config, out, val=val, resume=resume,
                   overwrite=overwrite, device=device, data_dir=data_dir, extra_meta=extra_meta)
     return {"out": str(out), "kind": model.kind, "settings": preset.settings(),
@@ -130,7 +130,7 @@ def train_vae(preset: Preset, out: str | os.PathLike[str], *, resume: bool = Fal
               data_dir: str | None = None, latent_type: str = "gaussian",
               build: Callable[[tuple[int, int]], LatentModel] | None = None
               ) -> VAETrainResult:
-    """Train the VAE of ``preset`` (:func:`~genlab.latent.presets.vae_preset`) into ``out``.
+    """Train the VAE of ``preset`` (``vae_preset``) into ``out``.
 
     The model is ``preset.model(image_shape)`` (or ``build(image_shape)`` for another
     latent family, built under the same seed), its output bias set to the logit of the
@@ -151,9 +151,9 @@ def train_vae(preset: Preset, out: str | os.PathLike[str], *, resume: bool = Fal
 def train_ae(preset: Preset, out: str | os.PathLike[str], *, resume: bool = False,
              overwrite: bool = False, device: torch.device | str = "cpu",
              data_dir: str | None = None) -> AETrainResult:
-    """Train the autoencoder of ``preset`` (:func:`~genlab.latent.presets.ae_preset`) into
+    """Train the autoencoder of ``preset`` (``ae_preset``) into
     ``out``; then, for a preset on the training split, measure its reconstruction error on
-    2,000 test images binarised once with the seed (:func:`reconstruction_error`)."""
+    2,000 test images binarised once with the seed (``reconstruction_error``)."""
     model, data, val = _start(preset, out, "an autoencoder", resume, overwrite, device,
                               data_dir, None)
     cfg = preset.model_config

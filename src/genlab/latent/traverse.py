@@ -1,9 +1,10 @@
-"""Latent traversals: decode a seed image's code with one latent swept over a range.
+r"""Latent traversals: decode a seed image's code with one latent swept over a range.
 
-Row ``r`` shows latent ``j_r`` (latents sorted by their mean KL(q(z_j|x) || N(0, 1)),
-largest first, so informative latents come first and unused ones, with KL ~ 0, last):
-``x_{r,t} = E[x | z]`` with ``z = mu(x_seed)`` except ``z_{j_r} = v_t``,
-``v_t`` evenly spaced in ``[low, high]`` (default -3 to 3 prior standard deviations).
+Row $r$ shows latent $j_r$ (latents sorted by their mean
+$\mathrm{KL}(q(z_j|x)\,\|\,\mathcal{N}(0, 1))$, largest first, so informative latents come
+first and unused ones, with KL $\approx 0$, last): $x_{r,t} = \mathbb{E}[x|z]$ with
+$z = \mu(x_{\mathrm{seed}})$ except $z_{j_r} = v_t$, $v_t$ evenly spaced in
+[``low``, ``high``] (default -3 to 3 prior standard deviations).
 A disentangled model shows one factor (x, y, scale, rotation, shape) changing per row.
 """
 
@@ -24,7 +25,7 @@ from genlab.plots import image_grid, save_figure
 
 
 class Traversal(NamedTuple):
-    """Result of :func:`latent_traversal`.
+    """Result of ``latent_traversal``.
 
     Attributes:
         images: ``(L, steps, h, w)`` decoded means, row r for latent ``order[r]``.
@@ -43,7 +44,7 @@ def latent_traversal(model: VariationalModel, seed_image: torch.Tensor, kl: torc
                      low: float = -3.0, high: float = 3.0, steps: int = 10) -> Traversal:
     """Traverse every latent of ``model`` around ``seed_image`` ``(D,)`` or ``(h, w)``.
 
-    ``kl`` ``(L,)`` orders the rows (e.g. from :func:`genlab.latent.betavae.kl_per_latent`).
+    ``kl`` ``(L,)`` orders the rows (e.g. from ``genlab.latent.betavae.kl_per_latent``).
     """
     if steps < 2:
         raise GenlabError(f"a traversal needs at least 2 steps, got {steps}")
@@ -89,7 +90,7 @@ def traversal_figure(model: VariationalModel, images: torch.Tensor,
                      low: float = -3.0, high: float = 3.0, steps: int = 10,
                      kl: torch.Tensor | None = None) -> Traversal:
     """Traverse ``model`` around ``images[index]`` with the rows sorted by each latent's mean
-    KL over all of ``images`` (:func:`genlab.latent.betavae.kl_per_latent`, or ``kl`` when
+    KL over all of ``images`` (``genlab.latent.betavae.kl_per_latent``, or ``kl`` when
     the caller has it already), and save the figure to ``path``: the one sequence behind
     ``genlab vae traverse`` and the benchmarks' traversal figures."""
     if not 0 <= index < len(images):

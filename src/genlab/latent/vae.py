@@ -1,15 +1,23 @@
-"""The variational autoencoder (Kingma & Welling 2014) with Gaussian latents.
+r"""The variational autoencoder (Kingma & Welling 2014) with Gaussian latents.
 
-Encoder q(z|x) = N(mu(x), diag sigma^2(x)), prior p(z) = N(0, I), decoder p(x|z)
-Bernoulli (``x_d ~ Bernoulli(sigmoid(l_d(z)))``) or Gaussian (``N(m_d(z), s_d^2)`` with a
-learned per-pixel scale). Training maximises the ELBO
+Encoder $q(z|x) = \mathcal{N}(\mu(x), \mathrm{diag}\,\sigma^2(x))$, prior
+$p(z) = \mathcal{N}(0, I)$, decoder $p(x|z)$ Bernoulli
+($x_d \sim \mathrm{Bernoulli}(\mathrm{sigmoid}(l_d(z)))$) or Gaussian
+($\mathcal{N}(m_d(z), s_d^2)$ with a learned per-pixel scale). Training maximises the ELBO
 
-    L(x) = E_q[log p(x|z)] - KL(q(z|x) || p(z)),
-    KL = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2)    (closed form, Appendix B),
+$$
+\mathcal{L}(x) = \mathbb{E}_{q(z|x)}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z)),
+$$
 
-with the reparameterisation z = mu + sigma * eps, eps ~ N(0, I), so that the gradient
-flows through the sample. Optionally (``iw_train = K > 1``) it maximises the IWAE bound
-``log 1/K sum_k p(x, z_k) / q(z_k|x)`` instead (Burda et al. 2016).
+$$
+\mathrm{KL}(q(z|x)\,\|\,p(z))
+    = \frac{1}{2} \sum_j \left(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\right)
+$$
+
+(the closed form of Appendix B), with the reparameterisation
+$z = \mu + \sigma \odot \epsilon$, $\epsilon \sim \mathcal{N}(0, I)$, so that the gradient
+flows through the sample. Optionally (``iw_train`` $= K > 1$) it maximises the IWAE bound
+$\log \frac{1}{K} \sum_{k=1}^{K} \frac{p(x, z_k)}{q(z_k|x)}$ instead (Burda et al. 2016).
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ class VAEConfig:
     iw_train: int = 1                        # K > 1: train on the IWAE bound with K samples
 
     def validate(self) -> None:
-        """Raise :class:`GenlabError` for impossible settings."""
+        """Raise ``GenlabError`` for impossible settings."""
         ok = [(self.arch in ARCHITECTURES, f"unknown architecture {self.arch!r}; choose "
                f"one of {', '.join(ARCHITECTURES)}"),
               (self.likelihood in LIKELIHOODS, f"unknown likelihood {self.likelihood!r}; "
@@ -64,7 +72,8 @@ class VAEConfig:
 
 
 class DiagonalGaussian:
-    """q(z|x) = N(mu, diag exp(logvar)) for a batch: mu, logvar ``(B, L)``."""
+    r"""$q(z|x) = \mathcal{N}(\mu, \mathrm{diag}\,\exp(\mathrm{logvar}))$ for a batch: ``mu``,
+    ``logvar`` ``(B, L)``."""
 
     def __init__(self, mu: torch.Tensor, logvar: torch.Tensor) -> None:
         self.mu, self.logvar = mu, logvar
@@ -78,37 +87,40 @@ class DiagonalGaussian:
         return torch.exp(0.5 * self.logvar)
 
     def rsample(self, k: int, generator: torch.Generator) -> torch.Tensor:
-        """``z = mu + sigma * eps``, eps ~ N(0, I): ``(k, B, L)``."""
+        r"""$z = \mu + \sigma \odot \epsilon$, $\epsilon \sim \mathcal{N}(0, I)$: ``(k, B, L)``."""
         eps = torch.randn((k, *self.mu.shape), generator=generator, device=self.mu.device,
                           dtype=self.mu.dtype)
         return self.mu + self.std * eps
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """``log N(z; mu, sigma^2)`` summed over L: ``(k, B)``."""
+        r"""$\log \mathcal{N}(z; \mu, \sigma^2)$ summed over the $L$ latents: ``(k, B)``."""
         return -0.5 * (((z - self.mu) ** 2) * torch.exp(-self.logvar) + self.logvar
                        + LOG_2PI).sum(-1)
 
     def kl_to_prior(self) -> torch.Tensor:
-        """``KL(N(mu, sigma^2) || N(0, I)) = 1/2 sum_j (mu^2 + sigma^2 - 1 - log sigma^2)``."""
+        r"""$\mathrm{KL}(\mathcal{N}(\mu, \sigma^2)\,\|\,\mathcal{N}(0, I)) =
+        \frac{1}{2} \sum_j (\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2)$: ``(B,)``."""
         return 0.5 * (self.mu ** 2 + torch.exp(self.logvar) - 1.0 - self.logvar).sum(-1)
 
 
 def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
-    """``log N(z; 0, I)`` summed over the last dimension."""
+    r"""$\log \mathcal{N}(z; 0, I)$ summed over the last dimension."""
     return -0.5 * (z ** 2 + LOG_2PI).sum(-1)
 
 
 def bernoulli_log_prob(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """``sum_d x_d log s(l_d) + (1 - x_d) log(1 - s(l_d))`` (stable), over the last dim."""
+    r"""$\sum_d x_d \log s(l_d) + (1 - x_d) \log(1 - s(l_d))$ with $s$ the sigmoid and $l$
+    the logits (computed stably), summed over the last dimension."""
     x = x.expand_as(logits)
     return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
 
 
 class GaussianLatentModel(VariationalModel):
-    """The pieces every VAE with Gaussian latents shares.
+    r"""The pieces every VAE with Gaussian latents shares.
 
-    q(z|x) = N(mu(x), diag sigma^2(x)) with the encoder giving ``(mu, log sigma^2)``,
-    each ``(B, L)``; the prior p(z) = N(0, I); the decoder maps codes ``(..., L)`` to
+    $q(z|x) = \mathcal{N}(\mu(x), \mathrm{diag}\,\sigma^2(x))$ with the encoder giving
+    $(\mu, \log \sigma^2)$, each ``(B, L)``; the prior $p(z) = \mathcal{N}(0, I)$; the
+    decoder maps codes ``(..., L)`` to
     ``(..., D)`` outputs (Bernoulli logits or Gaussian means). Subclasses build
     ``self.encoder`` and ``self.decoder``.
     """
@@ -117,7 +129,7 @@ class GaussianLatentModel(VariationalModel):
     decoder: nn.Module
 
     def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
-        """q(z|x): the encoder outputs ``(mu, log sigma^2)``, each ``(B, L)``, in float32
+        r"""$q(z|x)$: the encoder outputs $(\mu, \log \sigma^2)$, each ``(B, L)``, in float32
         (also under bfloat16 autocast, so that the KL and the code keep their precision)."""
         mu, logvar = self.encoder(x).float().chunk(2, dim=-1)
         return DiagonalGaussian(mu, logvar.clamp(-30.0, 20.0))
@@ -139,7 +151,7 @@ class GaussianLatentModel(VariationalModel):
 class VAE(GaussianLatentModel):
     """Gaussian VAE with an MLP or convolutional encoder/decoder (see the module docs).
 
-    Example::
+    For example:
 
         model = VAE(VAEConfig(image_shape=(28, 28), hidden=(400,), latent=20))
         fit(model, load_dataset("fashion-mnist", binarize="bernoulli"), TrainConfig())
@@ -175,7 +187,7 @@ class VAE(GaussianLatentModel):
 
     # ----- training -------------------------------------------------------------------------
     def set_progress(self, step: int, total_steps: int) -> None:
-        """Called by :func:`genlab.train.fit` before each step (drives KL warm-up)."""
+        """Called by ``genlab.train.fit`` before each step (drives KL warm-up)."""
         self._progress = step / max(1, total_steps)
 
     @property
@@ -184,7 +196,8 @@ class VAE(GaussianLatentModel):
         return self.config.kl_warmup > 0
 
     def kl_weight(self) -> float:
-        """Linear KL warm-up ``min(1, progress / kl_warmup)`` (1 at evaluation)."""
+        r"""Linear KL warm-up: the weight $\min(1, (s / S) / f)$ at step $s$ of $S$, with $f$ the
+        ``kl_warmup`` fraction (1 at evaluation)."""
         w = self.config.kl_warmup
         if not self.training or w <= 0:
             return 1.0
@@ -207,7 +220,8 @@ class VAE(GaussianLatentModel):
 
     @torch.no_grad()
     def init_output_bias(self, mean_image: torch.Tensor) -> None:
-        """Start the decoder at the data mean: bias = logit(mean) (Bernoulli) or mean.
+        r"""Start the decoder at the data mean: bias $= \mathrm{logit}(\bar x)$ (Bernoulli) or
+        $\bar x$ (Gaussian).
 
         A cheap trick that removes the first epoch's work of learning the average image.
         """

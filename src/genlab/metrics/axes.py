@@ -1,20 +1,24 @@
-"""What each latent follows: a linear read-out of the code from ordered factors.
+r"""What each latent follows: a linear read-out of the code from ordered factors.
 
 The scores (MIG, FactorVAE, BetaVAE) say how disentangled a code is; this says *which*
 factor each latent holds and, for the position plane, in which direction. On codes of
-uniformly sampled factors, each live latent ``z_j`` (code sd at least ``min_sd``) is fitted
-by least squares on the standardised factors ``u_k = (v_k - mean v_k) / sd v_k``:
+uniformly sampled factors, each live latent $z_j$ (code sd at least ``min_sd``) is fitted
+by least squares on the standardised factors $u_k = (v_k - \bar v_k) / \mathrm{sd}(v_k)$:
 
-    z_j ~ c_j + sum_k b_jk u_k,     R^2_j = 1 - mean (z_j - fit)^2 / var z_j.
+$$
+z_j \approx c_j + \sum_k b_{jk} u_k, \qquad
+R^2_j = 1 - \frac{\mathrm{mean}\,(z_j - \hat z_j)^2}{\mathrm{Var}(z_j)}.
+$$
 
-``b_jk`` is the change of ``z_j`` per standard deviation of factor ``k`` with the others held
-fixed (the factors are independent, so it is also ``cov(z_j, u_k)`` up to sampling noise);
-``R^2_j`` is the share of the latent's variance that the factors explain linearly. For two
-factors spanning a plane (dSprites' ``pos_x`` and ``pos_y``) the latent's direction in it is
-``atan2(b_jy, b_jx)``: 0 degrees along x, +-90 along y, +-45 a diagonal. A latent that holds
-one ordered factor alone has one large ``b`` and ``R^2`` near 1 (below 1 only by the warp of a
-uniform factor into the code); a latent that holds none has ``R^2`` near 0, which for
-independent noise is ``Beta(p/2, (n-p-1)/2)``-distributed with mean ``p / (n - 1)``.
+$b_{jk}$ is the change of $z_j$ per standard deviation of factor $k$ with the others held
+fixed (the factors are independent, so it is also $\mathrm{cov}(z_j, u_k)$ up to sampling
+noise); $R^2_j$ is the share of the latent's variance that the factors explain linearly.
+For two factors spanning a plane (dSprites' ``pos_x`` and ``pos_y``) the latent's direction
+in it is $\mathrm{atan2}(b_{jy}, b_{jx})$: 0 degrees along x, ±90 along y, ±45 a diagonal.
+A latent that holds one ordered factor alone has one large $b$ and $R^2$ near 1 (below 1
+only by the warp of a uniform factor into the code); a latent that holds none has $R^2$
+near 0, which for independent noise is $\mathrm{Beta}(p/2, (n-p-1)/2)$-distributed with
+mean $p / (n - 1)$.
 
 Only ordered factors make sense here (dSprites: scale, pos_x, pos_y); a categorical
 (shape) or circular (orientation) factor has no linear read-out.
@@ -41,16 +45,16 @@ from genlab.metrics.ground_truth import (
 
 @dataclass(frozen=True)
 class LatentAxis:
-    """One live latent's read-out (see the module docstring).
+    r"""One live latent's read-out (see the module docstring).
 
     Attributes:
-        latent: index ``j`` of the code dimension.
-        sd: standard deviation of ``z_j`` over the sampled codes.
-        coefficients: ``b_jk`` per factor name, in code units per factor sd.
-        r2: ``R^2_j``.
-        angle_deg: ``atan2(b_jy, b_jx)`` in degrees for the plane's two factors; None without
-            a plane, or when the latent has no part in it (both coefficients zero to
-            rounding, where the angle would be noise).
+        latent: index $j$ of the code dimension.
+        sd: standard deviation of $z_j$ over the sampled codes.
+        coefficients: $b_{jk}$ per factor name, in code units per factor sd.
+        r2: $R^2_j$.
+        angle_deg: $\mathrm{atan2}(b_{jy}, b_{jx})$ in degrees for the plane's two factors;
+            None without a plane, or when the latent has no part in it (both
+            coefficients zero to rounding, where the angle would be noise).
     """
 
     latent: int
@@ -62,7 +66,7 @@ class LatentAxis:
 
 @dataclass(frozen=True)
 class FactorAxes:
-    """Result of :func:`factor_axes`: the live latents' read-outs, by decreasing sd."""
+    """Result of ``factor_axes``: the live latents' read-outs, by decreasing sd."""
 
     latents: list[LatentAxis]
     factors: list[str]
@@ -71,7 +75,7 @@ class FactorAxes:
 
 
 def describe(axis: LatentAxis) -> str:
-    """One line for ``axis``: sd, each coefficient, the angle (or ``none``) and R^2."""
+    """One line for ``axis``: sd, each coefficient, the angle (or ``none``) and $R^2$."""
     coefs = "  ".join(f"{k} {v:+.2f}" for k, v in axis.coefficients.items())
     angle = "none" if axis.angle_deg is None else f"{axis.angle_deg:+4.0f} deg"
     return f"z{axis.latent}: sd {axis.sd:.2f}  {coefs}  angle {angle}  R^2 {axis.r2:.2f}"
@@ -79,9 +83,9 @@ def describe(axis: LatentAxis) -> str:
 
 def linear_axes(codes: torch.Tensor, factors: torch.Tensor, names: Sequence[str],
                 plane: tuple[str, str] | None = None, min_sd: float = 0.05) -> list[LatentAxis]:
-    """Read-outs of the codes ``(n, d)`` from factor values ``(n, p)`` named ``names``.
+    r"""Read-outs of the codes ``(n, d)`` from factor values ``(n, p)`` named ``names``.
 
-    ``plane`` names two of ``names`` whose direction ``atan2(b_2, b_1)`` is reported.
+    ``plane`` names two of ``names`` whose direction $\mathrm{atan2}(b_2, b_1)$ is reported.
     Latents with sd below ``min_sd`` are left out. Returns them by decreasing sd.
     """
     z = torch.as_tensor(codes, dtype=torch.float64)

@@ -1,19 +1,22 @@
-"""The BetaVAE disentanglement score (Higgins et al. 2017, "beta-VAE: Learning basic
+r"""The BetaVAE disentanglement score (Higgins et al. 2017, "beta-VAE: Learning basic
 visual concepts with a constrained variational framework", ICLR; section 3 and
 appendix A.4), in the form used by Locatello et al. 2019 (disentanglement_lib).
 
-One training point ("vote") is made by choosing a factor ``k`` uniformly, drawing
-``L = batch_size`` pairs of factor vectors ``(v_1^l, v_2^l)`` that agree on factor ``k``
+One training point ("vote") is made by choosing a factor $k$ uniformly, drawing
+$L$ = ``batch_size`` pairs of factor vectors $(v_1^l, v_2^l)$ that agree on factor $k$
 and are otherwise independent and uniform, and averaging the absolute code differences
+(a vector of length $d$)
 
-    z_diff = 1/L sum_l | z(v_1^l) - z(v_2^l) |      (d,)
+$$
+z_{\mathrm{diff}} = \frac{1}{L} \sum_{l=1}^{L} \left| z(v_1^l) - z(v_2^l) \right|
+$$
 
-labelled by ``k``. A linear classifier (logistic regression) learns ``z_diff -> k`` on
-``n_train`` points; the score is its accuracy on ``n_eval`` fresh points. A disentangled
-code has ``z_diff`` exactly 0 in factor ``k``'s own dimension: accuracy 1. Codes that
-carry no factor information give chance accuracy ``1/K``.
+labelled by $k$. A linear classifier (logistic regression) learns $z_{\mathrm{diff}} \to k$
+on ``n_train`` points; the score is its accuracy on ``n_eval`` fresh points. A
+disentangled code has $z_{\mathrm{diff}}$ exactly 0 in factor $k$'s own dimension:
+accuracy 1. Codes that carry no factor information give chance accuracy $1/K$.
 
-Sample sizes of the papers (defaults): ``L = 64``, 10,000 training and 5,000 evaluation
+Sample sizes of the papers (defaults): $L = 64$, 10,000 training and 5,000 evaluation
 points.
 """
 
@@ -37,13 +40,15 @@ from genlab.metrics.ground_truth import (
 
 @dataclass(frozen=True)
 class BetaVAEScore:
-    """Result of :func:`betavae_score`.
+    """Result of ``betavae_score``.
 
     Attributes:
         score: evaluation accuracy of the linear classifier, in [0, 1].
         train_accuracy: its accuracy on the training points.
-        chance: ``1 / K``.
-        n_train, n_eval, batch_size: the sample sizes used.
+        chance: $1/K$.
+        n_train: training votes used.
+        n_eval: evaluation votes used.
+        batch_size: pairs of factor vectors per vote ($L$).
     """
 
     score: float
@@ -57,7 +62,8 @@ class BetaVAEScore:
 def betavae_points(code_fn: CodeFunction, factor_sizes: Sequence[int], n_points: int,
                    batch_size: int, generator: torch.Generator
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """``n_points`` votes: features ``z_diff`` ``(P, d)`` and factor labels ``(P,)``."""
+    r"""``n_points`` votes: features $z_{\mathrm{diff}}$ ``(P, d)`` and factor labels
+    ``(P,)``."""
     sizes = check_sizes(factor_sizes)
     k = torch.randint(len(sizes), (n_points,), generator=generator)  # (P,)
     v1 = sample_factors(n_points * batch_size, sizes, generator)  # (P L, K)
@@ -79,7 +85,12 @@ def betavae_score(code_fn: CodeFunction, factor_sizes: Sequence[int], seed: int 
         code_fn: ``(n, K)`` factor indices -> ``(n, d)`` codes.
         factor_sizes: the number of values of each of the ``K`` factors.
         seed: seeds the factor sampling (and the classifier's solver).
-        n_train, n_eval, batch_size: training votes, evaluation votes, pairs per vote.
+        n_train: training votes.
+        n_eval: evaluation votes.
+        batch_size: pairs of factor vectors per vote ($L$).
+
+    Returns:
+        The score with its training accuracy, chance level and sample sizes.
     """
     from sklearn.linear_model import LogisticRegression
 

@@ -44,7 +44,7 @@ class SampleSizes:
 
 @dataclass
 class DSpritesScores(Result):
-    """What :func:`evaluate_dsprites` returns: each requested score with its details, the
+    """What ``evaluate_dsprites`` returns: each requested score with its details, the
     metrics' seed and sample sizes; a score not requested is None."""
 
     factors: list[str]                    # dSprites' factor names, in the scores' order
@@ -67,7 +67,7 @@ class DSpritesScores(Result):
 
 
 def check_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
-    """``metrics`` as a tuple, refused unless each is one of :data:`METRICS` (and at least
+    """``metrics`` as a tuple, refused unless each is one of ``METRICS`` (and at least
     one is named)."""
     metrics = tuple(metrics)
     unknown = [m for m in metrics if m not in METRICS] or ([] if metrics else ["(none)"])

@@ -1,21 +1,21 @@
-"""The FactorVAE disentanglement score (Kim & Mnih 2018, "Disentangling by factorising",
+r"""The FactorVAE disentanglement score (Kim & Mnih 2018, "Disentangling by factorising",
 ICML; section 4), as implemented by Locatello et al. 2019 (disentanglement_lib).
 
-1. Scale: ``s_j = std_j(z)`` over ``n_variance`` codes of uniform factors; dimensions
-   with ``s_j < 0.05`` are collapsed and ignored.
-2. A vote: choose factor ``k`` uniformly, draw ``L = batch_size`` factor vectors that
-   share one random value of factor ``k`` (others uniform), and take the dimension of
+1. Scale: $s_j = \mathrm{std}(z_j)$ over ``n_variance`` codes of uniform factors;
+   dimensions with $s_j < 0.05$ are collapsed and ignored.
+2. A vote: choose factor $k$ uniformly, draw $L$ = ``batch_size`` factor vectors that
+   share one random value of factor $k$ (others uniform), and take the dimension of
    least normalised variance among the active ones,
-   ``d* = argmin_j Var_l(z_j^l / s_j)``; the vote is the pair ``(d*, k)``.
-3. A majority-vote classifier maps each dimension ``j`` to the factor it voted for most
+   $d^* = \arg\min_j \mathrm{Var}_l(z_j^l / s_j)$; the vote is the pair $(d^*, k)$.
+3. A majority-vote classifier maps each dimension $j$ to the factor it voted for most
    on ``n_train`` votes; the score is its accuracy on ``n_eval`` fresh votes.
 
-A disentangled code has zero variance in factor ``k``'s own dimension: score 1. A code
-whose argmin does not depend on ``k`` scores ``1/K`` in expectation (evaluation votes are
+A disentangled code has zero variance in factor $k$'s own dimension: score 1. A code
+whose argmin does not depend on $k$ scores $1/K$ in expectation (evaluation votes are
 independent of the training ones).
 
-Sample sizes of the papers (defaults): ``L = 64``, 10,000 codes for the scales,
-10,000 training votes (Kim & Mnih: 800 votes of L = 100; Locatello: these) and 5,000
+Sample sizes of the papers (defaults): $L = 64$, 10,000 codes for the scales,
+10,000 training votes (Kim & Mnih: 800 votes of $L = 100$; Locatello: these) and 5,000
 evaluation votes.
 """
 
@@ -40,15 +40,19 @@ COLLAPSED_STD = 0.05  # dimensions with smaller spread carry nothing (Kim & Mnih
 
 @dataclass(frozen=True)
 class FactorVAEScore:
-    """Result of :func:`factorvae_score`.
+    r"""Result of ``factorvae_score``.
 
     Attributes:
         score: evaluation accuracy of the majority-vote classifier, in [0, 1].
         train_accuracy: its accuracy on the training votes.
-        chance: ``1 / K``.
-        active_dims: indices of the code dimensions with ``std >= 0.05``.
-        votes: ``(d, K)`` training vote counts (row j: dimension j, column k: factor k).
-        n_train, n_eval, batch_size, n_variance: the sample sizes used.
+        chance: $1/K$.
+        active_dims: indices of the code dimensions with $s_j \ge 0.05$.
+        votes: ``(d, K)`` training vote counts (row $j$: dimension $j$, column $k$:
+            factor $k$).
+        n_train: training votes used.
+        n_eval: evaluation votes used.
+        batch_size: codes per vote ($L$).
+        n_variance: codes used for the scales $s_j$.
     """
 
     score: float
@@ -88,8 +92,14 @@ def factorvae_score(code_fn: CodeFunction, factor_sizes: Sequence[int], seed: in
         code_fn: ``(n, K)`` factor indices -> ``(n, d)`` codes.
         factor_sizes: the number of values of each of the ``K`` factors.
         seed: seeds the factor sampling.
-        n_train, n_eval: training and evaluation votes; ``batch_size``: codes per vote
-            (at least 2 for a variance); ``n_variance``: codes for the scales ``s_j``.
+        n_train: training votes.
+        n_eval: evaluation votes.
+        batch_size: codes per vote ($L$, at least 2 for a variance).
+        n_variance: codes for the scales $s_j$.
+
+    Returns:
+        The score with its training accuracy, chance level, active dimensions, training
+        votes and sample sizes.
     """
     sizes = check_sizes(factor_sizes)
     for name, value, low in (("n_train", n_train, 1), ("n_eval", n_eval, 1),

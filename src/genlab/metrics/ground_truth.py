@@ -42,7 +42,7 @@ def sample_factors(n: int, factor_sizes: Sequence[int], generator: torch.Generat
 def codes_of(code_fn: CodeFunction, factors: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
     """Codes ``(n, d)`` float64 on the CPU of factors ``(n, K)``, ``chunk`` rows at a time.
 
-    Raises :class:`GenlabError` when the code function returns a wrong shape or NaN.
+    Raises ``GenlabError`` when the code function returns a wrong shape or NaN.
     """
     parts = []
     for start in range(0, len(factors), chunk):

@@ -1,18 +1,19 @@
-"""The Mutual Information Gap (Chen et al. 2018, "Isolating sources of disentanglement in
+r"""The Mutual Information Gap (Chen et al. 2018, "Isolating sources of disentanglement in
 VAEs", NeurIPS; eq. 6), in the discretised form of Locatello et al. 2019
 (disentanglement_lib) on which the published dSprites ranges are measured.
 
-On ``n_samples`` codes of uniform factors, each code dimension ``z_j`` is cut into
+On ``n_samples`` codes of uniform factors, each code dimension $z_j$ is cut into
 ``n_bins`` equal-width bins over its observed range; with plug-in (empirical) estimates
-in nats,
+in nats, $I_{jk} = I(z_j; v_k)$ and $H_k = H(v_k)$,
 
-    I_jk = I(z_j; v_k),   H_k = H(v_k),
-    MIG = 1/K sum_k ( I_{j(1),k} - I_{j(2),k} ) / H_k
+$$
+\mathrm{MIG} = \frac{1}{K} \sum_{k=1}^{K} \frac{I_{j^{(1)}k} - I_{j^{(2)}k}}{H_k}
+$$
 
-where ``j(1)``, ``j(2)`` are the dimensions with the largest and second-largest mutual
-information with factor ``k``. A code that holds each factor in one dimension and
-nothing else scores ``H(bin(v_k)) / H(v_k)`` per factor (1 when the bins separate every
-value); codes independent of the factors score about 0.
+where $j^{(1)}$, $j^{(2)}$ are the dimensions with the largest and second-largest mutual
+information with factor $k$. A code that holds each factor in one dimension and
+nothing else scores $H(\mathrm{bin}(v_k)) / H(v_k)$ per factor (1 when the bins separate
+every value); codes independent of the factors score about 0.
 
 Sample size of the papers (default): 10,000 codes, 20 bins.
 """
@@ -37,14 +38,15 @@ from genlab.metrics.ground_truth import (
 
 @dataclass(frozen=True)
 class MIGScore:
-    """Result of :func:`mig_score`.
+    """Result of ``mig_score``.
 
     Attributes:
         score: the MIG, in [0, 1].
         per_factor: ``(K,)`` normalised gap of each factor.
-        mutual_info: ``(d, K)`` plug-in ``I(z_j; v_k)`` in nats.
-        entropy: ``(K,)`` plug-in ``H(v_k)`` in nats.
-        n_samples, n_bins: the sample size and discretisation used.
+        mutual_info: ``(d, K)`` plug-in $I(z_j; v_k)$ in nats.
+        entropy: ``(K,)`` plug-in $H(v_k)$ in nats.
+        n_samples: codes used.
+        n_bins: equal-width bins per code dimension.
     """
 
     score: float
@@ -66,7 +68,8 @@ def discretize(codes: np.ndarray, n_bins: int) -> np.ndarray:
 
 
 def discrete_mutual_info(a: np.ndarray, b: np.ndarray) -> float:
-    """Plug-in ``I(a; b) = sum p(a,b) log(p(a,b) / (p(a) p(b)))`` in nats of two int arrays."""
+    r"""Plug-in $I(a; b) = \sum_{a,b} p(a,b) \log \frac{p(a,b)}{p(a)\,p(b)}$ in nats of two
+    int arrays."""
     _, ia = np.unique(a, return_inverse=True)
     _, ib = np.unique(b, return_inverse=True)
     joint = np.zeros((ia.max() + 1, ib.max() + 1))
@@ -79,13 +82,18 @@ def discrete_mutual_info(a: np.ndarray, b: np.ndarray) -> float:
 
 def mig_score(code_fn: CodeFunction, factor_sizes: Sequence[int], seed: int = 0,
               n_samples: int = 10_000, n_bins: int = 20) -> MIGScore:
-    """The Mutual Information Gap of a code function (maths in the module docstring).
+    r"""The Mutual Information Gap of a code function (maths in the module docstring).
 
     Args:
-        code_fn: ``(n, K)`` factor indices -> ``(n, d)`` codes, ``d >= 2``.
+        code_fn: ``(n, K)`` factor indices -> ``(n, d)`` codes, $d \ge 2$.
         factor_sizes: the number of values of each of the ``K`` factors.
         seed: seeds the factor sampling.
-        n_samples: codes used; ``n_bins``: equal-width bins per code dimension.
+        n_samples: codes used.
+        n_bins: equal-width bins per code dimension.
+
+    Returns:
+        The score with each factor's normalised gap, the mutual informations and
+        entropies, and the sample sizes.
     """
     sizes = check_sizes(factor_sizes)
     check_count("n_samples", n_samples, 2)

@@ -2,7 +2,7 @@
 
 A model trains here when it is an ``nn.Module`` with a method
 
-    ``model.loss(x, generator) -> LossOutput(loss, metrics)``
+    model.loss(x, generator) -> LossOutput(loss, metrics)
 
 where ``x`` is a ``(B, D)`` mini-batch on the model's device, ``generator`` is the
 ``torch.Generator`` (on that device) to draw every random number of the step from
@@ -14,24 +14,24 @@ step, e.g. for KL warm-up or capacity schedules), and then ``uses_run_length``: 
 what it does depends on ``total_steps`` (assumed when it is not said), which decides
 whether a resumed run may be given more epochs.
 
-What :func:`fit` guarantees:
+What ``fit`` guarantees:
 
 * **Seeded and resumable.** The order of epoch ``e`` is ``randperm`` under seed
-  ``mix(seed, e)`` and the random numbers of step ``s`` of that epoch come from a fresh
+  ``mix(seed, e, -1)`` and the random numbers of step ``s`` of that epoch come from a fresh
   generator seeded ``mix(seed, e, s)``; so the run is a pure function of the seed, and
   resuming at ``(e, s)`` from a checkpoint (weights, optimiser state, scheduler step,
   early-stopping state) continues exactly as if it had never stopped.
 * **Checkpoints** ``RUN/checkpoint.safetensors`` + ``.json`` every ``checkpoint_every``
-  steps and at the end of each epoch, written atomically by :func:`genlab.io.save_model`.
+  steps and at the end of each epoch, written atomically by ``genlab.io.save_model``.
 * **Metrics** as JSON lines in ``RUN/metrics.jsonl`` (one object per logged step and
   per validation), optionally TensorBoard.
 * **Early stopping** on the validation loss (mean of ``loss`` over the validation set,
   fixed noise), keeping the best weights.
 * **Devices and precision**: any torch device; ``amp`` uses bfloat16 autocast where the
   device computes bfloat16 natively (CUDA; CPUs with AVX512-BF16 or AMX) and is ignored
-  elsewhere (:func:`genlab.device.native_bf16`).
+  elsewhere (``genlab.device.native_bf16``).
   The optimiser is Adam (AdamW with weight decay), in torch's fused form on CPU and CUDA
-  (:func:`make_optimizer`).
+  (``make_optimizer``).
 * **Data parallel** (``torch.distributed``, launched by ``torchrun``; gloo on CPU, nccl on
   CUDA): each global batch of ``batch_size`` rows is split into ``world_size``
   contiguous shards, gradients are averaged by ``DistributedDataParallel``; with equal
@@ -41,17 +41,17 @@ What :func:`fit` guarantees:
 
 The package, by concern:
 
-=================  =================================================================
-``protocol``       :class:`LossOutput`, :class:`Trainable`, :class:`Batches`
-``config``         :class:`TrainConfig`, :data:`RESUMABLE_SETTINGS`, the lr schedule
-``seeding``        :func:`mix_seed`, :func:`seeded_init`, the step and epoch generators
-``state``          :class:`LoopState`: where a run is, and the checkpoint's payload
-``optimizer``      :func:`make_optimizer` and its state in a checkpoint
-``checkpoint``     save, load and check ``RUN/checkpoint``; :func:`prepare_run`
-``distributed``    :func:`dist_info`, DDP set-up, the ranks' agreements
-``metrics``        ``RUN/metrics.jsonl``: :func:`read_metrics`
-``loop``           :func:`fit`, :func:`evaluate_loss`, :class:`FitResult`
-=================  =================================================================
+| module | holds |
+| --- | --- |
+| ``protocol`` | ``LossOutput``, ``Trainable``, ``Batches`` |
+| ``config`` | ``TrainConfig``, ``RESUMABLE_SETTINGS``, the learning-rate schedule |
+| ``seeding`` | ``mix_seed``, ``seeded_init``, the step and epoch generators |
+| ``state`` | ``LoopState``: where a run is, and the checkpoint's payload |
+| ``optimizer`` | ``make_optimizer`` and its state in a checkpoint |
+| ``checkpoint`` | save, load and check ``RUN/checkpoint``; ``prepare_run`` |
+| ``distributed`` | ``dist_info``, DDP set-up, the ranks' agreements |
+| ``metrics`` | ``RUN/metrics.jsonl``: ``read_metrics`` |
+| ``loop`` | ``fit``, ``evaluate_loss``, ``FitResult`` |
 """
 
 # the clock of a time budget (max_seconds): the loop reads it through this package

@@ -1,8 +1,8 @@
 """The checkpoint of a run, ``RUN/checkpoint.safetensors`` + ``.json``: the weights, the
-optimiser's state, the :class:`LoopState` (its best weights as ``best.*``), the model's and
+optimiser's state, the ``LoopState`` (its best weights as ``best.*``), the model's and
 the training's settings and the identity of the data, saved as one unit by
-:func:`genlab.io.save_model`. Resuming checks it was written by the same run
-(:func:`genlab.checkpoints.refuse_other`)."""
+``genlab.io.save_model``. Resuming checks it was written by the same run
+(``genlab.checkpoints.refuse_other``)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def save_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
                     data: dict[str, Any] | None = None) -> Path:
     """Write ``RUN/checkpoint`` (weights, optimiser, the loop state with its best weights,
     the model's settings and the identity of the data) as one unit
-    (:func:`genlab.io.save_model`)."""
+    (``genlab.io.save_model``)."""
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     opt_tensors, opt_meta = optimizer_tensors(opt)
     tensors.update(opt_tensors)
@@ -80,7 +80,7 @@ def load_checkpoint_weights(run: str | os.PathLike[str], model: nn.Module,
 
 def depends_on_length(model: nn.Module, config: TrainConfig | None) -> bool:
     """Whether a run's steps depend on how many epochs it has: through a cosine learning
-    rate, or a model whose ``set_progress`` uses the total (see :mod:`genlab.train`).
+    rate, or a model whose ``set_progress`` uses the total (see ``genlab.train``).
     Where nothing does, a resumed run may be extended with more epochs."""
     if config is not None and config.schedule != "constant":
         return True
@@ -114,7 +114,7 @@ def load_checkpoint(run: Path, model: nn.Module, opt: torch.optim.Optimizer,
     Everything is checked before the model is touched. A model whose settings differ from
     those the checkpoint was written with (say another beta or capacity schedule, with the
     same networks), a training ``config`` that differs in anything but
-    :data:`RESUMABLE_SETTINGS`, or other ``data`` (see :func:`data_identity`) is refused:
+    ``RESUMABLE_SETTINGS``, or other ``data`` (see ``data_identity``) is refused:
     continuing would mix two runs in one."""
     tensors, saved_config, meta = load_model(run / CHECKPOINT_NAME, kind=CHECKPOINT_KIND,
                                              device=device,
@@ -150,7 +150,7 @@ def prepare_run(run: str | os.PathLike[str], resume: bool = False, overwrite: bo
     ``outputs`` are further files the caller will write there (e.g. ``RUN/model.*``).
     A folder holding an earlier run (its checkpoint, the weights a checkpoint save keeps
     until it finishes, ``metrics.jsonl``, TensorBoard's ``tb`` folder, or ``outputs``) is
-    refused unless ``resume`` or ``overwrite`` (see :func:`prepare_checkpoint`).
+    refused unless ``resume`` or ``overwrite`` (see ``prepare_checkpoint``).
     """
     run = Path(run)
     if run.exists() and not run.is_dir():

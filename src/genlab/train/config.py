@@ -1,4 +1,4 @@
-"""How to train: :class:`TrainConfig`, its checks, and what follows from it (steps per
+"""How to train: ``TrainConfig``, its checks, and what follows from it (steps per
 epoch, the learning-rate schedule, the settings a resumed run may change)."""
 
 from __future__ import annotations
@@ -11,7 +11,43 @@ from genlab.errors import GenlabError
 
 @dataclass
 class TrainConfig:
-    """How to train (model-independent)."""
+    r"""How to train (model-independent).
+
+    The learning rate at optimiser step $s$ of a run of $T$ steps is ``lr`` times
+    ``lr_factor(s, T, config)``: with $W$ = ``warmup_steps`` and
+    $\rho$ = ``lr_min / lr``,
+
+    $$
+    f(s) = \begin{cases}
+      (s + 1) / W & s < W \text{ (linear warm-up)} \\
+      \rho + (1 - \rho)\, \frac{1}{2} \left(1 + \cos(\pi \min(1, t))\right),
+        \quad t = \frac{s - W}{\max(1, T - W)} & \text{cosine schedule} \\
+      1 & \text{constant schedule}
+    \end{cases}
+    $$
+
+    Attributes:
+        epochs: passes over the training set.
+        batch_size: the global batch $B$ (split over the data-parallel ranks).
+        lr: peak learning rate of Adam.
+        weight_decay: AdamW's decoupled weight decay (0: Adam).
+        schedule: ``constant`` or ``cosine`` (decay to ``lr_min`` over the run).
+        warmup_steps: linear learning-rate warm-up steps $W$.
+        lr_min: final learning rate of the cosine schedule.
+        grad_clip: clip the global gradient norm to this (None: off).
+        seed: the whole run is a function of this seed.
+        checkpoint_every: steps between checkpoints (0: only at epoch ends).
+        log_every: steps between training-metric lines.
+        patience: early stopping after this many epochs without a validation improvement
+            (None: off).
+        min_delta: an improvement smaller than this does not count.
+        amp: bfloat16 autocast where the device computes bfloat16 natively.
+        tensorboard: also write TensorBoard events to ``RUN/tb``.
+        max_steps: stop after this many steps (resumable).
+        max_seconds: stop, with a checkpoint, once this call has trained this long: a
+            wall-clock budget, resumable like ``max_steps``.
+        drop_last: drop the last incomplete batch of an epoch.
+    """
 
     epochs: int = 10                 # passes over the training set
     batch_size: int = 128            # global batch (split over DDP ranks)
@@ -34,7 +70,7 @@ class TrainConfig:
     drop_last: bool = False          # drop the last incomplete batch of an epoch
 
     def validate(self) -> None:
-        """Raise :class:`GenlabError` for values that cannot train."""
+        """Raise ``GenlabError`` for values that cannot train."""
         checks = [(self.epochs >= 1, "epochs must be >= 1"),
                   (self.batch_size >= 1, "batch size must be >= 1"),
                   (math.isfinite(self.lr) and self.lr > 0, "learning rate must be > 0"),
@@ -60,7 +96,14 @@ RESUMABLE_SETTINGS = ("max_steps", "max_seconds", "checkpoint_every", "log_every
 
 
 def lr_factor(step: int, total: int, cfg: TrainConfig) -> float:
-    """Learning-rate multiplier at ``step``: linear warm-up, then constant or cosine."""
+    r"""Learning-rate multiplier $f(s)$ at ``step`` $s$ of ``total`` $T$: linear warm-up,
+    then constant or cosine (the formula is in ``TrainConfig``).
+
+    With $W$ = ``warmup_steps`` and $\rho$ = ``lr_min / lr``: $f(s) = (s + 1)/W$ while
+    $s < W$; then $1$ (constant) or
+    $\rho + (1 - \rho)\,\frac{1}{2}\left(1 + \cos(\pi \min(1, t))\right)$ with
+    $t = (s - W) / \max(1, T - W)$ (cosine).
+    """
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
     if cfg.schedule == "cosine":
@@ -71,8 +114,8 @@ def lr_factor(step: int, total: int, cfg: TrainConfig) -> float:
 
 
 def steps_per_epoch(n: int, batch_size: int, drop_last: bool = False) -> int:
-    """Optimiser steps in one epoch of ``n`` examples: ``ceil(n / B)``, or ``floor(n / B)``
-    when the last incomplete batch is dropped."""
+    r"""Optimiser steps in one epoch of $n$ examples: $\lceil n / B \rceil$, or
+    $\lfloor n / B \rfloor$ when the last incomplete batch is dropped."""
     return n // batch_size if drop_last else math.ceil(n / batch_size)
 
 

@@ -1,10 +1,10 @@
-"""Data parallelism for :func:`genlab.train.fit` (``torch.distributed``, launched by
+"""Data parallelism for ``genlab.train.fit`` (``torch.distributed``, launched by
 ``torchrun``; gloo on the CPU, nccl on CUDA).
 
-Each global batch of ``B`` rows is split into ``world_size`` contiguous shards; rank ``r``
-trains on rows ``[r B / W, (r + 1) B / W)`` and ``DistributedDataParallel`` averages the
+Each global batch of $B$ rows is split into $W$ = ``world_size`` contiguous shards; rank
+$r$ trains on rows $[rB/W, (r + 1)B/W)$ and ``DistributedDataParallel`` averages the
 gradients, which with equal shards is the gradient of the combined batch. The ranks agree
-on when to stop (:func:`agree_to_stop`), and rank 0 alone logs and checkpoints.
+on when to stop (``agree_to_stop``), and rank 0 alone logs and checkpoints.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The training loop, :func:`fit` (its contract is in :mod:`genlab.train`)."""
+"""The training loop, ``fit`` (its contract is in ``genlab.train``)."""
 
 from __future__ import annotations
 
@@ -42,14 +42,14 @@ from genlab.train.state import LoopState
 
 
 def _clock() -> float:
-    """``time.perf_counter()`` of the ``time`` module as :mod:`genlab.train` holds it,
+    """``time.perf_counter()`` of the ``time`` module as ``genlab.train`` holds it,
     looked up at each call: a test replaces it there to run a time budget out at once."""
     return sys.modules[__package__].time.perf_counter()
 
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns."""
+    """What ``fit`` returns."""
 
     steps: int                                  # optimiser steps taken in total
     epochs: int                                 # epochs completed
@@ -66,7 +66,7 @@ class FitResult:
 
 @dataclass
 class _Run:
-    """One call of :func:`fit`: what stays fixed while the :class:`LoopState` advances."""
+    """One call of ``fit``: what stays fixed while the ``LoopState`` advances."""
 
     model: nn.Module
     trained: nn.Module               # model.loss as forward; DDP-wrapped under data parallel
@@ -295,27 +295,27 @@ def fit(model: nn.Module, train: Batches, config: TrainConfig, val: Batches | No
         device: torch.device | str | None = None,
         on_epoch: Callable[[int, dict[str, float]], None] | None = None,
         quiet: bool = False, overwrite: bool = False) -> FitResult:
-    """Train ``model`` (see :mod:`genlab.train` for the contract) with Adam(W).
+    """Train ``model`` (see ``genlab.train`` for the contract) with Adam(W).
 
     Args:
         model: an ``nn.Module`` with ``loss(x, generator) -> LossOutput``; moved to
             ``device``. Its parameters end as the last (or, with early stopping, the best)
             weights.
         train: training data; ``train.draw(gen, index)`` gives the ``(B, D)`` batch.
-        config: :class:`TrainConfig`.
+        config: ``TrainConfig``.
         val: validation data for the per-epoch validation loss and early stopping.
         run: folder for ``checkpoint.*`` and ``metrics.jsonl`` (None: nothing written).
         resume: continue from ``RUN/checkpoint`` when it exists; the checkpoint must have
             been written with the same model settings, training settings (other than
-            :data:`RESUMABLE_SETTINGS`) and data, or it is refused.
+            ``RESUMABLE_SETTINGS``) and data, or it is refused.
         device: default: the device of the model's parameters.
         on_epoch: called on every rank as ``on_epoch(epoch, {"train_loss", "val_loss"})``.
         quiet: no log lines.
-        overwrite: replace an earlier run in ``RUN`` (see :func:`prepare_run`); without it
+        overwrite: replace an earlier run in ``RUN`` (see ``prepare_run``); without it
             (or ``resume``) a folder holding one is refused.
 
     Returns:
-        :class:`FitResult`.
+        ``FitResult``.
 
     Ctrl-C stops the run at the next step boundary, writes a checkpoint (with ``run``)
     and raises ``KeyboardInterrupt``; ``resume`` then continues exactly. Nothing of the

@@ -41,7 +41,7 @@ def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 class MetricsLog:
-    """The records of one call of :func:`genlab.train.fit`: kept in :attr:`lines`, and
+    """The records of one call of ``genlab.train.fit``: kept in ``lines``, and
     appended to ``RUN/metrics.jsonl`` (and TensorBoard) where ``enabled`` (rank 0).
 
     A resumed run (``resume_step``) keeps the file's records up to the checkpoint's step

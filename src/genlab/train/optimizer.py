@@ -1,4 +1,4 @@
-"""The optimiser of :func:`genlab.train.fit` (Adam, AdamW with weight decay) and its state
+"""The optimiser of ``genlab.train.fit`` (Adam, AdamW with weight decay) and its state
 as checkpoint tensors and JSON."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tenso
 
 def load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
                    meta: dict[str, Any]) -> None:
-    """Restore what :func:`optimizer_tensors` saved; ValueError (or another error of the
+    """Restore what ``optimizer_tensors`` saved; ValueError (or another error of the
     data) when it is not the state of this optimiser."""
     state: dict[int, dict[str, Any]] = {}
     for name, value in tensors.items():

@@ -1,4 +1,4 @@
-"""What :func:`genlab.train.fit` asks of a model and of its data."""
+"""What ``genlab.train.fit`` asks of a model and of its data."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ class LossOutput(NamedTuple):
 
 @runtime_checkable
 class Trainable(Protocol):
-    """The contract of a model trained by :func:`fit` (see :mod:`genlab.train`)."""
+    """The contract of a model trained by ``fit`` (see ``genlab.train``)."""
 
     def loss(self, x: torch.Tensor, generator: torch.Generator) -> LossOutput: ...
 
 
 class Batches(Protocol):
-    """A data set :func:`fit` can draw from (e.g. :class:`genlab.data.ImageDataset`)."""
+    """A data set ``fit`` can draw from (e.g. ``genlab.data.ImageDataset``)."""
 
     def __len__(self) -> int: ...
 
@@ -37,7 +37,7 @@ def data_device(data: Batches) -> torch.device:
 
 
 def on_device(data: Batches, device: torch.device) -> Batches:
-    """``data.on_device(device)`` where the data has it: an :class:`ImageDataset` moves its
+    """``data.on_device(device)`` where the data has it: an ``ImageDataset`` moves its
     images there once, dSprites renders its batches there."""
     return data.on_device(device) if hasattr(data, "on_device") else data
 

@@ -1,4 +1,4 @@
-"""Where a run is: :class:`LoopState`, what :func:`genlab.train.fit` advances step by step
+"""Where a run is: ``LoopState``, what ``genlab.train.fit`` advances step by step
 and what a checkpoint saves beside the weights and the optimiser."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from genlab.validate import config_from_dict
 @dataclass
 class LoopState:
     """Where a run is: what a checkpoint saves beside the weights, and what resume continues
-    from. Every field but ``best`` is saved as JSON (:meth:`counters`); ``best`` as the
+    from. Every field but ``best`` is saved as JSON (``counters``); ``best`` as the
     checkpoint's ``best.*`` tensors."""
 
     step: int = 0                    # optimiser steps taken in total
@@ -34,7 +34,7 @@ class LoopState:
     # the weights of the best validation loss (state-dict names), or None
 
     def validate(self) -> None:
-        """Raise :class:`GenlabError` for a state no run can be in."""
+        """Raise ``GenlabError`` for a state no run can be in."""
         if min(self.step, self.epoch, self.epoch_step, self.bad_epochs, self.epoch_count) < 0:
             raise GenlabError("counters must be >= 0")
         if len(self.train_loss) != self.epoch or len(self.val_loss) > self.epoch:
@@ -47,7 +47,7 @@ class LoopState:
 
     @classmethod
     def from_counters(cls, values: Any, where: str) -> LoopState:
-        """The state whose :meth:`counters` are ``values`` (checked; ``best`` None)."""
+        """The state whose ``counters`` are ``values`` (checked; ``best`` None)."""
         if isinstance(values, Mapping) and "best" in values:
             raise GenlabError(f"{where} has unknown fields ['best']; was it saved by a newer "
                               "genlab?")
