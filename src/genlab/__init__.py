@@ -15,7 +15,7 @@ from genlab.errors import GenlabError
 
 def load(path: str | os.PathLike[str], device: str = "cpu") -> Any:
     """Load the model saved as ``NAME`` (``NAME.safetensors`` + ``NAME.json``) whatever its
-    kind: see :func:`genlab.registry.load`. Imports the model's package only when called."""
+    kind: see ``genlab.registry.load``. Imports the model's package only when called."""
     from genlab.registry import load as load_any
 
     return load_any(path, device)
