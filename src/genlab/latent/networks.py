@@ -40,7 +40,7 @@ def feature_maps(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
     """Flat rows ``(B, C*h*w)`` as maps ``(B, C, h, w)`` in channels-last order, the layout
     CUDA's bfloat16 convolutions prefer; the activations after it stay channels-last. For
     ``C = 1`` the two layouts coincide, and a convolution then follows its weight's layout
-    (the beta-VAE keeps its weights channels-last; benchmarks/RESULTS.md)."""
+    (the beta-VAE keeps its weights channels-last; docs/betavae-study.md)."""
     return x.reshape(x.shape[0], *shape).contiguous(memory_format=torch.channels_last)
 
 

@@ -18,7 +18,7 @@ sum is what ``genlab.train.fit`` minimises, so the K models share one training l
 wall clock, which makes their budgets equal by construction. The point is speed on a GPU,
 where one model's batch of 64 leaves the device mostly idle and K models cost little more
 than one. On a CPU it is not faster: a stack trained 10-20% fewer images per second than
-one process per model and core on the same cores (benchmarks/RESULTS.md).
+one process per model and core on the same cores (docs/betavae-study.md).
 
 Interleaving the rows rather than cutting the batch into K blocks keeps the split right
 under data parallelism: each process's contiguous shard of the batch holds rows of every
