@@ -142,7 +142,8 @@ class BetaVAE(GaussianLatentModel):
         self.decoder = Conv64Decoder(config.image_shape, config.latent, config.hidden)
         # Convolution weights channels-last: a one-channel image is row-major and
         # channels-last at once, so without this the encoder's maps stayed row-major and
-        # every step converted between the two layouts (6% of a CPU step, by benchmarks/profile_betavae_step.py).
+        # every step converted between the two layouts (6% of a CPU step, measured by
+        # benchmarks/profile_betavae_step.py).
         self.to(memory_format=torch.channels_last)
         self._step = 0
 
