@@ -9,6 +9,11 @@
   README's link to the built site (site/X.html) is the page X itself.
   A link to a directory with no page keeps its text only. A link to nothing stays as it is,
   so ``mkdocs build --strict`` fails on it.
+* A reference page that documents a package (a page holding the line ``::: genlab.NAME`` for
+  a package ``src/genlab/NAME/``) gets a section per module of the package after it, read
+  from the source at build time, so a new module or function appears without editing the
+  page: each module's docstring and the public classes and functions it defines,
+  except those the package itself exports (``__all__``), which the package's section shows.
 * MathJax: a copy from the installed ``django-static-mathjax`` package (MathJax 3.2.2,
   Apache-2.0) goes into the site, so its maths renders opened from disk with no network;
   without that package the pages load MathJax from a CDN.
@@ -16,6 +21,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import logging
 import posixpath
@@ -138,8 +144,54 @@ def _site_path(path: str, repo: Path) -> str | None:
     return path  # not in the repository: left for mkdocs to report
 
 
+# a directive and the indented options block under it
+PACKAGE_DIRECTIVE = re.compile(r"^::: (genlab\.[A-Za-z_]\w*)[ \t]*\n(?:[ \t]+\S.*\n?)*",
+                               re.MULTILINE)
+
+
+def _public_names(tree: ast.Module) -> list[str]:
+    """The names a module's ``__all__`` lists, else the public classes and functions it
+    defines, in source order."""
+    names = []
+    for node in tree.body:
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            targets = [node.target.id]
+        if "__all__" in targets and isinstance(node.value, (ast.List, ast.Tuple)):
+            return [e.value for e in node.value.elts if isinstance(e, ast.Constant)]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+    return [n for n in names if not n.startswith("_")]
+
+
+def _module_sections(package: str, repo: Path) -> str:
+    """Markdown with one mkdocstrings section per module of `package` (see the docstring)."""
+    folder = repo / "src" / Path(*package.split("."))
+    init = folder / "__init__.py"
+    if not init.is_file():
+        return ""
+    exported = set(_public_names(ast.parse(init.read_text(encoding="utf-8"))))
+    sections = ["", "## Modules", ""]
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        names = [n for n in _public_names(ast.parse(path.read_text(encoding="utf-8")))
+                 if n not in exported]
+        members = "[" + ", ".join(names) + "]" if names else "false"
+        sections += [f"::: {package}.{path.stem}", "    options:",
+                     "      show_root_heading: true", "      show_root_full_path: true",
+                     "      heading_level: 3", f"      members: {members}", ""]
+    return "\n".join(sections) if len(sections) > 3 else ""
+
+
 def on_page_markdown(markdown, page, config, files):
     repo = _repo(config)
+    if page.file.src_uri.startswith("reference/"):
+        markdown = PACKAGE_DIRECTIVE.sub(
+            lambda m: m.group(0).rstrip("\n") + "\n" + _module_sections(m.group(1), repo) + "\n",
+            markdown)
     source = _page_source(page.file.src_uri)
     here = posixpath.dirname(page.file.src_uri)
 
