@@ -148,8 +148,9 @@ def pair_correlations(samples: torch.Tensor) -> PairCorrelations:
     (:func:`summarize`): $\langle x_i x_j \rangle \approx \frac{1}{C S} \sum_c \sum_s y_s^c$ and
     $\mathrm{MCSE} = \sqrt{\widehat{\mathrm{var}}^+ / \mathrm{ESS}}$ with
     $\mathrm{ESS} = C S / \tau$. The $C$ chains are independent, so the chain means $\bar y^c$
-    are independent estimates: for long chains $\mathrm{MCSE}^2 \approx \mathrm{Var}(\bar y^c) / C$, the spread over repeated
-    independent runs of the estimate. $x_i^2 = 1$, so the diagonal is exactly 1 with no error.
+    are independent estimates: for long chains
+    $\mathrm{MCSE}^2 \approx \mathrm{Var}(\bar y^c) / C$, the spread over repeated independent
+    runs of the estimate. $x_i^2 = 1$, so the diagonal is exactly 1 with no error.
     """
     n = samples.shape[-1]
     products, (i, j) = pair_products(samples)                  # (S, C, P), P = n(n-1)/2
