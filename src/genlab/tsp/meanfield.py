@@ -52,7 +52,7 @@ $$
 while $T$ falls geometrically from just above $1 / \beta_c$. At a permutation $E_P$ is the
 tour length minus $\gamma_s n / 2$. Serial updates need no damping (they do not oscillate);
 a negative $\gamma_s$ keeps the rows from saturating before the distances have ordered them.
-(Measured on the TSPLIB instances of `benchmarks/RESULTS.md`: the synchronous softassign
+(Measured on the TSPLIB instances of `benchmarks/bench_tsp.py`: the synchronous softassign
 freezes at about twice $\beta_c$ on large instances, 24-76 % above the optimum on
 st70-kroA100, where the serial network is 3-13 %; the serial network is the better of the
 two on 4 of the 5 instances of 20-40 cities and 7 of the 8 above, softassign on the
