@@ -1,11 +1,14 @@
-"""Functions of ±1 spin states shared by every energy model (Hopfield, Boltzmann, mean field).
+r"""Functions of ±1 spin states shared by every energy model (Hopfield, Boltzmann, mean field).
 
-The lecture's energy of a state ``x`` in ``{-1, +1}^N`` under symmetric couplings ``W`` (zero
-diagonal) and biases ``b`` is
+The lecture's energy of a state $x \in \{-1, +1\}^N$ under symmetric couplings $W$ (zero
+diagonal) and biases $b$ is
 
-    E(x; W) = -1/2 sum_ij w_ij x_i x_j - sum_i b_i x_i = -1/2 x^T W x - b^T x,
+$$
+E(x; W) = -\tfrac{1}{2} \sum_{ij} w_{ij} x_i x_j - \sum_i b_i x_i
+        = -\tfrac{1}{2} x^\top W x - b^\top x,
+$$
 
-and the local field of unit ``i`` is ``a_i = sum_j w_ij x_j + b_i``. Both are written once here
+and the local field of unit $i$ is $a_i = \sum_j w_{ij} x_j + b_i$. Both are written once here
 with one argument order, state first: ``(x, weights, bias)``.
 """
 
@@ -16,11 +19,11 @@ import torch
 
 def spin_energy(x: torch.Tensor, weights: torch.Tensor,
                 bias: torch.Tensor | None = None) -> torch.Tensor:
-    """``E(x) = -1/2 x^T W x - b^T x`` for states ``x`` of shape ``(batch, N)`` or ``(N,)``.
+    r"""$E(x) = -\tfrac{1}{2} x^\top W x - b^\top x$ for states `x` of shape `(batch, N)` or `(N,)`.
 
-    Returns the energies, shape ``(batch,)`` (``(1,)`` for one state). ``x`` is cast to the
-    weights' dtype; it may also hold mean-field magnetisations ``m`` in ``[-1, 1]``, giving
-    ``-1/2 m^T W m - b^T m``. ``bias=None`` means ``b = 0``.
+    Returns the energies, shape `(batch,)` (`(1,)` for one state). `x` is cast to the
+    weights' dtype; it may also hold mean-field magnetisations $m \in [-1, 1]^N$, giving
+    $-\tfrac{1}{2} m^\top W m - b^\top m$. `bias=None` means $b = 0$.
     """
     x = x if x.ndim == 2 else x.unsqueeze(0)
     x = x.to(weights.dtype)
@@ -32,7 +35,7 @@ def spin_energy(x: torch.Tensor, weights: torch.Tensor,
 
 def local_fields(x: torch.Tensor, weights: torch.Tensor,
                  bias: torch.Tensor | None = None) -> torch.Tensor:
-    """``a_i = sum_j w_ij x_j + b_i`` for ``x`` of shape ``(batch, N)`` -> ``(batch, N)``
-    (``W`` symmetric, so ``x @ W`` is ``W x`` row by row)."""
+    r"""$a_i = \sum_j w_{ij} x_j + b_i$ for `x` of shape `(batch, N)` -> `(batch, N)`
+    ($W$ symmetric, so `x @ W` is $W x$ row by row)."""
     a = x.to(weights.dtype) @ weights
     return a if bias is None else a + bias

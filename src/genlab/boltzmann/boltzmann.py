@@ -1,9 +1,12 @@
-"""The Boltzmann machine on ±1 units (Ackley, Hinton & Sejnowski, 1985).
+r"""The Boltzmann machine on ±1 units (Ackley, Hinton & Sejnowski, 1985).
 
-Units ``x_i in {-1, +1}``, a symmetric weight matrix ``W`` with zero diagonal and
-biases ``b``::
+Units $x_i \in \{-1, +1\}$, a symmetric weight matrix $W$ with zero diagonal and
+biases $b$:
 
-    E(x; W) = -1/2 x^T W x - b^T x,        P(x | beta, W) = exp(-beta E(x; W)) / Z.
+$$
+E(x; W) = -\frac{1}{2} x^\top W x - b^\top x, \qquad
+P(x \mid \beta, W) = \frac{\exp(-\beta E(x; W))}{Z}.
+$$
 
 The first ``n_visible`` units are visible, the rest hidden; every pair of units may be
 connected (a general, not a restricted, Boltzmann machine). ``mask`` says which pairs
@@ -61,10 +64,10 @@ def check_weights(weights: torch.Tensor, bias: torch.Tensor | None = None,
 
 def check_energy_scale(weights: torch.Tensor, bias: torch.Tensor, beta: float,
                        dtype: torch.dtype = torch.float64, hint: str = "") -> None:
-    """Refuse ``W``, ``b`` and ``beta`` whose energies would overflow ``dtype``.
+    r"""Refuse $W$, $b$ and $\beta$ whose energies would overflow `dtype`.
 
-    Every local field ``a_i`` and energy ``E(x)`` is at most ``S = sum |w_ij| + sum |b_i|``
-    in size, so when ``S`` and ``beta * S`` are finite numbers of ``dtype`` nothing computed
+    Every local field $a_i$ and energy $E(x)$ is at most $S = \sum_{ij} |w_{ij}| + \sum_i |b_i|$
+    in size, so when $S$ and $\beta S$ are finite numbers of ``dtype`` nothing computed
     from them becomes infinite (and ``inf - inf`` never turns a result into NaN). ``hint``
     ends the message (what the caller can change).
     """
@@ -150,7 +153,7 @@ class BoltzmannMachine:
         return self.n_units - self.n_visible
 
     def energy(self, x: torch.Tensor) -> torch.Tensor:
-        """``E(x) = -1/2 x^T W x - b^T x`` for ``x`` of shape (batch, n) -> (batch,)
+        r"""$E(x) = -\frac{1}{2} x^\top W x - b^\top x$ for `x` of shape (batch, n) -> (batch,)
         (:func:`genlab.spins.spin_energy`)."""
         return spin_energy(x, self.weights, self.bias)
 

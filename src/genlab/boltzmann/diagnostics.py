@@ -1,17 +1,21 @@
-"""Markov chain diagnostics: effective sample size, Monte Carlo standard error, R-hat.
+r"""Markov chain diagnostics: effective sample size, Monte Carlo standard error, R-hat.
 
-Draws are arranged ``(n_draws, n_chains, *shape)``: time first, then chains, then any
+Draws are arranged `(n_draws, n_chains, *shape)`: time first, then chains, then any
 number of quantities (means of units, products of pairs, energies) treated separately.
 
-With ``S`` draws per chain and ``C`` chains, ``W`` the mean within-chain variance,
-``B / S`` the variance of the chain means and ``var+ = (S-1)/S W + B/S``
+With $S$ draws per chain and $C$ chains, $W$ the mean within-chain variance,
+$B / S$ the variance of the chain means and
+$\widehat{\mathrm{var}}^+ = \frac{S-1}{S} W + \frac{B}{S}$
 (Gelman et al., Bayesian Data Analysis, 3rd ed., sec. 11.4):
 
-* autocorrelation at lag t: ``rho_t = 1 - (W - mean_c acov_c(t)) / var+``;
-* integrated autocorrelation time ``tau = -1 + 2 sum_k P_k`` over Geyer's initial
-  positive, monotone sequence of pair sums ``P_k = rho_2k + rho_2k+1`` (Geyer, 1992);
-* ``ESS = C S / tau`` and ``MCSE = sqrt(var+ / ESS)``, the standard error of the mean;
-* split R-hat: each chain cut in two halves, ``R = sqrt(var+ / W)`` over the 2C halves.
+* autocorrelation at lag $t$:
+  $\rho_t = 1 - (W - \mathrm{mean}_c\, \mathrm{acov}_c(t)) / \widehat{\mathrm{var}}^+$;
+* integrated autocorrelation time $\tau = -1 + 2 \sum_k P_k$ over Geyer's initial
+  positive, monotone sequence of pair sums $P_k = \rho_{2k} + \rho_{2k+1}$ (Geyer, 1992);
+* $\mathrm{ESS} = C S / \tau$ and $\mathrm{MCSE} = \sqrt{\widehat{\mathrm{var}}^+ / \mathrm{ESS}}$,
+  the standard error of the mean;
+* split R-hat: each chain cut in two halves, $\hat R = \sqrt{\widehat{\mathrm{var}}^+ / W}$
+  over the $2C$ halves.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ def _check(draws: torch.Tensor, min_draws: int = 4) -> torch.Tensor:
 
 
 def autocovariance(draws: torch.Tensor) -> torch.Tensor:
-    """Biased autocovariance ``1/S sum_s (x_s - m)(x_{s+t} - m)`` of each chain along dim 0.
+    r"""Biased autocovariance $\frac{1}{S} \sum_s (x_s - m)(x_{s+t} - m)$ of each chain along dim 0.
 
     (S, ...) -> (S, ...) for lags t = 0..S-1, by FFT with zero padding.
     """
@@ -138,14 +142,15 @@ class PairCorrelations(NamedTuple):
 
 
 def pair_correlations(samples: torch.Tensor) -> PairCorrelations:
-    """The correlation matrix ``<x_i x_j>`` of ±1 samples (S, C, n) with its standard errors.
+    r"""The correlation matrix $\langle x_i x_j \rangle$ of ±1 samples (S, C, n), with errors.
 
-    Each pair ``i < j`` is the quantity ``y = x_i x_j``, summarised as any other
-    (:func:`summarize`): ``<x_i x_j> ~ 1/(C S) sum_c sum_s y_s^c`` and
-    ``MCSE = sqrt(var+ / ESS)`` with ``ESS = C S / tau``. The C chains are independent,
-    so the chain means ``ybar^c`` are independent estimates: for long chains
-    ``MCSE^2 ~ Var(ybar^c) / C``, the spread over repeated independent runs of the
-    estimate. ``x_i^2 = 1``, so the diagonal is exactly 1 with no error.
+    Each pair $i < j$ is the quantity $y = x_i x_j$, summarised as any other
+    (:func:`summarize`): $\langle x_i x_j \rangle \approx \frac{1}{C S} \sum_c \sum_s y_s^c$ and
+    $\mathrm{MCSE} = \sqrt{\widehat{\mathrm{var}}^+ / \mathrm{ESS}}$ with
+    $\mathrm{ESS} = C S / \tau$. The $C$ chains are independent, so the chain means $\bar y^c$
+    are independent estimates: for long chains
+    $\mathrm{MCSE}^2 \approx \mathrm{Var}(\bar y^c) / C$, the spread over repeated independent
+    runs of the estimate. $x_i^2 = 1$, so the diagonal is exactly 1 with no error.
     """
     n = samples.shape[-1]
     products, (i, j) = pair_products(samples)                  # (S, C, P), P = n(n-1)/2

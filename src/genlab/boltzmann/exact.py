@@ -1,10 +1,10 @@
-"""Exact answers for small Boltzmann machines by enumerating all 2^n states.
+r"""Exact answers for small Boltzmann machines by enumerating all $2^n$ states.
 
-For ``P(x) = exp(-beta E(x)) / Z`` with ``E(x) = -1/2 x^T W x - b^T x`` and ``n <= 20``:
+For $P(x) = \exp(-\beta E(x)) / Z$ with $E(x) = -\frac{1}{2} x^\top W x - b^\top x$ and $n \le 20$:
 
-* ``log Z = log sum_x exp(-beta E(x))``,
-* ``<x_i> = sum_x P(x) x_i`` and ``<x_i x_j> = sum_x P(x) x_i x_j``,
-* ``log P(v) = log sum_h exp(-beta E(v, h)) - log Z`` for data ``v`` on the visible units.
+* $\log Z = \log \sum_x \exp(-\beta E(x))$,
+* $\langle x_i \rangle = \sum_x P(x) x_i$ and $\langle x_i x_j \rangle = \sum_x P(x) x_i x_j$,
+* $\log P(v) = \log \sum_h \exp(-\beta E(v, h)) - \log Z$ for data $v$ on the visible units.
 
 States are enumerated in chunks (vectorised, a matrix product per chunk) and summed
 with a streaming log-sum-exp, so memory stays at one chunk whatever ``n``. Everything
@@ -52,7 +52,7 @@ def enumerate_states(n: int, start: int = 0, stop: int | None = None,
 
 
 def state_index(x: torch.Tensor) -> torch.Tensor:
-    """The enumeration index ``k = sum_i [x_i = +1] 2^i`` of each row of ``x`` (batch, n)."""
+    r"""The enumeration index $k = \sum_i [x_i = +1]\, 2^i$ of each row of `x` (batch, n)."""
     n = x.shape[-1]
     powers = 2 ** torch.arange(n, device=x.device, dtype=torch.int64)
     return ((x > 0).to(torch.int64) * powers).sum(-1)
@@ -60,7 +60,9 @@ def state_index(x: torch.Tensor) -> torch.Tensor:
 
 def exact_moments(weights: torch.Tensor, bias: torch.Tensor | None = None, beta: float = 1.0,
                   chunk: int = DEFAULT_CHUNK) -> ExactMoments:
-    """``log Z``, ``<x_i>`` and ``<x_i x_j>`` of ``P(x) = exp(-beta E(x)) / Z`` (n <= 20).
+    r"""$\log Z$, $\langle x_i \rangle$, $\langle x_i x_j \rangle$ of $P(x) = e^{-\beta E(x)} / Z$.
+
+    Exact, by enumeration ($n \le 20$).
 
     Args:
         weights: ``W`` (n, n), symmetric, zero diagonal.
@@ -118,10 +120,10 @@ def _clamped_log_weights(w: torch.Tensor, b: torch.Tensor, v: torch.Tensor, beta
 def exact_log_likelihood(weights: torch.Tensor, bias: torch.Tensor | None, data: torch.Tensor,
                          n_visible: int | None = None, beta: float = 1.0,
                          log_z: float | None = None, chunk: int = DEFAULT_CHUNK) -> float:
-    """Mean exact log-likelihood ``1/N sum_n log P(v_n)`` of ±1 data (N, n_visible).
+    r"""Mean exact log-likelihood $\frac{1}{N} \sum_n \log P(v_n)$ of ±1 data (N, n_visible).
 
-    ``log P(v) = log sum_h exp(-beta E(v, h)) - log Z``; without hidden units this is
-    ``-beta E(v) - log Z``. ``log_z`` may be passed when already known.
+    $\log P(v) = \log \sum_h \exp(-\beta E(v, h)) - \log Z$; without hidden units this is
+    $-\beta E(v) - \log Z$. ``log_z`` may be passed when already known.
     """
     w, b = check_weights(weights, bias)
     w, b = w.to(torch.float64), b.to(torch.float64)
@@ -142,10 +144,11 @@ def exact_log_likelihood(weights: torch.Tensor, bias: torch.Tensor | None, data:
 def exact_clamped_moments(weights: torch.Tensor, bias: torch.Tensor | None, data: torch.Tensor,
                           n_visible: int, beta: float = 1.0, chunk: int = DEFAULT_CHUNK
                           ) -> ExactMoments:
-    """The data term of learning with hidden units, exactly.
+    r"""The data term of learning with hidden units, exactly.
 
-    ``<x_i x_j>_data = 1/N sum_n sum_h P(h | v_n) x_i x_j`` with ``x = (v_n, h)``, and the
-    same for ``<x_i>``; ``log_z`` holds the mean ``log sum_h exp(-beta E(v_n, h))``.
+    $\langle x_i x_j \rangle_\text{data} = \frac{1}{N} \sum_n \sum_h P(h \mid v_n)\, x_i x_j$
+    with $x = (v_n, h)$, and the same for $\langle x_i \rangle$; `log_z` holds the mean
+    $\log \sum_h \exp(-\beta E(v_n, h))$.
     """
     w, b = check_weights(weights, bias)
     w, b = w.to(torch.float64), b.to(torch.float64)

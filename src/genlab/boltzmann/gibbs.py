@@ -1,9 +1,11 @@
-"""Gibbs sampling of a Boltzmann machine: many chains at once, exact sequential sweeps.
+r"""Gibbs sampling of a Boltzmann machine: many chains at once, exact sequential sweeps.
 
-The lecture's rule, for one unit at a time::
+The lecture's rule, for one unit at a time:
 
-    a_i = sum_j w_ij x_j + b_i;    x_i = +1 with probability 1 / (1 + exp(-2 beta a_i)),
-                                   else -1.
+$$
+a_i = \sum_j w_{ij} x_j + b_i, \qquad
+P(x_i = +1) = \frac{1}{1 + \exp(-2 \beta a_i)}, \quad \text{else } x_i = -1.
+$$
 
 A sweep visits every unit once, in a fixed order (0, 1, ..., n-1) or in a fresh random
 order each sweep (one permutation shared by all chains, so each chain is a random-scan
@@ -12,14 +14,14 @@ rows of a ``(chains, n)`` tensor and are updated together.
 
 Speed without giving up the sequential semantics: the units are taken in blocks of
 ``block_size``; the fields of a block's units are computed for every chain with one
-matrix product ``a = x W[:, block] + b[block]``, then the units of the block are visited
-in order and, when unit ``i`` flips, ``(x_i^new - x_i^old) w_ij`` is added to the fields
+matrix product `a = x W[:, block] + b[block]`, then the units of the block are visited
+in order and, when unit $i$ flips, $(x_i^\text{new} - x_i^\text{old}) w_{ij}$ is added to the fields
 of the block's later units ``j``. This is exactly the one-unit-at-a-time sampler. The
 per-unit correction runs in a compiled loop on the CPU
 (:mod:`genlab.boltzmann.gibbs_native`) and in torch operations elsewhere.
 
-Unit ``i`` becomes +1 exactly when ``2 beta a_i > logit(u_i)`` with ``u_i ~ U(0, 1)``,
-which is the rule above (``u < sigmoid(z)`` iff ``logit(u) < z``).
+Unit $i$ becomes +1 exactly when $2 \beta a_i > \mathrm{logit}(u_i)$ with $u_i \sim U(0, 1)$,
+which is the rule above ($u < \sigma(z)$ iff $\mathrm{logit}(u) < z$).
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def sample(weights: torch.Tensor, bias: torch.Tensor | None = None, beta: float 
            init: torch.Tensor | None = None, device: torch.device | str | None = None,
            dtype: torch.dtype = torch.float32, block_size: int = DEFAULT_BLOCK,
            backend: str = "auto", show_progress: bool | None = None) -> GibbsRun:
-    """Run ``n_chains`` independent Gibbs chains on ``P(x) = exp(-beta E(x)) / Z``.
+    r"""Run `n_chains` independent Gibbs chains on $P(x) = \exp(-\beta E(x)) / Z$.
 
     Each chain starts from ``init`` (chains, n) or uniformly random spins, runs
     ``burn_in`` sweeps, then keeps every ``thin``-th state until it has ``n_samples``.

@@ -1,33 +1,39 @@
-"""Learning a Boltzmann machine by following the gradient of the log-likelihood.
+r"""Learning a Boltzmann machine by following the gradient of the log-likelihood.
 
-For data ``v_1..v_N`` on the visible units and ``P(x) = exp(-beta E(x)) / Z``::
+For data $v_1, \dots, v_N$ on the visible units and $P(x) = \exp(-\beta E(x)) / Z$:
 
-    d<log P(v)>_data / d w_ij = beta (<x_i x_j>_data - <x_i x_j>_P),
-    d<log P(v)>_data / d b_i  = beta (<x_i>_data   - <x_i>_P)
+$$
+\frac{\partial \langle \log P(v) \rangle_\text{data}}{\partial w_{ij}}
+  = \beta \left(\langle x_i x_j \rangle_\text{data} - \langle x_i x_j \rangle_P\right), \qquad
+\frac{\partial \langle \log P(v) \rangle_\text{data}}{\partial b_i}
+  = \beta \left(\langle x_i \rangle_\text{data} - \langle x_i \rangle_P\right)
+$$
 
 (Ackley, Hinton & Sejnowski, 1985). Without hidden units the data term is the data's
 own correlation. With hidden units it is taken under ``P(h | v)`` with the visible
-units clamped to each example ("clamped phase"); the model term is taken under ``P``
+units clamped to each example ("clamped phase"); the model term is taken under $P$
 ("free phase"). Three ways to get the two terms:
 
 * ``exact``: both by enumeration (small machines; see :mod:`genlab.boltzmann.exact`);
 * ``pcd``: the free phase from persistent chains that carry on between updates
   (Tieleman, 2008), the clamped phase from persistent hidden states per example;
 * ``fresh``: the free phase from new random chains each update, ``sweeps`` sweeps long,
-  optionally annealed (``beta_t`` rising geometrically from ``anneal_from * beta`` to
-  ``beta``), as Ackley, Hinton & Sejnowski did.
+  optionally annealed ($\beta_t$ rising geometrically from `anneal_from` $\cdot \beta$ to
+  $\beta$), as Ackley, Hinton & Sejnowski did.
 
-With ``data_noise = p`` each clamped visible bit is flipped with probability ``p`` in every
+With `data_noise` $= p$ each clamped visible bit is flipped with probability $p$ in every
 update ("noisy clamping"; Ackley, Hinton & Sejnowski used it to keep the weights finite on
 data whose maximum-likelihood weights are infinite). The log-likelihood is always
 evaluated on the clean data.
 
-Updates use momentum ``mu``, weight decay ``lambda`` and the schedule
-``eta_t = eta / (1 + decay t)``::
+Updates use momentum $\mu$, weight decay $\lambda$ and the schedule
+$\eta_t = \eta / (1 + \mathrm{decay} \cdot t)$:
 
-    V <- mu V + eta_t (grad - lambda W);   W <- W + V * mask
+$$
+V \leftarrow \mu V + \eta_t (\nabla - \lambda W), \qquad W \leftarrow W + V \odot \mathrm{mask}
+$$
 
-with ``mask`` symmetric with zero diagonal, so W stays symmetric with ``w_ii = 0``.
+with `mask` symmetric with zero diagonal, so $W$ stays symmetric with $w_{ii} = 0$.
 """
 
 from __future__ import annotations
@@ -130,8 +136,8 @@ def _correlations(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def clamped_sweep(model: BoltzmannMachine, v: torch.Tensor, h: torch.Tensor, beta: float,
                   generator: torch.Generator) -> torch.Tensor:
-    """One Gibbs sweep of the hidden units ``h`` (batch, H) with visible units clamped to
-    ``v`` (batch, V): the hidden units see the bias ``b_h + sum_v w_hv v``. In place."""
+    r"""One Gibbs sweep of the hidden units $h$ (batch, H) with visible units clamped to
+    $v$ (batch, V): the hidden units see the bias $b_h + \sum_v w_{hv} v$. In place."""
     nv = model.n_visible
     bias = local_fields(v, model.weights[:nv, nv:], model.bias[nv:])     # (batch, H)
     return gibbs_sweep(h, model.weights[nv:, nv:].contiguous(), bias, beta, generator)
@@ -270,7 +276,7 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
                   checkpoint: str | os.PathLike[str] | None = None, resume: bool = False,
                   overwrite: bool = False, max_epochs: int | None = None,
                   keep_checkpoint: bool = False) -> TrainResult:
-    """Fit a Boltzmann machine to ±1 data (N, V) by log-likelihood gradient ascent.
+    r"""Fit a Boltzmann machine to ±1 data (N, V) by log-likelihood gradient ascent.
 
     Args:
         data: (N, V) rows of -1/+1 on the visible units.
@@ -295,7 +301,8 @@ def fit_boltzmann(data: torch.Tensor, config: BMTrainConfig | None = None,
     Returns:
         :class:`TrainResult`; ``history`` has per epoch (epoch 0 = the start, when the
         log-likelihood is evaluated) the learning rate, the largest
-        gap ``max |<x_i x_j>_data - <x_i x_j>_P|`` seen in the last update, and the exact
+        gap $\max_{ij} |\langle x_i x_j \rangle_\text{data} - \langle x_i x_j \rangle_P|$ seen in
+        the last update, and the exact
         mean log-likelihood when the machine has at most ``max_exact_units`` units.
 
     Ctrl-C stops the run before the next update; with ``checkpoint`` it writes a
@@ -382,9 +389,9 @@ def _initial_machine(cfg: BMTrainConfig, nv: int, init: BoltzmannMachine | None,
 
 
 def free_phase_betas(cfg: BMTrainConfig) -> list[float]:
-    """The inverse temperature of each free-phase sweep of an update: ``beta`` throughout,
+    r"""The inverse temperature of each free-phase sweep of an update: ``beta`` throughout,
     or for ``fresh`` chains with ``anneal_from = a < 1`` the geometric schedule
-    ``beta_k = beta a^(1 - k / (S - 1))``, k = 0 .. S-1, rising to ``beta`` (simulated
+    $\beta_k = \beta a^{1 - k / (S - 1)}$, $k = 0, \dots, S-1$, rising to ``beta`` (simulated
     annealing)."""
     if cfg.method == "fresh" and cfg.anneal_from < 1.0:
         return [cfg.beta * cfg.anneal_from ** (1 - k / max(cfg.sweeps - 1, 1))
@@ -395,10 +402,11 @@ def free_phase_betas(cfg: BMTrainConfig) -> list[float]:
 def clamped_phase(model: BoltzmannMachine, v: torch.Tensor, hidden: torch.Tensor,
                   idx: torch.Tensor, cfg: BMTrainConfig, generator: torch.Generator
                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The data term: ``<x_i>_data`` (n,) and ``<x_i x_j>_data`` (n, n) with the visible
-    units clamped to the rows ``v`` (batch, V).
+    r"""The data term: $\langle x_i \rangle_\text{data}$ (n,) and
+    $\langle x_i x_j \rangle_\text{data}$ (n, n) with the visible units clamped to the rows
+    ``v`` (batch, V).
 
-    Hidden units are summed out exactly under ``P(h | v)`` (``exact``), or sampled: the
+    Hidden units are summed out exactly under $P(h \mid v)$ (`exact`), or sampled: the
     persistent hidden states ``hidden[idx]`` (batch, H) of these rows get ``clamped_sweeps``
     Gibbs sweeps (written back), and the moments are those of the rows ``[v, h]``.
     """
@@ -416,7 +424,7 @@ def clamped_phase(model: BoltzmannMachine, v: torch.Tensor, hidden: torch.Tensor
 def free_phase(model: BoltzmannMachine, chains: torch.Tensor, cfg: BMTrainConfig,
                betas: list[float], generator: torch.Generator
                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The model term: ``<x_i>_P`` (n,) and ``<x_i x_j>_P`` (n, n).
+    r"""The model term: $\langle x_i \rangle_P$ (n,) and $\langle x_i x_j \rangle_P$ (n, n).
 
     By enumeration (``exact``), or from the chains (n_chains, n) after one Gibbs sweep at
     each of ``betas``: persistent chains carry on (``pcd``), ``fresh`` ones restart from
@@ -495,7 +503,7 @@ def _epoch_row(model: BoltzmannMachine, v_all: torch.Tensor, pos: _Position,
 
 
 def final_log_likelihood(history: list[dict]) -> float | None:
-    """The last exact mean log-likelihood ``1/N sum_n log P(v_n)`` in a training history
+    r"""The last exact mean log-likelihood $\frac{1}{N} \sum_n \log P(v_n)$ in a training history
     (None when the machine was too large to evaluate it)."""
     return next((h["log_likelihood"] for h in reversed(history) if "log_likelihood" in h),
                 None)

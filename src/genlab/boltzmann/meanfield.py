@@ -1,16 +1,22 @@
-"""The variational free energy of a Boltzmann machine with a factorised (mean-field) Q.
+r"""The variational free energy of a Boltzmann machine with a factorised (mean-field) Q.
 
-For ``P(x) = exp(-beta E(x)) / Z`` and ``Q(x) = prod_i q_i(x_i)`` with means
-``m_i = E_Q[x_i]`` (so ``q_i(+1) = (1 + m_i) / 2``), the variational free energy is::
+For $P(x) = \exp(-\beta E(x)) / Z$ and $Q(x) = \prod_i q_i(x_i)$ with means
+$m_i = \mathbb{E}_Q[x_i]$ (so $q_i(+1) = (1 + m_i) / 2$), the variational free energy is
 
-    F[P*, Q] = beta E_Q[E(x)] - H(Q),   E_Q[E(x)] = -1/2 m^T W m - b^T m   (w_ii = 0),
-    H(Q) = -sum_i [q_i log q_i + (1 - q_i) log(1 - q_i)],
+$$
+F[P^*, Q] = \beta\, \mathbb{E}_Q[E(x)] - H(Q), \qquad
+\mathbb{E}_Q[E(x)] = -\frac{1}{2} m^\top W m - b^\top m \quad (w_{ii} = 0),
+$$
 
-and ``KL(Q || P) = log Z + F >= 0``, so ``log Z >= -F`` for every Q (the ELBO on
-``log Z``). Setting the gradient of F to zero gives the mean-field equations
-``m_i = tanh(beta (sum_j w_ij m_j + b_i))``, solved here by damped fixed-point iteration
-``m <- (1 - lambda) m + lambda tanh(beta (W m + b))``, batched over random restarts;
-the best (largest) bound is reported. Any ``m`` gives a valid bound, converged or not.
+$$
+H(Q) = -\sum_i \left[q_i \log q_i + (1 - q_i) \log(1 - q_i)\right],
+$$
+
+and $\mathrm{KL}(Q \| P) = \log Z + F \ge 0$, so $\log Z \ge -F$ for every $Q$ (the ELBO on
+$\log Z$). Setting the gradient of $F$ to zero gives the mean-field equations
+$m_i = \tanh(\beta (\sum_j w_{ij} m_j + b_i))$, solved here by damped fixed-point iteration
+$m \leftarrow (1 - \lambda) m + \lambda \tanh(\beta (W m + b))$, batched over random restarts;
+the best (largest) bound is reported. Any $m$ gives a valid bound, converged or not.
 """
 
 from __future__ import annotations
@@ -42,22 +48,22 @@ class MeanFieldResult(NamedTuple):
 
 
 def binary_entropy(m: torch.Tensor) -> torch.Tensor:
-    """``H(q)`` in nats of a ±1 unit with mean ``m`` (q = (1+m)/2), elementwise, 0 at |m|=1."""
+    r"""$H(q)$ in nats of a ±1 unit with mean $m$ ($q = (1+m)/2$), elementwise, 0 at $|m| = 1$."""
     p = ((1.0 + m) / 2.0).clamp(0.0, 1.0)
     return -(torch.special.xlogy(p, p) + torch.special.xlogy(1.0 - p, 1.0 - p))
 
 
 def variational_free_energy(m: torch.Tensor, weights: torch.Tensor, bias: torch.Tensor,
                             beta: float = 1.0) -> torch.Tensor:
-    """``F = beta (-1/2 m^T W m - b^T m) - sum_i H(q_i)`` for ``m`` (..., n) -> (...)."""
+    r"""$F = \beta (-\frac{1}{2} m^\top W m - b^\top m) - \sum_i H(q_i)$ for `m` (..., n)."""
     n = m.shape[-1]
     mean_energy = spin_energy(m.reshape(-1, n), weights, bias).reshape(m.shape[:-1])
     return beta * mean_energy - binary_entropy(m).sum(-1)
 
 
 def mean_field_kl(free_energy: float, log_z: float) -> float:
-    """``KL(Q || P) = log Z + F[P*, Q] >= 0``: how far the mean-field bound ``-F`` lies below
-    the exact ``log Z`` (both in nats)."""
+    r"""$\mathrm{KL}(Q \| P) = \log Z + F[P^*, Q] \ge 0$: how far the mean-field bound $-F$ lies
+    below the exact $\log Z$ (both in nats)."""
     return log_z + free_energy
 
 

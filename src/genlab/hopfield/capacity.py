@@ -1,13 +1,18 @@
-"""Storage capacity: start at each of ``P = alpha N`` random stored patterns, run the
+r"""Storage capacity: start at each of $P = \alpha N$ random stored patterns, run the
 dynamics, and measure how much of the pattern survives; compare with theory.
 
 Theory for the Hebbian rule at zero temperature (Amit, Gutfreund & Sompolinsky 1985,
-replica-symmetric): the retrieval overlap is ``m = erf(y)`` where ``y`` is the largest
-root of ``y (sqrt(2 alpha) + (2/sqrt(pi)) exp(-y^2)) = erf(y)``; roots exist only below
-``alpha_c ~ 0.138``, above which retrieval collapses.
+replica-symmetric): the retrieval overlap is $m = \mathrm{erf}(y)$ where $y$ is the largest
+root of
 
-The modern network (rule ``"modern"``, :class:`~genlab.hopfield.modern.ModernHopfield`)
-is measured the same way, its final state read as ``sign(xi)``: its capacity grows
+$$
+y \left(\sqrt{2 \alpha} + \frac{2}{\sqrt{\pi}} e^{-y^2}\right) = \mathrm{erf}(y);
+$$
+
+roots exist only below $\alpha_c \approx 0.138$, above which retrieval collapses.
+
+The modern network (rule `"modern"`, :class:`~genlab.hopfield.modern.ModernHopfield`)
+is measured the same way, its final state read as $\mathrm{sign}(\xi)$: its capacity grows
 exponentially with ``N``, so it recalls every pattern at loads far beyond 1.
 """
 
@@ -32,7 +37,7 @@ DEFAULT_ALPHAS = tuple(round(0.02 * k, 2) for k in range(1, 13))  # 0.02 .. 0.24
 
 
 def ags_overlap(alpha: float) -> float:
-    """Retrieval overlap ``m(alpha)`` of the Hebbian network at T = 0 (0 above ``alpha_c``)."""
+    r"""Retrieval overlap $m(\alpha)$ of the Hebbian network at $T = 0$ (0 above $\alpha_c$)."""
     if alpha <= 0:
         return 1.0
     top = max(6.0, 1.0 / math.sqrt(2 * alpha) + 1.0)  # the root is near 1/sqrt(2 alpha)
@@ -105,9 +110,9 @@ def capacity_curve(n: int, rule: str, alphas: list[float], trials: int = 1,
                    generator: torch.Generator | None = None,
                    device: str | torch.device = "cpu", tolerance: float = 0.01,
                    beta: float = 1.0) -> CapacityResult:
-    """Measure retrieval for loads ``alphas`` (``P = round(alpha n)``, at least 1).
+    r"""Measure retrieval for loads `alphas` ($P = \mathrm{round}(\alpha N)$, at least 1).
 
-    Every stored pattern is a cue; the overlap ``m = x . xi / N`` of the final state
+    Every stored pattern is a cue; the overlap $m = x \cdot \xi / N$ of the final state
     with it is averaged over patterns and ``trials`` independent pattern sets. For
     ``rule="modern"`` (inverse temperature ``beta``) ``max_sweeps`` bounds the updates.
     """

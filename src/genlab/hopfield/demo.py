@@ -1,8 +1,8 @@
-"""The letters demonstration: a 25-unit network stores four 5x5 letters by Hebb's rule and
+r"""The letters demonstration: a 25-unit network stores four 5x5 letters by Hebb's rule and
 cleans corrupted cues one unit at a time; twelve letters overload it.
 
-``w_ij = 1/N sum_mu x_i^mu x_j^mu`` (``w_ii = 0``); asynchronous updates
-``x_i = sign(sum_j w_ij x_j)``, one unit at a time, in a random order per sweep.
+$w_{ij} = \frac{1}{N} \sum_\mu x_i^\mu x_j^\mu$ ($w_{ii} = 0$); asynchronous updates
+$x_i = \mathrm{sign}(\sum_j w_{ij} x_j)$, one unit at a time, in a random order per sweep.
 """
 
 from __future__ import annotations

@@ -1,32 +1,35 @@
-"""Hopfield dynamics on ±1 units, batched over cues.
+r"""Hopfield dynamics on ±1 units, batched over cues.
 
-Activity ``a_i = sum_j w_ij x_j + b_i``; activity rule ``x_i = +1 if a_i >= 0 else -1``;
-energy ``E(x) = -1/2 sum_ij w_ij x_i x_j - sum_i b_i x_i``. States are ``(C, N)``: one
+Activity $a_i = \sum_j w_{ij} x_j + b_i$; activity rule $x_i = +1$ if $a_i \ge 0$ else $-1$;
+energy $E(x) = -\frac{1}{2} \sum_{ij} w_{ij} x_i x_j - \sum_i b_i x_i$. States are `(C, N)`: one
 row per cue. A cue may hold 0 for an unknown unit: it contributes nothing to the other
 units' activities until it is first updated. Clamped units keep their cue values.
 
-* synchronous: ``x <- sign(x W + b)`` for all units at once: one matrix product per sweep.
+* synchronous: $x \leftarrow \mathrm{sign}(x W + b)$ for all units at once: one matrix
+  product per sweep.
 * asynchronous (the default): one unit at a time, in a fresh random order each sweep.
   The order is shared by the cues of a batch, so a cue gets exactly the answer it would
   get alone with the same generator. For speed the units of a sweep are taken in blocks
   of ``block_size`` consecutive positions of the order: the activities of a whole block
   come from one matrix product at the start of the block, and before each unit is
   updated its activity is corrected for the units of the same block already updated,
-  ``a_k = a_k^(0) + sum_{j<k in block} w_kj (x_j^new - x_j^old)``. That is algebraically
-  the one-unit-at-a-time rule, at the cost of a matrix product per sweep. On the CPU the
-  loop over a block's units is compiled (:mod:`genlab.hopfield.native`, cues in tiles
-  of 64 so each step is a vector operation); elsewhere it runs as torch operations.
+  $a_k = a_k^{(0)} + \sum_{j < k \text{ in block}} w_{kj} (x_j^\text{new} - x_j^\text{old})$.
+  That is algebraically the one-unit-at-a-time rule, at the cost of a matrix product per
+  sweep. On the CPU the loop over a block's units is compiled (:mod:`genlab.hopfield.native`,
+  cues in tiles of 64 so each step is a vector operation); elsewhere it runs as torch
+  operations.
 
 A sweep that changes no unit proves a fixed point (asynchronous: every unit's activity
 was evaluated at the final state). Synchronous dynamics with symmetric weights ends in a
 fixed point or a cycle of length two (Goles-Chacc et al. 1985); a cue whose sweep returns
 it to its state of two sweeps before is stopped there and reported as ``cycled``.
 
-For Hebbian weights ``W = eta (X^T X - P I)`` with few patterns (``4 P < N``) the
-synchronous activities are computed from the patterns, ``a = eta ((x X^T) X - P x)``:
-``4 P N`` instead of ``2 N^2`` operations per cue, and the same integers, so the same
+For Hebbian weights $W = \eta (X^\top X - P I)$ with few patterns ($4 P < N$) the
+synchronous activities are computed from the patterns, $a = \eta ((x X^\top) X - P x)$:
+$4 P N$ instead of $2 N^2$ operations per cue, and the same integers, so the same
 answer to the last bit (pass ``factor=X``). The energy of the asynchronous dynamics is tracked
-exactly as ``E <- E - a_k dx_k`` (``w_kk = 0``), which the activity rule makes <= 0.
+exactly as $E \leftarrow E - a_k \Delta x_k$ ($w_{kk} = 0$), which the activity rule makes
+$\le 0$.
 """
 
 from __future__ import annotations
@@ -113,10 +116,10 @@ def _sign_(a: torch.Tensor) -> torch.Tensor:
 
 def fields(weights: torch.Tensor, states: torch.Tensor, factor: torch.Tensor | None = None,
            out: torch.Tensor | None = None) -> torch.Tensor:
-    """Activities without bias, ``x W`` for states ``(C, N)``; returns ``(C, N)``.
+    r"""Activities without bias, $x W$ for states `(C, N)`; returns `(C, N)`.
 
-    With ``factor`` ``X`` ``(P, N)`` the weights must equal ``X^T X - P I`` and the
-    product is taken as ``(x X^T) X - P x`` (exact for ±1/0 entries while
+    With `factor` $X$ `(P, N)` the weights must equal $X^\top X - P I$ and the
+    product is taken as $(x X^\top) X - P x$ (exact for ±1/0 entries while
     ``P N < 2**24`` in float32). ``out``, a ``(C, N)`` buffer, receives the result.
     """
     if factor is None:
@@ -404,7 +407,7 @@ def run_dynamics(weights: torch.Tensor, cues: torch.Tensor, bias: torch.Tensor |
     on a positive scale). ``clamp`` ``(N,)`` or ``(C, N)`` marks units held at their cue
     values. Stops a cue at its first sweep that changes nothing, at a synchronous
     two-cycle, or after ``max_sweeps``. ``factor`` ``(P, N)``, given only when
-    ``weights == factor^T factor - P I``, lets synchronous sweeps use the cheaper product.
+    $W = X^\top X - P I$ for $X$ = `factor`, lets synchronous sweeps use the cheaper product.
     ``generator`` (default: one seeded with 0) draws the asynchronous orders.
     """
     if mode not in MODES:

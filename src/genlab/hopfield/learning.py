@@ -1,19 +1,21 @@
-"""Learning rules that turn stored patterns into symmetric, zero-diagonal weights.
+r"""Learning rules that turn stored patterns into symmetric, zero-diagonal weights.
 
-Patterns are the rows of ``X``, shape ``(P, N)``, entries ±1. Every rule returns
-``(J, scale)`` with the weights ``W = scale * J``; ``J`` is symmetric with ``J_ii = 0``.
+Patterns are the rows of $X$, shape `(P, N)`, entries ±1. Every rule returns
+`(J, scale)` with the weights $W = \mathrm{scale} \cdot J$; $J$ is symmetric with $J_{ii} = 0$.
 The Hebbian rule keeps ``J`` integer-valued (exact in float32 while ``P < 2**24``) so
-the sign of every activity, including a tie ``a_i = 0``, is computed exactly.
+the sign of every activity, including a tie $a_i = 0$, is computed exactly.
 
-* Hebbian: ``w_ij = eta * sum_n x_i^(n) x_j^(n)`` for ``i != j`` (``eta = 1/N`` by default).
-* Storkey (1997), one pattern at a time, ``h_ij = sum_{k != i,j} w_ik x_k``::
+* Hebbian: $w_{ij} = \eta \sum_n x_i^{(n)} x_j^{(n)}$ for $i \ne j$ ($\eta = 1/N$ by default).
+* Storkey (1997), one pattern at a time, with $h_{ij} = \sum_{k \ne i,j} w_{ik} x_k$:
 
-      w_ij <- w_ij + (1/N) (x_i x_j - x_i h_ji - h_ij x_j)
+    $$
+    w_{ij} \leftarrow w_{ij} + \frac{1}{N} (x_i x_j - x_i h_{ji} - h_{ij} x_j)
+    $$
 
 * Pseudo-inverse (projection; Personnaz, Guyon & Dreyfus 1985):
-  ``W = X^+ X``, the orthogonal projection onto the span of the patterns, with its
-  diagonal then set to zero. A stored pattern has activity ``a = (1 - P_ii) x_i``, so
-  it stays a fixed point while every ``P_ii < 1``, i.e. up to loads close to 1.
+  $W = X^+ X$, the orthogonal projection onto the span of the patterns, with its
+  diagonal then set to zero. A stored pattern has activity $a_i = (1 - P_{ii}) x_i$, so
+  it stays a fixed point while every $P_{ii} < 1$, i.e. up to loads close to 1.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ RULES = ("hebbian", "storkey", "pseudoinverse")
 
 
 def hebbian(patterns: torch.Tensor, eta: float | None = None) -> tuple[torch.Tensor, float]:
-    """Hebbian weights ``w_ij = eta * sum_n x_i^(n) x_j^(n)``, ``w_ii = 0``.
+    r"""Hebbian weights $w_{ij} = \eta \sum_n x_i^{(n)} x_j^{(n)}$, $w_{ii} = 0$.
 
-    ``patterns``: ``(P, N)`` of ±1. Returns ``(J, eta)`` with ``J = X^T X - P I``
+    `patterns`: `(P, N)` of ±1. Returns `(J, eta)` with $J = X^\top X - P I$
     (integers), shape ``(N, N)``, in the patterns' dtype and device.
     """
     n = patterns.shape[1]
@@ -41,10 +43,10 @@ def hebbian(patterns: torch.Tensor, eta: float | None = None) -> tuple[torch.Ten
 
 
 def storkey(patterns: torch.Tensor) -> tuple[torch.Tensor, float]:
-    """Storkey's incremental rule, one pattern at a time (computed in float64).
+    r"""Storkey's incremental rule, one pattern at a time (computed in float64).
 
-    With ``h = W x`` (``w_ii = 0``) the local field ``h_ij = h_i - w_ij x_j``; since
-    ``x_i^2 = 1`` the update is ``dW = (x x^T - x h^T - h x^T + 2 W) / N`` off the
+    With $h = W x$ ($w_{ii} = 0$) the local field $h_{ij} = h_i - w_{ij} x_j$; since
+    $x_i^2 = 1$ the update is $\Delta W = (x x^\top - x h^\top - h x^\top + 2 W) / N$ off the
     diagonal. Returns ``(W, 1.0)``, ``W`` of shape ``(N, N)``.
     """
     x64 = patterns.to(torch.float64)
@@ -58,9 +60,9 @@ def storkey(patterns: torch.Tensor) -> tuple[torch.Tensor, float]:
 
 
 def pseudoinverse(patterns: torch.Tensor) -> tuple[torch.Tensor, float]:
-    """Projection weights ``W = X^+ X`` with the diagonal set to zero (float64 inside).
+    """Projection weights $W = X^+ X$ with the diagonal set to zero (float64 inside).
 
-    ``X^+`` is the Moore-Penrose pseudo-inverse, so linearly dependent patterns are
+    $X^+$ is the Moore-Penrose pseudo-inverse, so linearly dependent patterns are
     fine. Returns ``(W, 1.0)``, ``W`` of shape ``(N, N)``.
     """
     x64 = patterns.to(torch.float64)
@@ -72,7 +74,7 @@ def pseudoinverse(patterns: torch.Tensor) -> tuple[torch.Tensor, float]:
 
 def learn(patterns: torch.Tensor, rule: str = "hebbian", eta: float | None = None
           ) -> tuple[torch.Tensor, float]:
-    """Weights ``(J, scale)`` for ``rule`` in :data:`RULES` (``W = scale * J``)."""
+    r"""Weights `(J, scale)` for `rule` in `RULES` ($W = \mathrm{scale} \cdot J$)."""
     if rule == "hebbian":
         return hebbian(patterns, eta)
     if eta is not None:

@@ -1,14 +1,17 @@
-"""The modern continuous Hopfield network (Ramsauer et al. 2020, "Hopfield Networks is All
-You Need"): a softmax update whose storage capacity grows exponentially with ``N``.
+r"""The modern continuous Hopfield network (Ramsauer et al. 2020, "Hopfield Networks is All
+You Need"): a softmax update whose storage capacity grows exponentially with $N$.
 
-Stored patterns are the columns of ``X`` ``(N, P)`` (here the rows of ``patterns``
-``(P, N)``). For a state ``xi`` ``(N,)``::
+Stored patterns are the columns of $X$ `(N, P)` (here the rows of `patterns`
+`(P, N)`). For a state $\xi$ `(N,)`:
 
-    xi_new = X softmax(beta X^T xi)
-    E(xi) = -lse(beta, X^T xi) + 1/2 xi^T xi + beta^-1 log P + 1/2 M^2
+$$
+\xi^\text{new} = X \,\mathrm{softmax}(\beta X^\top \xi), \qquad
+E(\xi) = -\mathrm{lse}(\beta, X^\top \xi) + \frac{1}{2} \xi^\top \xi + \beta^{-1} \log P
+         + \frac{1}{2} M^2,
+$$
 
-with ``lse(beta, z) = beta^-1 log sum_mu exp(beta z_mu)`` and ``M`` the largest pattern
-norm. Each update lowers ``E`` (a concave-convex procedure; Theorem 1 of the paper).
+with $\mathrm{lse}(\beta, z) = \beta^{-1} \log \sum_\mu \exp(\beta z_\mu)$ and $M$ the largest
+pattern norm. Each update lowers $E$ (a concave-convex procedure; Theorem 1 of the paper).
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ KIND = "hopfield"  # shared with the binary network; config["rule"] == "modern" 
 
 def check_beta_range(beta: float, n_units: int, n_patterns: int,
                      dtype: torch.dtype = torch.float32) -> None:
-    """Refuse a ``beta`` with which a network of ``n_units`` storing ``n_patterns`` cannot
-    compute in ``dtype``: ``beta X^T xi`` (at most ``beta N`` in size) and the energy's
-    ``log(P) / beta`` must be finite, or updates and energies turn NaN."""
+    r"""Refuse a `beta` with which a network of `n_units` storing `n_patterns` cannot
+    compute in `dtype`: $\beta X^\top \xi$ (at most $\beta N$ in size) and the energy's
+    $\log(P) / \beta$ must be finite, or updates and energies turn NaN."""
     info = torch.finfo(dtype)
     high = info.max / n_units
     low = max(info.tiny, 2.0 * math.log(max(n_patterns, 2)) / info.max)
@@ -81,14 +84,14 @@ class ModernHopfield:
             raise GenlabError("the network stores no patterns yet; call fit(patterns) first")
 
     def stable(self, states: torch.Tensor) -> torch.Tensor:
-        """``(C,)`` bool: does one update keep ``sign(xi)`` of each ±1 state unchanged?"""
+        r"""`(C,)` bool: does one update keep $\mathrm{sign}(\xi)$ of each ±1 state unchanged?"""
         self._fitted()
         x = torch.as_tensor(states).to(self.patterns_)
         x = x if x.ndim == 2 else x.unsqueeze(0)
         return (torch.where(self.update(x) >= 0, 1.0, -1.0).to(x) == x).all(1)
 
     def energy(self, states: torch.Tensor) -> torch.Tensor:
-        """``E(xi)`` for states ``(C, N)``; returns ``(C,)``."""
+        r"""$E(\xi)$ for states `(C, N)`; returns `(C,)`."""
         x = self.patterns_
         z = self.beta * states @ x.T  # (C, P)
         m2 = float((x * x).sum(1).max())
@@ -96,18 +99,18 @@ class ModernHopfield:
                 + math.log(x.shape[0]) / self.beta + 0.5 * m2)
 
     def update(self, states: torch.Tensor) -> torch.Tensor:
-        """One step ``xi <- X softmax(beta X^T xi)`` for ``(C, N)`` states."""
+        r"""One step $\xi \leftarrow X \,\mathrm{softmax}(\beta X^\top \xi)$ for `(C, N)` states."""
         return torch.softmax(self.beta * states @ self.patterns_.T, dim=1) @ self.patterns_
 
     def recall(self, cues: torch.Tensor, max_steps: int = 20, tol: float = 1e-6,
                clamp: torch.Tensor | None = None,
                record: Literal["none", "sweeps"] = "none") -> Recall:
-        """Iterate the update from ``cues`` ``(C, N)`` (0 = unknown) until the largest
+        r"""Iterate the update from ``cues`` ``(C, N)`` (0 = unknown) until the largest
         change of a unit is below ``tol`` or ``max_steps`` steps.
 
         ``clamp`` ``(N,)`` or ``(C, N)`` (bool or 0/1) holds units at their cue values:
-        after each update ``xi_i <- cue_i`` for the clamped ``i``. Each update is one
-        sweep of the :class:`~genlab.hopfield.recall.Recall` (``sweeps`` counts them;
+        after each update $\xi_i \leftarrow \mathrm{cue}_i$ for the clamped $i$. Each update is
+        one sweep of the :class:`~genlab.hopfield.recall.Recall` (``sweeps`` counts them;
         ``cycled`` is always False: every update lowers ``E``); ``record="sweeps"`` keeps
         the state after each.
         """

@@ -1,8 +1,12 @@
-"""The binary Hopfield network: store ±1 patterns, recall from cues.
+r"""The binary Hopfield network: store ±1 patterns, recall from cues.
 
-``N`` units ``x_i in {-1,+1}``; symmetric weights ``w_ij = w_ji`` with ``w_ii = 0``;
-activity ``a_i = sum_j w_ij x_j + b_i``; rule ``x_i = +1 if a_i >= 0 else -1``;
-energy ``E(x) = -1/2 sum_ij w_ij x_i x_j - sum_i b_i x_i``.
+$N$ units $x_i \in \{-1, +1\}$; symmetric weights $w_{ij} = w_{ji}$ with $w_{ii} = 0$;
+activity $a_i = \sum_j w_{ij} x_j + b_i$; rule $x_i = +1$ if $a_i \ge 0$ else $-1$;
+energy
+
+$$
+E(x) = -\frac{1}{2} \sum_{ij} w_{ij} x_i x_j - \sum_i b_i x_i.
+$$
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ class HopfieldNetwork:
 
     @property
     def weights(self) -> torch.Tensor:
-        """``W = scale_ * coupling_``, shape ``(N, N)``."""
+        """$W$ = `scale_ * coupling_`, shape `(N, N)`."""
         return self.coupling_ * self.scale_
 
     @property
@@ -154,13 +158,13 @@ class HopfieldNetwork:
 
     # ----- use --------------------------------------------------------------------------
     def energy(self, states: torch.Tensor) -> torch.Tensor:
-        """``E(x) = -1/2 x^T W x - b^T x`` for ``(C, N)`` states; returns ``(C,)``."""
+        r"""$E(x) = -\frac{1}{2} x^\top W x - b^\top x$ for `(C, N)` states; returns `(C,)`."""
         self._fitted()
         x = torch.as_tensor(states).to(self.coupling_.device)
         return spin_energy(x, self.coupling_, self.bias_) * self.scale_
 
     def overlaps(self, states: torch.Tensor) -> torch.Tensor:
-        """``m_{c,mu} = x_c . xi_mu / N`` for states ``(C, N)``; returns ``(C, P)``."""
+        r"""$m_{c\mu} = x_c \cdot \xi^\mu / N$ for states `(C, N)`; returns `(C, P)`."""
         self._fitted()
         x = torch.as_tensor(states).to(self.coupling_)
         return x @ self.patterns_.T / self.n_units
@@ -190,7 +194,7 @@ class HopfieldNetwork:
                       trajectory=dyn.trajectory)
 
     def stable(self, states: torch.Tensor) -> torch.Tensor:
-        """``(C,)`` bool: is each state a fixed point (``x_i = sign(a_i)`` for every i)?"""
+        r"""`(C,)` bool: is each state a fixed point ($x_i = \mathrm{sign}(a_i)$ for every $i$)?"""
         self._fitted()
         x = torch.as_tensor(states).to(self.coupling_)
         x = x if x.ndim == 2 else x.unsqueeze(0)

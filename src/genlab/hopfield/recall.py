@@ -9,17 +9,18 @@ import torch
 
 @dataclass(frozen=True)
 class Recall:
-    """What ``recall`` returns for ``C`` cues on ``N`` units, binary or modern network.
+    r"""What ``recall`` returns for ``C`` cues on ``N`` units, binary or modern network.
 
     A sweep updates every unit once: one at a time (asynchronous binary dynamics), or all
     at once (synchronous binary dynamics, and each softmax update
-    ``xi <- X softmax(beta X^T xi)`` of the modern network).
+    $\xi \leftarrow X \,\mathrm{softmax}(\beta X^\top \xi)$ of the modern network).
 
     Attributes:
         states: ``(C, N)`` final states: ±1 for a binary network, continuous for a modern one.
-        nearest: ``(C,)`` int64 index of the stored pattern ``x^mu`` with the largest overlap
+        nearest: ``(C,)`` int64 index of the stored pattern $x^\mu$ with the largest overlap
             (-1 when no patterns are stored).
-        overlap: ``(C,)`` that overlap ``m = sign(x) . x^mu / N`` (``sign(0) = +1``).
+        overlap: `(C,)` that overlap $m = \mathrm{sign}(x) \cdot x^\mu / N$
+            ($\mathrm{sign}(0) = +1$).
         converged: ``(C,)`` bool, True when the last sweep changed no unit (modern: by more
             than the tolerance): a fixed point.
         cycled: ``(C,)`` bool, True when synchronous binary updates fell into a two-cycle;
@@ -47,8 +48,8 @@ class Recall:
 
 def nearest_patterns(states: torch.Tensor, patterns: torch.Tensor
                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(nearest, overlap)``, each ``(C,)``: for states ``(C, N)`` the stored pattern of
-    ``patterns`` ``(P, N)`` with the largest ``m_mu = sign(x) . x^mu / N``, and that
+    r"""``(nearest, overlap)``, each ``(C,)``: for states ``(C, N)`` the stored pattern of
+    `patterns` `(P, N)` with the largest $m_\mu = \mathrm{sign}(x) \cdot x^\mu / N$, and that
     overlap; ``(-1, 0)`` for every state when ``P = 0``."""
     c, n = states.shape
     if patterns.shape[0] == 0:

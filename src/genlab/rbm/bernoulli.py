@@ -15,18 +15,18 @@ from genlab.rbm.energy import free_energy
 
 
 class BernoulliRBM(BaseRBM):
-    """Restricted Boltzmann machine with binary visible and hidden units.
+    r"""Restricted Boltzmann machine with binary visible and hidden units.
 
-    ``E(v, h) = -b'v - c'h - h'W v`` with ``W`` = ``components_`` ``(n_components,
-    n_features)``, ``b`` = ``intercept_visible_``, ``c`` = ``intercept_hidden_``;
-    ``P(h_j = 1 | v) = sigmoid(c_j + W_j v)`` and ``P(v_i = 1 | h) = sigmoid(b_i + (W'h)_i)``.
+    $E(v, h) = -b^\top v - c^\top h - h^\top W v$ with $W$ = `components_` `(n_components,
+    n_features)`, $b$ = `intercept_visible_`, $c$ = `intercept_hidden_`;
+    $P(h_j = 1 \mid v) = \sigma(c_j + W_j v)$ and $P(v_i = 1 \mid h) = \sigma(b_i + (W^\top h)_i)$.
     A drop-in replacement for ``sklearn.neural_network.BernoulliRBM`` (same constructor
     parameters, attributes and methods; the defaults give scikit-learn's PCD-1, except
     that mini-batches are reshuffled every epoch unless ``shuffle=False``).
 
     Parameters:
         n_components: number of hidden units.
-        learning_rate: step size ``epsilon`` of the gradient ascent.
+        learning_rate: step size $\epsilon$ of the gradient ascent.
         batch_size: examples per mini-batch (also the number of persistent chains).
         n_iter: epochs over the training data in :meth:`fit`.
         verbose: log the pseudo-likelihood after each epoch (to stderr).
@@ -34,8 +34,8 @@ class BernoulliRBM(BaseRBM):
         method: ``"pcd"`` (persistent chains, Tieleman 2008) or ``"cd"`` (chains restarted
             at the data, Hinton 2002).
         k: Gibbs sweeps per update (CD-k / PCD-k).
-        momentum: ``alpha`` in ``u <- alpha u + epsilon grad``; 0 for plain SGD.
-        weight_decay: L2 penalty ``lambda`` on ``W`` (gradient ``- lambda W``).
+        momentum: $\alpha$ in $u \leftarrow \alpha u + \epsilon \nabla$; 0 for plain SGD.
+        weight_decay: L2 penalty $\lambda$ on $W$ (gradient $-\lambda W$).
         learning_rate_schedule: ``"constant"`` or ``"linear"`` (decays to 0 over ``n_iter``).
         shuffle: reshuffle the training rows every epoch.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``; the work runs in float32 there.
@@ -76,13 +76,13 @@ class BernoulliRBM(BaseRBM):
         self.device = device
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """The pseudo-likelihood of ``X``, as scikit-learn computes it (NOT the likelihood).
+        r"""The pseudo-likelihood of ``X``, as scikit-learn computes it (NOT the likelihood).
 
         Kept for compatibility: one randomly chosen unit ``i`` of each row is flipped
-        (``v~``), and the score is ``n_features * log sigmoid(F(v~) - F(v))``, a noisy
-        proxy for ``log p(v)``. The flipped units come from ``random_state`` exactly as
+        ($\tilde v$), and the score is $n_\text{features} \log \sigma(F(\tilde v) - F(v))$, a
+        noisy proxy for $\log p(v)$. The flipped units come from ``random_state`` exactly as
         in scikit-learn, so the two agree for the same weights. Use
-        :meth:`log_likelihood` for the true average ``log p(v)``.
+        :meth:`log_likelihood` for the true average $\log p(v)$.
 
         Args:
             X: ndarray of shape ``(n_samples, n_features)``, binary values.

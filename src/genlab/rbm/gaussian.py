@@ -16,20 +16,20 @@ from genlab.rbm.energy import RBMParams
 
 
 class GaussianBernoulliRBM(BaseRBM):
-    """RBM with Gaussian visible units and binary hidden units (Cho, Ilin and Raiko 2011).
+    r"""RBM with Gaussian visible units and binary hidden units (Cho, Ilin and Raiko 2011).
 
-    ``E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c'h - h'W (v / sigma^2)``, so
-    ``p(v_i | h) = N(b_i + (W'h)_i, sigma_i^2)`` and
-    ``P(h_j = 1 | v) = sigmoid(c_j + sum_i W_ji v_i / sigma_i^2)``. The variances are
-    ``sigma_i^2 = exp(z_i)`` with ``z`` = ``log_variance_``, learned by the same
-    contrastive rule when ``learn_variance`` (``d/dz_i`` of ``-E`` is
-    ``(v_i - b_i)^2 / (2 sigma_i^2) - v_i (W'h)_i / sigma_i^2``). Standardise the data
+    $E(v, h) = \sum_i (v_i - b_i)^2 / (2 \sigma_i^2) - c^\top h - h^\top W (v / \sigma^2)$, so
+    $p(v_i \mid h) = \mathcal{N}(b_i + (W^\top h)_i, \sigma_i^2)$ and
+    $P(h_j = 1 \mid v) = \sigma(c_j + \sum_i W_{ji} v_i / \sigma_i^2)$. The variances are
+    $\sigma_i^2 = e^{z_i}$ with $z$ = `log_variance_`, learned by the same
+    contrastive rule when `learn_variance` ($\partial / \partial z_i$ of $-E$ is
+    $(v_i - b_i)^2 / (2 \sigma_i^2) - v_i (W^\top h)_i / \sigma_i^2$). Standardise the data
     (zero mean, unit variance per feature) before fitting.
 
     Parameters are those of :class:`~genlab.rbm.BernoulliRBM`, plus:
         sigma: the initial (or, with ``learn_variance=False``, fixed) standard deviation
             of every visible unit.
-        learn_variance: learn ``log sigma_i^2`` along with the other parameters.
+        learn_variance: learn $\log \sigma_i^2$ along with the other parameters.
 
     Attributes: those of :class:`~genlab.rbm.BernoulliRBM`, plus ``log_variance_``
     ``(n_features,)``.
@@ -77,11 +77,11 @@ class GaussianBernoulliRBM(BaseRBM):
                           device=self._device())
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """``-F(v)`` for each row: ``log p(v)`` up to the constant ``log Z``.
+        r"""$-F(v)$ for each row: $\log p(v)$ up to the constant $\log Z$.
 
         A pseudo-likelihood does not exist for continuous units; this score orders
-        samples as ``log p(v)`` does. Add ``-log Z`` (``exact_log_partition`` or
-        ``ais_log_partition``) for ``log p(v)`` itself, or use :meth:`log_likelihood`.
+        samples as $\log p(v)$ does. Add $-\log Z$ (``exact_log_partition`` or
+        ``ais_log_partition``) for $\log p(v)$ itself, or use :meth:`log_likelihood`.
 
         Args:
             X: ndarray of shape ``(n_samples, n_features)``.

@@ -1,4 +1,4 @@
-"""The partition function ``Z = sum_{v,h} exp(-E(v, h))``: exactly, and by AIS.
+r"""The partition function $Z = \sum_{v,h} e^{-E(v, h)}$: exactly, and by AIS.
 
 * :func:`exact_log_partition` enumerates the smaller layer (hidden units always for
   Gaussian visible units, whose integral is Gaussian and done in closed form).
@@ -38,12 +38,12 @@ def _as_float64(p: RBMParams) -> RBMParams:
 
 
 def exact_log_partition(p: RBMParams, max_units: int = 20, chunk: int = 1 << 14) -> float:
-    """``log Z`` by enumeration of the smaller layer, in float64.
+    r"""$\log Z$ by enumeration of the smaller layer, in float64.
 
-    Enumerating ``h``: ``log Z = logsumexp_h log sum_v exp(-E(v, h))`` with the inner
+    Enumerating $h$: $\log Z = \mathrm{logsumexp}_h \log \sum_v e^{-E(v, h)}$ with the inner
     sum in closed form (:func:`~genlab.rbm.energy.hidden_log_marginal`); enumerating
-    ``v`` (Bernoulli only): ``log Z = logsumexp_v (-F(v))``. Costs ``2^n`` rows of one
-    matrix product, ``n = min(n_h, n_v)`` (``n_h`` for Gaussian visible units).
+    $v$ (Bernoulli only): $\log Z = \mathrm{logsumexp}_v (-F(v))$. Costs $2^n$ rows of one
+    matrix product, $n = \min(n_h, n_v)$ ($n_h$ for Gaussian visible units).
 
     Raises:
         GenlabError: when the enumerated layer has more than ``max_units`` units.
@@ -68,18 +68,18 @@ def exact_log_partition(p: RBMParams, max_units: int = 20, chunk: int = 1 << 14)
 
 
 class AISResult(NamedTuple):
-    """The result of :func:`ais_log_partition`.
+    r"""The result of :func:`ais_log_partition`.
 
     Attributes:
-        log_z: ``log Z_hat = log Z_A + log mean_m w_m``.
-        std_err: standard error of ``log Z_hat`` by the delta method,
-            ``sd(w) / (sqrt(M) mean(w))``.
-        log_z_low: ``log(Z_hat - 3 sd(Z_hat))`` (``-inf`` when that is not positive).
-        log_z_high: ``log(Z_hat + 3 sd(Z_hat))``.
-        log_z_base: ``log Z_A`` of the base-rate model.
-        log_weights: ``(M,)`` float64 importance log-weights ``log w_m``.
-        n_runs: ``M``, the number of annealing runs.
-        n_betas: ``K``, the number of intermediate distributions.
+        log_z: $\log \hat Z = \log Z_A + \log \frac{1}{M} \sum_m w_m$.
+        std_err: standard error of $\log \hat Z$ by the delta method,
+            $\mathrm{sd}(w) / (\sqrt{M}\, \mathrm{mean}(w))$.
+        log_z_low: $\log(\hat Z - 3\, \mathrm{sd}(\hat Z))$ ($-\infty$ when that is not positive).
+        log_z_high: $\log(\hat Z + 3\, \mathrm{sd}(\hat Z))$.
+        log_z_base: $\log Z_A$ of the base-rate model.
+        log_weights: `(M,)` float64 importance log-weights $\log w_m$.
+        n_runs: $M$, the number of annealing runs.
+        n_betas: $K$, the number of intermediate distributions.
         layer: the layer annealed over, ``"visible"`` or ``"hidden"``.
     """
 
@@ -162,39 +162,48 @@ def check_ais_memory(p: RBMParams, n_runs: int, n_betas: int) -> None:
 def ais_log_partition(p: RBMParams, base_bias: torch.Tensor | None = None, n_runs: int = 100,
                       n_betas: int = 10000, generator: torch.Generator | None = None,
                       layer: str = "auto") -> AISResult:
-    """Estimate ``log Z`` by annealed importance sampling (Salakhutdinov and Murray 2008).
+    r"""Estimate $\log Z$ by annealed importance sampling (Salakhutdinov and Murray 2008).
 
-    ``layer="visible"`` (their formulation) anneals the marginal over ``v``: the path runs
-    from the base-rate model ``A`` (``W = 0``, ``c = 0``, visible biases ``b_A``, the same
-    variances) to the RBM ``B`` through the RBMs with parameters
-    ``(beta W, (1 - beta) b_A + beta b, beta c)``, whose unnormalised marginals are::
+    `layer="visible"` (their formulation) anneals the marginal over $v$: the path runs
+    from the base-rate model $A$ ($W = 0$, $c = 0$, visible biases $b_A$, the same
+    variances) to the RBM $B$ through the RBMs with parameters
+    $(\beta W, (1 - \beta) b_A + \beta b, \beta c)$, whose unnormalised marginals are
 
-        log p*_beta(v) = (1 - beta) b_A'v + beta b'v + sum_j softplus(beta (c_j + W_j v))
+    $$
+    \log p^*_\beta(v) = (1 - \beta) b_A^\top v + \beta b^\top v
+                        + \sum_j \mathrm{softplus}(\beta (c_j + W_j v))
+    $$
 
-    (Gaussian units: the visible term is ``-sum_i (v_i - b_beta,i)^2 / (2 sigma_i^2)`` and
-    ``W_j v`` reads ``W_j (v / sigma^2)``). ``log Z_A = n_h log 2 + sum_i softplus(b_A,i)``
-    (Gaussian: ``n_h log 2 + sum_i log(2 pi sigma_i^2) / 2``).
+    (Gaussian units: the visible term is $-\sum_i (v_i - b_{\beta,i})^2 / (2 \sigma_i^2)$ and
+    $W_j v$ reads $W_j (v / \sigma^2)$). $\log Z_A = n_h \log 2 + \sum_i \mathrm{softplus}(b_{A,i})$
+    (Gaussian: $n_h \log 2 + \sum_i \log(2 \pi \sigma_i^2) / 2$).
 
-    ``layer="hidden"`` is the same estimator with the roles of the layers swapped: the
-    base model has ``W = 0``, hidden biases ``c_A`` and the RBM's own visible biases ``b``
-    (and variances), the path is ``(beta W, b, (1 - beta) c_A + beta c)`` and the annealed
-    marginal is the analytic one over ``h`` (:func:`~genlab.rbm.energy.hidden_log_marginal`)::
+    `layer="hidden"` is the same estimator with the roles of the layers swapped: the
+    base model has $W = 0$, hidden biases $c_A$ and the RBM's own visible biases $b$
+    (and variances), the path is $(\beta W, b, (1 - \beta) c_A + \beta c)$ and the annealed
+    marginal is the analytic one over $h$ (:func:`~genlab.rbm.energy.hidden_log_marginal`):
 
-        log p*_beta(h) = c_beta'h + sum_i softplus(b_i + beta (W'h)_i)      (Bernoulli)
-        log p*_beta(h) = c_beta'h + sum_i (beta b_i m_i + beta^2 m_i^2 / 2) / sigma_i^2
-                         + const,   m = W'h                                    (Gaussian)
+    $$
+    \log p^*_\beta(h) = c_\beta^\top h + \sum_i \mathrm{softplus}(b_i + \beta (W^\top h)_i)
+    \quad \text{(Bernoulli)},
+    $$
 
-    with ``log Z_A = sum_j softplus(c_A,j) + sum_i softplus(b_i)`` (Gaussian: the second
-    sum is ``sum_i log(2 pi sigma_i^2) / 2``, the same constant). Annealing the hidden
+    $$
+    \log p^*_\beta(h) = c_\beta^\top h + \sum_i \frac{\beta b_i m_i + \beta^2 m_i^2 / 2}{\sigma_i^2}
+                        + \text{const}, \quad m = W^\top h \quad \text{(Gaussian)},
+    $$
+
+    with $\log Z_A = \sum_j \mathrm{softplus}(c_{A,j}) + \sum_i \mathrm{softplus}(b_i)$ (Gaussian:
+    the second sum is $\sum_i \log(2 \pi \sigma_i^2) / 2$, the same constant). Annealing the hidden
     layer is far more reliable for RBMs with few hidden units (``"auto"`` does so for at
     most 20, see :func:`ais_layer`): a 784x16 CD-3 MNIST RBM is off by 16 nats over ``v``
     and by 0.05 over ``h``.
 
-    Each of ``M`` runs draws ``x_0 ~ p_A`` (``x`` the annealed layer), then for
-    ``k = 1..K`` adds ``log p*_k(x_{k-1}) - log p*_{k-1}(x_{k-1})`` to its log-weight and
-    moves ``x_k`` by one Gibbs sweep (through the other layer) that leaves ``p_k``
-    invariant. ``Z_B / Z_A ~= mean_m w_m``, an unbiased estimate of the ratio (so
-    ``log Z_hat`` is a stochastic lower bound in expectation).
+    Each of $M$ runs draws $x_0 \sim p_A$ ($x$ the annealed layer), then for
+    $k = 1, \dots, K$ adds $\log p^*_k(x_{k-1}) - \log p^*_{k-1}(x_{k-1})$ to its log-weight and
+    moves $x_k$ by one Gibbs sweep (through the other layer) that leaves $p_k$
+    invariant. $Z_B / Z_A \approx \frac{1}{M} \sum_m w_m$, an unbiased estimate of the ratio
+    (so $\log \hat Z$ is a stochastic lower bound in expectation).
 
     Args:
         p: the RBM, on any device.

@@ -1,9 +1,9 @@
-"""From network states to tours: validity, decoding and repair.
+r"""From network states to tours: validity, decoding and repair.
 
-A Hopfield-type TSP state is a ``(batch, n, n)`` matrix ``V_Xi`` (city ``X``, position ``i``).
+A Hopfield-type TSP state is a `(batch, n, n)` matrix $V_{Xi}$ (city $X$, position $i$).
 It is a *valid* tour when thresholding at 1/2 gives a permutation matrix: exactly one active
 neuron in every row and every column. Any state is *repaired* into the nearest tour by the
-assignment ``max_pi sum_X V_{X, pi(X)}`` (Hungarian algorithm), so a solver can always
+assignment $\max_\pi \sum_X V_{X, \pi(X)}$ (Hungarian algorithm), so a solver can always
 return a permutation while reporting honestly whether the network found it by itself.
 """
 
@@ -84,10 +84,10 @@ def is_valid_state(V: torch.Tensor) -> torch.Tensor:
 
 
 def state_to_tours(V: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Decode states ``(B, n, n)`` into tours ``(B, n)`` and a validity mask ``(B,)``.
+    r"""Decode states ``(B, n, n)`` into tours ``(B, n)`` and a validity mask ``(B,)``.
 
     Valid states are read off directly (the city in each position); the others are repaired
-    by the assignment that maximises ``sum_X V_{X, pi(X)}``.
+    by the assignment that maximises $\sum_X V_{X, \pi(X)}$.
     """
     valid = is_valid_state(V).cpu().numpy()
     Vn = V.detach().to(torch.float64).cpu().numpy()

@@ -1,14 +1,22 @@
-"""The elastic net for the TSP (Durbin & Willshaw 1987), batched over restarts.
+r"""The elastic net for the TSP (Durbin & Willshaw 1987), batched over restarts.
 
-A ring of ``M = ceil(ratio * n)`` points ``y_j`` (``(batch, M, 2)``) is pulled towards the
-cities ``x_i`` (``(n, 2)``, scaled to the unit square) and held together by its own tension.
-With the scale ``K`` lowered geometrically, each step is
+A ring of $M = \lceil \mathrm{ratio} \cdot n \rceil$ points $y_j$ (`(batch, M, 2)`) is pulled
+towards the cities $x_i$ (`(n, 2)`, scaled to the unit square) and held together by its own
+tension. With the scale $K$ lowered geometrically, each step is
 
-``w_ij = exp(-|x_i - y_j|^2 / 2K^2) / sum_k exp(-|x_i - y_k|^2 / 2K^2)``
-``dy_j = alpha sum_i w_ij (x_i - y_j) + beta K (y_{j+1} - 2 y_j + y_{j-1})``,
+$$
+w_{ij} = \frac{\exp(-|x_i - y_j|^2 / 2K^2)}{\sum_k \exp(-|x_i - y_k|^2 / 2K^2)}, \qquad
+\Delta y_j = \alpha \sum_i w_{ij} (x_i - y_j) + \beta K (y_{j+1} - 2 y_j + y_{j-1}),
+$$
 
-a gradient step on ``E = -alpha K sum_i ln sum_j exp(-|x_i - y_j|^2 / 2K^2) +
-beta/2 sum_j |y_{j+1} - y_j|^2``. The tour visits the cities in the order of their nearest
+a gradient step on
+
+$$
+E = -\alpha K \sum_i \ln \sum_j \exp(-|x_i - y_j|^2 / 2K^2)
+    + \frac{\beta}{2} \sum_j |y_{j+1} - y_j|^2.
+$$
+
+The tour visits the cities in the order of their nearest
 ring points (always a permutation); a restart is *valid* when every city has its own nearest
 ring point within ``tol`` of it, i.e. the ring really passes through each city once.
 Instances without coordinates are embedded in the plane by classical multidimensional scaling
@@ -75,8 +83,8 @@ def en_energy(y: torch.Tensor, x: torch.Tensor, K: float, cfg: ElasticNetConfig)
 
 
 def en_step(y: torch.Tensor, x: torch.Tensor, K: float, cfg: ElasticNetConfig) -> torch.Tensor:
-    """``dy_j = alpha sum_i w_ij (x_i - y_j) + beta K (y_{j+1} - 2 y_j + y_{j-1})``, which is
-    ``-K dE/dy`` for rings ``y`` (B, M, 2) and cities ``x`` (n, 2)."""
+    r"""$\Delta y_j = \alpha \sum_i w_{ij} (x_i - y_j) + \beta K (y_{j+1} - 2 y_j + y_{j-1})$,
+    which is $-K\, \partial E / \partial y$ for rings ``y`` (B, M, 2) and cities ``x`` (n, 2)."""
     diff = x[None, :, None, :] - y[:, None, :, :]  # (B, n, M, 2)
     w = torch.softmax(-(diff ** 2).sum(-1) / (2 * K * K), 2)  # (B, n, M)
     pull = (w[..., None] * diff).sum(1)  # (B, M, 2)

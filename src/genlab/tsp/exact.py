@@ -1,8 +1,9 @@
-"""Exact TSP for small instances: Held-Karp dynamic programming (Held & Karp 1962).
+r"""Exact TSP for small instances: Held-Karp dynamic programming (Held & Karp 1962).
 
-``g(S, j) = min_{i in S \\ {j}} g(S \\ {j}, i) + d_ij`` is the shortest path that starts at
-city 0, visits the set ``S`` of other cities and ends at ``j in S``; the optimum is
-``min_j g(V \\ {0}, j) + d_j0``. Time ``O(2^n n^2)``, memory ``O(2^n n)``: fine up to n = 15.
+$g(S, j) = \min_{i \in S \setminus \{j\}} g(S \setminus \{j\}, i) + d_{ij}$ is the shortest path
+that starts at city 0, visits the set $S$ of other cities and ends at $j \in S$; the optimum is
+$\min_j g(V \setminus \{0\}, j) + d_{j0}$. Time $O(2^n n^2)$, memory $O(2^n n)$: fine up to
+$n = 15$.
 """
 
 from __future__ import annotations

@@ -1,20 +1,27 @@
-"""The continuous Hopfield-Tank network for the TSP (Hopfield & Tank 1985).
+r"""The continuous Hopfield-Tank network for the TSP (Hopfield & Tank 1985).
 
-One neuron ``V_Xi in (0, 1)`` per city ``X`` and tour position ``i``; the state is a
-``(batch, n, n)`` tensor, one ``n x n`` network per restart. The penalty energy is
+One neuron $V_{Xi} \in (0, 1)$ per city $X$ and tour position $i$; the state is a
+`(batch, n, n)` tensor, one $n \times n$ network per restart. The penalty energy is
 
-``E = A/2 sum_X sum_{i != j} V_Xi V_Xj + B/2 sum_i sum_{X != Y} V_Xi V_Yi
-     + C/2 (sum_{X,i} V_Xi - n~)^2 + D/2 sum_{X != Y} sum_i d_XY V_Xi (V_{Y,i+1} + V_{Y,i-1})``
+$$
+E = \frac{A}{2} \sum_X \sum_{i \ne j} V_{Xi} V_{Xj}
+  + \frac{B}{2} \sum_i \sum_{X \ne Y} V_{Xi} V_{Yi}
+  + \frac{C}{2} \Big(\sum_{X,i} V_{Xi} - \tilde n\Big)^2
+  + \frac{D}{2} \sum_{X \ne Y} \sum_i d_{XY} V_{Xi} (V_{Y,i+1} + V_{Y,i-1})
+$$
 
-(A: one position per city, B: one city per position, C: about ``n~`` neurons on, D: the tour
-length; positions are taken mod n). The dynamics are
+($A$: one position per city, $B$: one city per position, $C$: about $\tilde n$ neurons on,
+$D$: the tour length; positions are taken mod $n$). The dynamics are
 
-``du_Xi/dt = -u_Xi / tau - dE/dV_Xi``,  ``V_Xi = g(u_Xi) = (1 + tanh(u_Xi / u0)) / 2``,
+$$
+\frac{du_{Xi}}{dt} = -\frac{u_{Xi}}{\tau} - \frac{\partial E}{\partial V_{Xi}}, \qquad
+V_{Xi} = g(u_{Xi}) = \frac{1}{2} \left(1 + \tanh(u_{Xi} / u_0)\right),
+$$
 
-integrated by forward Euler with step ``dt``. Along the exact flow the Lyapunov function
-``L = E + (u0 / (2 tau)) sum_{X,i} [V ln V + (1 - V) ln(1 - V)]`` never increases
-(``dL/dt = -sum (dL/dV)^2 g'(u) <= 0``); for small ``dt`` the Euler steps keep that, and ``L``
-is the energy recorded along the run.
+integrated by forward Euler with step $dt$. Along the exact flow the Lyapunov function
+$L = E + \frac{u_0}{2 \tau} \sum_{X,i} [V \ln V + (1 - V) \ln(1 - V)]$ never increases
+($dL/dt = -\sum (\partial L / \partial V)^2 g'(u) \le 0$); for small $dt$ the Euler steps keep
+that, and $L$ is the energy recorded along the run.
 """
 
 from __future__ import annotations
@@ -58,7 +65,7 @@ class HopfieldTankConfig:
 
 
 def scale_distances(dist: np.ndarray) -> np.ndarray:
-    """``d / mean_{X != Y} d_XY * 0.5214``: the instance at the scale of the unit square."""
+    r"""$0.5214\, d / \mathrm{mean}_{X \ne Y} d_{XY}$: the instance at the unit square's scale."""
     n = dist.shape[0]
     mean = dist.sum() / (n * (n - 1))
     if mean <= 0:
@@ -67,11 +74,12 @@ def scale_distances(dist: np.ndarray) -> np.ndarray:
 
 
 def stable_step(n: int, d: torch.Tensor, cfg: HopfieldTankConfig) -> float:
-    """``dt = 1 / (max g' * ||H||)``: an Euler step under which ``L`` decreases.
+    r"""$dt = 1 / (\max g' \cdot \|H\|)$: an Euler step under which $L$ decreases.
 
-    ``max g' = 1 / (2 u0)`` and ``||H|| <= C n^2 + (A + B)(n - 1) + 2 D max_X sum_Y d_XY +
-    1 / tau`` bounds the curvature of ``E``; gradient steps shorter than ``2 / (g' ||H||)``
-    cannot increase it (Hopfield & Tank's own ``dt = 1e-5`` is unstable in the C direction).
+    $\max g' = 1 / (2 u_0)$ and
+    $\|H\| \le C n^2 + (A + B)(n - 1) + 2 D \max_X \sum_Y d_{XY} + 1 / \tau$ bounds the
+    curvature of $E$; gradient steps shorter than $2 / (g' \|H\|)$ cannot increase it
+    (Hopfield & Tank's own $dt = 10^{-5}$ is unstable in the $C$ direction).
     """
     curv = cfg.C * n * n + (cfg.A + cfg.B) * (n - 1) + 2 * cfg.D * float(d.sum(1).max()) \
         + 1.0 / cfg.tau
@@ -79,8 +87,13 @@ def stable_step(n: int, d: torch.Tensor, cfg: HopfieldTankConfig) -> float:
 
 
 def ht_field(V: torch.Tensor, d: torch.Tensor, cfg: HopfieldTankConfig) -> torch.Tensor:
-    """``dE/dV_Xi = A sum_{j != i} V_Xj + B sum_{Y != X} V_Yi + C (sum V - n~)
-    + D sum_Y d_XY (V_{Y,i+1} + V_{Y,i-1})`` for states ``V`` (B, n, n)."""
+    r"""The field $\partial E / \partial V$ for states `V` (B, n, n).
+
+    $$
+    \frac{\partial E}{\partial V_{Xi}} = A \sum_{j \ne i} V_{Xj} + B \sum_{Y \ne X} V_{Yi}
+      + C \Big(\sum V - \tilde n\Big) + D \sum_Y d_{XY} (V_{Y,i+1} + V_{Y,i-1})
+    $$
+    """
     n_t = V.shape[1] + cfg.n_extra
     row = V.sum(2, keepdim=True)
     col = V.sum(1, keepdim=True)
@@ -91,7 +104,7 @@ def ht_field(V: torch.Tensor, d: torch.Tensor, cfg: HopfieldTankConfig) -> torch
 
 def ht_energy(V: torch.Tensor, u: torch.Tensor | None, d: torch.Tensor,
               cfg: HopfieldTankConfig) -> torch.Tensor:
-    """(B,) Lyapunov energy ``L`` of states ``V`` (B, n, n) under scaled distances ``d`` (n, n)."""
+    """(B,) Lyapunov energy $L$ of states ``V`` (B, n, n) under scaled distances ``d`` (n, n)."""
     n = V.shape[1]
     row = V.sum(2)  # (B, n): sum_i V_Xi
     col = V.sum(1)  # (B, n): sum_X V_Xi

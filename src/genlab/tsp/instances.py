@@ -35,7 +35,7 @@ def builtin_path(name: str) -> Path:
 
 
 def random_euclidean(n: int, seed: int = 0) -> Instance:
-    """``n`` cities uniform in ``[0, 1]^2`` from ``seed``; ``d_XY = ||x_X - x_Y||`` (unrounded)."""
+    r"""`n` cities uniform in $[0, 1]^2$ from `seed`; $d_{XY} = \|x_X - x_Y\|$ (unrounded)."""
     if n < 3:
         raise GenlabError(f"a random instance needs at least 3 cities, got {n}")
     # the (n, n, 2) differences, their squares and the (n, n) distances, float64

@@ -1,51 +1,66 @@
-"""Mean-field (deterministic) annealing of the TSP network with softassign normalisation.
+r"""Mean-field (deterministic) annealing of the TSP network with softassign normalisation.
 
-The network is Hopfield & Tank's ``V_Xi`` (city ``X`` at position ``i``, ``(batch, n, n)``),
+The network is Hopfield & Tank's $V_{Xi}$ (city $X$ at position $i$, `(batch, n, n)`),
 but the hard constraints are built into the state instead of the energy: at inverse
-temperature ``beta`` the mean-field fixed point of the Potts energy
+temperature $\beta$ the mean-field fixed point of the Potts energy
 
-``E(V) = 1/2 sum_{X,Y,i} d_XY V_Xi (V_{Y,i+1} + V_{Y,i-1}) - gamma/2 sum_{X,i} V_Xi^2``
+$$
+E(V) = \frac{1}{2} \sum_{X,Y,i} d_{XY} V_{Xi} (V_{Y,i+1} + V_{Y,i-1})
+     - \frac{\gamma}{2} \sum_{X,i} V_{Xi}^2
+$$
 
-is ``V = Sinkhorn(exp(beta Q))`` with ``Q = -dE/dV = -d (V S + V S^T) + gamma V`` (``S`` the
+is $V = \mathrm{Sinkhorn}(\exp(\beta Q))$ with
+$Q = -\partial E / \partial V = -d (V S + V S^\top) + \gamma V$ ($S$ the
 cyclic shift of positions). Sinkhorn's alternating row/column normalisation makes every
 state doubly stochastic (Peterson & Soederberg 1989 normalise one Potts row per city;
 the two-sided "softassign" is Gold & Rangarajan 1996), so the decoded tour (the assignment
-maximising ``sum_X V_{X, pi(X)}``) is always a permutation. ``beta`` starts just below the
-critical ``beta_c`` at which the uniform state ``V = 1/n`` turns unstable,
+maximising $\sum_X V_{X, \pi(X)}$) is always a permutation. $\beta$ starts just below the
+critical $\beta_c$ at which the uniform state $V = 1/n$ turns unstable,
 
-``beta_c = n / (gamma + max_{a,k} (-mu_a) 2 cos(2 pi k / n))``, ``mu_a`` the eigenvalues of the
-centred distance matrix ``J d J``
-(the linearised update maps the mode ``u_a v_k^T`` to ``(beta / n)(gamma - mu_a c_k)`` times
+$$
+\beta_c = \frac{n}{\gamma + \max_{a,k} (-\mu_a)\, 2 \cos(2 \pi k / n)},
+$$
+
+$\mu_a$ the eigenvalues of the centred distance matrix $J d J$
+(the linearised update maps the mode $u_a v_k^\top$ to $(\beta / n)(\gamma - \mu_a c_k)$ times
 itself; modes where that factor is very negative make synchronous updates oscillate with
-period 2 before ``beta_c``, which the damping ``V <- (V + V_new) / 2`` removes),
-
+period 2 before $\beta_c$, which the damping $V \leftarrow (V + V^\text{new}) / 2$ removes),
 and grows geometrically until the state is saturated (the mean over positions of the largest
-entry exceeds 0.98). ``gamma`` is given in units of ``lambda = n / beta_c(gamma = 0)``, the
+entry exceeds 0.98). $\gamma$ is given in units of $\lambda = n / \beta_c(\gamma = 0)$, the
 largest curvature of the distance term. It starts small (0.1), so the network does not freeze
-at the first bifurcation, and grows with the annealing up to ``lambda``, where ``E`` is concave
+at the first bifurcation, and grows with the annealing up to $\lambda$, where $E$ is concave
 on the doubly-stochastic states and the network must commit to a permutation.
 
-From 20 cities on (``update="auto"``) the solver uses instead the
-network of Peterson & Soederberg (1989): one Potts neuron per *city* (``sum_i V_Xi = 1``, a
+From 20 cities on (`update="auto"`) the solver uses instead the
+network of Peterson & Soederberg (1989): one Potts neuron per *city* ($\sum_i V_{Xi} = 1$, a
 softmax over positions), the shared positions penalised,
 
-``E_P(V) = 1/2 sum_{X,Y,i} d_XY V_Xi (V_{Y,i+1} + V_{Y,i-1})
-          + alpha/2 sum_i [(sum_X V_Xi)^2 - sum_X V_Xi^2] - gamma_s/2 sum_{X,i} V_Xi^2``,
+$$
+E_P(V) = \frac{1}{2} \sum_{X,Y,i} d_{XY} V_{Xi} (V_{Y,i+1} + V_{Y,i-1})
+       + \frac{\alpha}{2} \sum_i \Big[\Big(\sum_X V_{Xi}\Big)^2 - \sum_X V_{Xi}^2\Big]
+       - \frac{\gamma_s}{2} \sum_{X,i} V_{Xi}^2,
+$$
 
-updated serially, one city at a time in a random order each sweep, ``V_X. = softmax(U_X. / T)``
-with ``U = -dE_P/dV = -d (V S + V S^T) - alpha (sum_Y V_Yi - V_Xi) + gamma_s V_Xi``, while
-``T`` falls geometrically from just above ``1 / beta_c``. At a permutation ``E_P`` is the
-tour length minus ``gamma_s n / 2``. Serial updates need no damping (they do not oscillate);
-a negative ``gamma_s`` keeps the rows from saturating before the distances have ordered them.
-(Measured on the TSPLIB instances of ``benchmarks/bench_tsp.py``: the synchronous softassign
-freezes at about twice ``beta_c`` on large instances, 24-76 % above the optimum on
+updated serially, one city at a time in a random order each sweep,
+$V_{X\cdot} = \mathrm{softmax}(U_{X\cdot} / T)$ with
+
+$$
+U = -\frac{\partial E_P}{\partial V}
+  = -d (V S + V S^\top) - \alpha \Big(\sum_Y V_{Yi} - V_{Xi}\Big) + \gamma_s V_{Xi},
+$$
+
+while $T$ falls geometrically from just above $1 / \beta_c$. At a permutation $E_P$ is the
+tour length minus $\gamma_s n / 2$. Serial updates need no damping (they do not oscillate);
+a negative $\gamma_s$ keeps the rows from saturating before the distances have ordered them.
+(Measured on the TSPLIB instances of `benchmarks/bench_tsp.py`: the synchronous softassign
+freezes at about twice $\beta_c$ on large instances, 24-76 % above the optimum on
 st70-kroA100, where the serial network is 3-13 %; the serial network is the better of the
 two on 4 of the 5 instances of 20-40 cities and 7 of the 8 above, softassign on the
 instances below 20 cities, hence the switch at 20.)
 The state then need not be a permutation (two cities may share a position): it is read as a
-tour both by the assignment that maximises ``sum_X V_{X, pi(X)}`` and by sorting the cities by
-their mean position on the circle, ``arg sum_i V_Xi exp(2 pi i sqrt(-1) / n)``, and the shorter
-reading is kept (both are functions of the network's state alone, not a local search).
+tour both by the assignment that maximises $\sum_X V_{X, \pi(X)}$ and by sorting the cities by
+their mean position on the circle, $\arg \sum_i V_{Xi}\, e^{2 \pi i \sqrt{-1} / n}$, and the
+shorter reading is kept (both are functions of the network's state alone, not a local search).
 """
 
 from __future__ import annotations
@@ -96,7 +111,7 @@ class MeanFieldConfig:
 
 
 def critical_beta(d: np.ndarray, gamma: float) -> float:
-    """``beta_c`` at which the uniform doubly-stochastic state turns unstable (see module)."""
+    r"""$\beta_c$ at which the uniform doubly-stochastic state turns unstable (see module)."""
     n = d.shape[0]
     J = np.eye(n) - 1.0 / n
     mu = np.linalg.eigvalsh(J @ d @ J)
@@ -115,14 +130,14 @@ def sinkhorn(logits: torch.Tensor, iters: int) -> torch.Tensor:
 
 
 def mf_energy(V: torch.Tensor, d: torch.Tensor, gamma: float) -> torch.Tensor:
-    """(B,) ``E(V)`` of states ``V`` (B, n, n) under scaled distances ``d`` (n, n)."""
+    """(B,) $E(V)$ of states `V` (B, n, n) under scaled distances `d` (n, n)."""
     nb = torch.roll(V, -1, 2) + torch.roll(V, 1, 2)
     return 0.5 * (V * (d @ nb)).sum((1, 2)) - 0.5 * gamma * (V * V).sum((1, 2))
 
 
 def potts_energy(V: torch.Tensor, d: torch.Tensor, penalty: float, self_coupling: float
                  ) -> torch.Tensor:
-    """(B,) ``E_P(V)`` of the serial Potts network (module docstring) for ``V`` (B, n, n)."""
+    """(B,) $E_P(V)$ of the serial Potts network (module docstring) for `V` (B, n, n)."""
     sq = (V * V).sum((1, 2))
     shared = (V.sum(1) ** 2).sum(1) - sq
     return mf_energy(V, d, 0.0) + 0.5 * penalty * shared - 0.5 * self_coupling * sq

@@ -18,11 +18,13 @@ def gap_to_optimum(length: np.ndarray, optimum: float | None) -> np.ndarray | No
 
 def gap_to_optimum(length: float | np.ndarray, optimum: float | None
                    ) -> float | np.ndarray | None:
-    """The relative excess of a tour length ``L`` over the optimal length ``L*``::
+    r"""The relative excess of a tour length $L$ over the optimal length $L^*$:
 
-        gap = (L - L*) / L* = L / L* - 1
+    $$
+    \mathrm{gap} = \frac{L - L^*}{L^*} = \frac{L}{L^*} - 1
+    $$
 
-    0 for an optimal tour, 0.1 for a tour 10 % longer (benchmark tables show ``100 gap``
+    0 for an optimal tour, 0.1 for a tour 10 % longer (benchmark tables show $100\, \mathrm{gap}$
     in %). ``length`` is one length (a float back) or the ``(R,)`` lengths of ``R``
     restarts (an ``(R,)`` float64 array back). None when the optimum is unknown (None) or
     not positive (a gap relative to zero has no meaning).

@@ -1,9 +1,13 @@
-"""Classical baselines and polish: nearest-neighbour tours and 2-opt local search.
+r"""Classical baselines and polish: nearest-neighbour tours and 2-opt local search.
 
-2-opt (Croes 1958) removes edges ``(a, a+1)`` and ``(b, b+1)`` and reconnects as
-``(a, b), (a+1, b+1)`` (reversing the segment between) whenever
-``delta = d(t_a, t_b) + d(t_{a+1}, t_{b+1}) - d(t_a, t_{a+1}) - d(t_b, t_{b+1}) < 0``; all
-``O(n^2)`` deltas are computed at once and the best move is applied until none improves.
+2-opt (Croes 1958) removes edges $(a, a+1)$ and $(b, b+1)$ and reconnects as
+$(a, b), (a+1, b+1)$ (reversing the segment between) whenever
+
+$$
+\delta = d(t_a, t_b) + d(t_{a+1}, t_{b+1}) - d(t_a, t_{a+1}) - d(t_b, t_{b+1}) < 0;
+$$
+
+all $O(n^2)$ deltas are computed at once and the best move is applied until none improves.
 """
 
 from __future__ import annotations
