@@ -54,8 +54,8 @@ def main() -> None:
                         limit=500 if small else None, seed=0)
     trained = train_vae(preset, out=run, overwrite=True)
     print(f"trained {trained.parameters:,} parameters for {trained.steps} steps in "
-          f"{trained.seconds:.1f} s; training loss (-ELBO, KL weight warming up) {trained.train_loss[0]:.1f} -> "
-          f"{trained.train_loss[-1]:.1f} nats")
+          f"{trained.seconds:.1f} s; training loss (-ELBO, KL weight warming up) "
+          f"{trained.train_loss[0]:.1f} -> {trained.train_loss[-1]:.1f} nats")
 
     # the two bounds on log p(x) on test digits, in nats per image, with standard errors
     k = 50 if small else 1000
