@@ -67,7 +67,9 @@ def main() -> None:
         print(f"  {name:>12}: {gap:.3f}")
 
     trav = traverse_latents(run, args.out / "betavae_traversal.png", steps=8,
-                            n_kl=200 if small else 1000, seed=0)
+                            n_kl=200 if small else 1000, seed=0,
+                            title=f"beta = {config.beta:g}: each latent from -3 to +3 around a "
+                                  "test image, rows sorted by KL")
     # E_x KL(q(z_j|x) || p(z_j)) = I(x; z_j) + KL(q(z_j) || p(z_j)), each in latent order
     kl = [i + m for i, m in zip(trav.information, trav.mismatch, strict=True)]
     print("KL per latent, nats (the traversal's rows): "
