@@ -68,10 +68,10 @@ def main() -> None:
     n_samples = 300 if args.small else 5000
     run = sample(w, b, beta=1.0, n_chains=16, n_samples=n_samples, burn_in=100, generator=gen)
     s = summarize(run.samples)      # per unit: mean, Monte Carlo standard error, ESS, R-hat
-    z = ((s.mean - exact.mean) / s.mcse).abs()
+    score = ((s.mean - exact.mean) / s.mcse).abs()         # error in standard errors
     print(f"Gibbs, {16 * n_samples} samples: max |<x_i> - exact| = "
           f"{float((s.mean - exact.mean).abs().max()):.4f}, that is at most "
-          f"{float(z.max()):.1f} standard errors; largest R-hat {float(s.rhat.max()):.3f}")
+          f"{float(score.max()):.1f} standard errors; largest R-hat {float(s.rhat.max()):.3f}")
     plot_curves({"exact <x_i>": exact.mean.tolist(), "Gibbs <x_i>": s.mean.tolist()},
                 args.out / "bm_marginals.png", xlabel="unit i", ylabel="<x_i>",
                 title="Gibbs sampling against exact enumeration (12 units, beta = 1)")
@@ -80,7 +80,7 @@ def main() -> None:
     betas = [0.1 * k for k in range(31)]
     bounds = [mean_field(w, b, beta).log_z_bound for beta in betas]
     log_zs = [exact_moments(w, b, beta).log_z for beta in betas]
-    gaps = [z - f for z, f in zip(log_zs, bounds, strict=True)]  # KL(Q || P) >= 0
+    gaps = [lz - f for lz, f in zip(log_zs, bounds, strict=True)]  # KL(Q || P) >= 0
     print(f"mean field at beta = 1: -F = {bounds[10]:.4f} <= log Z = {log_zs[10]:.4f} "
           f"(KL(Q || P) = {gaps[10]:.4f}); the gap over beta in [0, 3] runs from "
           f"{min(gaps):.2e} (beta = 0: Q = P exactly) to {max(gaps):.4f}")
