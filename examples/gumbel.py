@@ -55,7 +55,7 @@ def main() -> None:
     # --- samples: n draws of a 4-class categorical -----------------------------------------
     logits = torch.tensor([2.0, 1.0, 0.0, -1.0], dtype=torch.float64)
     pi = torch.softmax(logits, 0)                                   # (4,)
-    n = 10_000 if small else 200_000
+    n = 10_000 if small else 100_000
     batch = logits.expand(n, -1)                                    # (n, 4)
     freq = torch.bincount(gumbel_max(batch, gen), minlength=4) / n  # exact: E[freq] = pi
     se = (pi * (1 - pi) / n).sqrt()                                 # binomial standard error
