@@ -215,7 +215,7 @@ class TraversalReport(Result):
 
     out: str
     order: list[int]            # latents, largest KL first (the figure's rows)
-    kl: list[float]             # KL per latent, nats, in ``order``
+    kl: list[float]             # KL per latent, nats, in latent order (``order`` sorts it)
     information: list[float]    # I(x; z_j) per latent, in latent order
     mismatch: list[float]       # KL(q(z_j) || p(z_j)) per latent, in latent order
     values: list[float]         # the values each latent takes across a row
