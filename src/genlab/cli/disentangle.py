@@ -32,7 +32,7 @@ from genlab.latent.betavae_runs import (
     evaluate_betavae_run,
     train_dsprites_betavae,
 )
-from genlab.latent.tasks import traverse_latents
+from genlab.latent.tasks import DEFAULT_FACTOR_SAMPLES, ROW_ORDERS, traverse_latents
 from genlab.metrics.dsprites_eval import METRICS, check_metrics
 
 
@@ -114,20 +114,29 @@ def cmd_axes(args: argparse.Namespace) -> None:
 def cmd_traverse(args: argparse.Namespace) -> None:
     result = traverse_latents(args.run, args.out, index=args.index, steps=args.steps,
                               span=args.span, n_kl=args.n_kl, seed=args.seed, data=args.data,
-                              data_dir=args.data_dir, device=resolve_device(args.device))
-    emit(args, result,
-         lambda r: (f"saved the traversal of {len(r['order'])} latents to {r['out']}; KL "
-                    f"{sum(r['kl']):.2f} nats = information {sum(r['information']):.2f} + "
-                    f"aggregate-posterior mismatch {sum(r['mismatch']):.2f}"))
+                              data_dir=args.data_dir, device=resolve_device(args.device),
+                              order=args.order, factor_samples=args.factor_samples)
+    text = (f"saved the traversal of {len(result.order)} latents to {result.out}; KL "
+            f"{sum(result.kl):.2f} nats = information {sum(result.information):.2f} + "
+            f"aggregate-posterior mismatch {sum(result.mismatch):.2f}")
+    if result.factor is not None:
+        text += (f"\nrows (factor each latent informs most, normalised MI on "
+                 f"{result.factor_samples} images; nothing below {result.mi_threshold:.3f}):\n"
+                 + "\n".join(f"  {label}" for label in result.row_labels()))
+    emit(args, result, text)
 
 
 def add_vae_commands(sub: argparse._SubParsersAction) -> None:
     """``genlab vae traverse`` (called by :mod:`genlab.cli.vae` for its extensions)."""
     p = add_command(sub, "traverse", cmd_traverse,
                     "vary each latent from -3 to +3 around a seed image, one row per latent; "
-                    "reports each latent's KL as information + aggregate-posterior mismatch",
+                    "on dSprites each row is named by the factor its latent informs most "
+                    "(the MIG's normalised mutual information) and rows are sorted by "
+                    "factor; reports each latent's KL as information + aggregate-posterior "
+                    "mismatch",
                     examples="genlab vae traverse runs/beta4 --out traverse.png\n"
-                             "genlab vae traverse runs/beta4 --index 7 --steps 8 --json")
+                             "genlab vae traverse runs/beta4 --index 7 --steps 8 --json\n"
+                             "genlab vae traverse runs/beta4 --order kl --factor-samples 2000")
     p.add_argument("run", metavar="RUN", type=input_name,
                    help="run folder (from train --out) or model path")
     p.add_argument("--out", type=output_file, default="traverse.png",
@@ -140,6 +149,14 @@ def add_vae_commands(sub: argparse._SubParsersAction) -> None:
                    help="each latent goes from -span to +span")
     p.add_argument("--n-kl", type=positive_int, default=1000,
                    help="test images used to sort the latents by KL")
+    p.add_argument("--order", choices=ROW_ORDERS, default=None,
+                   help="rows by the factor each latent informs most (x, y, scale, shape, "
+                        "orientation, then latents informing none by KL) or by KL, largest "
+                        "first (if not given: factor for dSprites models, kl otherwise)")
+    p.add_argument("--factor-samples", type=positive_int, default=None, metavar="N",
+                   help="dSprites images of uniform factors (drawn with --seed) for the "
+                        "mutual information between latents and factors (if not given: "
+                        f"{DEFAULT_FACTOR_SAMPLES:,}, the MIG's; dSprites models only)")
     p.add_argument("--data", type=input_name, default=None,
                    help="use this data set instead of the run's own")
     p.add_argument("--data-dir", type=existing_dir, default=None,

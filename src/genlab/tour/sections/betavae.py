@@ -1,23 +1,25 @@
-"""The tour's beta-VAE step: beta = 1 and beta = 4 on dSprites, their latent traversals and
-MIG, through the library functions that ``genlab disentangle train|eval`` and ``genlab vae
-traverse`` call."""
+"""The tour's beta-VAE step: beta = 1 and beta = 4 on dSprites, their latent traversals (rows
+named and sorted by the factor each latent informs most) and MIG, through the library
+functions that ``genlab disentangle train|eval`` and ``genlab vae traverse`` call."""
 
 from __future__ import annotations
 
 import shlex
-from pathlib import Path
 
-import torch
-
-from genlab.data import load_dataset
-from genlab.latent.betavae import BetaVAE, BetaVAEConfig, kl_split
+from genlab.latent.betavae import BetaVAEConfig
 from genlab.latent.betavae_runs import evaluate_betavae_run, train_dsprites_betavae
-from genlab.latent.traverse import traversal_figure
+from genlab.latent.tasks import traverse_latents
 from genlab.tour.runner import Step, StepOutput, TourContext
 
 BETAS = (1, 4)
 TRAVERSE_STEPS = 8     # values per latent in the traversal figure
-N_KL = 1000            # test images the latents are sorted by KL on (vae traverse's default)
+QUICK_FACTOR_SAMPLES = 2000  # images behind the latents' factor names in --quick (else 10,000)
+
+
+def _factor_samples(ctx: TourContext) -> int | None:
+    """dSprites images for each latent's mutual information with the factors (None: vae
+    traverse's default, the MIG's 10,000)."""
+    return QUICK_FACTOR_SAMPLES if ctx.quick else None
 
 
 def _commands(ctx: TourContext, beta: int, steps: int, limit: int, fraction: float) -> list[str]:
@@ -28,22 +30,11 @@ def _commands(ctx: TourContext, beta: int, steps: int, limit: int, fraction: flo
               "--batch-size", "32", "--limit", str(limit), "--out", run, "--overwrite",
               "--seed", s, "--device", dev],
              ["vae", "traverse", run, "--steps", str(TRAVERSE_STEPS), "--out",
-              f"betavae_traverse_beta{beta}.png", "--seed", s, "--device", dev],
+              f"betavae_traverse_beta{beta}.png", "--seed", s, "--device", dev]
+             + (["--factor-samples", str(n)] if (n := _factor_samples(ctx)) else []),
              ["disentangle", "eval", run, "--metrics", "mig", "--fraction", str(fraction),
               "--seed", s, "--device", dev]]
     return ["genlab " + shlex.join(a) for a in argvs]
-
-
-def _traverse(model: BetaVAE, run: Path, out: Path, seed: int, device: torch.device) -> None:
-    """What ``genlab vae traverse RUN`` draws: each latent from -3 to +3 around test image 0,
-    rows sorted by their KL (information + mismatch) on the first N_KL test images."""
-    data = load_dataset("dsprites", split="test", limit=N_KL)
-    x = data.draw(torch.Generator().manual_seed(seed)).to(device)
-    split = kl_split(model, x)
-    traversal_figure(model, x, out, title=f"{run}: latent traversals around test image 0 "
-                                          "(rows sorted by KL)",
-                     index=0, low=-3.0, high=3.0, steps=TRAVERSE_STEPS,
-                     kl=split.information + split.mismatch)
 
 
 def run(ctx: TourContext) -> StepOutput:
@@ -57,8 +48,10 @@ def run(ctx: TourContext) -> StepOutput:
                                          limit=limit, overwrite=True, device=ctx.device)
         trained_steps = trained_steps if trained_steps is not None else trained.steps
         name = f"betavae_traverse_beta{beta}.png"
-        _traverse(trained.models[0], folder, ctx.file(name), ctx.seed, ctx.device)
-        figures.append((name, f"beta = {beta}: each latent from -3 to +3, sorted by KL"))
+        traverse_latents(folder, ctx.file(name), steps=TRAVERSE_STEPS, seed=ctx.seed,
+                         device=ctx.device, factor_samples=_factor_samples(ctx))
+        figures.append((name, f"beta = {beta}: each latent from -3 to +3, rows named and "
+                              "sorted by the factor it informs most"))
         scores = evaluate_betavae_run(folder, ("mig",), fraction, ctx.seed, ctx.device).scores
         numbers[f"MIG, beta = {beta}"] = scores.mig.score
         lines += _commands(ctx, beta, steps, limit, fraction)
