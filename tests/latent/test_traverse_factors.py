@@ -11,6 +11,7 @@ from genlab.errors import GenlabError
 from genlab.latent import train_vae, vae_preset
 from genlab.latent.betavae import BetaVAE, BetaVAEConfig
 from genlab.latent.tasks import traverse_latents
+from genlab.latent.traverse import latent_traversal, traversal_figure
 from genlab.latent.vae import DiagonalGaussian
 
 # posterior log-variances: the noise latent z1 has the largest KL, then z2, then z0, so
@@ -123,3 +124,23 @@ def test_other_data_keep_the_kl_order_and_no_names(digits_vae, tmp_path, capsys)
                  "--out", str(tmp_path / "u.png")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("genlab: error: --order factor needs a model of dSprites")
+
+
+def test_a_given_row_order_and_labels(tmp_path):
+    torch.manual_seed(0)
+    model = BetaVAE(BetaVAEConfig(latent=3)).eval()
+    x = torch.rand(4, 4096).round()
+    kl = torch.tensor([0.1, 3.0, 1.0])
+    trav = latent_traversal(model, x[1], kl, steps=3, order=[2, 0, 1])
+    by_kl = latent_traversal(model, x[1], kl, steps=3)  # rows 1, 2, 0
+    assert trav.order == [2, 0, 1] and by_kl.order == [1, 2, 0]
+    for r, j in enumerate(trav.order):
+        torch.testing.assert_close(trav.images[r], by_kl.images[by_kl.order.index(j)])
+    fig = traversal_figure(model, x, tmp_path / "f.png", index=1, steps=3, kl=kl,
+                           order=[2, 0, 1], labels=["x (MI 0.70)", "y (MI 0.50)", "nothing"])
+    assert fig.labels == ["x (MI 0.70)", "y (MI 0.50)", "nothing"]
+    assert (tmp_path / "f.png").stat().st_size > 0
+    with pytest.raises(GenlabError, match="each of the 3 latents once"):
+        latent_traversal(model, x[1], kl, order=[0, 0, 1])
+    with pytest.raises(GenlabError, match="one label per row"):
+        traversal_figure(model, x, tmp_path / "g.png", kl=kl, labels=["x"])

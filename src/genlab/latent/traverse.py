@@ -121,11 +121,11 @@ def traversal_figure(model: VariationalModel, images: torch.Tensor,
         raise GenlabError(f"the seed image {index} is not one of the {len(images)} images")
     if kl is None:
         kl = kl_per_latent(model, images)
+    if labels is not None and len(labels) != model.latent_dim:
+        raise GenlabError(f"one label per row ({model.latent_dim}) is needed, got "
+                          f"{len(labels)}")
     trav = latent_traversal(model, images[index], kl, low, high, steps, order=order)
     if labels is not None:
-        if len(labels) != len(trav.order):
-            raise GenlabError(f"one label per row ({len(trav.order)}) is needed, got "
-                              f"{len(labels)}")
         trav = trav._replace(labels=list(labels))
     plot_traversal(trav, path, title=title)
     return trav

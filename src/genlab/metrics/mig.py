@@ -130,7 +130,7 @@ def independence_threshold(n_samples: int, n_bins: int, factor_sizes: Sequence[i
         n_sd: null standard deviations above the bias.
 
     Returns:
-        $\tau$, a normalised MI in [0, 1] terms (it may exceed 1 for tiny samples).
+        $\tau$ on the scale of $I / H$ (above 1 for samples too small to name any latent).
     """
     sizes = check_sizes(factor_sizes)
     check_count("n_samples", n_samples, 2)
