@@ -24,6 +24,7 @@ from genlab.latent.evaluate import evaluate_likelihood, reconstruction_error
 from genlab.latent.plots import plot_codes, plot_manifold, plot_reconstructions
 from genlab.latent.runs import fixed_draw, run_data
 from genlab.latent.training import check_decode_memory
+from genlab.metrics.dsprites_eval import SampleSizes
 from genlab.plots import plot_image_grid
 from genlab.results import Result
 
@@ -216,7 +217,7 @@ ROW_ORDERS = ("factor", "kl")
 DSPRITES_ROW_FACTORS = ("x", "y", "scale", "shape", "orientation")
 """dSprites' factors in the order of a traversal's rows (x, y: ``pos_x``, ``pos_y``)."""
 
-DEFAULT_FACTOR_SAMPLES = 10_000  # the MIG's default (SampleSizes.mig_samples)
+DEFAULT_FACTOR_SAMPLES = SampleSizes.mig_samples  # the MIG's default, 10,000
 
 
 def _factor_name(name: str) -> str:
