@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import genlab
+import genlab.io
 from genlab import pretrained
 from genlab.cli.main import main
 from genlab.errors import GenlabError
@@ -120,7 +121,7 @@ def test_any_model_argument_takes_the_name(capsys, tmp_path, monkeypatch):
     shipped = tmp_path / "shipped"
     code, _, err = run(capsys, "hopfield", "store", tmp_path / "p.npy", "--out", shipped / "net")
     assert code == 0, err
-    monkeypatch.setattr(pretrained, "FOLDER", shipped)
+    monkeypatch.setattr(genlab.io, "PRETRAINED_FOLDER", shipped)
     assert pretrained.names() == ["net"]
     code, out, err = run(capsys, "hopfield", "recall", "pretrained:net", tmp_path / "p.npy",
                          "--json")

@@ -18,6 +18,10 @@ the JSON must be strict JSON (no NaN), its ``config`` and ``meta`` objects, the 
 finite numbers of a known dtype. Checking each model's settings and the shapes they imply
 is the job of ``genlab.validate``, which every loader calls next; which loader rebuilds
 a model of a given ``kind`` is ``genlab.registry``'s business.
+
+A model's name may be ``pretrained:NAME``, a model shipped inside the package
+(``genlab.pretrained``): ``resolve_model_name`` turns it into the package path wherever a
+model is read, and ``save_model`` refuses it (shipped models are read-only).
 """
 
 from __future__ import annotations
@@ -156,16 +160,35 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 
 
 PRETRAINED_PREFIX = "pretrained:"
+# the models shipped as package data (``genlab.pretrained``, the catalogue, reads the same)
+PRETRAINED_FOLDER = Path(__file__).resolve().parent / "pretrained"
+
+
+def pretrained_names() -> list[str]:
+    """The names of the shipped models, sorted: those with both files in the package."""
+    return sorted(p.stem for p in PRETRAINED_FOLDER.glob("*.json")
+                  if (PRETRAINED_FOLDER / f"{p.stem}.safetensors").is_file())
+
+
+def pretrained_path(name: str) -> Path:
+    """``NAME`` of the shipped model ``name`` (with or without ``pretrained:``) inside the
+    installed package; ``GenlabError`` (one line, listing the available names) for a name
+    genlab does not ship."""
+    bare = name[len(PRETRAINED_PREFIX):] if name.startswith(PRETRAINED_PREFIX) else name
+    known = pretrained_names()
+    if bare not in known:
+        raise GenlabError(f"no pretrained model {bare!r}; available: "
+                          f"{', '.join(known) or 'none'} (see 'genlab models list')")
+    return PRETRAINED_FOLDER / bare
 
 
 def resolve_model_name(path: str | os.PathLike[str]) -> Path:
     """``path`` as a ``Path``, with ``pretrained:NAME`` resolved to the shipped model
-    ``NAME`` inside the installed package (``genlab.pretrained.path``; GenlabError listing
-    the available names for an unknown one). The one place every loader resolves it."""
-    if os.fspath(path).startswith(PRETRAINED_PREFIX):
-        from genlab.pretrained import path as pretrained_path
-
-        return pretrained_path(os.fspath(path))
+    ``NAME`` inside the installed package (``pretrained_path``). The one place every
+    loader resolves it: ``model_paths`` and ``open_model`` call it."""
+    text = os.fspath(path)
+    if text.startswith(PRETRAINED_PREFIX):
+        return pretrained_path(text)
     return Path(path)
 
 

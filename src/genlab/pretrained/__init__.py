@@ -7,7 +7,7 @@ machine, the date, and the scores with the command that recomputes them from the
 (``benchmarks/train_pretrained.py`` writes them).
 
 ``pretrained:NAME`` is accepted wherever a model path is read (``genlab.load``, every
-command's model argument): ``genlab.io.model_paths`` resolves it through ``resolve``.
+command's model argument): ``genlab.io.model_paths`` resolves it (see ``resolve``).
 Output paths refuse such names (``genlab.outputs``, ``genlab.io.save_model``).
 
     >>> import genlab
@@ -25,11 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from genlab.errors import GenlabError
+from genlab.io import PRETRAINED_FOLDER as FOLDER
 from genlab.io import PRETRAINED_PREFIX as PREFIX
-from genlab.io import model_paths, read_header
+from genlab.io import (
+    model_paths,
+    pretrained_names,
+    pretrained_path,
+    read_header,
+    resolve_model_name,
+)
 from genlab.results import Result
-
-FOLDER = Path(__file__).resolve().parent
 
 # The fields of meta["pretrained"] every shipped model records.
 REQUIRED_FIELDS = ("description", "scores", "score_command", "command", "seed",
@@ -59,18 +64,17 @@ class PretrainedModel(Result):
     @property
     def path(self) -> Path:
         """``NAME`` inside the installed package (see ``path``)."""
-        return FOLDER / self.name
+        return pretrained_path(self.name)
 
 
 def names() -> list[str]:
     """The shipped models' names, sorted: those with both files in the package."""
-    return sorted(p.stem for p in FOLDER.glob("*.json")
-                  if (FOLDER / f"{p.stem}.safetensors").is_file())
+    return pretrained_names()
 
 
 def is_pretrained(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a ``pretrained:NAME`` name (text only; nothing is looked up)."""
-    return isinstance(path, str) and path.startswith(PREFIX)
+    return os.fspath(path).startswith(PREFIX)
 
 
 def path(name: str) -> Path:
@@ -79,23 +83,16 @@ def path(name: str) -> Path:
     ``name`` may carry the ``pretrained:`` prefix. Raises ``GenlabError`` (one line,
     listing the available names) for a name genlab does not ship.
     """
-    bare = name[len(PREFIX):] if name.startswith(PREFIX) else name
-    known = names()
-    if bare not in known:
-        raise GenlabError(f"no pretrained model {bare!r}; available: "
-                          f"{', '.join(known) or 'none'} (see 'genlab models list')")
-    return FOLDER / bare
+    return pretrained_path(name)
 
 
 def resolve(model: str | os.PathLike[str]) -> Path:
     """``model`` as a path: ``pretrained:NAME`` -> ``path(NAME)``, anything else unchanged."""
-    if is_pretrained(model):
-        return path(str(model))
-    return Path(model)
+    return resolve_model_name(model)
 
 
 def _entry(name: str) -> PretrainedModel:
-    base = FOLDER / name
+    base = pretrained_path(name)
     header = read_header(base)
     info = dict(header["meta"].get("pretrained") or {})
     missing = [k for k in REQUIRED_FIELDS if k not in info]
