@@ -18,6 +18,10 @@ the JSON must be strict JSON (no NaN), its ``config`` and ``meta`` objects, the 
 finite numbers of a known dtype. Checking each model's settings and the shapes they imply
 is the job of ``genlab.validate``, which every loader calls next; which loader rebuilds
 a model of a given ``kind`` is ``genlab.registry``'s business.
+
+A model's name may be ``pretrained:NAME``, a model shipped inside the package
+(``genlab.pretrained``): ``resolve_model_name`` turns it into the package path wherever a
+model is read, and ``save_model`` refuses it (shipped models are read-only).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ LEGACY_FORMATS = ("genlab-model/1",)   # no digest; loaded when the weights are 
 MAX_CONFIG_BYTES = 64 * 2**20          # a model's JSON is kilobytes; refuse anything absurd
 ALLOWED_DTYPES = {torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8,
                   torch.uint8, torch.int16, torch.int32, torch.int64, torch.bool}
+HALF_DTYPES = (torch.float16, torch.bfloat16)   # stored only; loaded as float32
 
 
 def _umask() -> int:
@@ -154,9 +159,43 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     return atomic_write_bytes(path, _json_text(obj).encode())
 
 
+PRETRAINED_PREFIX = "pretrained:"
+# the models shipped as package data (``genlab.pretrained``, the catalogue, reads the same)
+PRETRAINED_FOLDER = Path(__file__).resolve().parent / "pretrained"
+
+
+def pretrained_names() -> list[str]:
+    """The names of the shipped models, sorted: those with both files in the package."""
+    return sorted(p.stem for p in PRETRAINED_FOLDER.glob("*.json")
+                  if (PRETRAINED_FOLDER / f"{p.stem}.safetensors").is_file())
+
+
+def pretrained_path(name: str) -> Path:
+    """``NAME`` of the shipped model ``name`` (with or without ``pretrained:``) inside the
+    installed package; ``GenlabError`` (one line, listing the available names) for a name
+    genlab does not ship."""
+    bare = name[len(PRETRAINED_PREFIX):] if name.startswith(PRETRAINED_PREFIX) else name
+    known = pretrained_names()
+    if bare not in known:
+        raise GenlabError(f"no pretrained model {bare!r}; available: "
+                          f"{', '.join(known) or 'none'} (see 'genlab models list')")
+    return PRETRAINED_FOLDER / bare
+
+
+def resolve_model_name(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a ``Path``, with ``pretrained:NAME`` resolved to the shipped model
+    ``NAME`` inside the installed package (``pretrained_path``). The one place every
+    loader resolves it: ``model_paths`` and ``open_model`` call it."""
+    text = os.fspath(path)
+    if text.startswith(PRETRAINED_PREFIX):
+        return pretrained_path(text)
+    return Path(path)
+
+
 def model_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """``(NAME.safetensors, NAME.json)`` for ``NAME``, ``NAME.safetensors`` or ``NAME.json``."""
-    p = Path(path)
+    """``(NAME.safetensors, NAME.json)`` for ``NAME``, ``NAME.safetensors`` or ``NAME.json``;
+    ``pretrained:NAME`` names a shipped model (see ``resolve_model_name``)."""
+    p = resolve_model_name(path)
     if p.name in ("", ".", ".."):   # "/", ".", "a/..": a folder, never a model's name
         raise GenlabError(f"{str(path)!r} names a folder, not a model; give NAME, the name of "
                           "NAME.safetensors + NAME.json")
@@ -231,8 +270,11 @@ def save_model(path: str | os.PathLike[str], tensors: dict[str, torch.Tensor], k
     written in full before either is renamed into place, and ``NAME.json`` records the
     digest of the weights, so a save that stops part-way never leaves a mixed model: the
     loader gets the previous model or the new one (see the module docstring). Returns the
-    path of the weights file.
+    path of the weights file. ``pretrained:NAME`` is refused: shipped models are read-only.
     """
+    if os.fspath(path).startswith(PRETRAINED_PREFIX):
+        raise GenlabError(f"cannot save to {os.fspath(path)!r}: pretrained models are "
+                          "read-only; give another path")
     wpath, jpath = model_paths(path)
     flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     blob = save(flat, metadata={"format": FORMAT, "kind": kind})
@@ -381,7 +423,11 @@ class SavedModel:
 
     def tensors(self, device: torch.device | str = "cpu", nan_ok: tuple[str, ...] = ()
                 ) -> dict[str, torch.Tensor]:
-        """The weights that ``NAME.json`` describes, checked as ``load_model`` says."""
+        """The weights that ``NAME.json`` describes, checked as ``load_model`` says.
+
+        Tensors stored in float16 or bfloat16 (a storage format, used by the shipped
+        pretrained models to halve their size) are returned as float32, the dtype every
+        genlab model computes in."""
         wpath = model_paths(self.path)[0]
         blob = _weights_bytes(self.path, self.header)
         try:
@@ -397,6 +443,7 @@ class SavedModel:
                     (torch.isfinite(t) | (t.isnan() if name in nan_ok else False)).all()):
                 raise GenlabError(f"{wpath}: tensor {name!r} holds NaN or infinite values; "
                                   "the model cannot be used, train it again")
+        tensors = {k: v.float() if v.dtype in HALF_DTYPES else v for k, v in tensors.items()}
         if torch.device(device).type != "cpu":
             tensors = {k: v.to(device) for k, v in tensors.items()}
         return tensors
@@ -405,7 +452,7 @@ class SavedModel:
 def open_model(path: str | os.PathLike[str], kind: str | None = None) -> SavedModel:
     """Open the model ``NAME`` (see ``model_paths``): its checked ``NAME.json``, the
     weights still unread; ``kind`` if given must match the file's."""
-    return SavedModel(Path(path), read_header(path, kind))
+    return SavedModel(resolve_model_name(path), read_header(path, kind))
 
 
 def load_model(path: str | os.PathLike[str], kind: str | None = None,

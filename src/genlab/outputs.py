@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from genlab.errors import GenlabError
-from genlab.io import model_paths
+from genlab.io import PRETRAINED_PREFIX, model_paths
 
 
 def _shown(path: str | os.PathLike[str]) -> str:
@@ -32,6 +32,8 @@ def _check_nonempty(path: str | os.PathLike[str], what: str, kind: str) -> Path:
         raise _fail(what, text, f"the name is empty; give a {kind} name")
     if "\0" in text:
         raise _fail(what, text, f"it contains a NUL character; give a {kind} name")
+    if text.startswith(PRETRAINED_PREFIX):
+        raise _fail(what, text, f"pretrained models are read-only; give another {kind} name")
     return Path(text)
 
 

@@ -43,6 +43,7 @@ COMMANDS = _commands(PARSER)
 # trained once by the ``files`` fixture; "{pats}", "{cues}", "{w}", "{rows}" tiny arrays.
 BASE: dict[tuple[str, ...], tuple[list[str], dict[str, str]]] = {
     ("data", "list"): ([], {}),
+    ("models", "list"): ([], {}),
     ("data", "show"): (["digits"], {"--n": "2", "--out": "{tmp}/d.png"}),
     ("hopfield", "demo"): ([], {"--out": "{tmp}/hdemo"}),
     ("hopfield", "store"): (["{pats}"], {"--out": "{tmp}/net2"}),

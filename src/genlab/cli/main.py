@@ -30,6 +30,7 @@ GROUPS = (
     "disentangle",
     "gumbel",
     "tour",
+    "models",
 )
 
 EXAMPLES = """\
