@@ -24,7 +24,9 @@ images. genlab's code function is that representation composed with
 ``factors_to_index``.
 
 Representations: ``ideal`` (codes = each factor scaled to [0, 1] plus N(0, 0.01^2) noise
-fixed per image, and 5 collapsed dimensions of noise alone), ``random`` (10 dimensions of
+fixed per image, and 5 collapsed dimensions of noise alone), ``no_shape`` (the same
+without the shape: FactorVAE's votes for shape then land on collapsed dimensions, which
+disent 0.8.0 counts and disentanglement_lib and genlab drop), ``random`` (10 dimensions of
 N(0, 1) fixed per image, independent of the factors) and ``vae`` (posterior means of a
 short beta-VAE trained here with genlab). Run in the benchmarks' environment::
 
@@ -105,14 +107,17 @@ def make_dataset(disent: types.ModuleType):
 # ----- representations: image indices (n,) -> codes (n, d) --------------------------------
 
 def table_representation(kind: str, seed: int = 1234):
+    """Codes fixed per image: ``ideal`` (5 factor dimensions, 5 collapsed ones),
+    ``no_shape`` (the same with the shape dimension collapsed too) or ``random``."""
     gen = torch.Generator().manual_seed(seed)
     noise = torch.randn(N_IMAGES, 10, generator=gen)
     if kind == "random":
         return lambda idx: noise[idx]
     scale = torch.tensor(FACTOR_SIZES, dtype=torch.float32) - 1
+    keep = torch.tensor([kind != "no_shape", 1, 1, 1, 1], dtype=torch.float32)
 
     def ideal(idx: torch.Tensor) -> torch.Tensor:
-        f = dsprites.index_to_factors(idx).float() / scale
+        f = dsprites.index_to_factors(idx).float() / scale * keep
         return torch.cat([f + 0.01 * noise[idx, :5], 0.01 * noise[idx, 5:]], 1)
     return ideal
 
@@ -278,6 +283,7 @@ def main() -> None:
                        model.encode(pixels.reshape(256, -1)))
 
     reps = {"ideal": (table_representation("ideal"), args.fraction, args.seeds),
+            "no_shape": (table_representation("no_shape"), args.fraction, args.seeds),
             "random": (table_representation("random"), args.fraction, args.seeds),
             "vae": (vae, args.vae_fraction, args.vae_seeds)}
     results = {}

@@ -70,15 +70,22 @@ def test_summary_flags_a_difference_beyond_three_standard_errors(bench):
 
 def test_the_recorded_check_agrees_where_the_definitions_agree():
     """Every independent number is within 3 standard errors (over seeds) of genlab's, and
-    disent's MIG formula on genlab's own sample gives genlab's MIG to rounding."""
+    disent's MIG formula on genlab's own sample gives genlab's MIG to rounding; except
+    disent's FactorVAE score as shipped on codes without the shape, where it counts the
+    shape votes that land on collapsed dimensions (std < 0.05) and scores higher: with
+    disentanglement_lib's cut it agrees too, at 4/5 (shape never classified)."""
     results = json.loads(RESULT.read_text())["results"]
     for rep, metrics in results.items():
         for metric, impls in metrics.items():
             if not isinstance(impls, dict):
                 continue
             for impl, entry in impls.items():
-                if impl != "genlab":
+                if impl != "genlab" and (rep, metric, impl) != ("no_shape", "factorvae",
+                                                                "disent"):
                     assert entry["within_3_se"], (rep, metric, impl)
         assert metrics["mig"]["disent_on_genlab_sample"]["max_abs_difference"] < 1e-12
+    no_shape = results["no_shape"]["factorvae"]
+    assert no_shape["genlab"]["mean"] == pytest.approx(0.8, abs=0.02)
+    assert no_shape["disent"]["minus_genlab"] > 5 * no_shape["disent"]["se_of_difference"]
     assert results["ideal"]["factorvae"]["disent"]["mean"] == 1.0
     assert results["ideal"]["betavae"]["reference"]["mean"] == 1.0
