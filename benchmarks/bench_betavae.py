@@ -348,6 +348,9 @@ def print_table(runs: list[dict], models: list[str]) -> None:
 
 
 def main() -> None:
+    from genlab.device import keep_freed_memory
+
+    keep_freed_memory()  # as the genlab command line does for its process: timings match it
     args = parse_args()
     specs = ([parse_label(m) for m in args.models] if args.models else
              [Spec(b, args.capacity, args.gamma, args.capacity_steps or 0) for b in args.betas])

@@ -5,13 +5,13 @@ rendered beforehand) on one thread, each configuration in a fresh process so tha
 allocator setting of one cannot leak into the next:
 
 * ``float32, row-major``: the networks as torch runs them by default;
-* ``+ glibc keeps freed memory``: :func:`genlab.device.keep_freed_memory` (what
-  :func:`genlab.train.fit` calls on the CPU);
+* ``+ glibc keeps freed memory``: :func:`genlab.device.keep_freed_memory` (what the
+  ``genlab`` command line applies to its process);
 * ``+ bfloat16``: autocast to bfloat16 (``--amp``; only where it is native);
 * ``+ channels-last activations``: maps in channels-last order (but the one-channel input
   is both layouts at once, so the encoder's convolutions follow their row-major weights);
 * ``+ channels-last weights``: genlab's networks as they are, weights channels-last too,
-  i.e. what ``fit`` runs.
+  i.e. what ``genlab disentangle train`` runs.
 
 Prints a markdown table and writes ``benchmarks/results/betavae_step.json``.
 

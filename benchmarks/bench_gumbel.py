@@ -130,6 +130,9 @@ def markdown(result: dict) -> str:
 
 
 def main() -> None:
+    from genlab.device import keep_freed_memory
+
+    keep_freed_memory()  # as the genlab command line does for its process: timings match it
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--datasets", default="mnist5k,fashion-mnist")
     p.add_argument("--epochs", type=int, default=25)

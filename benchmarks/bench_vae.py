@@ -184,6 +184,9 @@ def mlp_step_flops(model: VAE, batch: int) -> float:
 
 
 def main() -> None:
+    from genlab.device import keep_freed_memory
+
+    keep_freed_memory()  # as the genlab command line does for its process: timings match it
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--k", type=int, default=1000, help="IWAE samples")

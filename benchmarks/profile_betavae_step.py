@@ -31,6 +31,9 @@ WAITS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaMemcpyAsync",
 
 
 def main() -> None:
+    from genlab.device import keep_freed_memory
+
+    keep_freed_memory()  # as the genlab command line does for its process: timings match it
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="auto")
     ap.add_argument("--models", type=int, default=8, help="K, models in the stack")
