@@ -163,19 +163,32 @@ class FactorMutualInfo:
     n_bins: int
 
 
-def factor_mutual_info(code_fn: CodeFunction, factor_sizes: Sequence[int], seed: int = 0,
-                       n_samples: int = 10_000, n_bins: int = 20) -> FactorMutualInfo:
-    r"""The MIG's mutual-information matrix of a code function: ``n_samples`` uniform
-    factors drawn under ``seed`` (the same draw as ``mig_score`` with that seed), their
-    codes binned into ``n_bins``, $I(z_j; v_k)$, $H(v_k)$, $I/H$ and the
-    ``independence_threshold`` of that normalised matrix."""
+def _sampled_mutual_info(code_fn: CodeFunction, factor_sizes: Sequence[int], seed: int,
+                         n_samples: int, n_bins: int, min_dims: int = 1
+                         ) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The draw both the MIG and its MI matrix rest on: ``n_samples`` uniform factors under
+    ``seed``, their codes (at least ``min_dims`` dimensions) binned into ``n_bins``; returns
+    the checked sizes, $I(z_j; v_k)$ ``(d, K)`` and $H(v_k)$ ``(K,)`` in nats."""
     sizes = check_sizes(factor_sizes)
     check_count("n_samples", n_samples, 2)
     check_count("n_bins", n_bins, 2)
     gen = torch.Generator().manual_seed(int(seed))
     factors = sample_factors(n_samples, sizes, gen)
     codes = codes_of(code_fn, factors).numpy()
+    if codes.shape[1] < min_dims:
+        raise GenlabError(f"MIG needs codes of at least {min_dims} dimensions, "
+                          f"got {codes.shape[1]}")
     mi, entropy = mutual_info_matrix(codes, factors.numpy(), n_bins)
+    return sizes, mi, entropy
+
+
+def factor_mutual_info(code_fn: CodeFunction, factor_sizes: Sequence[int], seed: int = 0,
+                       n_samples: int = 10_000, n_bins: int = 20) -> FactorMutualInfo:
+    r"""The MIG's mutual-information matrix of a code function: ``n_samples`` uniform
+    factors drawn under ``seed`` (the same draw as ``mig_score`` with that seed), their
+    codes binned into ``n_bins``, $I(z_j; v_k)$, $H(v_k)$, $I/H$ and the
+    ``independence_threshold`` of that normalised matrix."""
+    sizes, mi, entropy = _sampled_mutual_info(code_fn, factor_sizes, seed, n_samples, n_bins)
     return FactorMutualInfo(mutual_info=mi.tolist(), entropy=entropy.tolist(),
                             normalized=normalized_mutual_info(mi, entropy).tolist(),
                             threshold=independence_threshold(n_samples, n_bins, sizes, entropy),
@@ -230,15 +243,8 @@ def mig_score(code_fn: CodeFunction, factor_sizes: Sequence[int], seed: int = 0,
         The score with each factor's normalised gap, the mutual informations and
         entropies, and the sample sizes.
     """
-    sizes = check_sizes(factor_sizes)
-    check_count("n_samples", n_samples, 2)
-    check_count("n_bins", n_bins, 2)
-    gen = torch.Generator().manual_seed(int(seed))
-    factors = sample_factors(n_samples, sizes, gen)
-    codes = codes_of(code_fn, factors).numpy()
-    if codes.shape[1] < 2:
-        raise GenlabError(f"MIG needs codes of at least 2 dimensions, got {codes.shape[1]}")
-    mi, entropy = mutual_info_matrix(codes, factors.numpy(), n_bins)
+    _, mi, entropy = _sampled_mutual_info(code_fn, factor_sizes, seed, n_samples, n_bins,
+                                          min_dims=2)
     top = np.sort(mi, axis=0)[::-1]  # (d, K) descending per factor
     # a factor constant in the sample has H = 0 and no gap to speak of
     gap = np.where(entropy > 0, (top[0] - top[1]) / np.where(entropy > 0, entropy, 1.0), 0.0)
