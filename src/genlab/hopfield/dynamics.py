@@ -281,6 +281,22 @@ class _Run:
         if s >= self.hist.shape[0]:
             self.hist = _grow_rows(self.hist, min(self.max_sweeps + 1, 2 * self.hist.shape[0]))
 
+    def take(self, active: torch.Tensor, xa: torch.Tensor, new: torch.Tensor,
+             whole: bool, record: str) -> torch.Tensor:
+        """Store the states ``new`` a sweep gave the ``active`` cues (``xa`` before it);
+        returns which of them it left unchanged, now marked converged."""
+        # ±1 rows are equal iff their dot product is N (a 0 in xa counts as a change)
+        same = torch.linalg.vecdot(new, xa) == xa.shape[1]
+        self.sweeps[active] = self.last
+        if whole:
+            self.x = new
+        else:
+            self.x[active] = new
+        if record == "sweeps":
+            self.frames.append(self.x.clone())
+        self.converged[active[same]] = True
+        return same
+
     def result(self, scale: float) -> Dynamics:
         """The :class:`Dynamics`, each cue's history held at its final energy after it
         stopped, energies times ``scale``."""
@@ -325,16 +341,7 @@ def _run_sync(weights: torch.Tensor, bias: torch.Tensor | None, x: torch.Tensor,
             before = xa
         else:
             before[active] = xa
-        # ±1 rows are equal iff their dot product is N (a 0 in xa counts as a change)
-        same = torch.linalg.vecdot(new, xa) == n
-        run.sweeps[active] = s
-        if whole:
-            run.x = new
-        else:
-            run.x[active] = new
-        if record == "sweeps":
-            run.frames.append(run.x.clone())
-        run.converged[active[same]] = True
+        same = run.take(active, xa, new, whole, record)
         stop = same
         run.hist[s, active[same]] = e_before[same]
         if two is not None:
@@ -380,17 +387,9 @@ def _run_async(weights: torch.Tensor, bias: torch.Tensor | None, x: torch.Tensor
             full = run.x.clone()
             full[active] = snap
             run.frames.append(full)
-        # ±1 rows are equal iff their dot product is N (a 0 in xa counts as a change)
-        same = torch.linalg.vecdot(new, xa) == n
-        run.sweeps[active] = s
         if whole:
             spare = xa  # the state before this sweep: its buffer is free now
-            run.x = new
-        else:
-            run.x[active] = new
-        if record == "sweeps":
-            run.frames.append(run.x.clone())
-        run.converged[active[same]] = True
+        same = run.take(active, xa, new, whole, record)
         active = active[~same]
     return run
 
