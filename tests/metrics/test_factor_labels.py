@@ -116,3 +116,13 @@ def test_labels_and_row_order_on_a_given_matrix():
         latent_factor_labels(norm, ["a"], 0.05)
     with pytest.raises(GenlabError, match="not one of"):
         factor_row_order(["c"], [1.0], [1.0], ["a"])
+
+
+def test_absurd_sample_counts_are_refused_before_drawing():
+    from genlab.errors import GenlabError
+    from genlab.metrics.mig import factor_mutual_info, mig_score
+
+    identity = lambda f: f.double()  # noqa: E731
+    for score in (mig_score, factor_mutual_info):
+        with pytest.raises(GenlabError, match="factor samples needs about"):
+            score(identity, (3, 6, 40, 32, 32), n_samples=10**14)

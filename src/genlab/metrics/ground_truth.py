@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from genlab.errors import GenlabError
+from genlab.memory import check_allocation
 
 CodeFunction = Callable[[torch.Tensor], torch.Tensor]
 """``(n, K)`` int64 factor indices -> ``(n, d)`` codes."""
@@ -35,7 +36,12 @@ def check_count(name: str, value: int, minimum: int = 1) -> None:
 
 def sample_factors(n: int, factor_sizes: Sequence[int], generator: torch.Generator
                    ) -> torch.Tensor:
-    """``(n, K)`` int64 factor indices, each column uniform on ``{0..size_k - 1}``."""
+    """``(n, K)`` int64 factor indices, each column uniform on ``{0..size_k - 1}``.
+
+    ``GenlabError`` before drawing when ``n`` rows (each column, then the stacked matrix)
+    would not fit in memory."""
+    check_allocation(2 * 8 * int(n) * len(factor_sizes), f"drawing {int(n)} factor samples",
+                     hint="use fewer samples")
     return torch.stack([torch.randint(s, (n,), generator=generator) for s in factor_sizes], 1)
 
 
@@ -44,7 +50,7 @@ def codes_of(code_fn: CodeFunction, factors: torch.Tensor, chunk: int = 4096) ->
 
     Raises ``GenlabError`` when the code function returns a wrong shape or NaN.
     """
-    parts = []
+    parts: list[torch.Tensor] = []
     for start in range(0, len(factors), chunk):
         f = factors[start:start + chunk]
         with torch.no_grad():
@@ -52,6 +58,10 @@ def codes_of(code_fn: CodeFunction, factors: torch.Tensor, chunk: int = 4096) ->
         if z.ndim != 2 or z.shape[0] != len(f):
             raise GenlabError(f"the code function must map {len(f)} factor rows to codes of "
                               f"shape ({len(f)}, d), got {tuple(z.shape)}")
+        if not parts:  # the chunks and their concatenation, float64
+            check_allocation(2 * 8 * len(factors) * z.shape[1],
+                             f"the codes of {len(factors)} samples of {z.shape[1]} dimensions",
+                             hint="use fewer samples")
         parts.append(z.detach().to("cpu", torch.float64))
     codes = torch.cat(parts)
     if not torch.isfinite(codes).all():
