@@ -115,11 +115,6 @@ class LatentModel(nn.Module):
         return cls(config)
 
 
-def model_kind(path: str | os.PathLike[str]) -> str:
-    """The ``kind`` recorded in ``NAME.json`` (raises GenlabError when unreadable)."""
-    return open_model(path).kind
-
-
 def resolve_model_path(path: str | os.PathLike[str]) -> Path:
     """Accept a run folder (holding ``model.*``) or a model path ``NAME``.
 
