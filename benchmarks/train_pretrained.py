@@ -47,7 +47,7 @@ class Entry:
 
     name: str
     description: str
-    train: str         # the genlab command that trains it, with {out} for the output
+    train: str         # the genlab command that trains it, with {seed} and {out}
     model_in_out: str  # where the trained model lies under {out}: "" (NAME itself) or "/model"
     score: str         # the genlab command printing the scores as JSON, with {model}
     scores: tuple[str, ...]   # the scores recorded: key paths into that JSON ("mig.score")
@@ -63,7 +63,7 @@ RBM = Entry(
     description="Bernoulli RBM, 784 visible x 500 hidden units, trained on MNIST-5k by PCD-5 "
                 "(momentum 0.5, learning rate 0.05 decaying linearly, 30 epochs)",
     train="genlab rbm train mnist5k --hidden 500 --method pcd --k 5 --epochs 30 --lr 0.05 "
-          "--momentum 0.5 --schedule linear --batch-size 20 --seed 0 --out {out}",
+          "--momentum 0.5 --schedule linear --batch-size 20 --seed {seed} --out {out}",
     model_in_out="",
     score="genlab rbm eval {model} mnist5k --split test --ais-runs 32 --ais-betas 3000 "
           "--ais-layer visible --seed 0 --device cpu --json",
@@ -77,7 +77,7 @@ RBM = Entry(
 # The pair that shows the capacity form against the plain VAE at one seed and budget (Adam
 # 1e-4, 38,400 steps of 64 images: 4 epochs of the dSprites train split); see
 # docs/betavae-study.md. An hour or more each on a 2-core CPU.
-_DSPRITES = "--steps 38400 --batch-size 64 --lr 0.0001 --seed 0 --out {out}"
+_DSPRITES = "--steps 38400 --batch-size 64 --lr 0.0001 --threads 1 --seed {seed} --out {out}"
 _DSPRITES_SCORE = ("genlab disentangle eval {model} --metrics mig,factorvae --fraction 0.1 "
                    "--seed 0 --device cpu --json")
 def _factorvae_error(result: dict[str, Any]) -> float:
@@ -150,13 +150,31 @@ def machine() -> str:
     return f"{platform.platform()}; {cpu_name()}; {os.cpu_count()} CPUs"
 
 
-def ship(entry: Entry, work: Path) -> dict[str, Any]:
-    """Train, score and save one entry into the package; returns its meta["pretrained"]."""
+def train(entry: Entry, work: Path, seed: int) -> tuple[Path, dict[str, Any]]:
+    """Train ``entry`` with ``seed`` into ``work``, unless a finished run of it is there; its
+    run folder and the training record (command, seconds, commit, machine, date), which is
+    written beside the run as NAME-seedS.json once the command has finished."""
+    out = work / f"{entry.name}-seed{seed}"
+    record_path = work / f"{entry.name}-seed{seed}.json"
+    if record_path.is_file():
+        print(f"reusing the finished run {out}", file=sys.stderr)
+        return out, json.loads(record_path.read_text())
     commit = git("rev-parse", "HEAD")
     if git("status", "--porcelain", "--untracked-files=no"):
         commit += "+uncommitted changes"
-    out = work / entry.name
-    _, seconds = run_genlab(entry.train.format(out=out))
+    _, seconds = run_genlab(entry.train.format(seed=seed, out=out))
+    record = {"command": entry.train.format(seed=seed, out=entry.name), "seed": seed,
+              "genlab_version": genlab.__version__, "genlab_commit": commit,
+              "train_seconds": round(seconds, 1), "machine": machine(),
+              "date": datetime.datetime.now(datetime.UTC).date().isoformat()}
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    return out, record
+
+
+def ship(entry: Entry, work: Path, seed: int = 0) -> dict[str, Any]:
+    """Train (with ``seed``), score and save one entry into the package; returns its
+    meta["pretrained"]."""
+    out, record = train(entry, work, seed)
     trained = f"{out}{entry.model_in_out}"
     full, tolerance = score(entry, trained)
     saved = open_model(trained)
@@ -166,13 +184,7 @@ def ship(entry: Entry, work: Path) -> dict[str, Any]:
     half = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     info: dict[str, Any] = {
         "description": entry.description,
-        "command": entry.train.format(out=entry.name),
-        "seed": 0,
-        "genlab_version": genlab.__version__,
-        "genlab_commit": commit,
-        "train_seconds": round(seconds, 1),
-        "machine": machine(),
-        "date": datetime.datetime.now(datetime.UTC).date().isoformat(),
+        **record,
         "score_command": entry.score.format(model=PREFIX + entry.name),
         "score_settings": entry.settings,
         "float32_scores": full,
@@ -203,15 +215,27 @@ def main() -> None:
                     help="also train the beta-VAE pair (an hour or more each on a CPU)")
     ap.add_argument("--only", nargs="+", default=None, metavar="NAME",
                     help="ship only these entries")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="the training seed of the chosen entries (recorded with them)")
+    ap.add_argument("--train-only", action="store_true",
+                    help="train into --work and stop (a later run without it ships)")
     ap.add_argument("--work", type=Path, default=None,
                     help="folder for the training runs (if not given: a temporary one)")
     args = ap.parse_args()
     chosen = [e for e in ENTRIES if (args.only is None and (args.betavae or not e.betavae))
               or (args.only is not None and e.name in args.only)]
+    if args.train_only and args.work is None:
+        ap.error("--train-only needs --work, where a later run finds the trained model")
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         for entry in chosen:
-            ship(entry, work)
+            if args.train_only:
+                train(entry, work, args.seed)
+            else:
+                ship(entry, work, args.seed)
+    if args.train_only:
+        return
     total = sum(p.stat().st_size for name in (e.name for e in ENTRIES)
                 for p in model_paths(FOLDER / name) if p.is_file())
     print(f"shipped models: {total / 1e6:.2f} MB in all", file=sys.stderr)

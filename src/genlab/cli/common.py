@@ -230,6 +230,15 @@ def thread_count(text: str) -> int:
     return value
 
 
+def add_threads(parser: argparse.ArgumentParser, why: str = "1 is fastest for small models "
+                "on a busy machine") -> None:
+    """``--threads N`` (dest ``threads``): torch's intra-op CPU threads while the command runs;
+    ``genlab.cli.main.process_settings`` applies it and restores the previous count after."""
+    parser.add_argument("--threads", dest="threads", type=thread_count, default=None,
+                        help="CPU threads for torch (if not given: torch's choice)"
+                             + (f"; {why}" if why else ""))
+
+
 def nonneg_int(text: str) -> int:
     """argparse type: an integer >= 0."""
     try:

@@ -10,6 +10,7 @@ import argparse
 from genlab.cli.common import (
     add_command,
     add_group,
+    add_threads,
     emit,
     existing_dir,
     input_name,
@@ -195,6 +196,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="images per step")
     p.add_argument("--lr", type=positive_float, default=5e-4,
                    help="Adam learning rate")
+    add_threads(p, "runs at one thread each side by side use two cores best")
     p.add_argument("--limit", type=positive_int, default=None,
                    help="train on the first N images of the shuffled train split "
                         "(if not given: all 614,400)")

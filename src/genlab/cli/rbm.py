@@ -11,6 +11,7 @@ from genlab.cli.common import (
     add_command,
     add_data_options,
     add_group,
+    add_threads,
     emit,
     input_name,
     nonneg_float,
@@ -18,7 +19,6 @@ from genlab.cli.common import (
     positive_float,
     positive_int,
     probability,
-    thread_count,
 )
 from genlab.errors import GenlabError
 from genlab.rbm.partition import AIS_LAYERS
@@ -34,13 +34,6 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
             action.help = ("none, threshold at 0.5, or bernoulli resampling (if not given: "
                            "threshold for Bernoulli units, none for Gaussian units; eval uses "
                            "the model's)")
-
-
-def _add_threads(parser: argparse.ArgumentParser) -> None:
-    """``--threads`` (dest ``threads``): the entry point applies it before the command runs."""
-    parser.add_argument("--threads", dest="threads", type=thread_count, default=None,
-                        help="CPU threads for torch (if not given: torch's choice); 1 is fastest "
-                             "for small models on a busy machine")
 
 
 def _at_least(low: int):
@@ -149,7 +142,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="Gaussian units: initial (or fixed) standard deviation (if not given: 1)")
     p.add_argument("--fixed-variance", action="store_true",
                    help="Gaussian units: keep sigma fixed instead of learning it")
-    _add_threads(p)
+    add_threads(p)
     p.add_argument("--verbose", action="store_true",
                    help="log the pseudo-likelihood after every epoch")
 
@@ -169,7 +162,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the layer AIS anneals over: auto (hidden when it has at most "
                         "20 units and is the smaller layer, else visible), visible "
                         "(Salakhutdinov and Murray's base-rate model) or hidden")
-    _add_threads(p)
+    add_threads(p)
 
     p = add_command(sub, "sample", cmd_sample, "save a grid of samples from long Gibbs chains",
                     examples="genlab rbm sample rbm500 --n 64 --steps 1000 --out samples.png")
@@ -179,7 +172,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="Gibbs sweeps per chain")
     p.add_argument("--out", type=output_file, default="samples.png",
                    help="PNG to write")
-    _add_threads(p)
+    add_threads(p)
 
     p = add_command(sub, "filters", cmd_filters, "save a grid of the learned filters (rows of W)",
                     examples="genlab rbm filters rbm500 --n 100 --out filters.png", seed=False,

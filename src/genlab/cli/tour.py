@@ -6,12 +6,12 @@ import argparse
 from pathlib import Path
 
 from genlab.cli.common import (
+    add_threads,
     device_name,
     emit,
     output_dir,
     output_file,
     seed_int,
-    thread_count,
 )
 from genlab.device import resolve_device
 from genlab.errors import GenlabError
@@ -84,8 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "autoencoder, vae, betavae, gumbel")
     p.add_argument("--screenshot", type=output_file, default=None, metavar="PNG",
                    help="also render the page in headless Chromium and save a screenshot")
-    p.add_argument("--threads", type=thread_count, default=None,
-                   help="CPU threads for torch (if not given: torch's choice)")
+    add_threads(p, "")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--seed", type=seed_int, default=0, help="random seed")
     p.add_argument("--device", type=device_name, default="auto", help="auto | cpu | cuda[:N]")

@@ -7,11 +7,11 @@ import argparse
 from genlab.cli.common import (
     add_command,
     add_group,
+    add_threads,
     data_source,
     emit,
     output_file,
     positive_int,
-    thread_count,
 )
 from genlab.tsp import BUILTIN_INSTANCES, METHODS
 from genlab.tsp.exact import HELD_KARP_MAX_N
@@ -75,9 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="PNG with the tour and the energy over the run")
     p.add_argument("--out", type=output_file, default=None,
                    help="also write the JSON result to this file")
-    p.add_argument("--threads", dest="threads", type=thread_count, default=None,
-                   help="CPU threads for torch (if not given: torch's choice); the networks are "
-                        "many small tensors, for which 1 is often fastest on a busy machine")
+    add_threads(p, "the networks are many small tensors, for which 1 is often fastest on "
+                "a busy machine")
     p = add_command(sub, "exact", cmd_exact, f"the optimal tour by Held-Karp (n <= "
                     f"{HELD_KARP_MAX_N})", examples="genlab tsp exact burma14\n"
                     "genlab tsp exact random:12 --seed 1 --json", device=False)
