@@ -1,0 +1,180 @@
+r"""A self-organising map for the TSP: the Kohonen ring, batched over restarts.
+
+A closed ring of $M = \lceil \mathrm{ratio} \cdot n \rceil$ neurons with weights $y_j$
+(`(batch, M, 2)`) learns the cities $x_i$ (`(n, 2)`, scaled to the unit square) one at a time
+(Kohonen 1982; for the TSP Angeniol, Vaubois & Le Texier 1988, whose ring grows and shrinks,
+and Fort 1988). Each epoch presents every city once, in a fresh random order per restart; for
+the city $x$ the winner is the nearest neuron
+
+$$
+j^* = \arg\min_j |x - y_j|
+$$
+
+(with ``inhibit``, among the neurons that have not yet won in this epoch, as in Angeniol et
+al.), and every neuron moves towards the city by
+
+$$
+y_j \leftarrow y_j + \eta\, g(j, j^*)\, (x - y_j), \qquad
+g(j, j^*) = \exp\!\left(-\frac{\delta(j, j^*)^2}{2 \sigma^2}\right), \qquad
+\delta(j, j^*) = \min(|j - j^*|, M - |j - j^*|),
+$$
+
+$\delta$ the distance along the ring. After each epoch the learning rate and the
+neighbourhood width shrink geometrically, $\eta \leftarrow \max(\eta\, d_\eta, \eta_{\min})$ and
+$\sigma \leftarrow \max(\sigma\, d_\sigma, \sigma_{\min})$: a wide $\sigma$ first unfolds the
+ring over the cities as a whole, a narrow one at the end pulls single neurons onto single cities.
+
+The tour visits the cities in the order of their winning (nearest) neurons along the ring
+(always a permutation; cities sharing a neuron are ordered by their projection on the ring's
+direction there). A restart is *valid* when every city has a neuron of its own within ``tol``
+of it: the ring really passes through each city once. The Kohonen rule is not the gradient of
+an energy, so the trace reported as ``energy`` is the ring's length $\sum_j |y_{j+1} - y_j|$
+in the unit square, which becomes the (scaled) tour length as the ring reaches the cities.
+Instances without coordinates are embedded in the plane as for the elastic net
+(:func:`~genlab.tsp.elastic.embed_plane`); tour lengths always use the instance's own
+distances.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from genlab.tsp.decode import SolveResult, check_batch_memory, pick_best, start_batch
+from genlab.tsp.elastic import embed_plane, unit_square
+
+
+@dataclass
+class SOMConfig:
+    r"""The schedule of the Kohonen ring; widths in neurons along the ring, distances in the
+    unit square."""
+
+    ratio: float = 3.0          # neurons per city: M = ceil(ratio * n)
+    epochs: int = 100           # every city presented once per epoch
+    eta0: float = 0.8           # initial learning rate eta (the winner's step towards its city)
+    eta_decay: float = 0.99     # eta <- max(eta_decay * eta, eta_min) after each epoch
+    eta_min: float = 0.05       # smallest learning rate
+    sigma0: float = 0.1         # initial neighbourhood width, as a fraction of M
+    sigma_decay: float = 0.96   # sigma <- max(sigma_decay * sigma, sigma_min) after each epoch
+    sigma_min: float = 0.5      # smallest neighbourhood width, in neurons
+    inhibit: bool = True        # a neuron wins at most once per epoch (Angeniol et al. 1988)
+    radius: float = 0.1         # initial ring: a circle of this radius around the centroid
+    jitter: float = 0.1         # restarts differ by ring points moved by this times radius
+    tol: float = 0.01           # a city is reached when a neuron is this close (unit square)
+
+
+def ring_kernel(M: int, sigma: float, device: torch.device) -> torch.Tensor:
+    r"""$(M,)$ neighbourhood $g$ at ring offset $k$: $\exp(-\min(k, M-k)^2 / 2\sigma^2)$."""
+    k = torch.arange(M, device=device, dtype=torch.float64)
+    delta = torch.minimum(k, M - k)
+    return torch.exp(-delta ** 2 / (2 * sigma * sigma))
+
+
+def som_epoch(y: torch.Tensor, x: torch.Tensor, order: torch.Tensor, eta: float, sigma: float,
+              inhibit: bool = True) -> torch.Tensor:
+    r"""One epoch of the Kohonen rule $y_j \leftarrow y_j + \eta\, g(j, j^*)\, (x - y_j)$.
+
+    Args:
+        y: `(B, M, 2)` rings, updated in place and returned.
+        x: `(n, 2)` cities.
+        order: `(B, n)` the order in which each restart is shown the cities.
+        eta: the learning rate.
+        sigma: the neighbourhood width in neurons.
+        inhibit: a neuron that has won a city in this epoch cannot win another.
+
+    Each restart only ever reads its own ring and order, so a batch computes exactly what
+    its restarts would compute one at a time.
+    """
+    B, M, _ = y.shape
+    h = eta * ring_kernel(M, sigma, y.device)  # (M,)
+    offset = torch.arange(M, device=y.device)
+    rows = torch.arange(B, device=y.device)
+    used = torch.zeros((B, M), dtype=torch.bool, device=y.device)
+    for k in range(order.shape[1]):
+        xc = x[order[:, k]]  # (B, 2)
+        diff = xc[:, None, :] - y  # (B, M, 2)
+        d2 = (diff ** 2).sum(-1)  # (B, M)
+        if inhibit:
+            d2 = d2.masked_fill(used, math.inf)
+        win = d2.argmin(1)  # (B,)
+        used[rows, win] = True
+        g = h[(offset - win[:, None]) % M]  # (B, M): eta g(j, j*)
+        y += g[..., None] * diff
+    return y
+
+
+def ring_tours(y: torch.Tensor, x: torch.Tensor, tol: float
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tours `(B, n)` in the order of each city's nearest neuron along the rings `y`
+    `(B, M, 2)`, and `(B,)` bool: every city has its own neuron within ``tol``."""
+    B, M, _ = y.shape
+    d2 = ((x[None, :, None, :] - y[:, None, :, :]) ** 2).sum(-1)  # (B, n, M)
+    near = d2.argmin(2)  # (B, n)
+    idx = near[..., None].expand(-1, -1, 2)
+    tangent = (torch.gather(torch.roll(y, -1, 1), 1, idx)
+               - torch.gather(torch.roll(y, 1, 1), 1, idx))  # (B, n, 2)
+    along = ((x[None] - torch.gather(y, 1, idx)) * tangent).sum(-1)  # (B, n)
+    by_along = along.argsort(1)
+    by_neuron = torch.gather(near, 1, by_along).argsort(dim=1, stable=True)
+    tours = torch.gather(by_along, 1, by_neuron)
+    srt = near.sort(1).values
+    distinct = (srt[:, 1:] != srt[:, :-1]).all(1)
+    reached = (d2.amin(2).sqrt() < tol).all(1)
+    return tours, distinct & reached
+
+
+def ring_length(y: torch.Tensor) -> torch.Tensor:
+    r"""$(B,)$ lengths $\sum_j |y_{j+1} - y_j|$ of the closed rings `y` `(B, M, 2)`."""
+    return (torch.roll(y, -1, 1) - y).norm(dim=2).sum(1)
+
+
+def check_memory(restarts: int, n: int, device: torch.device,
+                 config: SOMConfig | None = None) -> None:
+    """Refuse ``restarts`` rings for ``n`` cities that cannot fit: decoding holds the
+    ``(restarts, n, M)`` squared distances, a step a few ``(restarts, M, 2)`` arrays."""
+    m = math.ceil((config or SOMConfig()).ratio * n)
+    check_batch_memory("som", restarts, n, 4, device, (restarts, n, m))
+
+
+def solve_som(dist: np.ndarray, coords: np.ndarray | None = None, restarts: int = 8,
+              config: SOMConfig | None = None, seed: int | None = 0,
+              device: str | torch.device = "auto") -> SolveResult:
+    """Train ``restarts`` Kohonen rings at once (each its own initial ring and city orders,
+    from one generator seeded by ``seed``); return the best tour.
+
+    ``dist`` `(n, n)` gives the tour lengths; ``coords`` `(n, 2)` places the cities (None:
+    by multidimensional scaling of ``dist``).
+    """
+    cfg = config or SOMConfig()
+    dev, gen, t0 = start_batch(restarts, seed, device)
+    n = dist.shape[0]
+    M = math.ceil(cfg.ratio * n)
+    check_memory(restarts, n, dev, cfg)
+    pts = unit_square(coords if coords is not None else embed_plane(dist))
+    x = torch.as_tensor(pts, dtype=torch.float64, device=dev)  # (n, 2)
+    phase = 2 * math.pi * torch.rand((restarts, 1), generator=gen, device=dev, dtype=torch.float64)
+    ang = phase + 2 * math.pi * torch.arange(M, device=dev, dtype=torch.float64) / M  # (B, M)
+    jitter = cfg.jitter * cfg.radius * torch.randn((restarts, M, 2), generator=gen, device=dev,
+                                                   dtype=torch.float64)
+    y = x.mean(0) + cfg.radius * torch.stack([ang.cos(), ang.sin()], -1) + jitter  # (B, M, 2)
+    eta, sigma = cfg.eta0, cfg.sigma0 * M
+    energies = [ring_length(y)]
+    for _ in range(cfg.epochs):
+        order = torch.rand((restarts, n), generator=gen, device=dev).argsort(1)  # (B, n)
+        som_epoch(y, x, order, eta, sigma, cfg.inhibit)
+        energies.append(ring_length(y))
+        eta = max(eta * cfg.eta_decay, cfg.eta_min)
+        sigma = max(sigma * cfg.sigma_decay, cfg.sigma_min)
+    tours_t, valid_t = ring_tours(y, x, cfg.tol)
+    tours, valid = tours_t.cpu().numpy(), valid_t.cpu().numpy()
+    idx, lengths = pick_best(dist, tours, valid)
+    E = torch.stack(energies, 1)[idx].cpu().numpy()
+    return SolveResult(method="som", tour=tours[idx], length=float(lengths[idx]),
+                       best_valid=bool(valid[idx]), lengths=lengths, valid=valid, energy=E,
+                       energy_steps=np.arange(cfg.epochs + 1), seconds=time.perf_counter() - t0,
+                       steps=cfg.epochs, extra={"config": asdict(cfg), "ring": y[idx].cpu().numpy(),
+                                                "points": pts})
