@@ -56,23 +56,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = add_group(subparsers, "tsp", "travelling-salesman tours from Hopfield-type networks",
                     description="Solve symmetric TSP instances with the Hopfield-Tank network, "
                                 "mean-field annealing (softassign below 20 cities, serial Potts "
-                                "neurons from 20 on) or the elastic net.")
+                                "neurons from 20 on), the elastic net or a self-organising map "
+                                "(Kohonen ring).")
     p = add_command(sub, "solve", cmd_solve, "find a short tour with a neural method",
                     examples="genlab tsp solve burma14 --json\n"
                              "genlab tsp solve ../shared/data/tsplib/eil51.tsp --method "
                              "elastic-net --restarts 8 --plot eil51.png\n"
                              "genlab tsp solve random:10 --method hopfield-tank --restarts 100 "
                              "--seed 3 --json\n"
+                             "genlab tsp solve ../shared/data/tsplib/st70.tsp --method som "
+                             "--restarts 16 --json\n"
                              "genlab tsp solve dist.npy --method mean-field --polish 2opt")
     p.add_argument("instance", metavar="INSTANCE", type=data_source, help=INSTANCE_HELP)
     p.add_argument("--method", default="mean-field", choices=METHODS,
-                   help="hopfield-tank, mean-field or elastic-net")
+                   help="hopfield-tank, mean-field, elastic-net or som (self-organising map)")
     p.add_argument("--restarts", type=positive_int, default=16,
                    help="independent runs, computed as one batch")
     p.add_argument("--polish", default="none", choices=POLISHES,
                    help="also report the network's tour after 2-opt (separately)")
     p.add_argument("--plot", type=output_file, default=None,
-                   help="PNG with the tour and the energy over the run")
+                   help="PNG with the tour and the energy (som: the ring length) over the run")
     p.add_argument("--out", type=output_file, default=None,
                    help="also write the JSON result to this file")
     add_threads(p, "the networks are many small tensors, for which 1 is often fastest on "

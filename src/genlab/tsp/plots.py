@@ -31,8 +31,13 @@ def plot_tour(instance: Instance, result: SolveResult, path: str | os.PathLike[s
     if instance.coords is None:
         ax.set_xlabel("(cities placed by multidimensional scaling of the distances)")
     ax_e.plot(result.energy_steps, result.energy, color="tab:green")
-    ax_e.set_xlabel("step" if result.method != "mean-field" else "temperature step")
-    ax_e.set_ylabel("energy")
-    ax_e.set_title("energy of the returned run")
+    xlabel = {"mean-field": "temperature step", "som": "epoch"}
+    ax_e.set_xlabel(xlabel.get(result.method, "step"))
+    if result.method == "som":  # the Kohonen rule has no energy; its trace is the ring length
+        ax_e.set_ylabel("ring length (unit square)")
+        ax_e.set_title("ring length of the returned run")
+    else:
+        ax_e.set_ylabel("energy")
+        ax_e.set_title("energy of the returned run")
     ax_e.grid(alpha=0.3)
     return save_figure(fig, path)
