@@ -122,9 +122,12 @@ def test_burma14_near_the_optimum():
         assert res.length / opt - 1 <= 0.02, (seed, res.length)
 
 
-def test_huge_batches_are_refused():
+def test_huge_batches_and_short_rings_are_refused():
     with pytest.raises(GenlabError, match="restarts"):
         solve(load_instance("burma14"), "som", restarts=10 ** 12, device="cpu")
+    inst = random_euclidean(6, 0)
+    with pytest.raises(GenlabError, match="ratio"):
+        solve_som(inst.dist, inst.coords, config=SOMConfig(ratio=0.5), device="cpu")
 
 
 def test_cli_solve_with_plot(capsys, tmp_path):

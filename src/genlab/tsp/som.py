@@ -44,27 +44,46 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from genlab.errors import GenlabError
 from genlab.tsp.decode import SolveResult, check_batch_memory, pick_best, start_batch
 from genlab.tsp.elastic import embed_plane, unit_square
 
 
 @dataclass
 class SOMConfig:
-    r"""The schedule of the Kohonen ring; widths in neurons along the ring, distances in the
-    unit square."""
+    r"""The schedule of the Kohonen ring (widths in neurons along the ring, distances in the
+    unit square).
 
-    ratio: float = 3.0          # neurons per city: M = ceil(ratio * n)
-    epochs: int = 100           # every city presented once per epoch
-    eta0: float = 0.8           # initial learning rate eta (the winner's step towards its city)
-    eta_decay: float = 0.99     # eta <- max(eta_decay * eta, eta_min) after each epoch
-    eta_min: float = 0.05       # smallest learning rate
-    sigma0: float = 0.1         # initial neighbourhood width, as a fraction of M
-    sigma_decay: float = 0.96   # sigma <- max(sigma_decay * sigma, sigma_min) after each epoch
-    sigma_min: float = 0.5      # smallest neighbourhood width, in neurons
-    inhibit: bool = True        # a neuron wins at most once per epoch (Angeniol et al. 1988)
-    radius: float = 0.1         # initial ring: a circle of this radius around the centroid
-    jitter: float = 0.1         # restarts differ by ring points moved by this times radius
-    tol: float = 0.01           # a city is reached when a neuron is this close (unit square)
+    Attributes:
+        ratio: neurons per city, $M = \lceil \mathrm{ratio} \cdot n \rceil$.
+        epochs: how many times every city is presented (once per epoch, in a fresh random
+            order per restart).
+        eta0: the initial learning rate $\eta$, the winner's step towards its city.
+        eta_decay: $\eta \leftarrow \max(d_\eta \eta, \eta_{\min})$ after each epoch.
+        eta_min: the smallest learning rate $\eta_{\min}$.
+        sigma0: the initial neighbourhood width $\sigma$, as a fraction of $M$.
+        sigma_decay: $\sigma \leftarrow \max(d_\sigma \sigma, \sigma_{\min})$ after each
+            epoch.
+        sigma_min: the smallest neighbourhood width $\sigma_{\min}$, in neurons.
+        inhibit: a neuron wins at most one city per epoch (Angeniol et al. 1988), so two
+            close cities end on two neurons.
+        radius: the initial ring is a circle of this radius around the cities' centroid.
+        jitter: each initial ring point is moved by a normal deviate of ``jitter * radius``.
+        tol: a city counts as reached when a neuron of its own is this close (for ``valid``).
+    """
+
+    ratio: float = 3.0
+    epochs: int = 100
+    eta0: float = 0.8
+    eta_decay: float = 0.99
+    eta_min: float = 0.05
+    sigma0: float = 0.1
+    sigma_decay: float = 0.96
+    sigma_min: float = 0.5
+    inhibit: bool = True
+    radius: float = 0.1
+    jitter: float = 0.1
+    tol: float = 0.01
 
 
 def ring_kernel(M: int, sigma: float, device: torch.device) -> torch.Tensor:
@@ -143,13 +162,20 @@ def check_memory(restarts: int, n: int, device: torch.device,
 def solve_som(dist: np.ndarray, coords: np.ndarray | None = None, restarts: int = 8,
               config: SOMConfig | None = None, seed: int | None = 0,
               device: str | torch.device = "auto") -> SolveResult:
-    """Train ``restarts`` Kohonen rings at once (each its own initial ring and city orders,
+    r"""Train ``restarts`` Kohonen rings at once (each its own initial ring and city orders,
     from one generator seeded by ``seed``); return the best tour.
+
+    Every epoch applies $y_j \leftarrow y_j + \eta\, g(j, j^*)\, (x - y_j)$ city by city
+    (:func:`som_epoch`), then shrinks $\eta$ and $\sigma$ (:class:`SOMConfig`); the tours
+    are read off by :func:`ring_tours`, and ``energy`` holds the ring length after each epoch.
 
     ``dist`` `(n, n)` gives the tour lengths; ``coords`` `(n, 2)` places the cities (None:
     by multidimensional scaling of ``dist``).
     """
     cfg = config or SOMConfig()
+    if cfg.ratio < 1:
+        raise GenlabError(f"SOMConfig.ratio must be >= 1 (a neuron for every city), got "
+                          f"{cfg.ratio}")
     dev, gen, t0 = start_batch(restarts, seed, device)
     n = dist.shape[0]
     M = math.ceil(cfg.ratio * n)
