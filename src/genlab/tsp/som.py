@@ -130,7 +130,6 @@ def ring_tours(y: torch.Tensor, x: torch.Tensor, tol: float
                ) -> tuple[torch.Tensor, torch.Tensor]:
     """Tours `(B, n)` in the order of each city's nearest neuron along the rings `y`
     `(B, M, 2)`, and `(B,)` bool: every city has its own neuron within ``tol``."""
-    B, M, _ = y.shape
     d2 = ((x[None, :, None, :] - y[:, None, :, :]) ** 2).sum(-1)  # (B, n, M)
     near = d2.argmin(2)  # (B, n)
     idx = near[..., None].expand(-1, -1, 2)
