@@ -60,15 +60,44 @@ def _check_visible_options(args: argparse.Namespace) -> None:
                               f"{'it' if one else 'them'}")
 
 
+def _rate(text: str) -> float:
+    """argparse type: a float in (0, 1]."""
+    value = positive_float(text)
+    if value > 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
+
+
+def _check_training_options(args: argparse.Namespace) -> None:
+    """--pt-chains shapes parallel tempering and --centering-rate the centring; without
+    --method pt or --centering they would be ignored without a word."""
+    if args.pt_chains is not None and args.method != "pt":
+        raise GenlabError("--pt-chains applies to --method pt only; add --method pt, or drop "
+                          "it")
+    if args.centering_rate is not None and not args.centering:
+        raise GenlabError("--centering-rate applies to centred training only; add "
+                          "--centering, or drop it")
+    if args.centering and args.visible != "bernoulli":
+        raise GenlabError("--centering is implemented for Bernoulli visible units only; drop "
+                          "it, or use --visible bernoulli")
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     _check_visible_options(args)
+    _check_training_options(args)
+    tuning: dict[str, Any] = {}
+    if args.pt_chains is not None:
+        tuning["pt_chains"] = args.pt_chains
+    if args.centering_rate is not None:
+        tuning["centering_rate"] = args.centering_rate
     report = run_train(
         args.data, args.out, visible=args.visible, hidden=args.hidden, split=args.split,
         binarize=args.binarize, limit=args.limit, data_dir=args.data_dir, seed=args.seed,
         device=args.device, resume=args.resume, overwrite=args.overwrite, method=args.method,
         k=args.k, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
         momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
-        sigma=args.sigma, fixed_variance=args.fixed_variance, verbose=args.verbose)
+        sigma=args.sigma, fixed_variance=args.fixed_variance, centered=args.centering,
+        verbose=args.verbose, **tuning)
     emit(args, report, lambda r: f"trained {r['model']} ({r['n_hidden']} hidden) on "
          f"{r['n_train']} examples in {r['seconds']:.1f} s; saved to {r['out']}")
 
@@ -110,7 +139,8 @@ def cmd_filters(args: argparse.Namespace) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     sub = add_group(subparsers, "rbm", "restricted Boltzmann machines: train, evaluate, sample",
                     description="Restricted Boltzmann machines (Bernoulli or Gaussian visible "
-                    "units) trained by CD-k or persistent CD, with log Z by AIS and, for small "
+                    "units) trained by CD-k, persistent CD or parallel tempering, optionally "
+                    "centred, with log Z by AIS and, for small "
                     "models, by exact enumeration.")
     p = add_command(sub, "train", cmd_train, "train an RBM and save it",
                     examples="genlab rbm train mnist5k --hidden 500 --method pcd --epochs 20 "
@@ -119,6 +149,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "--json\n"
                              "genlab rbm train mnist5k --hidden 500 --epochs 20 --out rbm500 "
                              "--resume\n"
+                             "genlab rbm train digits --hidden 16 --method pt --pt-chains 10 "
+                             "--centering --out tempered\n"
                              "genlab rbm train mnist5k --visible gaussian --hidden 100 "
                              "--lr 0.001 --out grbm")
     _data_options(p)
@@ -128,9 +160,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--visible", choices=VISIBLE_UNITS, default="bernoulli",
                    help="visible units (for bernoulli, data are thresholded at 0.5 unless "
                         "--binarize says otherwise)")
-    p.add_argument("--method", choices=("cd", "pcd"), default="pcd",
-                   help="cd (chains restart at the data) or pcd (persistent chains)")
-    p.add_argument("--k", type=positive_int, default=1, help="Gibbs sweeps per update")
+    p.add_argument("--method", choices=("cd", "pcd", "pt"), default="pcd",
+                   help="cd (chains restart at the data), pcd (persistent chains) or pt "
+                        "(persistent parallel tempering: each chain a ladder of tempered "
+                        "replicas that swap states)")
+    p.add_argument("--k", type=positive_int, default=1,
+                   help="Gibbs sweeps per update (for pt: at every temperature)")
+    p.add_argument("--pt-chains", type=_at_least(2), default=None,
+                   help="pt: tempered replicas per chain, at inverse temperatures spaced "
+                        "linearly up to 1 (if not given: 10)")
+    p.add_argument("--centering", action="store_true",
+                   help="train the centred RBM (Melchior et al. 2016): the gradient with "
+                        "offsets that follow the visible means and hidden activations; "
+                        "the saved model is the plain RBM (Bernoulli units only)")
+    p.add_argument("--centering-rate", type=_rate, default=None,
+                   help="--centering: the offsets' sliding factor in (0, 1] (if not given: "
+                        "0.01)")
     p.add_argument("--epochs", type=positive_int, default=10, help="passes over the data")
     p.add_argument("--lr", type=positive_float, default=0.05, help="learning rate")
     p.add_argument("--batch-size", type=positive_int, default=20, help="mini-batch size")

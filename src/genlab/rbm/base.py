@@ -55,7 +55,8 @@ from genlab.rbm.partition import (
     base_rate_bias,
     exact_log_partition,
 )
-from genlab.rbm.sampling import Optimiser, cd_update, gibbs_from_hidden
+from genlab.rbm.sampling import Offsets, Optimiser, cd_update, gibbs_from_hidden, uncentre
+from genlab.rbm.tempering import temperature_ladder
 from genlab.validate import check_tensors, setting
 
 TRAIN_DTYPE = torch.float32
@@ -73,7 +74,8 @@ class _Checkpointing:
         self.epoch, self.row, self.order = 0, 0, None
 
     def save(self, p: RBMParams, velocity: RBMParams | None, chain: torch.Tensor | None,
-             gen: torch.Generator, epoch: int, row: int, order: torch.Tensor | None) -> None:
+             gen: torch.Generator, epoch: int, row: int, order: torch.Tensor | None,
+             offsets: Offsets | None = None) -> None:
         """Write the checkpoint (one unit, :func:`genlab.io.save_model`)."""
         tensors = {f"params.{k}": v for k, v in p._asdict().items() if v is not None}
         if velocity is not None:
@@ -81,6 +83,8 @@ class _Checkpointing:
                             if v is not None})
         if chain is not None:
             tensors["chain"] = chain
+        if offsets is not None:
+            tensors["offsets.visible"], tensors["offsets.hidden"] = offsets.visible, offsets.hidden
         if order is not None:
             tensors["order"] = order
         tensors["generator"] = gen.get_state()
@@ -108,6 +112,12 @@ class _Checkpointing:
                              if v is not None})
         if model.method == "pcd":
             expected["chain"] = torch.zeros(model.batch_size, model.n_components)
+        elif model.method == "pt":
+            expected["chain"] = torch.zeros(model.pt_chains, model.batch_size,
+                                            model.n_components)
+        if model.centered:
+            expected["offsets.visible"] = torch.zeros(fresh.n_visible)
+            expected["offsets.hidden"] = torch.zeros(fresh.n_hidden)
         shuffled = model.shuffle and n > 1
         if shuffled and (row > 0 or "order" in tensors):  # the epoch under way drew it
             expected["order"] = torch.zeros(n, dtype=torch.int64)
@@ -128,6 +138,11 @@ class _Checkpointing:
             "epochs done" + (f", {row} of {n} rows of the next" if row else ""))
         if model.method == "pcd":
             model.h_samples_ = tensors["chain"].cpu().numpy()
+        elif model.method == "pt":
+            model._ladder = tensors["chain"].cpu().numpy()
+        if model.centered:
+            model._offsets = (tensors["offsets.visible"].cpu().numpy(),
+                              tensors["offsets.hidden"].cpu().numpy())
         if model.momentum > 0:
             model._velocity = tuple(None if t is None else tensors[f"velocity.{k}"].cpu().numpy()
                                     for k, t in fresh._asdict().items())
@@ -146,8 +161,11 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
-        "method": [StrOptions({"cd", "pcd"})],
+        "method": [StrOptions({"cd", "pcd", "pt"})],
         "k": [Interval(Integral, 1, None, closed="left")],
+        "pt_chains": [Interval(Integral, 2, None, closed="left")],
+        "centered": ["boolean"],
+        "centering_rate": [Interval(Real, 0, 1, closed="right")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate_schedule": [StrOptions({"constant", "linear"})],
@@ -213,6 +231,8 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         data once more as a float32 tensor.
         """
         h, b = int(self.n_components), int(self.batch_size)
+        if self.method == "pt":  # the ladders' states, energies and noise
+            b *= 1 + int(self.pt_chains)
         need = (6 * tensor_bytes((h, n_features)) + 8 * tensor_bytes((b, h + n_features))
                 + tensor_bytes((n_samples, n_features)))
         check_allocation(need, f"an RBM of {h} hidden x {n_features} visible units "
@@ -226,6 +246,13 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                          dtype=TRAIN_DTYPE, device=dev)
         b = torch.zeros(n_features, dtype=TRAIN_DTYPE, device=dev)
         c = torch.zeros(self.n_components, dtype=TRAIN_DTYPE, device=dev)
+        if self.centered:
+            # Melchior et al. (2016), Algorithm 1: b_c = logit(mu), c_c = logit(lambda) = 0
+            # with the offsets mu = the data mean and lambda = 0.5, in plain parameters
+            offsets = self._initial_offsets(RBMParams(w, b, c), self._tensor(X))
+            assert offsets is not None
+            b_c = base_rate_bias(offsets.visible, gaussian=False)
+            return uncentre(RBMParams(w, b_c, c), offsets)
         return RBMParams(w, b, c, self._init_log_var(n_features, X))
 
     def _init_log_var(self, n_features: int, X: np.ndarray) -> torch.Tensor | None:
@@ -250,7 +277,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _train(self, p: RBMParams, x: torch.Tensor, n_epochs: int,
                gen: torch.Generator, epoch_offset: int = 0, total_epochs: int = 0,
                run: _Checkpointing | None = None) -> RBMParams:
-        """Run ``n_epochs`` of CD-k/PCD-k over ``x`` ``(n, n_v)``; returns the parameters.
+        """Run ``n_epochs`` of CD-k/PCD-k/PT over ``x`` ``(n, n_v)``; returns the parameters.
 
         The velocity and the persistent chains start from ``_velocity`` (when set) and
         ``h_samples_``; ``run`` checkpoints and resumes (see :meth:`fit`)."""
@@ -258,15 +285,50 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             if self.momentum > 0 else None
         if velocity is not None and hasattr(self, "_velocity"):
             velocity = RBMParams(*(None if a is None else self._tensor(a) for a in self._velocity))
-        chain = self._tensor(self.h_samples_) if self.method == "pcd" else None
+        chain, betas = self._chains(p)
+        offsets = self._initial_offsets(p, x)
         with denormals_flushed(), Interrupt() as interrupt:
             self._epochs(p, velocity, chain, x, n_epochs, gen, epoch_offset, total_epochs,
-                         run, interrupt)
+                         run, interrupt, offsets, betas)
         return p
+
+    def _chains(self, p: RBMParams) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The persistent chains the run starts from (``h_samples_`` ``(M, n_h)`` for PCD;
+        the tempered ladders ``(T, M, n_h)``, at 0 when there are none yet, for PT) and the
+        inverse temperatures ``(T,)`` (PT only)."""
+        if self.method == "pcd":
+            return self._tensor(self.h_samples_), None
+        if self.method != "pt":
+            return None, None
+        shape = (int(self.pt_chains), int(self.batch_size), int(self.n_components))
+        ladder = getattr(self, "_ladder", None)
+        chain = self._tensor(ladder) if ladder is not None and ladder.shape == shape \
+            else torch.zeros(shape, dtype=TRAIN_DTYPE, device=p.weights.device)
+        return chain, temperature_ladder(shape[0], self._gaussian, TRAIN_DTYPE,
+                                         p.weights.device)
+
+    def _initial_offsets(self, p: RBMParams, x: torch.Tensor) -> Offsets | None:
+        """The centring offsets the run starts from: those of the last run (``_offsets``),
+        else the mean of ``x`` ``(n, n_v)`` and 0.5 (Melchior et al. 2016, Algorithm 1)."""
+        if not self.centered:
+            return None
+        if getattr(self, "_offsets", None) is not None:
+            mu, lam = (self._tensor(a) for a in self._offsets)
+        else:
+            mu = x.mean(0).to(TRAIN_DTYPE)
+            lam = torch.full((p.n_hidden,), 0.5, dtype=TRAIN_DTYPE, device=x.device)
+        return Offsets(mu, lam, float(self.centering_rate))
+
+    def _check_options(self) -> None:
+        """Refuse settings that do not go together (one line)."""
+        if self.centered and self._gaussian:
+            raise GenlabError("centring is implemented for Bernoulli visible units only; "
+                              "standardise Gaussian data instead, or use a BernoulliRBM")
 
     def _epochs(self, p: RBMParams, velocity: RBMParams | None, chain: torch.Tensor | None,
                 x: torch.Tensor, n_epochs: int, gen: torch.Generator, epoch_offset: int,
-                total_epochs: int, run: _Checkpointing | None, interrupt: Interrupt) -> None:
+                total_epochs: int, run: _Checkpointing | None, interrupt: Interrupt,
+                offsets: Offsets | None = None, betas: torch.Tensor | None = None) -> None:
         n, bs = x.shape[0], int(self.batch_size)
         epoch, row, order = (run.epoch, run.row, run.order) if run is not None else (0, 0, None)
         last = (n - 1) // bs * bs  # the first row of an epoch's last mini-batch
@@ -282,11 +344,12 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             for start in range(row, n, bs):
                 if interrupt.requested:
                     if run is not None:
-                        run.save(p, velocity, chain, gen, epoch, start, order)
+                        run.save(p, velocity, chain, gen, epoch, start, order, offsets)
                     log_interrupted(f"epoch {epoch + 1}, row {start} of {n}",
                                     None if run is None else run.path)
                     raise KeyboardInterrupt
-                h = cd_update(p, velocity, xs[start:start + bs], chain, int(self.k), opt, gen)
+                h = cd_update(p, velocity, xs[start:start + bs], chain, int(self.k), opt, gen,
+                              offsets=offsets, betas=betas)
                 if chain is not None:
                     chain = h
             # finite weights can still overflow float32 in the units' inputs (huge data
@@ -305,11 +368,16 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 begin = now
             epoch, row, order = epoch + 1, 0, None
             if run is not None:
-                run.save(p, velocity, chain, gen, epoch, 0, None)
+                run.save(p, velocity, chain, gen, epoch, 0, None, offsets)
         if velocity is not None:
             self._velocity = tuple(None if t is None else t.cpu().numpy() for t in velocity)
-        if chain is not None:
+        if betas is not None:
+            self._ladder = chain.cpu().numpy()
+            self.h_samples_ = self._ladder[-1].copy()  # the beta = 1 replicas
+        elif chain is not None:
             self.h_samples_ = chain.cpu().numpy()
+        if offsets is not None:
+            self._offsets = (offsets.visible.cpu().numpy(), offsets.hidden.cpu().numpy())
         if run is not None:
             run.epoch = epoch
 
@@ -324,16 +392,17 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None, *, checkpoint: str | os.PathLike[str] | None = None,
             resume: bool = False, overwrite: bool = False, max_epochs: int | None = None,
             keep_checkpoint: bool = False) -> BaseRBM:
-        """Fit the model to ``X`` by ``n_iter`` epochs of CD-k or PCD-k.
+        """Fit the model to ``X`` by ``n_iter`` epochs of CD-k, PCD-k or parallel tempering
+        (centred when ``centered``).
 
         Args:
             X: ndarray or CSR matrix of shape ``(n_samples, n_features)``.
             y: ignored.
             checkpoint: a name ``CKPT`` to checkpoint to: ``CKPT.safetensors`` + ``.json``
                 (:func:`genlab.io.save_model`) hold the parameters, the momentum
-                velocities, the persistent chains, the state of the random generator
-                and the position in the run, written at the end of every epoch and on
-                Ctrl-C. None: no checkpoints.
+                velocities, the persistent chains, the centring offsets, the state of
+                the random generator and the position in the run, written at the end of
+                every epoch and on Ctrl-C. None: no checkpoints.
             resume: continue from ``checkpoint`` where it stopped (a fresh start when there
                 is none). The run goes on exactly: its result is bitwise the result of a
                 run that never stopped. Refused when the checkpoint was written with other
@@ -356,16 +425,18 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         refused unless ``resume`` or ``overwrite``.
         """
         X = self._check(X, reset=True)
+        self._check_options()
         self.check_fit_memory(X.shape[1], X.shape[0])
         if max_epochs is not None and (checkpoint is None or int(max_epochs) < 1):
             raise GenlabError(f"max_epochs={max_epochs} stops a run to resume later: it needs "
                               "a checkpoint and must be >= 1")
         resuming = checkpoint is not None and prepare_checkpoint(checkpoint, resume, overwrite)
         rng = check_random_state(self.random_state)
+        for attr in ("_velocity", "_ladder", "_offsets"):
+            if hasattr(self, attr):
+                delattr(self, attr)
         p = self._init_params(X.shape[1], rng, X)
         self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=np.float32)
-        if hasattr(self, "_velocity"):
-            del self._velocity
         self._update_data_mean(X, reset=True)
         gen = self._generator(rng, self._device())
         x = self._tensor(X)
@@ -388,6 +459,7 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ``batch_size``), starting from the current parameters; returns self."""
         first = not hasattr(self, "components_")
         X = self._check(X, reset=first)
+        self._check_options()
         if not hasattr(self, "random_state_"):
             self.random_state_ = check_random_state(self.random_state)
         if first:

@@ -31,20 +31,32 @@ class BernoulliRBM(BaseRBM):
         n_iter: epochs over the training data in :meth:`fit`.
         verbose: log the pseudo-likelihood after each epoch (to stderr).
         random_state: int, ``numpy.random.RandomState`` or None (seeds every draw).
-        method: ``"pcd"`` (persistent chains, Tieleman 2008) or ``"cd"`` (chains restarted
-            at the data, Hinton 2002).
-        k: Gibbs sweeps per update (CD-k / PCD-k).
+        method: ``"pcd"`` (persistent chains, Tieleman 2008), ``"cd"`` (chains restarted
+            at the data, Hinton 2002) or ``"pt"`` (persistent parallel tempering,
+            Desjardins et al. 2010; see `genlab.rbm.tempering`).
+        k: Gibbs sweeps per update (CD-k / PCD-k; for ``"pt"``, at every temperature
+            before the swaps).
         momentum: $\alpha$ in $u \leftarrow \alpha u + \epsilon \nabla$; 0 for plain SGD.
         weight_decay: L2 penalty $\lambda$ on $W$ (gradient $-\lambda W$).
         learning_rate_schedule: ``"constant"`` or ``"linear"`` (decays to 0 over ``n_iter``).
         shuffle: reshuffle the training rows every epoch.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``; the work runs in float32 there.
+        pt_chains: for ``"pt"``: the number of inverse temperatures $\beta$ per persistent
+            chain, spaced linearly from 0 to 1 (at least 2).
+        centered: train the centred RBM (Montavon and Mueller 2012; Melchior, Fischer and
+            Wiskott 2016): the gradient of the energy written with offsets,
+            $-(v - \mu)^\top W^\top (h - \lambda) - \dots$, with $\mu$ and $\lambda$
+            following the data's visible means and hidden activations. The fitted
+            attributes stay the plain $(W, b, c)$ of the same distribution (see
+            `genlab.rbm.sampling`). Bernoulli visible units only.
+        centering_rate: the sliding factor $\nu$ of the offsets' moving averages.
 
     Attributes:
         components_: ndarray ``(n_components, n_features)``, float32.
         intercept_hidden_: ndarray ``(n_components,)``.
         intercept_visible_: ndarray ``(n_features,)``.
-        h_samples_: ndarray ``(batch_size, n_components)``, the persistent chains' hidden state.
+        h_samples_: ndarray ``(batch_size, n_components)``, the persistent chains' hidden state
+            (for ``"pt"``, of the $\beta = 1$ replicas).
         n_features_in_: number of features seen in ``fit``.
 
     Example:
@@ -60,7 +72,8 @@ class BernoulliRBM(BaseRBM):
                  random_state: Any = None, method: str = "pcd", k: int = 1,
                  momentum: float = 0.0, weight_decay: float = 0.0,
                  learning_rate_schedule: str = "constant", shuffle: bool = True,
-                 device: str = "auto") -> None:
+                 device: str = "auto", pt_chains: int = 10, centered: bool = False,
+                 centering_rate: float = 0.01) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -74,6 +87,9 @@ class BernoulliRBM(BaseRBM):
         self.learning_rate_schedule = learning_rate_schedule
         self.shuffle = shuffle
         self.device = device
+        self.pt_chains = pt_chains
+        self.centered = centered
+        self.centering_rate = centering_rate
 
     def score_samples(self, X: Any) -> np.ndarray:
         r"""The pseudo-likelihood of ``X``, as scikit-learn computes it (NOT the likelihood).

@@ -26,7 +26,8 @@ class GaussianBernoulliRBM(BaseRBM):
     $(v_i - b_i)^2 / (2 \sigma_i^2) - v_i (W^\top h)_i / \sigma_i^2$). Standardise the data
     (zero mean, unit variance per feature) before fitting.
 
-    Parameters are those of :class:`~genlab.rbm.BernoulliRBM`, plus:
+    Parameters are those of :class:`~genlab.rbm.BernoulliRBM` (``centered`` excepted: it
+    is refused here; parallel tempering's $\beta$ starts at ``1 / pt_chains``), plus:
         sigma: the initial (or, with ``learn_variance=False``, fixed) standard deviation
             of every visible unit.
         learn_variance: learn $\log \sigma_i^2$ along with the other parameters.
@@ -47,7 +48,8 @@ class GaussianBernoulliRBM(BaseRBM):
                  random_state: Any = None, method: str = "pcd", k: int = 1,
                  momentum: float = 0.0, weight_decay: float = 0.0,
                  learning_rate_schedule: str = "constant", shuffle: bool = True,
-                 device: str = "auto", sigma: float = 1.0, learn_variance: bool = True
+                 device: str = "auto", pt_chains: int = 10, centered: bool = False,
+                 centering_rate: float = 0.01, sigma: float = 1.0, learn_variance: bool = True
                  ) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -62,6 +64,9 @@ class GaussianBernoulliRBM(BaseRBM):
         self.learning_rate_schedule = learning_rate_schedule
         self.shuffle = shuffle
         self.device = device
+        self.pt_chains = pt_chains
+        self.centered = centered
+        self.centering_rate = centering_rate
         self.sigma = sigma
         self.learn_variance = learn_variance
 

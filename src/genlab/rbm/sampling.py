@@ -1,4 +1,4 @@
-"""Gibbs chains and the contrastive-divergence learning step (CD-k and persistent CD).
+r"""Gibbs chains and the contrastive-divergence learning step (CD-k and persistent CD).
 
 The log-likelihood gradient of an RBM is the data correlation minus the model
 correlation (the lecture's learning rule)::
@@ -11,7 +11,36 @@ correlation (the lecture's learning rule)::
 sigma_i^2) - v_i (W'h)_i / sigma_i^2>_data - <...>_model`` for ``z = log sigma^2``.) The
 data term uses ``P(h | v)``; the model term is estimated from Gibbs chains: CD-k restarts
 them at the mini-batch and runs ``k`` sweeps (Hinton 2002); PCD keeps them going from
-one update to the next (Tieleman 2008), which is scikit-learn's BernoulliRBM with ``k = 1``.
+one update to the next (Tieleman 2008), which is scikit-learn's BernoulliRBM with ``k = 1``;
+parallel tempering (:mod:`genlab.rbm.tempering`) keeps persistent ladders of tempered chains.
+
+**Centring** (Montavon and Mueller 2012; Melchior, Fischer and Wiskott, "How to center deep
+Boltzmann machines", JMLR 17, 2016, Algorithm 1). The energy is written with offsets
+$\mu$ (visible) and $\lambda$ (hidden),
+
+$$
+E(v, h) = -(v - \mu)^\top b_c - (h - \lambda)^\top c_c - (h - \lambda)^\top W (v - \mu),
+$$
+
+the same distribution as the plain RBM with $W$, $b = b_c - W^\top \lambda$ and
+$c = c_c - W \mu$ (the energies differ by the constant $\mu^\top b_c + \lambda^\top c_c
+- \lambda^\top W \mu$). Its gradient is
+
+$$
+\nabla_W^c = \langle (h - \lambda)(v - \mu)^\top \rangle_\text{data}
+            - \langle (h - \lambda)(v - \mu)^\top \rangle_\text{model}
+          = \nabla_W - \nabla_c \mu^\top - \lambda \nabla_b^\top,
+\qquad \nabla_{b_c} = \nabla_b, \qquad \nabla_{c_c} = \nabla_c.
+$$
+
+Each update first slides the offsets towards the mini-batch, $\mu \leftarrow (1 - \nu)
+\mu + \nu \langle v \rangle_\text{data}$ and $\lambda \leftarrow (1 - \nu) \lambda + \nu
+\langle h \rangle_\text{data}$, with the centred biases corrected so that the model does
+not change ($b_c \leftarrow b_c + W^\top \Delta\lambda$, $c_c \leftarrow c_c + W
+\Delta\mu$), then steps the centred parameters along the centred gradient. genlab keeps
+only the plain $(W, b, c)$: the offsets' move leaves them unchanged, and a centred step
+$(\Delta W, \Delta b_c, \Delta c_c)$ is the plain step $(\Delta W, \Delta b_c -
+\Delta W^\top \lambda, \Delta c_c - \Delta W \mu)$ (:func:`uncentred_step`).
 """
 
 from __future__ import annotations
@@ -28,6 +57,7 @@ from genlab.rbm.energy import (
     sample_visible,
     scaled_visible,
 )
+from genlab.rbm.tempering import tempered_update
 
 LOG_VAR_RANGE = (-9.0, 9.0)  # keeps sigma^2 in [1.2e-4, 8.1e3] while it is learned
 
@@ -60,14 +90,84 @@ class Optimiser:
     learn_variance: bool = False
 
 
+@dataclass
+class Offsets:
+    r"""The centring offsets and how fast they follow the data (see the module's notes).
+
+    Attributes:
+        visible: $\mu$, ``(n_v,)``; starts at the data mean.
+        hidden: $\lambda$, ``(n_h,)``; starts at 0.5.
+        rate: the sliding factor $\nu \in (0, 1]$ of the exponential moving averages.
+    """
+
+    visible: torch.Tensor
+    hidden: torch.Tensor
+    rate: float = 0.01
+
+    def slide(self, v_mean: torch.Tensor, h_mean: torch.Tensor) -> None:
+        r"""$\mu \leftarrow (1 - \nu) \mu + \nu \langle v \rangle$ and the same for
+        $\lambda$, in place (means of the data rows ``(n_v,)`` and of their $P(h \mid v)$
+        ``(n_h,)``)."""
+        self.visible.lerp_(v_mean.to(self.visible.dtype), self.rate)
+        self.hidden.lerp_(h_mean.to(self.hidden.dtype), self.rate)
+
+
+def centred_gradient(grad: RBMParams, offsets: Offsets) -> RBMParams:
+    r"""The gradient of the centred parameters from the plain one:
+    $(\nabla_W - \nabla_c \mu^\top - \lambda \nabla_b^\top, \nabla_b, \nabla_c)$.
+
+    Args:
+        grad: $(\nabla_W, \nabla_b, \nabla_c)$ of the log-likelihood with respect to the
+            plain parameters, shapes ``(n_h, n_v)``, ``(n_v,)``, ``(n_h,)``.
+        offsets: $\mu$ and $\lambda$.
+
+    Returns:
+        $(\nabla_W^c, \nabla_{b_c}, \nabla_{c_c})$, the same shapes.
+    """
+    g_w = grad.weights - torch.outer(grad.hidden_bias, offsets.visible) \
+        - torch.outer(offsets.hidden, grad.visible_bias)
+    return RBMParams(g_w, grad.visible_bias, grad.hidden_bias)
+
+
+def uncentred_step(step: RBMParams, offsets: Offsets) -> RBMParams:
+    r"""A step $(\Delta W, \Delta b_c, \Delta c_c)$ of the centred parameters as the step of
+    the plain ones: $(\Delta W, \Delta b_c - \Delta W^\top \lambda, \Delta c_c -
+    \Delta W \mu)$ (shapes ``(n_h, n_v)``, ``(n_v,)``, ``(n_h,)``)."""
+    return RBMParams(step.weights, step.visible_bias - offsets.hidden @ step.weights,
+                     step.hidden_bias - step.weights @ offsets.visible)
+
+
+def centre(p: RBMParams, offsets: Offsets) -> RBMParams:
+    r"""The centred parameters $(W, b + W^\top \lambda, c + W \mu)$ of the plain RBM ``p``."""
+    return RBMParams(p.weights, p.visible_bias + offsets.hidden @ p.weights,
+                     p.hidden_bias + p.weights @ offsets.visible)
+
+
+def uncentre(p: RBMParams, offsets: Offsets) -> RBMParams:
+    r"""The plain parameters $(W, b_c - W^\top \lambda, c_c - W \mu)$ of the centred RBM ``p``:
+    the same distribution (:func:`centre` undone)."""
+    return RBMParams(p.weights, p.visible_bias - offsets.hidden @ p.weights,
+                     p.hidden_bias - p.weights @ offsets.visible)
+
+
 def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
               chain: torch.Tensor | None, k: int, opt: Optimiser,
-              generator: torch.Generator | None) -> torch.Tensor:
-    """One CD-k (``chain`` None) or PCD-k step on mini-batch ``v_pos`` ``(B, n_v)``, in place.
+              generator: torch.Generator | None, *, offsets: Offsets | None = None,
+              betas: torch.Tensor | None = None) -> torch.Tensor:
+    """One CD-k (``chain`` None), PCD-k or parallel-tempering step on mini-batch ``v_pos``
+    ``(B, n_v)``, in place.
 
-    ``chain`` is the persistent hidden state ``(M, n_h)`` for PCD. The parameters of
-    ``p`` (and ``velocity`` when momentum is used) are updated in place by gradient
-    ascent on the log-likelihood; returns the new hidden chain state ``(M, n_h)``.
+    ``chain`` is the persistent hidden state: ``(M, n_h)`` for PCD, or ``(T, M, n_h)``
+    with ``betas`` ``(T,)`` (the inverse temperatures, the last one 1) for parallel
+    tempering, whose negative phase is the ``beta = 1`` replicas after
+    :func:`~genlab.rbm.tempering.tempered_update` (``k`` sweeps, then swaps). The
+    parameters of ``p`` (and ``velocity`` when momentum is used) are updated in place by
+    gradient ascent on the log-likelihood; returns the new hidden chain state.
+
+    With ``offsets`` (Bernoulli units only) the step is the centred one: the offsets slide
+    towards this mini-batch (in place), the gradient is the centred gradient under the new
+    offsets, and ``p`` stays the plain parameters of the centred model (see the module's
+    notes); ``velocity`` then holds the centred parameters' velocities.
 
     The positive and negative phases share their matrix products: with
     ``V = [v_data; v_model]`` ``(B + M, n_v)``, ``H = P(h | V)`` and row weights
@@ -76,7 +176,13 @@ def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
     in all for PCD-1 instead of five.
     """
     n_pos = v_pos.shape[0]
-    if chain is None:
+    if betas is not None:
+        assert chain is not None
+        ladder = tempered_update(p, chain, betas, k, generator)
+        v_all = torch.cat([v_pos, ladder.v[-1]])
+        h_all = hidden_probs(p, v_all)
+        new_chain = ladder.h
+    elif chain is None:
         h_pos = hidden_probs(p, v_pos)  # P(h | v_data), (B, n_h)
         neg = gibbs_from_hidden(p, bernoulli(h_pos, generator), k, generator)
         v_all = torch.cat([v_pos, neg.v])
@@ -93,6 +199,11 @@ def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
         new_chain = bernoulli(h_all[n_pos:], generator)  # P(h | v) of the chains, (M, n_h)
     n_neg = v_all.shape[0] - n_pos
     lr = opt.learning_rate
+    if offsets is not None:
+        assert p.log_var is None, "centring is for Bernoulli visible units"
+        offsets.slide(v_pos.mean(0), h_all[:n_pos].mean(0))
+        shift_b = offsets.hidden @ p.weights  # W'lambda, (n_v,)
+        shift_c = p.weights @ offsets.visible  # W mu, (n_h,)
     if p.log_var is None:
         # gradients of b and c, then H becomes a * H in place (H is not needed after)
         g_b = v_all[:n_pos].sum(0).div_(n_pos).sub_(v_all[n_pos:].sum(0), alpha=1.0 / n_neg)
@@ -110,15 +221,22 @@ def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
         h_w = h_all * coef  # (B + M, n_h)
     s_all = scaled_visible(p, v_all)
     g_c = h_w.sum(0)
+    if offsets is not None:
+        # sum_r a_r (h_r - lambda)(v_r - mu)' = H'(V - mu) - lambda g_b', as sum_r a_r = 0
+        s_all = s_all - offsets.visible
     # the weight step is formed in place, without an (n_h, n_v) gradient temporary:
     # W += lr (H'V - decay W), or u <- momentum u + lr (H'V - decay W); W += u
     if velocity is None:
         if opt.weight_decay:
             p.weights.mul_(1.0 - lr * opt.weight_decay)
         p.weights.addmm_(h_w.t(), s_all, alpha=lr)
+        if offsets is not None:
+            p.weights.addr_(offsets.hidden, g_b, alpha=-lr)
     else:
         u = velocity.weights
         u.mul_(opt.momentum).addmm_(h_w.t(), s_all, alpha=lr)
+        if offsets is not None:
+            u.addr_(offsets.hidden, g_b, alpha=-lr)
         if opt.weight_decay:
             u.add_(p.weights, alpha=-lr * opt.weight_decay)
         p.weights.add_(u)
@@ -133,6 +251,10 @@ def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
             param.add_(u)
         else:
             param.add_(g, alpha=lr)
+    if offsets is not None:
+        # b = b_c - W'lambda and c = c_c - W mu with the new W: b += shift_b - W'lambda, ...
+        p.visible_bias.add_(shift_b).sub_(offsets.hidden @ p.weights)
+        p.hidden_bias.add_(shift_c).sub_(p.weights @ offsets.visible)
     if p.log_var is not None:
         p.log_var.clamp_(*LOG_VAR_RANGE)
     return new_chain

@@ -70,8 +70,8 @@ class TrainReport(Result):
     n_train: int
     n_visible: int
     n_hidden: int
-    method: str  # "cd" or "pcd"
-    k: int  # Gibbs sweeps per update
+    method: str  # "cd", "pcd" or "pt"
+    k: int  # Gibbs sweeps per update (per temperature for "pt")
     epochs: int
     batch_size: int
     learning_rate: float
@@ -80,19 +80,27 @@ class TrainReport(Result):
     device: str
     exact_log_z: float | None = None
     train_log_likelihood: float | None = None  # mean_n log p(v_n) over the training data
+    centered: bool = False  # trained as a centred RBM
+    centering_rate: float | None = None  # the offsets' sliding factor (centred runs only)
+    pt_chains: int | None = None  # temperatures per persistent chain ("pt" only)
 
     def to_dict(self) -> dict[str, Any]:
-        return _optional(self, ("exact_log_z", "train_log_likelihood"))
+        return _optional(self, ("exact_log_z", "train_log_likelihood", "centering_rate",
+                                "pt_chains"))
 
 
 def rbm_estimator(visible: str = "bernoulli", hidden: int = 500, *, method: str = "pcd",
                   k: int = 1, epochs: int = 10, lr: float = 0.05, batch_size: int = 20,
                   momentum: float = 0.0, weight_decay: float = 0.0, schedule: str = "constant",
-                  sigma: float | None = None, fixed_variance: bool = False, seed: int = 0,
-                  device: str | torch.device = "auto", verbose: bool = False) -> BaseRBM:
+                  sigma: float | None = None, fixed_variance: bool = False,
+                  pt_chains: int = 10, centered: bool = False, centering_rate: float = 0.01,
+                  seed: int = 0, device: str | torch.device = "auto", verbose: bool = False
+                  ) -> BaseRBM:
     """An unfitted :class:`BernoulliRBM` or (``visible="gaussian"``)
     :class:`GaussianBernoulliRBM` with ``hidden`` units and these training settings
-    (``sigma``: the Gaussian units' initial or fixed standard deviation, default 1).
+    (``sigma``: the Gaussian units' initial or fixed standard deviation, default 1;
+    ``method="pt"``: parallel tempering with ``pt_chains`` temperatures; ``centered``:
+    the centred gradient, offsets sliding by ``centering_rate``).
 
     Raises:
         GenlabError: for a setting the estimator refuses (one line).
@@ -104,7 +112,8 @@ def rbm_estimator(visible: str = "bernoulli", hidden: int = 500, *, method: str 
         learning_rate=lr, batch_size=batch_size, n_iter=epochs, random_state=seed,
         method=method, k=k, momentum=momentum, weight_decay=weight_decay,
         learning_rate_schedule=schedule, device=str(resolve_device(device)),
-        verbose=int(verbose))
+        verbose=int(verbose), pt_chains=pt_chains, centered=centered,
+        centering_rate=centering_rate)
     if visible == "gaussian":
         model: BaseRBM = GaussianBernoulliRBM(
             hidden, sigma=1.0 if sigma is None else sigma, learn_variance=not fixed_variance,
@@ -115,6 +124,7 @@ def rbm_estimator(visible: str = "bernoulli", hidden: int = 500, *, method: str 
         model._validate_params()
     except ValueError as exc:
         raise GenlabError(f"bad training option: {exc}") from None
+    model._check_options()
     return model
 
 
@@ -143,8 +153,10 @@ def run_train(data: str, out: str | os.PathLike[str], *, visible: str = "bernoul
     resuming = prepare_output(out, resume, overwrite)
     if not resuming:  # a resumed fit says where it goes on, once it has checked the checkpoint
         log(f"training a {type(model).__name__} with {hidden} hidden units on {len(X)} "
-            f"examples of {dataset.name} ({model.method.upper()}-{model.k}, {model.n_iter} "
-            f"epochs, {model.device})")
+            f"examples of {dataset.name} ({model.method.upper()}-{model.k}"
+            + (f" with {model.pt_chains} temperatures" if model.method == "pt" else "")
+            + (", centred" if model.centered else "") + f", {model.n_iter} epochs, "
+            f"{model.device})")
     start = time.perf_counter()
     try:
         model.fit(X, checkpoint=checkpoint_beside(out), resume=resuming, keep_checkpoint=True)
@@ -154,7 +166,10 @@ def run_train(data: str, out: str | os.PathLike[str], *, visible: str = "bernoul
     report = TrainReport(
         Path(out), type(model).__name__, dataset.name, dataset.split, binarize, len(X),
         int(X.shape[1]), hidden, model.method, model.k, model.n_iter, model.batch_size,
-        model.learning_rate, seconds, seconds / max(model.n_iter, 1), model.device)
+        model.learning_rate, seconds, seconds / max(model.n_iter, 1), model.device,
+        centered=bool(model.centered),
+        centering_rate=float(model.centering_rate) if model.centered else None,
+        pt_chains=int(model.pt_chains) if model.method == "pt" else None)
     if _exact_units(model) <= EXACT_UNITS:
         report.exact_log_z = model.exact_log_partition()
         report.train_log_likelihood = model.log_likelihood(X, log_z=report.exact_log_z)
