@@ -3,6 +3,7 @@ against enumeration on small RBMs."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -10,8 +11,9 @@ import pytest
 import torch
 from rbm_helpers import all_states, random_params
 
+from genlab.cli.main import main
 from genlab.errors import GenlabError
-from genlab.rbm import BernoulliRBM, GaussianBernoulliRBM
+from genlab.rbm import BernoulliRBM, GaussianBernoulliRBM, load_rbm
 from genlab.rbm.energy import RBMParams, free_energy, hidden_log_marginal, sample_visible
 from genlab.rbm.partition import (
     AISResult,
@@ -19,6 +21,7 @@ from genlab.rbm.partition import (
     exact_log_partition,
     reverse_ais_log_partition,
 )
+from genlab.rbm.tasks import run_eval, run_train
 
 # (n_v, n_h, weight scale, Gaussian visible units): scales from nearly independent units to
 # strongly coupled ones where Gibbs chains of 200 sweeps still mix
@@ -173,3 +176,61 @@ def test_gaussian_estimator_reverse_above_exact():
     rev = rbm.reverse_ais_log_partition(n_runs=100, n_betas=500, seed=1, burn_in=100)
     assert rev.log_z >= exact - 4 * rev.std_err
     assert abs(rev.log_z - exact) <= 0.5
+
+
+@pytest.fixture(scope="module")
+def saved_rbm(tmp_path_factory):
+    """An 8-hidden-unit RBM trained on 300 binarised digits and saved."""
+    torch.set_num_threads(1)
+    path = tmp_path_factory.mktemp("rais") / "small"
+    run_train("digits", path, hidden=8, epochs=2, limit=300, device="cpu")
+    return path
+
+
+def _eval_json(capsys, *args: object) -> dict:
+    code = main(["rbm", "eval", *map(str, args), "--json", "--device", "cpu", "--threads", "1"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return json.loads(out.out)
+
+
+def test_eval_reports_the_sandwich(capsys, saved_rbm):
+    """``genlab rbm eval --json`` carries both estimates with their errors; the lower is
+    below the upper, and the exact log-likelihood lies between them, within 4 standard
+    errors."""
+    r = _eval_json(capsys, saved_rbm, "digits", "--ais-runs", "50", "--ais-betas", "500",
+                   "--reverse-burn-in", "200")
+    for key in ("log_z", "log_z_std_err", "log_likelihood", "reverse_log_z",
+                "reverse_log_z_std_err", "reverse_log_z_low", "reverse_log_z_high",
+                "reverse_log_likelihood", "reverse_seconds", "exact_log_likelihood"):
+        assert isinstance(r[key], float), key
+    assert r["reverse_burn_in"] == 200
+    lower, se_lower = r["reverse_log_likelihood"], r["reverse_log_z_std_err"]
+    upper, se_upper = r["log_likelihood"], r["log_z_std_err"]
+    assert lower <= upper + 4 * math.hypot(se_lower, se_upper)
+    assert lower - 4 * se_lower <= r["exact_log_likelihood"] <= upper + 4 * se_upper
+    assert lower - r["exact_log_likelihood"] == pytest.approx(
+        r["exact_log_z"] - r["reverse_log_z"], abs=1e-6)
+    report = run_eval(saved_rbm, "digits", ais_runs=50, ais_betas=500, reverse_burn_in=200,
+                      device="cpu")
+    assert report.reverse_log_likelihood == lower and report.reverse_log_z == r["reverse_log_z"]
+    model = load_rbm(saved_rbm, device="cpu")
+    rev = model.reverse_ais_log_partition(50, 500, seed=0, burn_in=200)
+    assert r["reverse_log_z"] == rev.log_z
+
+
+def test_eval_without_reverse_keeps_the_forward_report(capsys, saved_rbm):
+    args = (saved_rbm, "digits", "--ais-runs", "10", "--ais-betas", "100")
+    both = _eval_json(capsys, *args, "--reverse-burn-in", "5")
+    forward = _eval_json(capsys, *args, "--no-reverse-ais")
+    assert not any(k.startswith("reverse_") for k in forward)
+    assert {k: v for k, v in both.items()
+            if not k.startswith("reverse_") and "seconds" not in k} == {
+        k: v for k, v in forward.items() if "seconds" not in k}
+    assert main(["rbm", "eval", str(saved_rbm), "digits", "--ais-runs", "10", "--ais-betas",
+                 "100", "--reverse-burn-in", "5", "--device", "cpu"]) == 0
+    text = capsys.readouterr().out
+    assert "reverse AIS" in text and "between" in text
+    assert main(["rbm", "eval", str(saved_rbm), "digits", "--reverse-burn-in", "-1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("genlab: error: ")

@@ -15,13 +15,14 @@ from genlab.cli.common import (
     emit,
     input_name,
     nonneg_float,
+    nonneg_int,
     output_file,
     positive_float,
     positive_int,
     probability,
 )
 from genlab.errors import GenlabError
-from genlab.rbm.partition import AIS_LAYERS
+from genlab.rbm.partition import AIS_LAYERS, REVERSE_BURN_IN
 from genlab.rbm.tasks import VISIBLE_UNITS, run_eval, run_filters, run_sample, run_train
 
 
@@ -77,7 +78,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     report = run_eval(args.model, args.data, split=args.split, binarize=args.binarize,
                       limit=args.limit, data_dir=args.data_dir, ais_runs=args.ais_runs,
                       ais_betas=args.ais_betas, ais_layer=args.ais_layer, seed=args.seed,
-                      device=args.device)
+                      device=args.device, reverse_ais=args.reverse_ais,
+                      reverse_burn_in=args.reverse_burn_in)
     emit(args, report, _eval_text)
 
 
@@ -87,6 +89,13 @@ def _eval_text(r: dict[str, Any]) -> str:
              f"{r['ais_betas']} betas): "
              f"{r['log_z']:.3f} +- {r['log_z_std_err']:.3f}",
              f"average log-likelihood: {r['log_likelihood']:.3f} nats"]
+    if "reverse_log_z" in r:
+        lines[-1:] = [
+            f"log Z (reverse AIS from chains of {r['reverse_burn_in']} Gibbs sweeps): "
+            f"{r['reverse_log_z']:.3f} +- {r['reverse_log_z_std_err']:.3f}",
+            f"average log-likelihood: between {r['reverse_log_likelihood']:.3f} +- "
+            f"{r['reverse_log_z_std_err']:.3f} (reverse AIS) and {r['log_likelihood']:.3f} "
+            f"+- {r['log_z_std_err']:.3f} (AIS) nats"]
     if "exact_log_z" in r:
         lines.append(f"exact log Z: {r['exact_log_z']:.3f}; exact average log-likelihood: "
                      f"{r['exact_log_likelihood']:.3f} nats")
@@ -110,8 +119,9 @@ def cmd_filters(args: argparse.Namespace) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     sub = add_group(subparsers, "rbm", "restricted Boltzmann machines: train, evaluate, sample",
                     description="Restricted Boltzmann machines (Bernoulli or Gaussian visible "
-                    "units) trained by CD-k or persistent CD, with log Z by AIS and, for small "
-                    "models, by exact enumeration.")
+                    "units) trained by CD-k or persistent CD, with log Z by AIS and reverse AIS "
+                    "(a lower and an upper estimate) and, for small models, by exact "
+                    "enumeration.")
     p = add_command(sub, "train", cmd_train, "train an RBM and save it",
                     examples="genlab rbm train mnist5k --hidden 500 --method pcd --epochs 20 "
                              "--out rbm500\n"
@@ -146,11 +156,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--verbose", action="store_true",
                    help="log the pseudo-likelihood after every epoch")
 
-    p = add_command(sub, "eval", cmd_eval, "log Z (AIS, and exact when small) and the average "
-                    "log-likelihood of data",
+    p = add_command(sub, "eval", cmd_eval, "log Z (AIS and reverse AIS, and exact when small) "
+                    "and the average log-likelihood of data",
                     examples="genlab rbm eval rbm500 mnist5k --split test --json\n"
                              "genlab rbm eval small digits --split test --ais-runs 100 "
-                             "--ais-betas 5000")
+                             "--ais-betas 5000\n"
+                             "genlab rbm eval rbm500 mnist5k --no-reverse-ais")
     p.add_argument("model", type=input_name, help="model name given to 'genlab rbm train --out'")
     _data_options(p)
     p.set_defaults(split="test")
@@ -162,6 +173,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the layer AIS anneals over: auto (hidden when it has at most "
                         "20 units and is the smaller layer, else visible), visible "
                         "(Salakhutdinov and Murray's base-rate model) or hidden")
+    p.add_argument("--reverse-ais", action=argparse.BooleanOptionalAction, default=True,
+                   help="also estimate log Z by reverse AIS over the same path (an upper "
+                        "estimate beside AIS's lower one), so that the log-likelihood is "
+                        "reported between a lower and an upper estimate; it costs "
+                        "--ais-betas plus --reverse-burn-in Gibbs sweeps, about as much "
+                        "again as AIS")
+    p.add_argument("--reverse-burn-in", type=nonneg_int, default=REVERSE_BURN_IN,
+                   help="Gibbs sweeps of the RBM's chains whose last states start the "
+                        "reverse AIS runs (approximate samples of the model)")
     add_threads(p)
 
     p = add_command(sub, "sample", cmd_sample, "save a grid of samples from long Gibbs chains",
