@@ -5,7 +5,8 @@ PCD training, exact and AIS partition functions, and figures.
 * :class:`GaussianBernoulliRBM`: real-valued visible units.
 * :func:`exact_log_partition`, :func:`ais_log_partition`,
   :func:`reverse_ais_log_partition`: ``log Z`` of an
-  :class:`RBMParams`.
+  :class:`RBMParams`; :func:`raise_log_likelihood`: RAISE, the log-likelihood of test
+  vectors without ``log Z``.
 """
 
 from genlab.rbm.base import BaseRBM, load_rbm
@@ -18,9 +19,10 @@ from genlab.rbm.partition import (
     exact_log_partition,
     reverse_ais_log_partition,
 )
+from genlab.rbm.raise_estimator import RAISEResult, raise_log_likelihood
 
 __all__ = [
     "AISResult", "BaseRBM", "BernoulliRBM", "GaussianBernoulliRBM", "RBMParams",
     "ais_log_partition", "exact_log_partition", "free_energy", "load_rbm",
-    "reverse_ais_log_partition",
+    "RAISEResult", "raise_log_likelihood", "reverse_ais_log_partition",
 ]

@@ -59,6 +59,7 @@ from genlab.rbm.partition import (
     log_likelihood_bounds,
     reverse_ais_log_partition,
 )
+from genlab.rbm.raise_estimator import RAISEResult, raise_log_likelihood
 from genlab.rbm.sampling import Optimiser, cd_update, gibbs_from_hidden
 from genlab.validate import check_tensors, setting
 
@@ -586,6 +587,22 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         reverse = self.reverse_ais_log_partition(n_runs, n_betas, seed, layer, burn_in)
         mean_log_p_star = float(-np.mean(self.free_energy(X).astype(np.float64)))
         return log_likelihood_bounds(mean_log_p_star, forward, reverse)
+
+    def raise_log_likelihood(self, X: Any, n_runs: int = 10, n_betas: int = 1000,
+                             seed: int | None = 0, layer: str = "auto") -> RAISEResult:
+        """RAISE (Burda, Grosse and Salakhutdinov 2015): a stochastic lower bound on the
+        average log-likelihood of ``X`` ``(n_samples, n_features)`` under the annealing
+        model of AIS's path, without ``log Z``; ``n_runs`` reverse runs per row over
+        ``n_betas`` intermediate distributions, the path and ``layer`` of
+        :meth:`ais_log_partition`. It costs ``n_samples * n_runs * (n_betas + 1)`` Gibbs
+        sweeps. Returns a :class:`~genlab.rbm.raise_estimator.RAISEResult`; see
+        :func:`genlab.rbm.raise_estimator.raise_log_likelihood`.
+        """
+        p, layer, base, gen = self._ais_setup(n_runs, n_betas, seed, layer)
+        X = self._check(X, reset=False)
+        with torch.no_grad():
+            return raise_log_likelihood(p, self._tensor(X), base, int(n_runs), int(n_betas),
+                                        gen, layer)
 
     # ----- save / load -----------------------------------------------------------------------
 

@@ -369,6 +369,7 @@ def _target_chains(path: _VisiblePath | _HiddenPath, hidden: bool, n_runs: int, 
         _, x = path.step(x, 1.0, 1.0, generator, True)  # a Gibbs sweep leaving p_K invariant
     return x
 
+
 # One annealing step of either path: (x_{k-1}, beta_{k-1}, beta_k, generator, move) ->
 # (log p*_k(x_{k-1}) - log p*_{k-1}(x_{k-1}) of shape (M,), x_k), where x_k is a Gibbs move
 # leaving p_k invariant when ``move`` is set and x_{k-1} itself after the last step.
