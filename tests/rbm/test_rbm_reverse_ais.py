@@ -234,3 +234,20 @@ def test_eval_without_reverse_keeps_the_forward_report(capsys, saved_rbm):
     assert main(["rbm", "eval", str(saved_rbm), "digits", "--reverse-burn-in", "-1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("genlab: error: ")
+
+
+def test_eval_adds_raise_when_asked(capsys, saved_rbm):
+    args = (saved_rbm, "digits", "--ais-runs", "10", "--ais-betas", "100", "--limit", "20",
+            "--no-reverse-ais")
+    assert not any(k.startswith("raise_") for k in _eval_json(capsys, *args))
+    r = _eval_json(capsys, *args, "--raise-runs", "8", "--raise-betas", "200")
+    assert (r["raise_runs"], r["raise_betas"]) == (8, 200) and r["raise_std_err"] > 0
+    # the annealing model of 200 betas is close to this small RBM
+    assert abs(r["raise_log_likelihood"] - r["exact_log_likelihood"]) <= (
+        4 * r["raise_std_err"] + 0.1)
+    report = run_eval(saved_rbm, "digits", ais_runs=10, ais_betas=100, limit=20,
+                      reverse_ais=False, raise_runs=8, raise_betas=200, device="cpu")
+    assert report.raise_log_likelihood == r["raise_log_likelihood"]
+    assert main(["rbm", "eval", str(saved_rbm), "digits", "--raise-runs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--raise-runs" in err[0]

@@ -48,6 +48,17 @@ def _at_least(low: int):
     return parse
 
 
+def _zero_or_at_least(low: int):
+    """argparse type: 0 (off) or an integer >= ``low``."""
+    def parse(text: str) -> int:
+        value = nonneg_int(text)
+        if 0 < value < low:
+            raise argparse.ArgumentTypeError(f"expected 0 (off) or an integer >= {low}, got "
+                                             f"{value}")
+        return value
+    return parse
+
+
 def _check_visible_options(args: argparse.Namespace) -> None:
     """--sigma and --fixed-variance shape Gaussian units; with Bernoulli units they would
     be ignored without a word."""
@@ -79,7 +90,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
                       limit=args.limit, data_dir=args.data_dir, ais_runs=args.ais_runs,
                       ais_betas=args.ais_betas, ais_layer=args.ais_layer, seed=args.seed,
                       device=args.device, reverse_ais=args.reverse_ais,
-                      reverse_burn_in=args.reverse_burn_in)
+                      reverse_burn_in=args.reverse_burn_in, raise_runs=args.raise_runs,
+                      raise_betas=args.raise_betas)
     emit(args, report, _eval_text)
 
 
@@ -96,6 +108,10 @@ def _eval_text(r: dict[str, Any]) -> str:
             f"average log-likelihood: between {r['reverse_log_likelihood']:.3f} +- "
             f"{r['reverse_log_z_std_err']:.3f} (reverse AIS) and {r['log_likelihood']:.3f} "
             f"+- {r['log_z_std_err']:.3f} (AIS) nats"]
+    if "raise_log_likelihood" in r:
+        lines.append(f"RAISE, the annealing model's average log-likelihood ({r['raise_runs']} "
+                     f"runs x {r['raise_betas']} betas per example): "
+                     f"{r['raise_log_likelihood']:.3f} +- {r['raise_std_err']:.3f} nats")
     if "exact_log_z" in r:
         lines.append(f"exact log Z: {r['exact_log_z']:.3f}; exact average log-likelihood: "
                      f"{r['exact_log_likelihood']:.3f} nats")
@@ -182,6 +198,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reverse-burn-in", type=nonneg_int, default=REVERSE_BURN_IN,
                    help="Gibbs sweeps of the RBM's chains whose last states start the "
                         "reverse AIS runs (approximate samples of the model)")
+    p.add_argument("--raise-runs", type=_zero_or_at_least(2), default=0,
+                   help="RAISE: reverse AIS runs started at each example, for a lower "
+                        "estimate of the annealing model's log-likelihood without log Z; "
+                        "0 switches it off; it costs examples x runs x (--raise-betas + 1) "
+                        "Gibbs sweeps")
+    p.add_argument("--raise-betas", type=_at_least(3), default=1000,
+                   help="RAISE: intermediate distributions, at least 3")
     add_threads(p)
 
     p = add_command(sub, "sample", cmd_sample, "save a grid of samples from long Gibbs chains",

@@ -205,9 +205,15 @@ class EvalReport(Result):
     reverse_log_likelihood: float | None = None  # nats per example: the lower estimate
     reverse_burn_in: int | None = None  # Gibbs sweeps of the chains reverse AIS starts from
     reverse_seconds: float | None = None
+    raise_log_likelihood: float | None = None  # RAISE: the annealing model's, a lower estimate
+    raise_std_err: float | None = None
+    raise_runs: int | None = None  # reverse runs per example
+    raise_betas: int | None = None
+    raise_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        shown = _optional(self, ("pseudo_likelihood", "exact_log_z", "exact_log_likelihood"))
+        shown = _optional(self, ("pseudo_likelihood", "exact_log_z", "exact_log_likelihood",
+                                 *RAISE_KEYS))
         if self.reverse_log_z is None:  # switched off (an infinite log_z_high shows as None)
             shown = {k: v for k, v in shown.items() if k not in REVERSE_KEYS}
         return shown
@@ -216,6 +222,8 @@ class EvalReport(Result):
 REVERSE_KEYS = ("reverse_log_z", "reverse_log_z_std_err", "reverse_log_z_low",
                 "reverse_log_z_high", "reverse_log_likelihood", "reverse_burn_in",
                 "reverse_seconds")
+RAISE_KEYS = ("raise_log_likelihood", "raise_std_err", "raise_runs", "raise_betas",
+              "raise_seconds")
 
 
 def _check_features(model: BaseRBM, X: np.ndarray, what: str) -> None:
@@ -240,7 +248,8 @@ def run_eval(model: str | os.PathLike[str], data: str, *, split: str = "test",
              data_dir: str | os.PathLike[str] | None = None, ais_runs: int = 100,
              ais_betas: int = 10000, ais_layer: str = "auto", seed: int = 0,
              device: str | torch.device = "auto", reverse_ais: bool = True,
-             reverse_burn_in: int = REVERSE_BURN_IN) -> EvalReport:
+             reverse_burn_in: int = REVERSE_BURN_IN, raise_runs: int = 0,
+             raise_betas: int = 1000) -> EvalReport:
     """Estimate ``log Z`` of the RBM saved as ``model`` by AIS
     (:meth:`~BaseRBM.ais_log_partition` with ``ais_runs``, ``ais_betas``, ``ais_layer``,
     ``seed``) and the average log-likelihood of the data set ``data`` under it
@@ -250,11 +259,17 @@ def run_eval(model: str | os.PathLike[str], data: str, *, split: str = "test",
     and an upper estimate (:meth:`~BaseRBM.log_likelihood_bounds`); for a small model
     (``EXACT_UNITS``) the same under the exact ``log Z``. ``binarize`` defaults to the one
     the model was trained with. Reverse AIS costs ``ais_betas + reverse_burn_in`` sweeps
-    against forward AIS's ``ais_betas``.
+    against forward AIS's ``ais_betas``. With ``raise_runs`` (0: off) the report adds RAISE
+    (:meth:`~BaseRBM.raise_log_likelihood` with ``raise_runs`` runs per example over
+    ``raise_betas`` betas), a lower estimate of the annealing model's log-likelihood that
+    needs no ``log Z``; it costs ``n_examples * raise_runs * (raise_betas + 1)`` sweeps.
     """
     if reverse_ais and int(reverse_burn_in) < 0:
         raise GenlabError(f"reverse AIS needs a burn-in of >= 0 Gibbs sweeps, got "
                           f"{reverse_burn_in}")
+    if int(raise_runs) == 1 or int(raise_runs) < 0 or (raise_runs and int(raise_betas) < 3):
+        raise GenlabError(f"RAISE needs 0 (off) or at least 2 runs per example and at least "
+                          f"3 betas, got {raise_runs} runs and {raise_betas} betas")
     rbm = load_rbm(model, device=str(resolve_device(device)))
     binarize = binarize or rbm.meta_.get("binarize", "threshold")
     dataset = load_dataset(data, split=split, binarize=binarize, limit=limit, data_dir=data_dir)
@@ -278,6 +293,14 @@ def run_eval(model: str | os.PathLike[str], data: str, *, split: str = "test",
         report.reverse_log_z_low, report.reverse_log_z_high = rev.log_z_low, rev.log_z_high
         report.reverse_log_likelihood = rbm.log_likelihood(X, log_z=rev.log_z)
         report.reverse_burn_in = rev.burn_in
+    if raise_runs:
+        start = time.perf_counter()
+        raised = rbm.raise_log_likelihood(X, n_runs=raise_runs, n_betas=raise_betas, seed=seed,
+                                          layer=ais_layer)
+        report.raise_seconds = time.perf_counter() - start
+        report.raise_log_likelihood, report.raise_std_err = (raised.log_likelihood,
+                                                             raised.std_err)
+        report.raise_runs, report.raise_betas = raised.n_runs, raised.n_betas
     if isinstance(rbm, BernoulliRBM):
         report.pseudo_likelihood = float(np.mean(rbm.score_samples(X)))
     if _exact_units(rbm) <= min(EXACT_UNITS, MAX_EXACT_UNITS):
