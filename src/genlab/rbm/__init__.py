@@ -15,6 +15,7 @@ from genlab.rbm.energy import RBMParams, free_energy
 from genlab.rbm.gaussian import GaussianBernoulliRBM
 from genlab.rbm.partition import (
     AISResult,
+    LogLikelihoodBounds,
     ais_log_partition,
     exact_log_partition,
     reverse_ais_log_partition,
@@ -22,7 +23,8 @@ from genlab.rbm.partition import (
 from genlab.rbm.raise_estimator import RAISEResult, raise_log_likelihood
 
 __all__ = [
-    "AISResult", "BaseRBM", "BernoulliRBM", "GaussianBernoulliRBM", "RBMParams",
+    "AISResult", "BaseRBM", "BernoulliRBM", "GaussianBernoulliRBM", "LogLikelihoodBounds",
+    "RBMParams",
     "ais_log_partition", "exact_log_partition", "free_energy", "load_rbm",
     "RAISEResult", "raise_log_likelihood", "reverse_ais_log_partition",
 ]
