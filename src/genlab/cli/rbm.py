@@ -15,13 +15,14 @@ from genlab.cli.common import (
     emit,
     input_name,
     nonneg_float,
+    nonneg_int,
     output_file,
     positive_float,
     positive_int,
     probability,
 )
 from genlab.errors import GenlabError
-from genlab.rbm.partition import AIS_LAYERS
+from genlab.rbm.partition import AIS_LAYERS, REVERSE_BURN_IN
 from genlab.rbm.tasks import VISIBLE_UNITS, run_eval, run_filters, run_sample, run_train
 
 
@@ -43,6 +44,17 @@ def _at_least(low: int):
         value = positive_int(text)
         if value < low:
             raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+        return value
+    return parse
+
+
+def _zero_or_at_least(low: int):
+    """argparse type: 0 (off) or an integer >= ``low``."""
+    def parse(text: str) -> int:
+        value = nonneg_int(text)
+        if 0 < value < low:
+            raise argparse.ArgumentTypeError(f"expected 0 (off) or an integer >= {low}, got "
+                                             f"{value}")
         return value
     return parse
 
@@ -106,7 +118,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
     report = run_eval(args.model, args.data, split=args.split, binarize=args.binarize,
                       limit=args.limit, data_dir=args.data_dir, ais_runs=args.ais_runs,
                       ais_betas=args.ais_betas, ais_layer=args.ais_layer, seed=args.seed,
-                      device=args.device)
+                      device=args.device, reverse_ais=args.reverse_ais,
+                      reverse_burn_in=args.reverse_burn_in, raise_runs=args.raise_runs,
+                      raise_betas=args.raise_betas)
     emit(args, report, _eval_text)
 
 
@@ -116,6 +130,17 @@ def _eval_text(r: dict[str, Any]) -> str:
              f"{r['ais_betas']} betas): "
              f"{r['log_z']:.3f} +- {r['log_z_std_err']:.3f}",
              f"average log-likelihood: {r['log_likelihood']:.3f} nats"]
+    if "reverse_log_z" in r:
+        lines[-1:] = [
+            f"log Z (reverse AIS from chains of {r['reverse_burn_in']} Gibbs sweeps): "
+            f"{r['reverse_log_z']:.3f} +- {r['reverse_log_z_std_err']:.3f}",
+            f"average log-likelihood: between {r['reverse_log_likelihood']:.3f} +- "
+            f"{r['reverse_log_z_std_err']:.3f} (reverse AIS) and {r['log_likelihood']:.3f} "
+            f"+- {r['log_z_std_err']:.3f} (AIS) nats"]
+    if "raise_log_likelihood" in r:
+        lines.append(f"RAISE, the annealing model's average log-likelihood ({r['raise_runs']} "
+                     f"runs x {r['raise_betas']} betas per example): "
+                     f"{r['raise_log_likelihood']:.3f} +- {r['raise_std_err']:.3f} nats")
     if "exact_log_z" in r:
         lines.append(f"exact log Z: {r['exact_log_z']:.3f}; exact average log-likelihood: "
                      f"{r['exact_log_likelihood']:.3f} nats")
@@ -140,8 +165,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = add_group(subparsers, "rbm", "restricted Boltzmann machines: train, evaluate, sample",
                     description="Restricted Boltzmann machines (Bernoulli or Gaussian visible "
                     "units) trained by CD-k, persistent CD or parallel tempering, optionally "
-                    "centred, with log Z by AIS and, for small "
-                    "models, by exact enumeration.")
+                    "centred, with log Z by AIS and reverse AIS (a lower and an upper "
+                    "estimate) and, for small models, by exact enumeration.")
     p = add_command(sub, "train", cmd_train, "train an RBM and save it",
                     examples="genlab rbm train mnist5k --hidden 500 --method pcd --epochs 20 "
                              "--out rbm500\n"
@@ -191,11 +216,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--verbose", action="store_true",
                    help="log the pseudo-likelihood after every epoch")
 
-    p = add_command(sub, "eval", cmd_eval, "log Z (AIS, and exact when small) and the average "
-                    "log-likelihood of data",
+    p = add_command(sub, "eval", cmd_eval, "log Z (AIS and reverse AIS, and exact when small) "
+                    "and the average log-likelihood of data",
                     examples="genlab rbm eval rbm500 mnist5k --split test --json\n"
                              "genlab rbm eval small digits --split test --ais-runs 100 "
-                             "--ais-betas 5000")
+                             "--ais-betas 5000\n"
+                             "genlab rbm eval rbm500 mnist5k --no-reverse-ais")
     p.add_argument("model", type=input_name, help="model name given to 'genlab rbm train --out'")
     _data_options(p)
     p.set_defaults(split="test")
@@ -207,6 +233,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the layer AIS anneals over: auto (hidden when it has at most "
                         "20 units and is the smaller layer, else visible), visible "
                         "(Salakhutdinov and Murray's base-rate model) or hidden")
+    p.add_argument("--reverse-ais", action=argparse.BooleanOptionalAction, default=True,
+                   help="also estimate log Z by reverse AIS over the same path (an upper "
+                        "estimate beside AIS's lower one), so that the log-likelihood is "
+                        "reported between a lower and an upper estimate; it costs "
+                        "--ais-betas plus --reverse-burn-in Gibbs sweeps, about as much "
+                        "again as AIS")
+    p.add_argument("--reverse-burn-in", type=nonneg_int, default=REVERSE_BURN_IN,
+                   help="Gibbs sweeps of the RBM's chains whose last states start the "
+                        "reverse AIS runs (approximate samples of the model)")
+    p.add_argument("--raise-runs", type=_zero_or_at_least(2), default=0,
+                   help="RAISE: reverse AIS runs started at each example, for a lower "
+                        "estimate of the annealing model's log-likelihood without log Z; "
+                        "0 switches it off; it costs examples x runs x (--raise-betas + 1) "
+                        "Gibbs sweeps")
+    p.add_argument("--raise-betas", type=_at_least(3), default=1000,
+                   help="RAISE: intermediate distributions, at least 3")
     add_threads(p)
 
     p = add_command(sub, "sample", cmd_sample, "save a grid of samples from long Gibbs chains",

@@ -49,12 +49,17 @@ from genlab.rbm.energy import (
     visible_mean,
 )
 from genlab.rbm.partition import (
+    REVERSE_BURN_IN,
     AISResult,
+    LogLikelihoodBounds,
     ais_layer,
     ais_log_partition,
     base_rate_bias,
     exact_log_partition,
+    log_likelihood_bounds,
+    reverse_ais_log_partition,
 )
+from genlab.rbm.raise_estimator import RAISEResult, raise_log_likelihood
 from genlab.rbm.sampling import Offsets, Optimiser, cd_update, gibbs_from_hidden, uncentre
 from genlab.rbm.tempering import temperature_ladder
 from genlab.validate import check_tensors, setting
@@ -564,18 +569,10 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return exact_log_partition(self._params(torch.float64), max_units=max_units)
 
-    def ais_log_partition(self, n_runs: int = 100, n_betas: int = 10000,
-                          seed: int | None = 0, layer: str = "auto") -> AISResult:
-        """``log Z`` by annealed importance sampling (Salakhutdinov and Murray 2008).
-
-        ``layer="visible"`` is Salakhutdinov and Murray's base-rate model over ``v``, whose
-        visible biases come from the mean of the training data seen by
-        ``fit``/``partial_fit``; ``layer="hidden"`` anneals the hidden units from a base
-        model with the RBM's own hidden biases and ``W = 0``. ``layer="auto"`` takes the
-        hidden layer when ``n_components <= min(n_features, 20)`` (far more reliable there)
-        and the visible layer otherwise. Returns an :class:`~genlab.rbm.partition.AISResult`
-        (``log_z``, ``std_err``, ...); see :func:`genlab.rbm.partition.ais_log_partition`.
-        """
+    def _ais_setup(self, n_runs: int, n_betas: int, seed: int | None, layer: str
+                   ) -> tuple[RBMParams, str, torch.Tensor | None, torch.Generator]:
+        """What forward and reverse AIS share: the parameters, the layer, the base model's
+        biases of that layer (None: the RBM's own) and a generator seeded by ``seed``."""
         check_is_fitted(self)
         if int(n_runs) < 2 or int(n_betas) < 3:
             raise GenlabError(f"AIS needs n_runs >= 2 and n_betas >= 3, got {n_runs} and "
@@ -590,8 +587,44 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             gen.seed()
         else:
             gen.manual_seed(int(seed))
+        return p, layer, base, gen
+
+    def ais_log_partition(self, n_runs: int = 100, n_betas: int = 10000,
+                          seed: int | None = 0, layer: str = "auto") -> AISResult:
+        """``log Z`` by annealed importance sampling (Salakhutdinov and Murray 2008).
+
+        ``layer="visible"`` is Salakhutdinov and Murray's base-rate model over ``v``, whose
+        visible biases come from the mean of the training data seen by
+        ``fit``/``partial_fit``; ``layer="hidden"`` anneals the hidden units from a base
+        model with the RBM's own hidden biases and ``W = 0``. ``layer="auto"`` takes the
+        hidden layer when ``n_components <= min(n_features, 20)`` (far more reliable there)
+        and the visible layer otherwise. Returns an :class:`~genlab.rbm.partition.AISResult`
+        (``log_z``, ``std_err``, ...); see :func:`genlab.rbm.partition.ais_log_partition`.
+        The estimate is a stochastic lower bound on ``log Z``.
+        """
+        p, layer, base, gen = self._ais_setup(n_runs, n_betas, seed, layer)
         with torch.no_grad():
             return ais_log_partition(p, base, int(n_runs), int(n_betas), gen, layer)
+
+    def reverse_ais_log_partition(self, n_runs: int = 100, n_betas: int = 10000,
+                                  seed: int | None = 0, layer: str = "auto",
+                                  burn_in: int = REVERSE_BURN_IN) -> AISResult:
+        """``log Z`` by reverse annealing (Burda, Grosse and Salakhutdinov 2015): a stochastic
+        upper bound on ``log Z`` beside :meth:`ais_log_partition`'s lower one.
+
+        The same path, base model, schedule and ``layer`` as :meth:`ais_log_partition`,
+        walked from the RBM back to the base model. Each of the ``n_runs`` runs starts from
+        its own Gibbs chain of the RBM, begun at a draw from the base model and run
+        ``burn_in`` sweeps: approximate samples of the RBM, so the bound holds only as far
+        as these chains have mixed. Returns an :class:`~genlab.rbm.partition.AISResult` with
+        ``direction="reverse"``; see :func:`genlab.rbm.partition.reverse_ais_log_partition`.
+        """
+        if int(burn_in) < 0:
+            raise GenlabError(f"reverse AIS needs burn_in >= 0 Gibbs sweeps, got {burn_in}")
+        p, layer, base, gen = self._ais_setup(n_runs, n_betas, seed, layer)
+        with torch.no_grad():
+            return reverse_ais_log_partition(p, base, int(n_runs), int(n_betas), gen, layer,
+                                             burn_in=int(burn_in))
 
     def log_likelihood(self, X: Any, log_z: float | None = None, n_runs: int = 100,
                        n_betas: int = 10000, seed: int | None = 0, layer: str = "auto"
@@ -600,12 +633,48 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         ``log_z`` defaults to the AIS estimate (:meth:`ais_log_partition` with ``n_runs``,
         ``n_betas``, ``seed``, ``layer``); pass :meth:`exact_log_partition` for small models. Unlike
-        :meth:`score_samples`, this is the likelihood itself, not a proxy for it.
+        :meth:`score_samples`, this is the likelihood itself, not a proxy for it. Under the
+        forward AIS estimate it is an optimistic (upper) estimate; :meth:`log_likelihood_bounds`
+        gives it with a conservative (lower) one from reverse AIS.
         """
         fe = self.free_energy(X)
         if log_z is None:
             log_z = self.ais_log_partition(n_runs, n_betas, seed, layer).log_z
         return float(-np.mean(fe.astype(np.float64)) - log_z)
+
+    def log_likelihood_bounds(self, X: Any, n_runs: int = 100, n_betas: int = 10000,
+                              seed: int | None = 0, layer: str = "auto",
+                              burn_in: int = REVERSE_BURN_IN) -> LogLikelihoodBounds:
+        r"""The average log-likelihood of ``X`` ``(n_samples, n_features)`` between a lower
+        and an upper estimate, each with its standard error.
+
+        ``upper`` is :meth:`log_likelihood` under :meth:`ais_log_partition` (forward AIS
+        underestimates $\log Z$ in expectation, so it overestimates the likelihood);
+        ``lower`` is the same under :meth:`reverse_ais_log_partition` (with ``burn_in``),
+        which overestimates $\log Z$ in expectation when its starting chains have mixed.
+        Both use ``n_runs``, ``n_betas``, ``seed`` and ``layer``. Returns a
+        :class:`~genlab.rbm.partition.LogLikelihoodBounds` holding both AIS results.
+        """
+        forward = self.ais_log_partition(n_runs, n_betas, seed, layer)
+        reverse = self.reverse_ais_log_partition(n_runs, n_betas, seed, layer, burn_in)
+        mean_log_p_star = float(-np.mean(self.free_energy(X).astype(np.float64)))
+        return log_likelihood_bounds(mean_log_p_star, forward, reverse)
+
+    def raise_log_likelihood(self, X: Any, n_runs: int = 10, n_betas: int = 1000,
+                             seed: int | None = 0, layer: str = "auto") -> RAISEResult:
+        """RAISE (Burda, Grosse and Salakhutdinov 2015): a stochastic lower bound on the
+        average log-likelihood of ``X`` ``(n_samples, n_features)`` under the annealing
+        model of AIS's path, without ``log Z``; ``n_runs`` reverse runs per row over
+        ``n_betas`` intermediate distributions, the path and ``layer`` of
+        :meth:`ais_log_partition`. It costs ``n_samples * n_runs * (n_betas + 1)`` Gibbs
+        sweeps. Returns a :class:`~genlab.rbm.raise_estimator.RAISEResult`; see
+        :func:`genlab.rbm.raise_estimator.raise_log_likelihood`.
+        """
+        p, layer, base, gen = self._ais_setup(n_runs, n_betas, seed, layer)
+        X = self._check(X, reset=False)
+        with torch.no_grad():
+            return raise_log_likelihood(p, self._tensor(X), base, int(n_runs), int(n_betas),
+                                        gen, layer)
 
     # ----- save / load -----------------------------------------------------------------------
 

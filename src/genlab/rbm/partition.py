@@ -5,7 +5,10 @@ r"""The partition function $Z = \sum_{v,h} e^{-E(v, h)}$: exactly, and by AIS.
 * :func:`ais_log_partition` is annealed importance sampling with the base-rate model,
   following Salakhutdinov and Murray, "On the quantitative analysis of deep belief
   networks", ICML 2008 (section 3), over the visible or (default for few hidden units)
-  the hidden layer.
+  the hidden layer: a stochastic lower bound on $\log Z$.
+* :func:`reverse_ais_log_partition` walks the same path backwards from (approximate)
+  samples of the RBM (Burda, Grosse and Salakhutdinov, AISTATS 2015): a stochastic upper
+  bound on $\log Z$, so the two sandwich it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ import torch.nn.functional as F
 from genlab.errors import GenlabError
 from genlab.memory import check_allocation, tensor_bytes
 from genlab.progress import progress
-from genlab.rbm.energy import LOG_2PI, RBMParams, hidden_input, hidden_log_marginal
+from genlab.rbm.energy import (
+    LOG_2PI,
+    RBMParams,
+    hidden_input,
+    hidden_log_marginal,
+    hidden_probs,
+)
 
 MAX_EXACT_UNITS = 24
 
@@ -68,19 +77,29 @@ def exact_log_partition(p: RBMParams, max_units: int = 20, chunk: int = 1 << 14)
 
 
 class AISResult(NamedTuple):
-    r"""The result of :func:`ais_log_partition`.
+    r"""The result of :func:`ais_log_partition` and :func:`reverse_ais_log_partition`.
 
     Attributes:
-        log_z: $\log \hat Z = \log Z_A + \log \frac{1}{M} \sum_m w_m$.
+        log_z: forward: $\log \hat Z = \log Z_A + \log \frac{1}{M} \sum_m w_m$ (a stochastic
+            lower bound on $\log Z$); reverse: $\log \hat Z = \log Z_A - \log \frac{1}{M}
+            \sum_m w_m$ (a stochastic upper bound, for exact starting states).
         std_err: standard error of $\log \hat Z$ by the delta method,
-            $\mathrm{sd}(w) / (\sqrt{M}\, \mathrm{mean}(w))$.
-        log_z_low: $\log(\hat Z - 3\, \mathrm{sd}(\hat Z))$ ($-\infty$ when that is not positive).
-        log_z_high: $\log(\hat Z + 3\, \mathrm{sd}(\hat Z))$.
+            $\mathrm{sd}(w) / (\sqrt{M}\, \mathrm{mean}(w))$ (the relative standard error of
+            the mean weight, both directions).
+        log_z_low: forward: $\log(\hat Z - 3\, \mathrm{sd}(\hat Z))$ ($-\infty$ when that is
+            not positive); reverse: $\log Z_A - \log(\hat R + 3\, \mathrm{sd}(\hat R))$ with
+            $\hat R = \frac{1}{M} \sum_m w_m$ the estimate of $Z_A / Z$.
+        log_z_high: forward: $\log(\hat Z + 3\, \mathrm{sd}(\hat Z))$; reverse:
+            $\log Z_A - \log(\hat R - 3\, \mathrm{sd}(\hat R))$ ($+\infty$ when
+            $\hat R - 3\, \mathrm{sd}(\hat R)$ is not positive).
         log_z_base: $\log Z_A$ of the base-rate model.
         log_weights: `(M,)` float64 importance log-weights $\log w_m$.
         n_runs: $M$, the number of annealing runs.
         n_betas: $K$, the number of intermediate distributions.
         layer: the layer annealed over, ``"visible"`` or ``"hidden"``.
+        direction: ``"forward"`` (from the base model to the RBM) or ``"reverse"``.
+        burn_in: reverse only: the Gibbs sweeps each run's starting chain ran at
+            $\beta = 1$ before the annealing (0 for forward runs).
     """
 
     log_z: float
@@ -92,7 +111,43 @@ class AISResult(NamedTuple):
     n_runs: int
     n_betas: int
     layer: str = "visible"
+    direction: str = "forward"
+    burn_in: int = 0
 
+
+class LogLikelihoodBounds(NamedTuple):
+    r"""The average log-likelihood $\frac{1}{N} \sum_n \log p(v_n)
+    = \frac{1}{N} \sum_n \log p^*(v_n) - \log Z$ under a forward and a reverse AIS estimate
+    of $\log Z$ (see :func:`log_likelihood_bounds`), in nats per example.
+
+    Attributes:
+        lower: under the reverse estimate of $\log Z$ (a stochastic upper bound on
+            $\log Z$): the conservative estimate.
+        lower_std_err: its standard error, ``reverse.std_err`` (the data term is exact).
+        upper: under the forward estimate (a stochastic lower bound on $\log Z$): the
+            optimistic estimate.
+        upper_std_err: ``forward.std_err``.
+        forward: the forward :class:`AISResult`.
+        reverse: the reverse :class:`AISResult`.
+    """
+
+    lower: float
+    lower_std_err: float
+    upper: float
+    upper_std_err: float
+    forward: AISResult
+    reverse: AISResult
+
+
+def log_likelihood_bounds(mean_log_p_star: float, forward: AISResult, reverse: AISResult
+                          ) -> LogLikelihoodBounds:
+    r"""The sandwich $\bar\ell - \log \hat Z_{\mathrm{rev}} \lesssim \bar\ell - \log Z
+    \lesssim \bar\ell - \log \hat Z_{\mathrm{fwd}}$ with $\bar\ell = \frac{1}{N} \sum_n
+    \log p^*(v_n) = -\frac{1}{N} \sum_n F(v_n)$ given as ``mean_log_p_star``; each side
+    holds in expectation (see :func:`reverse_ais_log_partition`)."""
+    return LogLikelihoodBounds(mean_log_p_star - reverse.log_z, reverse.std_err,
+                               mean_log_p_star - forward.log_z, forward.std_err,
+                               forward, reverse)
 
 def ais_schedule(n_betas: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """``0 = beta_0 < ... < beta_K = 1`` with ``K = n_betas``, float64, ``(K + 1,)``.
@@ -225,6 +280,96 @@ def ais_log_partition(p: RBMParams, base_bias: torch.Tensor | None = None, n_run
                       "hidden" if hidden else "visible")
 
 
+REVERSE_BURN_IN = 1000
+
+
+def reverse_ais_log_partition(p: RBMParams, base_bias: torch.Tensor | None = None,
+                              n_runs: int = 100, n_betas: int = 10000,
+                              generator: torch.Generator | None = None, layer: str = "auto",
+                              burn_in: int = REVERSE_BURN_IN, start: torch.Tensor | None = None
+                              ) -> AISResult:
+    r"""Estimate $\log Z$ from above by reverse annealing (Burda, Grosse and Salakhutdinov,
+    "Accurate and conservative estimates of MRF log-likelihood using reverse annealing",
+    AISTATS 2015, section 3).
+
+    The path, base model $A$, schedule $0 = \beta_0 < \dots < \beta_K = 1$ and Gibbs
+    moves are those of :func:`ais_log_partition` (same ``base_bias`` and ``layer``),
+    walked backwards. With $p^*_k = p^*_{\beta_k}$ the unnormalised marginal of the annealed
+    layer $x$ ($v$ or $h$), each of $M$ runs starts from $x_K \sim p_K = p^*_K / Z$, the
+    RBM's own distribution, then for $k = K, \dots, 1$ adds
+    $\log p^*_{k-1}(x_k) - \log p^*_k(x_k)$ to its log-weight and moves $x_{k-1}$ by one
+    Gibbs sweep that leaves $p_{k-1}$ invariant. This is forward AIS from $p_K$ to
+    $p_0 = p_A$, so
+
+    $$
+    \mathbb{E}[w] = \frac{Z_A}{Z}, \qquad
+    \log \hat Z_{\mathrm{rev}} = \log Z_A - \log \frac{1}{M} \sum_m w_m ,
+    $$
+
+    an unbiased estimate of $1/Z$; by Jensen's inequality
+    $\mathbb{E}[\log \hat Z_{\mathrm{rev}}] \ge \log Z$ (a stochastic upper bound), where
+    forward AIS gives $\mathbb{E}[\log \hat Z] \le \log Z$. The test log-likelihood
+    $\frac{1}{N} \sum_n \log p^*(v_n) - \log Z$ under the two is a conservative (lower) and
+    an optimistic (upper) estimate; both tighten onto $\log Z$ as $K$ grows.
+
+    The bound needs exact samples $x_K \sim p_K$, which an RBM does not give. They are
+    approximated by $M$ independent Gibbs chains of the RBM (alternating $h \mid v$ and
+    $v \mid h$ at $\beta = 1$), started from ``start`` (visible states, e.g. data) or by
+    default from the base model $p_A$, and run ``burn_in`` sweeps; the last state of each
+    chain starts one run. Where the chains have not mixed (an RBM with several
+    well-separated modes) the starting states are not from $p_K$ and the estimate is no
+    longer a bound in either direction: compare it with the forward estimate and, below 21
+    units, with :func:`exact_log_partition`.
+
+    Args:
+        p: the RBM, on any device.
+        base_bias: the base model's biases of the annealed layer (see
+            :func:`ais_log_partition`).
+        n_runs: ``M``, independent reverse runs (batched), each from its own chain.
+        n_betas: ``K``, intermediate distributions (see :func:`ais_schedule`).
+        generator: random generator on the RBM's device.
+        layer: ``"auto"`` (see :func:`ais_layer`), ``"visible"`` or ``"hidden"``.
+        burn_in: Gibbs sweeps of the starting chains at $\beta = 1$ before the reverse
+            annealing begins (0 with ``start`` drawn exactly from the RBM).
+        start: ``(M, n_v)`` visible states the chains start from; for the hidden layer
+            the first $h$ is drawn from $P(h \mid v)$. Default: draws from $p_A$.
+
+    Returns:
+        An :class:`AISResult` with ``direction="reverse"`` and ``burn_in``.
+    """
+    if n_runs < 2:
+        raise GenlabError(f"reverse AIS needs at least 2 runs for a standard error, got {n_runs}")
+    if burn_in < 0:
+        raise GenlabError(f"reverse AIS needs burn_in >= 0 Gibbs sweeps, got {burn_in}")
+    check_ais_memory(p, n_runs, n_betas)
+    hidden = ais_layer(p, layer) == "hidden"
+    path = (_HiddenPath if hidden else _VisiblePath).of(p, base_bias)
+    x = _target_chains(path, hidden, n_runs, burn_in, generator, start)
+    log_w = _anneal(path.step, x, n_runs, n_betas, generator, p.weights.device, reverse=True)
+    return _summarise(log_w, path.log_z_base(), n_runs, n_betas,
+                      "hidden" if hidden else "visible", reverse=True, burn_in=burn_in)
+
+
+def _target_chains(path: _VisiblePath | _HiddenPath, hidden: bool, n_runs: int, burn_in: int,
+                   generator: torch.Generator | None, start: torch.Tensor | None
+                   ) -> torch.Tensor:
+    """The annealed layer's states ``(M, n_x)`` after ``burn_in`` Gibbs sweeps of the RBM
+    from ``start`` ``(M, n_v)`` (default: a draw from the base model): approximate
+    samples of the RBM for :func:`reverse_ais_log_partition`."""
+    target = path.target
+    if start is None:
+        x = path.first_sample(n_runs, generator)
+    else:
+        if tuple(start.shape) != (n_runs, target.n_visible):
+            raise GenlabError(f"reverse AIS starts {n_runs} chains of {target.n_visible} "
+                              f"visible units, got start states of shape {tuple(start.shape)}")
+        v = start.detach().to(device=target.weights.device, dtype=target.weights.dtype)
+        x = torch.bernoulli(hidden_probs(target, v), generator=generator) if hidden else v
+    for _ in progress(range(burn_in), total=burn_in, desc="reverse AIS burn-in"):
+        _, x = path.step(x, 1.0, 1.0, generator, True)  # a Gibbs sweep leaving p_K invariant
+    return x
+
+
 # One annealing step of either path: (x_{k-1}, beta_{k-1}, beta_k, generator, move) ->
 # (log p*_k(x_{k-1}) - log p*_{k-1}(x_{k-1}) of shape (M,), x_k), where x_k is a Gibbs move
 # leaving p_k invariant when ``move`` is set and x_{k-1} itself after the last step.
@@ -233,13 +378,19 @@ AISStep = Callable[[torch.Tensor, float, float, torch.Generator | None, bool],
 
 
 def _anneal(step: AISStep, x: torch.Tensor, n_runs: int, n_betas: int,
-            generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+            generator: torch.Generator | None, device: torch.device,
+            reverse: bool = False) -> torch.Tensor:
     """The importance log-weights ``log w_m = sum_k [log p*_k(x_{k-1}) - log p*_{k-1}(x_{k-1})]``
     of ``M = n_runs`` runs started at ``x`` ``(M, n_x)`` along :func:`ais_schedule`;
-    ``(M,)`` float64."""
+    ``(M,)`` float64. With ``reverse`` the schedule is walked from ``beta_K = 1`` down to
+    ``beta_0 = 0`` (the same estimator on the reversed path, see
+    :func:`reverse_ais_log_partition`)."""
     betas = ais_schedule(n_betas, device).tolist()
+    if reverse:
+        betas.reverse()
     log_w = torch.zeros(n_runs, dtype=torch.float64, device=device)
-    for k in progress(range(1, len(betas)), total=len(betas) - 1, desc="AIS"):
+    for k in progress(range(1, len(betas)), total=len(betas) - 1,
+                      desc="reverse AIS" if reverse else "AIS"):
         inc, x = step(x, betas[k - 1], betas[k], generator, k < len(betas) - 1)
         log_w += inc.to(torch.float64)
     return log_w
@@ -359,15 +510,24 @@ class _HiddenPath(NamedTuple):
 
 
 def _summarise(log_w: torch.Tensor, log_z_a: float, n_runs: int, n_betas: int,
-               layer: str = "visible") -> AISResult:
+               layer: str = "visible", reverse: bool = False, burn_in: int = 0) -> AISResult:
+    """The :class:`AISResult` of the log-weights ``log_w`` ``(M,)``: their mean estimates
+    ``Z / Z_A`` (forward) or ``Z_A / Z`` (reverse)."""
     top = log_w.max()
     r = torch.exp(log_w - top)  # w / max w, (M,)
     mean = r.mean()
     sd = r.std(unbiased=True)
-    log_z = log_z_a + float(top + torch.log(mean))
-    rel = float(sd / (math.sqrt(n_runs) * mean))  # sd(Z_hat) / Z_hat
-    low = log_z + math.log(1.0 - 3.0 * rel) if rel < 1.0 / 3.0 else -math.inf
-    high = log_z + math.log(1.0 + 3.0 * rel)
+    log_ratio = float(top + torch.log(mean))
+    rel = float(sd / (math.sqrt(n_runs) * mean))  # sd(mean w) / mean w
+    down = math.log(1.0 - 3.0 * rel) if rel < 1.0 / 3.0 else -math.inf
+    up = math.log(1.0 + 3.0 * rel)
+    if reverse:
+        log_z = log_z_a - log_ratio
+        low, high = log_z - up, log_z - down
+    else:
+        log_z = log_z_a + log_ratio
+        low, high = log_z + down, log_z + up
     return AISResult(log_z=log_z, std_err=rel, log_z_low=low, log_z_high=high,
                      log_z_base=log_z_a, log_weights=log_w.cpu(), n_runs=n_runs,
-                     n_betas=n_betas, layer=layer)
+                     n_betas=n_betas, layer=layer,
+                     direction="reverse" if reverse else "forward", burn_in=burn_in)

@@ -6,7 +6,8 @@ name it was saved under, does the work, writes the files it is given paths for a
 a :class:`~genlab.results.Result`, whose :meth:`~genlab.results.Result.to_dict` is what the
 command prints with ``--json``. Every number comes from the estimators' own methods
 (:meth:`~genlab.rbm.base.BaseRBM.log_likelihood`, :meth:`~genlab.rbm.base.BaseRBM.
-ais_log_partition`, :meth:`~genlab.rbm.base.BaseRBM.exact_log_partition`).
+ais_log_partition`, :meth:`~genlab.rbm.base.BaseRBM.reverse_ais_log_partition`,
+:meth:`~genlab.rbm.base.BaseRBM.exact_log_partition`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from genlab.progress import log
 from genlab.rbm.base import BaseRBM, load_rbm
 from genlab.rbm.bernoulli import BernoulliRBM
 from genlab.rbm.gaussian import GaussianBernoulliRBM
-from genlab.rbm.partition import MAX_EXACT_UNITS
+from genlab.rbm.partition import MAX_EXACT_UNITS, REVERSE_BURN_IN
 from genlab.rbm.plots import image_shape_of, plot_filters, plot_samples
 from genlab.results import Result
 
@@ -184,8 +185,14 @@ def run_train(data: str, out: str | os.PathLike[str], *, visible: str = "bernoul
 @dataclass
 class EvalReport(Result):
     """``log Z`` by AIS and the average log-likelihood ``mean_n log p(v_n) = -mean_n F(v_n)
-    - log Z`` of the data under it; the pseudo-likelihood for Bernoulli units and the exact
-    ``log Z`` for small models (else None and left out of :meth:`to_dict`)."""
+    - log Z`` of the data under it; the same under reverse AIS (unless switched off); the
+    pseudo-likelihood for Bernoulli units and the exact ``log Z`` for small models (fields
+    that do not apply are None and left out of :meth:`to_dict`).
+
+    Forward AIS underestimates ``log Z`` in expectation, so ``log_likelihood`` is the upper
+    (optimistic) estimate; reverse AIS overestimates it, so ``reverse_log_likelihood`` is the
+    lower (conservative) one. Each has the standard error of its ``log Z``
+    (``log_z_std_err``, ``reverse_log_z_std_err``): the data term is exact."""
 
     model: Path  # the model's name
     kind: str  # the estimator's class name
@@ -206,9 +213,32 @@ class EvalReport(Result):
     pseudo_likelihood: float | None = None
     exact_log_z: float | None = None
     exact_log_likelihood: float | None = None  # nats per example, under the exact log Z
+    reverse_log_z: float | None = None  # reverse AIS estimate, an upper estimate of log Z
+    reverse_log_z_std_err: float | None = None
+    reverse_log_z_low: float | None = None
+    reverse_log_z_high: float | None = None
+    reverse_log_likelihood: float | None = None  # nats per example: the lower estimate
+    reverse_burn_in: int | None = None  # Gibbs sweeps of the chains reverse AIS starts from
+    reverse_seconds: float | None = None
+    raise_log_likelihood: float | None = None  # RAISE: the annealing model's, a lower estimate
+    raise_std_err: float | None = None
+    raise_runs: int | None = None  # reverse runs per example
+    raise_betas: int | None = None
+    raise_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _optional(self, ("pseudo_likelihood", "exact_log_z", "exact_log_likelihood"))
+        shown = _optional(self, ("pseudo_likelihood", "exact_log_z", "exact_log_likelihood",
+                                 *RAISE_KEYS))
+        if self.reverse_log_z is None:  # switched off (an infinite log_z_high shows as None)
+            shown = {k: v for k, v in shown.items() if k not in REVERSE_KEYS}
+        return shown
+
+
+REVERSE_KEYS = ("reverse_log_z", "reverse_log_z_std_err", "reverse_log_z_low",
+                "reverse_log_z_high", "reverse_log_likelihood", "reverse_burn_in",
+                "reverse_seconds")
+RAISE_KEYS = ("raise_log_likelihood", "raise_std_err", "raise_runs", "raise_betas",
+              "raise_seconds")
 
 
 def _check_features(model: BaseRBM, X: np.ndarray, what: str) -> None:
@@ -232,13 +262,29 @@ def run_eval(model: str | os.PathLike[str], data: str, *, split: str = "test",
              binarize: str | None = None, limit: int | None = None,
              data_dir: str | os.PathLike[str] | None = None, ais_runs: int = 100,
              ais_betas: int = 10000, ais_layer: str = "auto", seed: int = 0,
-             device: str | torch.device = "auto") -> EvalReport:
+             device: str | torch.device = "auto", reverse_ais: bool = True,
+             reverse_burn_in: int = REVERSE_BURN_IN, raise_runs: int = 0,
+             raise_betas: int = 1000) -> EvalReport:
     """Estimate ``log Z`` of the RBM saved as ``model`` by AIS
     (:meth:`~BaseRBM.ais_log_partition` with ``ais_runs``, ``ais_betas``, ``ais_layer``,
     ``seed``) and the average log-likelihood of the data set ``data`` under it
-    (:meth:`~BaseRBM.log_likelihood`); for a small model (``EXACT_UNITS``) the same under
-    the exact ``log Z``. ``binarize`` defaults to the one the model was trained with.
+    (:meth:`~BaseRBM.log_likelihood`); with ``reverse_ais`` the same under reverse AIS
+    (:meth:`~BaseRBM.reverse_ais_log_partition`, the same settings and ``reverse_burn_in``
+    Gibbs sweeps of its starting chains), so that the log-likelihood lies between a lower
+    and an upper estimate (:meth:`~BaseRBM.log_likelihood_bounds`); for a small model
+    (``EXACT_UNITS``) the same under the exact ``log Z``. ``binarize`` defaults to the one
+    the model was trained with. Reverse AIS costs ``ais_betas + reverse_burn_in`` sweeps
+    against forward AIS's ``ais_betas``. With ``raise_runs`` (0: off) the report adds RAISE
+    (:meth:`~BaseRBM.raise_log_likelihood` with ``raise_runs`` runs per example over
+    ``raise_betas`` betas), a lower estimate of the annealing model's log-likelihood that
+    needs no ``log Z``; it costs ``n_examples * raise_runs * (raise_betas + 1)`` sweeps.
     """
+    if reverse_ais and int(reverse_burn_in) < 0:
+        raise GenlabError(f"reverse AIS needs a burn-in of >= 0 Gibbs sweeps, got "
+                          f"{reverse_burn_in}")
+    if int(raise_runs) == 1 or int(raise_runs) < 0 or (raise_runs and int(raise_betas) < 3):
+        raise GenlabError(f"RAISE needs 0 (off) or at least 2 runs per example and at least "
+                          f"3 betas, got {raise_runs} runs and {raise_betas} betas")
     rbm = load_rbm(model, device=str(resolve_device(device)))
     binarize = binarize or rbm.meta_.get("binarize", "threshold")
     dataset = load_dataset(data, split=split, binarize=binarize, limit=limit, data_dir=data_dir)
@@ -253,6 +299,23 @@ def run_eval(model: str | os.PathLike[str], data: str, *, split: str = "test",
         int(rbm.n_components), ais.log_z, ais.std_err, ais.log_z_low, ais.log_z_high,
         rbm.log_likelihood(X, log_z=ais.log_z), ais.n_runs, ais.n_betas, ais.layer,
         ais_seconds)
+    if reverse_ais:
+        start = time.perf_counter()
+        rev = rbm.reverse_ais_log_partition(n_runs=ais_runs, n_betas=ais_betas, seed=seed,
+                                            layer=ais_layer, burn_in=reverse_burn_in)
+        report.reverse_seconds = time.perf_counter() - start
+        report.reverse_log_z, report.reverse_log_z_std_err = rev.log_z, rev.std_err
+        report.reverse_log_z_low, report.reverse_log_z_high = rev.log_z_low, rev.log_z_high
+        report.reverse_log_likelihood = rbm.log_likelihood(X, log_z=rev.log_z)
+        report.reverse_burn_in = rev.burn_in
+    if raise_runs:
+        start = time.perf_counter()
+        raised = rbm.raise_log_likelihood(X, n_runs=raise_runs, n_betas=raise_betas, seed=seed,
+                                          layer=ais_layer)
+        report.raise_seconds = time.perf_counter() - start
+        report.raise_log_likelihood, report.raise_std_err = (raised.log_likelihood,
+                                                             raised.std_err)
+        report.raise_runs, report.raise_betas = raised.n_runs, raised.n_betas
     if isinstance(rbm, BernoulliRBM):
         report.pseudo_likelihood = float(np.mean(rbm.score_samples(X)))
     if _exact_units(rbm) <= min(EXACT_UNITS, MAX_EXACT_UNITS):
