@@ -155,3 +155,27 @@ def test_cuda_epoch_matches_cpu_and_solves():
     res = solve_som(inst.dist, inst.coords, restarts=4, seed=0, device="cuda")
     assert sorted(res.tour) == list(range(12))
     assert np.isclose(res.length, tour_length(inst.dist, res.tour))
+
+
+def test_restarts_left_out_are_the_methods_default(capsys):
+    """No restarts given: each method runs its own :data:`DEFAULT_RESTARTS` (the SOM more
+    than the others, a restart costing it far less), in the library and in the CLI, whose
+    help states the same numbers."""
+    from genlab.cli.main import build_parser
+    from genlab.tsp import DEFAULT_RESTARTS, default_restarts
+
+    assert DEFAULT_RESTARTS["som"] == 64 and DEFAULT_RESTARTS["mean-field"] == 16
+    inst = random_euclidean(7, 0)
+    for method in ("som", "mean-field"):
+        res = solve(inst, method, seed=0, device="cpu")
+        assert len(res.lengths) == default_restarts(method) == DEFAULT_RESTARTS[method]
+    with pytest.raises(GenlabError, match="unknown method"):
+        default_restarts("tabu")
+    assert main(["tsp", "solve", "random:7", "--method", "som", "--device", "cpu", "--threads",
+                 "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["restarts"] == DEFAULT_RESTARTS["som"]
+    solve_parser = build_parser()._subparsers._group_actions[0].choices["tsp"]
+    help_text = " ".join(solve_parser._subparsers._group_actions[0].choices["solve"]
+                         .format_help().split())
+    for method, r in DEFAULT_RESTARTS.items():
+        assert f"{r} for {method}" in help_text

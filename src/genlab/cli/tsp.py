@@ -13,7 +13,7 @@ from genlab.cli.common import (
     output_file,
     positive_int,
 )
-from genlab.tsp import BUILTIN_INSTANCES, METHODS
+from genlab.tsp import BUILTIN_INSTANCES, DEFAULT_RESTARTS, METHODS
 from genlab.tsp.exact import HELD_KARP_MAX_N
 from genlab.tsp.tasks import POLISHES, run_exact, run_info, run_solve
 
@@ -70,8 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("instance", metavar="INSTANCE", type=data_source, help=INSTANCE_HELP)
     p.add_argument("--method", default="mean-field", choices=METHODS,
                    help="hopfield-tank, mean-field, elastic-net or som (self-organising map)")
-    p.add_argument("--restarts", type=positive_int, default=16,
-                   help="independent runs, computed as one batch")
+    p.add_argument("--restarts", type=positive_int, default=None,
+                   help="independent runs, computed as one batch; when not given: "
+                   + ", ".join(f"{DEFAULT_RESTARTS[m]} for {m}" for m in METHODS))
     p.add_argument("--polish", default="none", choices=POLISHES,
                    help="also report the network's tour after 2-opt (separately)")
     p.add_argument("--plot", type=output_file, default=None,

@@ -61,6 +61,14 @@ The state then need not be a permutation (two cities may share a position): it i
 tour both by the assignment that maximises $\sum_X V_{X, \pi(X)}$ and by sorting the cities by
 their mean position on the circle, $\arg \sum_i V_{Xi}\, e^{2 \pi i \sqrt{-1} / n}$, and the
 shorter reading is kept (both are functions of the network's state alone, not a local search).
+
+The serial network cools by 0.998 per sweep (about 700-1,300 sweeps to saturation). Cooling
+by 0.995 takes 2.5 times fewer sweeps but freezes the rows before the distances have ordered
+them, and more restarts do not make up for it. Measured on single TSPLIB instances, seed 1,
+16 restarts, best of the batch (mean over the restarts) in % above the optimum, 0.995 then
+0.998: berlin52 8.8 (20.7) and 8.0 (14.4); eil76 6.0 (10.3) and 5.8 (9.0); dantzig42 5.7
+(7.3) and 4.7 (7.6); pr76 11.1 (15.2) and 8.7 (9.3); kroA100 13.1 (20.7) and 7.2 (11.5);
+fri26 51 (82) and 11 (68); while 64 restarts at 0.995 still leave berlin52 at 9.8.
 """
 
 from __future__ import annotations
@@ -105,7 +113,7 @@ class MeanFieldConfig:
     penalty: float = 1.0       # alpha, on two cities in one position
     self_coupling: float = -0.5  # gamma_s; negative: resists early saturation
     t_start: float = 1.2       # T_0 = t_start / beta_c(0)
-    cooling: float = 0.995     # T <- cooling * T after every sweep
+    cooling: float = 0.998     # T <- cooling * T after every sweep (0.995: see the module)
     max_sweeps: int = 2000     # at most this many sweeps
     serial_saturation: float = 0.9  # stop when sum_{X,i} V_Xi^2 / n exceeds this
 

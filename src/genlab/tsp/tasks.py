@@ -24,7 +24,7 @@ from genlab.tsp.exact import held_karp
 from genlab.tsp.instances import load_instance
 from genlab.tsp.optimum import gap_to_optimum, known_optimum
 from genlab.tsp.polish import best_nearest_neighbour, two_opt
-from genlab.tsp.solve import check_solve_memory, solve
+from genlab.tsp.solve import check_solve_memory, default_restarts, solve
 from genlab.tsp.tsplib import Instance, tour_length
 
 POLISHES = ("none", "2opt")
@@ -91,7 +91,7 @@ class SolveReport(Result):
 
 
 def run_solve(instance: Instance | str | os.PathLike[str], method: str = "mean-field",
-              restarts: int = 16, seed: int = 0, device: str | torch.device = "auto",
+              restarts: int | None = None, seed: int = 0, device: str | torch.device = "auto",
               polish: str = "none", plot: str | os.PathLike[str] | None = None,
               out: str | os.PathLike[str] | None = None) -> SolveReport:
     """Solve ``instance`` with ``restarts`` batched runs of ``method`` (see
@@ -104,6 +104,8 @@ def run_solve(instance: Instance | str | os.PathLike[str], method: str = "mean-f
     a JSON file with :meth:`SolveReport.to_dict` (without the ``out`` key).
     """
     inst = _instance(instance, seed)
+    if restarts is None:
+        restarts = default_restarts(method)
     check_solve_memory(inst.n, method, restarts, device)
     log(f"{inst.name}: {inst.n} cities ({inst.edge_weight_type}); {method} with "
         f"{restarts} restarts")
