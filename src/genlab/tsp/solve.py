@@ -19,10 +19,11 @@ METHODS = ("hopfield-tank", "mean-field", "elastic-net", "som")
 # batch depends strongly on the batch's size (berlin52, seed 1, 64 restarts: the SOM's fall
 # into a group 0-3 % and a group 7-10 % above the optimum; the best of 16 of them is 0.6 % on
 # average but up to 7 %, the best of all 64 0.0 %; the elastic net's best of 16 is 2.3 % on
-# average, up to 9.8 %). A SOM restart costs milliseconds, so it runs 64; the elastic net 32,
-# which keeps kroA100 well under a minute; the mean-field network's best tour is set by its
-# schedule more than by its restarts (see genlab.tsp.meanfield).
-DEFAULT_RESTARTS = {"hopfield-tank": 16, "mean-field": 16, "elastic-net": 32, "som": 64}
+# average, up to 9.8 %). A SOM restart costs milliseconds, so it runs 64 in about the time the
+# elastic net takes for 16 (an elastic-net restart costs about nine times more); the
+# mean-field network's best tour is set by its schedule more than by its restarts (see
+# genlab.tsp.meanfield).
+DEFAULT_RESTARTS = {"hopfield-tank": 16, "mean-field": 16, "elastic-net": 16, "som": 64}
 
 
 def default_restarts(method: str) -> int:
