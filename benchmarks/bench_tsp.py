@@ -269,13 +269,13 @@ def main_seeds(args) -> None:
                     "restarts": args.restarts, "methods": methods,
                     "restarts_note": (f"{args.restarts} restarts" if args.restarts
                                       else "each method's default restarts"), "tsplib": []}
+    out = Path(args.out or ROOT / "benchmarks" / "results" / "tsp_seeds.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
     for name, inst in tsplib_instances(args.only):
         result["tsplib"].append(run_seeds(name, inst, inst.optimum, args.seeds, args.restarts,
                                           methods))
-    result["summary"] = summarise_seeds(result["tsplib"])
-    out = Path(args.out or ROOT / "benchmarks" / "results" / "tsp_seeds.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
+        result["summary"] = summarise_seeds(result["tsplib"])
+        out.write_text(json.dumps(result, indent=1) + "\n")  # kept after every instance
     print(seeds_markdown(result))
 
 
