@@ -144,3 +144,25 @@ def test_a_given_row_order_and_labels(tmp_path):
         latent_traversal(model, x[1], kl, order=[0, 0, 1])
     with pytest.raises(GenlabError, match="one label per row"):
         traversal_figure(model, x, tmp_path / "g.png", kl=kl, labels=["x"])
+
+
+def test_a_latent_whose_mean_hardly_moves_is_inactive(stand_in, dsprites_run, tmp_path,
+                                                      monkeypatch):
+    """The binned mean of a latent that moves by a few hundredths still informs x fully
+    (MI is blind to scale), but the decoder cannot read it: with Var_x(mu_j) <= 0.01 the
+    row is named inactive, not x, and goes after the named rows."""
+    shown = stand_in.posterior
+
+    def still_x(model, x):
+        q = shown(model, x)
+        return DiagonalGaussian(q.mu * torch.tensor([0.05, 1.0, 1.0]), q.logvar)
+
+    monkeypatch.setattr(BetaVAE, "posterior", still_x)
+    rep = traverse_latents(dsprites_run, tmp_path / "t.png", steps=3, n_kl=200, seed=0,
+                           factor_samples=4000)
+    row = rep.order.index(0)
+    assert rep.active[row] is False and rep.factor[row] is None
+    assert rep.mi[row] > 0.5  # what naming by MI alone would have called x
+    assert rep.row_labels()[row] == "z0: inactive"
+    assert rep.factor[0] == "scale" and rep.active[0] is True
+    assert rep.to_dict()["active"] == rep.active

@@ -258,6 +258,13 @@ class KLSplit(NamedTuple):
 
     information: torch.Tensor  # (L,) 1/2 log(1 + Var_n(mu_nj) / E_n sigma_nj^2), nats
     mismatch: torch.Tensor     # (L,) mean KL_j - information_j, nats (the rest)
+    mu_variance: torch.Tensor  # (L,) Var_n(mu_nj): below ACTIVE_VARIANCE the latent is inactive
+
+
+# A latent is active when its posterior mean moves with the image: Var_x(E_q[z_j]) > 0.01
+# (the "active units" of Burda, Grosse & Salakhutdinov 2016), a hundredth of the prior's
+# variance; an inactive latent's traversal leaves the image as it is.
+ACTIVE_VARIANCE = 0.01
 
 
 def kl_split(model: VariationalModel, x: torch.Tensor, batch_size: int = 256) -> KLSplit:
@@ -282,10 +289,12 @@ def kl_split(model: VariationalModel, x: torch.Tensor, batch_size: int = 256) ->
     $\log N$. The split is exact where it matters most: a latent whose posterior
     mean does not move with the image has information 0 and its whole KL as mismatch; it
     tells the decoder nothing through its mean. ``information + mismatch`` equals
-    ``kl_per_latent``.
+    ``kl_per_latent``; ``mu_variance`` is $\mathrm{Var}_n(\mu_{nj})$, which
+    ``ACTIVE_VARIANCE`` compares to call a latent active.
     """
     mean_mu, mean_mu2, mean_var, mean_logvar = _posterior_moments(model, x, batch_size,
                                                                   "the KL split")
     kl = 0.5 * (mean_mu2 + mean_var - 1.0 - mean_logvar)
-    information = 0.5 * torch.log1p((mean_mu2 - mean_mu ** 2).clamp(min=0.0) / mean_var)
-    return KLSplit(information.float(), (kl - information).float())
+    mu_variance = (mean_mu2 - mean_mu ** 2).clamp(min=0.0)
+    information = 0.5 * torch.log1p(mu_variance / mean_var)
+    return KLSplit(information.float(), (kl - information).float(), mu_variance.float())

@@ -240,6 +240,7 @@ class TraversalReport(Result):
     row_order: str = "kl"       # "factor" or "kl": how the rows are sorted
     # dSprites only (None elsewhere, and left out of to_dict):
     factor: list[str | None] | None = None  # per row: the factor its latent informs most
+    active: list[bool] | None = None        # per row: Var_x(mu_j) > ACTIVE_VARIANCE
     mi: list[float] | None = None           # per row: that latent's max_k I(z_j; v_k) / H(v_k)
     factors: list[str] | None = None        # the MI matrix's columns (x, y: pos_x, pos_y)
     mi_matrix: list[list[float]] | None = None  # (L, K) I(z_j; v_k) / H(v_k), latent order
@@ -257,8 +258,14 @@ class TraversalReport(Result):
         """Each row's name, e.g. ``z3: x (MI 0.71)`` or ``z7: nothing (MI 0.01)``."""
         if self.factor is None or self.mi is None:
             return [f"z{j}" for j in self.order]
-        return [f"z{j}: {f or 'nothing'} (MI {m:.2f})"
-                for j, f, m in zip(self.order, self.factor, self.mi, strict=True)]
+        active = self.active or [True] * len(self.order)
+        return [f"z{j}: {_row_name(f, m, a)}"
+                for j, f, m, a in zip(self.order, self.factor, self.mi, active, strict=True)]
+
+
+def _row_name(factor: str | None, mi: float, active: bool) -> str:
+    """A traversal row's name: ``x (MI 0.71)``, ``nothing (MI 0.01)`` or ``inactive``."""
+    return f"{factor or 'nothing'} (MI {mi:.2f})" if active else "inactive"
 
 
 def traverse_latents(run: Path, out: Path, *, index: int = 0, steps: int = 10,
@@ -281,12 +288,16 @@ def traverse_latents(run: Path, out: Path, *, index: int = 0, steps: int = 10,
     ``seed`` (the draw of ``genlab disentangle eval --seed``), the MIG's normalised
     matrix $I(\mu_j(x); v_k) / H(v_k)$ gives $k^*_j = \arg\max_k$, or none when the
     maximum is below ``genlab.metrics.mig.independence_threshold`` (what a latent
-    independent of every factor shows by chance: 0.012 at 10,000 images).
+    independent of every factor shows by chance: 0.012 at 10,000 images). An inactive
+    latent, whose posterior mean hardly moves with the image
+    ($\mathrm{Var}_x(\mu_j(x)) \le$ ``genlab.latent.betavae.ACTIVE_VARIANCE`` $= 0.01$, the
+    "active units" criterion of Burda et al. 2016), is named by none and shown as
+    ``inactive``: the MI of its binned mean can be large though the decoder ignores it.
     ``order="factor"`` (the default there) sorts the rows by factor (x, y, scale, shape,
     orientation; within a factor the largest MI first), then the latents named by none,
     largest KL first; ``order="kl"`` (the only order elsewhere) by KL, largest first.
     """
-    from genlab.latent.betavae import kl_split
+    from genlab.latent.betavae import ACTIVE_VARIANCE, kl_split
     from genlab.latent.traverse import factor_row_order, traversal_figure
 
     model, meta = load_latent_model(run, device=device)
@@ -316,8 +327,11 @@ def traverse_latents(run: Path, out: Path, *, index: int = 0, steps: int = 10,
                              information=split.information.tolist(),
                              mismatch=split.mismatch.tolist(), values=[], index=index,
                              row_order=row_order)
+    active = (split.mu_variance > ACTIVE_VARIANCE).tolist()
     rows = (_name_latents(model, report, factor_samples or DEFAULT_FACTOR_SAMPLES, seed,
                           device) if has_factors else None)
+    if rows is not None:  # an inactive latent informs no factor through the decoder
+        rows = [(f if a else None, m) for (f, m), a in zip(rows, active, strict=True)]
     if rows is not None and row_order == "factor":
         rows_order = factor_row_order([f for f, _ in rows], [m for _, m in rows], report.kl,
                                       DSPRITES_ROW_FACTORS)
@@ -327,14 +341,14 @@ def traverse_latents(run: Path, out: Path, *, index: int = 0, steps: int = 10,
                  "kl": "rows sorted by KL" + (", named by factor" if has_factors else "")}
     title = title or (f"{run}: latent traversals around test image {index} "
                       f"({sorted_by[row_order]})")
-    labels = None if rows is None else [f"{rows[j][0] or 'nothing'} (MI {rows[j][1]:.2f})"
-                                        for j in rows_order]
+    labels = None if rows is None else [_row_name(*rows[j], active[j]) for j in rows_order]
     trav = traversal_figure(model, x, out, title=title, index=index, low=-span, high=span,
                             steps=steps, kl=kl, order=rows_order, labels=labels)
     report.order, report.values = list(trav.order), list(trav.values)
     if rows is not None:
         report.factor = [rows[j][0] for j in trav.order]
         report.mi = [rows[j][1] for j in trav.order]
+        report.active = [active[j] for j in trav.order]
     return report
 
 
