@@ -27,12 +27,16 @@ Representations: ``ideal`` (codes = each factor scaled to [0, 1] plus N(0, 0.01^
 fixed per image, and 5 collapsed dimensions of noise alone), ``no_shape`` (the same
 without the shape: FactorVAE's votes for shape then land on collapsed dimensions, which
 disent 0.8.0 counts and disentanglement_lib and genlab drop), ``random`` (10 dimensions of
-N(0, 1) fixed per image, independent of the factors) and ``vae`` (posterior means of a
-short beta-VAE trained here with genlab). Run in the benchmarks' environment::
+N(0, 1) fixed per image, independent of the factors), ``vae`` (posterior means of a
+short beta-VAE trained here with genlab) and, with ``--pretrained``, the posterior means of
+genlab's shipped dSprites models (``pretrained:NAME``). Run in the benchmarks' environment::
 
     benchmarks/peers.sh --no-deps disent==0.8.0
     PYTHONPATH=src benchmarks/.env/bin/python benchmarks/bench_metrics_disent.py \
         --out benchmarks/results/metrics_disent.json
+    PYTHONPATH=src benchmarks/.env/bin/python benchmarks/bench_metrics_disent.py \
+        --only-pretrained --pretrained betavae-dsprites-capacity vae-dsprites-beta1 \
+        --pretrained-fraction 0.2 --out benchmarks/results/metrics_disent_pretrained.json
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genlab import pretrained
 from genlab.data import dsprites
 from genlab.data.dsprites import FACTOR_NAMES, FACTOR_SIZES, N_IMAGES, DSpritesData
 from genlab.metrics import betavae_score, factorvae_score, mig_score
@@ -122,7 +127,7 @@ def table_representation(kind: str, seed: int = 1234):
     return ideal
 
 
-def vae_representation(run: Path):
+def vae_representation(run: Path | str):
     from genlab.latent.betavae_runs import load_dsprites_model
 
     model = load_dsprites_model(run)
@@ -263,18 +268,27 @@ def main() -> None:
     p.add_argument("--vae", type=Path, default=Path("/tmp/metrics-disent-vae"),
                    help="run folder of the beta-VAE (trained here when absent)")
     p.add_argument("--vae-steps", type=int, default=150)
+    p.add_argument("--pretrained", nargs="+", default=[], metavar="NAME",
+                   help="also score these shipped dSprites models (pretrained:NAME)")
+    p.add_argument("--pretrained-fraction", type=float, default=0.2,
+                   help="fraction of the papers' sample sizes for the shipped models")
+    p.add_argument("--only-pretrained", action="store_true",
+                   help="score the shipped models alone (no synthetic codes, no short VAE)")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/metrics_disent.json"))
     args = p.parse_args()
     t0 = time.perf_counter()
     disent, stood_in = import_disent()
     dataset = make_dataset(disent)
 
-    if not (args.vae / "model.safetensors").exists():
+    if args.only_pretrained and not args.pretrained:
+        p.error("--only-pretrained needs --pretrained NAME ...")
+    if not args.only_pretrained and not (args.vae / "model.safetensors").exists():
         from genlab.latent.betavae import BetaVAEConfig
         from genlab.latent.betavae_runs import train_dsprites_betavae
         train_dsprites_betavae(args.vae, BetaVAEConfig(beta=4.0), steps=args.vae_steps,
                                seed=0, overwrite=True)
-    vae, model, data = vae_representation(args.vae)
+    vae, model, data = vae_representation(
+        f"pretrained:{args.pretrained[0]}" if args.only_pretrained else args.vae)
     # the index observation renders the same pixels as a pixel observation would
     idx = torch.randint(N_IMAGES, (256,), generator=torch.Generator().manual_seed(0))
     pixels = dsprites.render(torch.as_tensor(dataset.gt_data.idx_to_pos(idx.numpy())))
@@ -286,6 +300,11 @@ def main() -> None:
             "no_shape": (table_representation("no_shape"), args.fraction, args.seeds),
             "random": (table_representation("random"), args.fraction, args.seeds),
             "vae": (vae, args.vae_fraction, args.vae_seeds)}
+    if args.only_pretrained:
+        reps = {}
+    for name in args.pretrained:
+        reps[f"pretrained:{name}"] = (vae_representation(f"pretrained:{name}")[0],
+                                      args.pretrained_fraction, args.vae_seeds)
     results = {}
     for name, (rep, fraction, seeds) in reps.items():
         print(f"{name} (fraction {fraction}):", file=sys.stderr, flush=True)
@@ -302,7 +321,11 @@ def main() -> None:
                    f"{torch.get_num_threads()} torch threads",
         "disent_version": disent.__version__ if hasattr(disent, "__version__") else "0.8.0",
         "stand_in_modules": stood_in,
-        "vae": {"run": str(args.vae), "steps": args.vae_steps, "beta": 4.0, "seed": 0},
+        "vae": (None if args.only_pretrained else
+                {"run": str(args.vae), "steps": args.vae_steps, "beta": 4.0, "seed": 0}),
+        "pretrained": {name: {"command": pretrained.get(name).command,
+                              "genlab_commit": pretrained.get(name).genlab_commit}
+                       for name in args.pretrained},
         "seconds": round(time.perf_counter() - t0, 1),
         "results": results,
     }

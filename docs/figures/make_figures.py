@@ -132,6 +132,13 @@ FIGURES = (
            + (("benchmarks/bench_gumbel.py", "--merge", "{runs}/g75_gumbel.json",
                "{runs}/g75_straight-through.json", "{runs}/g75_reinforce.json",
                "--figures", "{fig}", "--out", "{runs}/gumbel.json"),)),
+    Figure(("betavae_pretrained_capacity.png", "betavae_pretrained_beta1.png"),
+           "docs/betavae.md", "quick",
+           tuple(("genlab", "vae", "traverse", f"pretrained:{model}", "--steps", "8",
+                  "--seed", "0", "--device", "cpu", "--out", f"{{fig}}/{name}")
+                 for model, name in (("betavae-dsprites-capacity",
+                                      "betavae_pretrained_capacity.png"),
+                                     ("vae-dsprites-beta1", "betavae_pretrained_beta1.png")))),
     traversal("beta4", 2),
     traversal("beta1", 2),
     traversal("beta1", 4),

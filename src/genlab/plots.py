@@ -111,3 +111,23 @@ def plot_curves(curves: dict[str, Sequence[float]], path: str | os.PathLike[str]
         ax.legend()
     ax.grid(alpha=0.3)
     return save_figure(fig, path)
+
+
+def side_by_side(pictures: Sequence[str | os.PathLike[str]], titles: Sequence[str],
+                 path: str | os.PathLike[str], dpi: int = 120) -> Path:
+    """Saved PNG figures (e.g. two traversal grids) placed in one row under their
+    ``titles``, at their own resolution, saved to ``path``."""
+    if len(pictures) != len(titles) or not pictures:
+        raise GenlabError(f"give one title per picture, got {len(pictures)} pictures and "
+                          f"{len(titles)} titles")
+    images = [plt.imread(os.fspath(p)) for p in pictures]
+    height = max(im.shape[0] for im in images) / dpi
+    widths = [im.shape[1] / dpi for im in images]
+    fig, axes = plt.subplots(1, len(images), figsize=(sum(widths), height + 0.4),
+                             gridspec_kw={"width_ratios": widths}, squeeze=False)
+    for ax, image, title in zip(axes[0], images, titles, strict=True):
+        ax.imshow(image, interpolation="none")
+        ax.set_title(title, fontsize=11)
+        ax.axis("off")
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=dpi)

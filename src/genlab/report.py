@@ -18,6 +18,8 @@ from typing import Any
 from genlab import __version__
 from genlab.io import atomic_write_bytes
 
+WIDE = "wide"  # the third element of a figure that spans its section's width
+
 
 @dataclass
 class Section:
@@ -28,7 +30,8 @@ class Section:
     equation: str = ""
     summary: str = ""
     command: str = ""
-    figures: list[tuple[str, str]] = field(default_factory=list)  # (PNG path, caption)
+    # (PNG path, caption) or (PNG path, caption, WIDE): a wide figure spans the whole row
+    figures: list[tuple[str, ...]] = field(default_factory=list)
     numbers: dict[str, Any] = field(default_factory=dict)
     status: str = "ok"  # ok | failed | skipped
     error: str = ""
@@ -61,7 +64,8 @@ section h2 { margin:0 0 .4rem; font-size:1.35rem; }
 pre.cmd { background:#1d2430; color:#e8ecf3; padding:.6rem .8rem; border-radius:8px;
           overflow-x:auto; font-size:.85rem; }
 .figs { display:grid; grid-template-columns:repeat(auto-fit,minmax(280px,1fr)); gap:1rem; }
-figure { margin:0; } figure img { width:100%; height:auto; border:1px solid var(--line);
+figure { margin:0; } figure.wide { grid-column:1 / -1; }
+figure img { width:100%; height:auto; border:1px solid var(--line);
          border-radius:6px; background:#fff; }
 figcaption { font-size:.85rem; color:var(--muted); }
 table { border-collapse:collapse; margin-top:.8rem; font-size:.9rem; }
@@ -113,10 +117,11 @@ def render_html(title: str, intro: str, sections: list[Section], root: Path,
             parts.append(f'<p class="error">{esc(s.error)}</p>')
         if s.figures:
             figs = []
-            for path, caption in s.figures:
+            for path, caption, *style in s.figures:
                 p = root / path
+                wide = ' class="wide"' if WIDE in style else ""
                 if p.is_file():
-                    figs.append(f'<figure><img src="{_img(p, root)}" alt="{esc(caption)}" '
+                    figs.append(f'<figure{wide}><img src="{_img(p, root)}" alt="{esc(caption)}" '
                                 f'data-file="{esc(path)}"><figcaption>{esc(caption)} '
                                 f'(<a href="{esc(path)}">{esc(path)}</a>)</figcaption></figure>')
             parts.append('<div class="figs">' + "".join(figs) + "</div>")

@@ -119,6 +119,29 @@ def test_quick_tour_numbers_are_sane(report):
     assert nll <= -vae["test ELBO (nats/image)"] + 1.0
 
 
+def test_quick_tour_shows_the_pretrained_pair(report):
+    """The beta-VAE section shows the shipped pair side by side, scored again from the
+    shipped weights and labelled with the commands that trained them, before its own short
+    runs, which are labelled with their step count."""
+    from genlab import pretrained
+    from genlab.tour.sections.betavae import PAIR
+
+    _, out = report
+    step = json.loads((out / "results.json").read_text())["steps"]["betavae"]
+    assert step["figures"][-2:] == ["betavae_traverse_beta1.png", "betavae_traverse_beta4.png"]
+    assert any(k.startswith("MIG after ") and "steps" in k for k in step["numbers"])
+    if not all(name in pretrained.names() for name, _ in PAIR):
+        pytest.skip("the pretrained pair is not shipped in this checkout")
+    assert step["figures"][0] == "betavae_traverse_pretrained_pair.png"
+    for name, _ in PAIR:
+        assert 0 <= step["numbers"][f"{name}: MIG"] <= 1
+        for score in ("FactorVAE score", "BetaVAE score"):
+            value, error = step["numbers"][f"{name}: {score}"].split(" ± ")
+            assert 0 <= float(value) <= 1 and float(error) >= 0
+        assert pretrained.get(name).command in step["command"]
+        assert f"genlab vae traverse pretrained:{name}" in step["command"]
+
+
 @pytest.mark.skipif(find_chromium() is None, reason="Chromium not installed")
 def test_page_renders_in_headless_chromium(report):
     _, out = report

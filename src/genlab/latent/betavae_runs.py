@@ -200,16 +200,21 @@ class DSpritesEvaluation(Result):
 
 def evaluate_betavae_run(run: str | os.PathLike[str], metrics: Sequence[str] = METRICS,
                          fraction: float = 1.0, seed: int = 0,
-                         device: torch.device | str = "cpu") -> DSpritesEvaluation:
+                         device: torch.device | str = "cpu",
+                         sizes: SampleSizes | None = None) -> DSpritesEvaluation:
     r"""The disentanglement scores ``metrics``
     (``genlab.metrics.dsprites_eval.evaluate_dsprites``) of the dSprites VAE saved in
     ``run``, on the posterior means $\mu(x)$, with ``fraction`` of the papers' sample sizes
-    and factors drawn under ``seed``."""
+    (or the given ``sizes``) and factors drawn under ``seed``; each metric draws its own
+    factors from ``seed``, so a metric scores the same whichever others are asked."""
     metrics = check_metrics(metrics)
-    sizes = SampleSizes().scaled(fraction)
     model = load_dsprites_model(run, device)
-    log(f"scoring {run} on {', '.join(metrics)} (fraction {fraction} of the papers' "
-        "sample sizes)")
+    if sizes is None:
+        sizes = SampleSizes().scaled(fraction)
+        log(f"scoring {run} on {', '.join(metrics)} (fraction {fraction} of the papers' "
+            "sample sizes)")
+    else:
+        log(f"scoring {run} on {', '.join(metrics)}")
     scores = evaluate_dsprites(model.encode, device, seed, sizes, metrics)
     config = getattr(model, "config", None)
     return DSpritesEvaluation(str(run), config and asdict(config), scores)

@@ -38,7 +38,8 @@ class TourContext:
 class StepOutput:
     """What a step returns: its figures (file, caption), numbers and reproducing command."""
 
-    figures: list[tuple[str, str]] = field(default_factory=list)
+    # (file, caption) or (file, caption, genlab.report.WIDE) for one spanning the row
+    figures: list[tuple[str, ...]] = field(default_factory=list)
     numbers: dict[str, Any] = field(default_factory=dict)
     command: str = ""
     summary: str = ""
@@ -121,7 +122,7 @@ def run_tour(steps: list[Step], ctx: TourContext, title: str, intro: str) -> Tou
         sections.append(section)
         results["steps"][step.key] = {
             "title": step.title, "status": section.status, "seconds": section.seconds,
-            "numbers": section.numbers, "figures": [f for f, _ in section.figures],
+            "numbers": section.numbers, "figures": [f[0] for f in section.figures],
             "command": section.command, "error": section.error}
     seconds = time.perf_counter() - t_all
     results["seconds"] = seconds
