@@ -100,9 +100,9 @@ def test_a_two_second_run_writes_the_json(bench, tmp_path, monkeypatch):
     r = json.loads(out.read_text())
     assert r["seconds"] == 2 and r["ais"]["runs"] == 2 and r["n_hidden"] == 500
     kinds = [m["kind"] for m in r["models"]]
-    assert kinds[0] == "sklearn" and kinds[-2:] == ["genlab-default", "genlab"]
+    assert kinds[0] == "sklearn" and kinds[-3:] == ["genlab-default", "genlab", "genlab"]
     for m in r["models"]:
         assert m["epochs"] >= 1 and m["seconds"] > 0 and m["version"]
         for key in ("ll_lower", "ll_upper", "ll_lower_std_err", "ll_upper_std_err"):
             assert np.isfinite(m[key])
-    assert r["models"][-2]["epochs"] == 10  # the command's own default
+    assert r["models"][-3]["epochs"] == 10  # the command's own default
