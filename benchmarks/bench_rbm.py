@@ -78,6 +78,29 @@ def one_thread_env() -> dict[str, str]:
     return env
 
 
+def mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The 4,000 MNIST-5k training and 1,000 test images, threshold 0.5, float64
+    ``(n, 784)``: the data of ``genlab rbm train mnist5k``."""
+    def split(name: str) -> np.ndarray:
+        return load_dataset("mnist5k", name, binarize="threshold").x.numpy().astype(np.float64)
+
+    return split("train"), split("test")
+
+
+def rbm_from_params(components: np.ndarray, intercept_hidden: np.ndarray,
+                    intercept_visible: np.ndarray, train: np.ndarray) -> BernoulliRBM:
+    """A fitted genlab ``BernoulliRBM`` with these parameters (``W`` ``(n_h, n_v)``, ``c``,
+    ``b``), float32, its AIS base-rate model from the mean of ``train`` ``(n, n_v)``."""
+    rbm = BernoulliRBM(components.shape[0], device="cpu")
+    rbm.components_ = np.asarray(components, dtype=np.float32)
+    rbm.intercept_hidden_ = np.asarray(intercept_hidden, dtype=np.float32)
+    rbm.intercept_visible_ = np.asarray(intercept_visible, dtype=np.float32)
+    rbm.n_features_in_ = train.shape[1]
+    rbm.h_samples_ = np.zeros((1, components.shape[0]), np.float32)
+    rbm._data_mean = train.mean(0)
+    return rbm
+
+
 def genlab_epoch(X: np.ndarray, bs: int, repeats: int, seed: int, **extra) -> float:
     best = float("inf")
     settings = {"shuffle": False, **extra}
@@ -138,8 +161,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     WORK.mkdir(exist_ok=True)
-    train = load_dataset("mnist5k", "train", binarize="threshold").x.numpy().astype(np.float64)
-    test = load_dataset("mnist5k", "test", binarize="threshold").x.numpy().astype(np.float64)
+    train, test = mnist5k_arrays()
     np.save(WORK / "rbm_train.npy", train)
     cfg = {"train": str(WORK / "rbm_train.npy"), "batch_sizes": list(BATCH_SIZES),
            "repeats": args.repeats, "hidden": N_HIDDEN, "lr": LR, "seed": args.seed,
@@ -162,12 +184,7 @@ def main() -> None:
     # quality at equal training time: sklearn's weights scored by genlab's AIS
     print("quality at equal time ...", file=sys.stderr)
     w = np.load(WORK / "rbm_sklearn.npz")
-    sk = BernoulliRBM(N_HIDDEN, device="cpu")
-    sk.components_ = w["components"].astype(np.float32)
-    sk.intercept_hidden_ = w["intercept_hidden"].astype(np.float32)
-    sk.intercept_visible_ = w["intercept_visible"].astype(np.float32)
-    sk.n_features_in_, sk.h_samples_ = train.shape[1], np.zeros((1, N_HIDDEN), np.float32)
-    sk._data_mean = train.mean(0)
+    sk = rbm_from_params(w["components"], w["intercept_hidden"], w["intercept_visible"], train)
     budget = peer["quality_seconds"]
 
     def same_time(**extra) -> int:
