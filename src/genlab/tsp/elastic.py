@@ -100,6 +100,24 @@ def check_memory(restarts: int, n: int, device: torch.device,
     check_batch_memory("elastic-net", restarts, n, 4, device, (restarts, n, m, 2))
 
 
+def ring_start(dist: np.ndarray, coords: np.ndarray | None, restarts: int, M: int,
+               radius: float, jitter: float, gen: torch.Generator, dev: torch.device
+               ) -> tuple[np.ndarray, torch.Tensor, torch.Tensor]:
+    r"""The cities in the unit square, ``pts`` `(n, 2)` (``coords``, or ``dist`` embedded in
+    the plane), the same as a tensor ``x`` on ``dev``, and ``restarts`` rings of ``M``
+    points, ``y`` `(B, M, 2)`: a circle of ``radius`` around the cities' centroid at a
+    random phase, each point moved by
+    $N(0, (\mathrm{jitter} \cdot \mathrm{radius})^2)$ noise; the start of the elastic net and
+    of the self-organising map."""
+    pts = unit_square(coords if coords is not None else embed_plane(dist))
+    x = torch.as_tensor(pts, dtype=torch.float64, device=dev)  # (n, 2)
+    phase = 2 * math.pi * torch.rand((restarts, 1), generator=gen, device=dev, dtype=torch.float64)
+    ang = phase + 2 * math.pi * torch.arange(M, device=dev, dtype=torch.float64) / M  # (B, M)
+    noise = jitter * radius * torch.randn((restarts, M, 2), generator=gen, device=dev,
+                                          dtype=torch.float64)
+    return pts, x, x.mean(0) + radius * torch.stack([ang.cos(), ang.sin()], -1) + noise
+
+
 def solve_elastic_net(dist: np.ndarray, coords: np.ndarray | None = None, restarts: int = 8,
                       config: ElasticNetConfig | None = None, seed: int | None = 0,
                       device: str | torch.device = "auto") -> SolveResult:
@@ -109,13 +127,7 @@ def solve_elastic_net(dist: np.ndarray, coords: np.ndarray | None = None, restar
     n = dist.shape[0]
     M = math.ceil(cfg.ratio * n)
     check_memory(restarts, n, dev, cfg)
-    pts = unit_square(coords if coords is not None else embed_plane(dist))
-    x = torch.as_tensor(pts, dtype=torch.float64, device=dev)  # (n, 2)
-    phase = 2 * math.pi * torch.rand((restarts, 1), generator=gen, device=dev, dtype=torch.float64)
-    ang = phase + 2 * math.pi * torch.arange(M, device=dev, dtype=torch.float64) / M  # (B, M)
-    jitter = cfg.jitter * cfg.radius * torch.randn((restarts, M, 2), generator=gen, device=dev,
-                                             dtype=torch.float64)
-    y = x.mean(0) + cfg.radius * torch.stack([ang.cos(), ang.sin()], -1) + jitter  # (B, M, 2)
+    pts, x, y = ring_start(dist, coords, restarts, M, cfg.radius, cfg.jitter, gen, dev)
     K = cfg.K0
     energies, steps = [en_energy(y, x, K, cfg)], [0]
     step = 0

@@ -46,7 +46,7 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.tsp.decode import SolveResult, check_batch_memory, pick_best, start_batch
-from genlab.tsp.elastic import embed_plane, unit_square
+from genlab.tsp.elastic import ring_start
 
 
 @dataclass
@@ -179,13 +179,7 @@ def solve_som(dist: np.ndarray, coords: np.ndarray | None = None, restarts: int 
     n = dist.shape[0]
     M = math.ceil(cfg.ratio * n)
     check_memory(restarts, n, dev, cfg)
-    pts = unit_square(coords if coords is not None else embed_plane(dist))
-    x = torch.as_tensor(pts, dtype=torch.float64, device=dev)  # (n, 2)
-    phase = 2 * math.pi * torch.rand((restarts, 1), generator=gen, device=dev, dtype=torch.float64)
-    ang = phase + 2 * math.pi * torch.arange(M, device=dev, dtype=torch.float64) / M  # (B, M)
-    jitter = cfg.jitter * cfg.radius * torch.randn((restarts, M, 2), generator=gen, device=dev,
-                                                   dtype=torch.float64)
-    y = x.mean(0) + cfg.radius * torch.stack([ang.cos(), ang.sin()], -1) + jitter  # (B, M, 2)
+    pts, x, y = ring_start(dist, coords, restarts, M, cfg.radius, cfg.jitter, gen, dev)
     eta, sigma = cfg.eta0, cfg.sigma0 * M
     energies = [ring_length(y)]
     for _ in range(cfg.epochs):
