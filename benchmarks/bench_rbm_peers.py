@@ -37,6 +37,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,18 @@ def _epochs_in(budget: float, fit_one_epoch) -> tuple[int, float]:
     return max(1, int(budget / epoch_seconds)), epoch_seconds
 
 
+def _fit_estimator(make: Callable[[int], Any], X: np.ndarray, budget: float,
+                   version: str) -> dict[str, Any]:
+    """Train a scikit-learn-style RBM ``make(epochs)`` on ``X`` for the epochs that fit in
+    ``budget`` seconds (``_epochs_in``); its parameters, epochs, seconds and ``version``."""
+    epochs, epoch_seconds = _epochs_in(budget, lambda: make(1).fit(X))
+    rbm = make(epochs)
+    t = time.perf_counter()
+    rbm.fit(X)
+    return {"params": sklearn_params(rbm), "epochs": epochs, "seconds": time.perf_counter() - t,
+            "epoch_seconds": epoch_seconds, "version": version}
+
+
 def train_sklearn(X: np.ndarray, budget: float, seed: int, learning_rate: float,
                   batch_size: int) -> dict[str, Any]:
     from sklearn import __version__
@@ -121,12 +134,7 @@ def train_sklearn(X: np.ndarray, budget: float, seed: int, learning_rate: float,
         return BernoulliRBM(N_HIDDEN, learning_rate=learning_rate, batch_size=batch_size,
                             n_iter=n_iter, random_state=seed)
 
-    epochs, epoch_seconds = _epochs_in(budget, lambda: make(1).fit(X))
-    rbm = make(epochs)
-    t = time.perf_counter()
-    rbm.fit(X)
-    return {"params": sklearn_params(rbm), "epochs": epochs, "seconds": time.perf_counter() - t,
-            "epoch_seconds": epoch_seconds, "version": f"scikit-learn {__version__}"}
+    return _fit_estimator(make, X, budget, f"scikit-learn {__version__}")
 
 
 def train_learnergy(X: np.ndarray, budget: float, seed: int, steps: int,
@@ -160,12 +168,7 @@ def train_genlab(X: np.ndarray, budget: float, seed: int, **settings: Any) -> di
         return rbm_estimator("bernoulli", N_HIDDEN, epochs=epochs, seed=seed, device="cpu",
                              **settings)
 
-    epochs, epoch_seconds = _epochs_in(budget, lambda: make(1).fit(X))
-    rbm = make(epochs)
-    t = time.perf_counter()
-    rbm.fit(X)
-    return {"params": sklearn_params(rbm), "epochs": epochs, "seconds": time.perf_counter() - t,
-            "epoch_seconds": epoch_seconds, "version": f"genlab {genlab.__version__}"}
+    return _fit_estimator(make, X, budget, f"genlab {genlab.__version__}")
 
 
 def train_genlab_default(seed: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import itertools
 
 import torch
 
-from genlab.rbm.energy import RBMParams, energy
+from genlab.rbm.energy import RBMParams, energy, free_energy, hidden_log_marginal
 
 
 def all_states(n: int) -> torch.Tensor:
@@ -32,3 +32,12 @@ def random_params(n_v: int, n_h: int, seed: int, scale: float = 1.0, gaussian: b
 
     log_var = (0.5 * torch.randn(n_v, generator=g, dtype=dtype)) if gaussian else None
     return RBMParams(r(n_h, n_v), r(n_v), r(n_h), log_var)
+
+
+def exact_gradient(p: RBMParams, X: torch.Tensor) -> RBMParams:
+    """d/dtheta of mean log p(v) = -mean F(v) - log Z by autograd through enumeration."""
+    q = RBMParams(*(t.clone().requires_grad_(True) for t in p[:3]))
+    ll = -free_energy(q, X).mean() - torch.logsumexp(hidden_log_marginal(q, all_states(
+        p.n_hidden)), 0)
+    ll.backward()
+    return RBMParams(q.weights.grad, q.visible_bias.grad, q.hidden_bias.grad)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from rbm_helpers import all_states, random_params
+from rbm_helpers import all_states, exact_gradient, random_params
 from sklearn.neighbors import NearestCentroid
 from sklearn.neural_network import BernoulliRBM as SkBernoulliRBM
 from sklearn.pipeline import Pipeline
@@ -80,15 +80,6 @@ def test_pipeline_with_a_classifier(digits):
     assert pipe.score(digits, y) > 0.6  # chance is 0.1
 
 
-def _exact_gradient(p: RBMParams, X: torch.Tensor) -> RBMParams:
-    """d/dtheta of mean log p(v) = -mean F(v) - log Z by autograd through enumeration."""
-    q = RBMParams(*(t.clone().requires_grad_(True) for t in p[:3]))
-    ll = -free_energy(q, X).mean() - torch.logsumexp(hidden_log_marginal(q, all_states(
-        p.n_hidden)), 0)
-    ll.backward()
-    return RBMParams(q.weights.grad, q.visible_bias.grad, q.hidden_bias.grad)
-
-
 def test_pcd_update_is_the_likelihood_gradient_with_exact_chains():
     """With persistent chains drawn exactly from the model (h ~ p(h) by enumeration), one
     PCD-1 step moves the parameters by lr times an unbiased estimate of the exact gradient.
@@ -96,7 +87,7 @@ def test_pcd_update_is_the_likelihood_gradient_with_exact_chains():
     average of M bounded draws (|h_j v_i| <= 1, so SE <= 0.5 / sqrt(M))."""
     p = random_params(5, 4, seed=21, scale=0.5)
     X = (torch.rand(40, 5, generator=torch.Generator().manual_seed(0)) < 0.4).double()
-    grad = _exact_gradient(p, X)
+    grad = exact_gradient(p, X)
     M = 200000
     log_ph = hidden_log_marginal(p, all_states(4))
     gen = torch.Generator().manual_seed(1)
