@@ -45,6 +45,11 @@ CASES = [
     ("rbm eval {d}/rbm digits --limit 50 --ais-runs {huge} --device cpu", "{huge} runs"),
     ("rbm eval {d}/rbm digits --limit 50 --ais-betas {huge} --device cpu", "{huge} betas"),
     ("rbm sample {d}/rbm --n {huge} --out {d}/s.png --device cpu", "{huge} chains"),
+    ("rbm eval {d}/rbm digits --limit 50 --ais-runs 2 --ais-betas 10 --raise-runs {huge} "
+     "--device cpu", "{huge} runs"),
+    ("rbm train digits --hidden 8 --limit 50 --method pt --pt-chains {huge} --out {d}/r "
+     "--device cpu", "{huge}"),
+    ("tsp solve burma14 --method som --restarts {huge} --device cpu", "{huge} restarts"),
     ("vae train digits --hidden {huge} --limit 50 --out {d}/v --device cpu", "--hidden {huge}"),
     ("vae train digits --latent {huge} --limit 50 --out {d}/v --device cpu", "--latent {huge}"),
     ("ae train digits --latent {huge} --limit 50 --out {d}/a --device cpu", "--latent {huge}"),

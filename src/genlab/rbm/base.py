@@ -236,13 +236,15 @@ class BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         data once more as a float32 tensor.
         """
         h, b = int(self.n_components), int(self.batch_size)
+        what, fewer = f"batch size {b}", "use fewer hidden units or a smaller batch size"
         if self.method == "pt":  # the ladders' states, energies and noise
+            what += f", {int(self.pt_chains)} tempered chains each"
+            fewer = "use fewer hidden units, tempered chains or a smaller batch size"
             b *= 1 + int(self.pt_chains)
         need = (6 * tensor_bytes((h, n_features)) + 8 * tensor_bytes((b, h + n_features))
                 + tensor_bytes((n_samples, n_features)))
-        check_allocation(need, f"an RBM of {h} hidden x {n_features} visible units "
-                         f"(batch size {b})", self._device(),
-                         "use fewer hidden units or a smaller batch size")
+        check_allocation(need, f"an RBM of {h} hidden x {n_features} visible units ({what})",
+                         self._device(), fewer)
 
     def _init_params(self, n_features: int, rng: np.random.RandomState,
                      X: np.ndarray) -> RBMParams:

@@ -19,7 +19,7 @@ import torch
 
 from genlab.errors import GenlabError
 from genlab.rbm.energy import RBMParams, free_energy
-from genlab.rbm.partition import ais_layer, reverse_ais_log_partition
+from genlab.rbm.partition import ais_layer, check_ais_memory, reverse_ais_log_partition
 
 
 class RAISEResult(NamedTuple):
@@ -102,6 +102,8 @@ def raise_log_likelihood(p: RBMParams, v: torch.Tensor, base_bias: torch.Tensor 
     layer = ais_layer(p, layer)
     v = v.detach().to(device=p.weights.device, dtype=p.weights.dtype)
     rows = max(1, int(max_chains) // n_runs)
+    # a chunk's chains (its examples repeated n_runs times) must fit before they are made
+    check_ais_memory(p, min(rows, v.shape[0]) * n_runs, n_betas)
     parts, log_z_a = [], 0.0
     for first in range(0, v.shape[0], rows):
         chunk = v[first:first + rows]
