@@ -97,8 +97,8 @@ class TrainSettings:
 
     The default is centred PCD-1 (Melchior, Fischer and Wiskott 2016) with momentum and a
     learning rate decaying linearly to 0: one Gibbs sweep per update, as cheap per epoch as
-    scikit-learn's PCD-1, and on MNIST-5k (500 hidden units) as good a test log-likelihood
-    as PCD-10 reaches in a minute (docs/rbm.md gives the measurements). Gaussian visible
+    scikit-learn's PCD-1, and on MNIST-5k (500 hidden units) a test log-likelihood close to
+    what PCD-10 reaches in a minute (docs/rbm.md gives the measurements). Gaussian visible
     units are never centred. The estimators' own constructor defaults stay scikit-learn's
     (``BernoulliRBM()`` is its drop-in replacement).
     """
