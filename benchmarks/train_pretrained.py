@@ -63,7 +63,8 @@ RBM = Entry(
     description="Bernoulli RBM, 784 visible x 500 hidden units, trained on MNIST-5k by PCD-5 "
                 "(momentum 0.5, learning rate 0.05 decaying linearly, 30 epochs)",
     train="genlab rbm train mnist5k --hidden 500 --method pcd --k 5 --epochs 30 --lr 0.05 "
-          "--momentum 0.5 --schedule linear --batch-size 20 --seed {seed} --out {out}",
+          "--momentum 0.5 --schedule linear --batch-size 20 --no-centering --seed {seed} "
+          "--out {out}",
     model_in_out="",
     score="genlab rbm eval {model} mnist5k --split test --ais-runs 32 --ais-betas 3000 "
           "--ais-layer visible --seed 0 --device cpu --json",

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from genlab.rbm.tasks import TRAIN_DEFAULTS
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 
@@ -105,4 +107,4 @@ def test_a_two_second_run_writes_the_json(bench, tmp_path, monkeypatch):
         assert m["epochs"] >= 1 and m["seconds"] > 0 and m["version"]
         for key in ("ll_lower", "ll_upper", "ll_lower_std_err", "ll_upper_std_err"):
             assert np.isfinite(m[key])
-    assert r["models"][-3]["epochs"] == 10  # the command's own default
+    assert r["models"][-3]["epochs"] == TRAIN_DEFAULTS.epochs  # the command's own default

@@ -128,7 +128,8 @@ def test_training_into_an_existing_name_is_refused_unless_overwritten(capsys, tm
 
 def test_ctrl_c_leaves_a_checkpoint_and_resume_finishes_the_same_model(capsys, tmp_path,
                                                                        monkeypatch, ctrl_c_at):
-    args = ["rbm", "train", "digits", *SMALL, "--momentum", "0.5", "--device", "cpu"]
+    args = ["rbm", "train", "digits", *SMALL, "--momentum", "0.5", "--lr", "0.05", "--device",
+            "cpu"]
     _json(capsys, *args, "--out", tmp_path / "whole")
     ctrl_c_at(rbm_base, "cd_update", 20)   # update 5 of epoch 2 (15 mini-batches of 20 rows)
     code, out, err = _run(capsys, *args, "--out", tmp_path / "m")
@@ -206,3 +207,30 @@ def test_commands_leave_the_thread_count_alone(capsys, trained, tmp_path):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_command_and_the_library_share_one_set_of_defaults():
+    """``genlab rbm train``'s option defaults are ``TRAIN_DEFAULTS``, and so are the settings
+    of the estimator ``rbm_estimator`` builds when given none; Gaussian units are not
+    centred."""
+    from dataclasses import fields
+
+    from genlab.cli.main import build_parser
+    from genlab.rbm.tasks import TRAIN_DEFAULTS, rbm_estimator
+
+    train = build_parser().parse_args(["rbm", "train", "mnist5k", "--out", "x"])
+    options = {"hidden": "hidden", "method": "method", "k": "k", "epochs": "epochs",
+               "lr": "lr", "batch_size": "batch_size", "momentum": "momentum",
+               "weight_decay": "weight_decay", "schedule": "schedule"}
+    for field, dest in options.items():
+        assert getattr(train, dest) == getattr(TRAIN_DEFAULTS, field), field
+    model = rbm_estimator(device="cpu")
+    params = {"hidden": "n_components", "method": "method", "k": "k", "epochs": "n_iter",
+              "lr": "learning_rate", "batch_size": "batch_size", "momentum": "momentum",
+              "weight_decay": "weight_decay", "schedule": "learning_rate_schedule",
+              "centered": "centered", "centering_rate": "centering_rate",
+              "pt_chains": "pt_chains"}
+    assert set(params) == {f.name for f in fields(TRAIN_DEFAULTS)}
+    for field, param in params.items():
+        assert getattr(model, param) == getattr(TRAIN_DEFAULTS, field), field
+    assert rbm_estimator("gaussian", device="cpu").centered is False

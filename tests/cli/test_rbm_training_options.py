@@ -1,5 +1,6 @@
-"""``genlab rbm train --method pt`` and ``--centering``: they train on a small data set, save a
-plain RBM that ``genlab rbm eval`` reads, and refuse options that would be ignored."""
+"""``genlab rbm train --method pt`` and ``--centering`` / ``--no-centering``: they train on a
+small data set, save a plain RBM that ``genlab rbm eval`` reads, and refuse options that would
+be ignored."""
 
 from __future__ import annotations
 
@@ -12,16 +13,18 @@ SMALL = ["--hidden", "6", "--epochs", "2", "--limit", "200", "--threads", "1", "
 
 
 @pytest.mark.parametrize("options", [
-    ["--method", "pt", "--pt-chains", "4"],
+    ["--method", "pt", "--pt-chains", "4", "--no-centering"],
     ["--centering", "--centering-rate", "0.05"],
     ["--method", "pt", "--centering"],
+    ["--no-centering"],
+    [],  # centred by default for Bernoulli units
 ])
 def test_train_with_the_new_options_saves_a_model_eval_reads(cli, tmp_path, options):
     out = tmp_path / "m"
     r = cli("rbm", "train", "digits", *SMALL, *options, "--out", out, "--json")
     assert r.code == 0, r.err
     trained = r.json()
-    pt, centred = "pt" in options, "--centering" in options
+    pt, centred = "pt" in options, "--no-centering" not in options
     assert trained["method"] == ("pt" if pt else "pcd")
     assert trained["centered"] is centred
     assert trained.get("pt_chains") == (4 if "--pt-chains" in options
@@ -42,8 +45,13 @@ def test_options_that_would_be_ignored_are_refused(user_error, tmp_path):
     out = ["--out", tmp_path / "x"]
     assert "--method pt" in user_error("rbm", "train", "digits", *SMALL, "--pt-chains", "4",
                                        *out)
-    assert "--centering" in user_error("rbm", "train", "digits", *SMALL, "--centering-rate",
-                                       "0.1", *out)
+    assert "centred training only" in user_error("rbm", "train", "digits", *SMALL,
+                                                 "--no-centering", "--centering-rate", "0.1",
+                                                 *out)
+    # Gaussian units are not centred by default, so a centring rate would be ignored
+    assert "centred training only" in user_error("rbm", "train", "digits", *SMALL,
+                                                 "--visible", "gaussian", "--centering-rate",
+                                                 "0.1", *out)
     assert "Bernoulli" in user_error("rbm", "train", "digits", *SMALL, "--visible",
                                      "gaussian", "--centering", *out)
     user_error("rbm", "train", "digits", *SMALL, "--method", "pt", "--pt-chains", "1", *out)

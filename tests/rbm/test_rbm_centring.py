@@ -85,7 +85,7 @@ def test_centred_gradient_is_the_exact_gradient_of_the_centred_energy():
 
 
 @pytest.mark.parametrize("method", ["pcd", "cd", "pt"])
-@pytest.mark.parametrize("momentum, decay", [(0.0, 0.0), (0.9, 0.01)])
+@pytest.mark.parametrize("momentum, decay", [(0.0, 0.0), (0.0, 0.01), (0.9, 0.01)])
 def test_centred_update_follows_algorithm_1_and_keeps_the_plain_model_equal(method, momentum,
                                                                                decay):
     """One centred cd_update on the plain parameters against Algorithm 1 done by hand on the

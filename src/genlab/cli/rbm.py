@@ -23,7 +23,14 @@ from genlab.cli.common import (
 )
 from genlab.errors import GenlabError
 from genlab.rbm.partition import AIS_LAYERS, REVERSE_BURN_IN
-from genlab.rbm.tasks import VISIBLE_UNITS, run_eval, run_filters, run_sample, run_train
+from genlab.rbm.tasks import (
+    TRAIN_DEFAULTS,
+    VISIBLE_UNITS,
+    run_eval,
+    run_filters,
+    run_sample,
+    run_train,
+)
 
 
 def _data_options(parser: argparse.ArgumentParser) -> None:
@@ -80,15 +87,23 @@ def _rate(text: str) -> float:
     return value
 
 
+def _centred(args: argparse.Namespace) -> bool:
+    """Whether the run is centred: --centering or --no-centering, else the default for
+    the visible units (Gaussian units are never centred)."""
+    if args.centering is not None:
+        return bool(args.centering)
+    return TRAIN_DEFAULTS.centered and args.visible == "bernoulli"
+
+
 def _check_training_options(args: argparse.Namespace) -> None:
     """--pt-chains shapes parallel tempering and --centering-rate the centring; without
-    --method pt or --centering they would be ignored without a word."""
+    --method pt or a centred run they would be ignored without a word."""
     if args.pt_chains is not None and args.method != "pt":
         raise GenlabError("--pt-chains applies to --method pt only; add --method pt, or drop "
                           "it")
-    if args.centering_rate is not None and not args.centering:
-        raise GenlabError("--centering-rate applies to centred training only; add "
-                          "--centering, or drop it")
+    if args.centering_rate is not None and not _centred(args):
+        raise GenlabError("--centering-rate applies to centred training only (Bernoulli "
+                          "visible units, without --no-centering); drop it")
     if args.centering and args.visible != "bernoulli":
         raise GenlabError("--centering is implemented for Bernoulli visible units only; drop "
                           "it, or use --visible bernoulli")
@@ -108,7 +123,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         device=args.device, resume=args.resume, overwrite=args.overwrite, method=args.method,
         k=args.k, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
         momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
-        sigma=args.sigma, fixed_variance=args.fixed_variance, centered=args.centering,
+        sigma=args.sigma, fixed_variance=args.fixed_variance, centered=_centred(args),
         verbose=args.verbose, **tuning)
     emit(args, report, lambda r: f"trained {r['model']} ({r['n_hidden']} hidden) on "
          f"{r['n_train']} examples in {r['seconds']:.1f} s; saved to {r['out']}")
@@ -168,45 +183,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "centred, with log Z by AIS and reverse AIS (a lower and an upper "
                     "estimate) and, for small models, by exact enumeration.")
     p = add_command(sub, "train", cmd_train, "train an RBM and save it",
-                    examples="genlab rbm train mnist5k --hidden 500 --method pcd --epochs 20 "
-                             "--out rbm500\n"
+                    examples="genlab rbm train mnist5k --out rbm500\n"
+                             "genlab rbm train mnist5k --hidden 500 --no-centering --k 5 "
+                             "--epochs 30 --lr 0.05 --out pcd5\n"
                              "genlab rbm train digits --hidden 16 --method cd --k 3 --out small "
                              "--json\n"
-                             "genlab rbm train mnist5k --hidden 500 --epochs 20 --out rbm500 "
-                             "--resume\n"
+                             "genlab rbm train mnist5k --out rbm500 --resume\n"
                              "genlab rbm train digits --hidden 16 --method pt --pt-chains 10 "
-                             "--centering --out tempered\n"
+                             "--out tempered\n"
                              "genlab rbm train mnist5k --visible gaussian --hidden 100 "
                              "--lr 0.001 --out grbm")
     _data_options(p)
     add_checkpointed_output(p, "OUT")
-    p.add_argument("--hidden", type=positive_int, default=500,
+    p.add_argument("--hidden", type=positive_int, default=TRAIN_DEFAULTS.hidden,
                    help="number of hidden units")
     p.add_argument("--visible", choices=VISIBLE_UNITS, default="bernoulli",
                    help="visible units (for bernoulli, data are thresholded at 0.5 unless "
                         "--binarize says otherwise)")
-    p.add_argument("--method", choices=("cd", "pcd", "pt"), default="pcd",
+    p.add_argument("--method", choices=("cd", "pcd", "pt"), default=TRAIN_DEFAULTS.method,
                    help="cd (chains restart at the data), pcd (persistent chains) or pt "
                         "(persistent parallel tempering: each chain a ladder of tempered "
                         "replicas that swap states)")
-    p.add_argument("--k", type=positive_int, default=1,
+    p.add_argument("--k", type=positive_int, default=TRAIN_DEFAULTS.k,
                    help="Gibbs sweeps per update (for pt: at every temperature)")
     p.add_argument("--pt-chains", type=_at_least(2), default=None,
                    help="pt: tempered replicas per chain, at inverse temperatures spaced "
-                        "linearly up to 1 (if not given: 10)")
-    p.add_argument("--centering", action="store_true",
+                        f"linearly up to 1 (if not given: {TRAIN_DEFAULTS.pt_chains})")
+    p.add_argument("--centering", action=argparse.BooleanOptionalAction, default=None,
                    help="train the centred RBM (Melchior et al. 2016): the gradient with "
                         "offsets that follow the visible means and hidden activations; "
-                        "the saved model is the plain RBM (Bernoulli units only)")
+                        "the saved model is the plain RBM; Bernoulli visible units only "
+                        f"(if not given: {'on' if TRAIN_DEFAULTS.centered else 'off'} for "
+                        "bernoulli units, off for gaussian)")
     p.add_argument("--centering-rate", type=_rate, default=None,
-                   help="--centering: the offsets' sliding factor in (0, 1] (if not given: "
-                        "0.01)")
-    p.add_argument("--epochs", type=positive_int, default=10, help="passes over the data")
-    p.add_argument("--lr", type=positive_float, default=0.05, help="learning rate")
-    p.add_argument("--batch-size", type=positive_int, default=20, help="mini-batch size")
-    p.add_argument("--momentum", type=probability, default=0.0, help="momentum in [0, 1)")
-    p.add_argument("--weight-decay", type=nonneg_float, default=0.0, help="L2 penalty on W")
-    p.add_argument("--schedule", choices=("constant", "linear"), default="constant",
+                   help="centred runs: the offsets' sliding factor in (0, 1] (if not given: "
+                        f"{TRAIN_DEFAULTS.centering_rate:g})")
+    p.add_argument("--epochs", type=positive_int, default=TRAIN_DEFAULTS.epochs,
+                   help="passes over the data")
+    p.add_argument("--lr", type=positive_float, default=TRAIN_DEFAULTS.lr, help="learning rate")
+    p.add_argument("--batch-size", type=positive_int, default=TRAIN_DEFAULTS.batch_size,
+                   help="mini-batch size (also the number of persistent chains)")
+    p.add_argument("--momentum", type=probability, default=TRAIN_DEFAULTS.momentum,
+                   help="momentum in [0, 1)")
+    p.add_argument("--weight-decay", type=nonneg_float, default=TRAIN_DEFAULTS.weight_decay,
+                   help="L2 penalty on W")
+    p.add_argument("--schedule", choices=("constant", "linear"),
+                   default=TRAIN_DEFAULTS.schedule,
                    help="learning-rate schedule (linear decays to 0)")
     p.add_argument("--sigma", type=positive_float, default=None,
                    help="Gaussian units: initial (or fixed) standard deviation (if not given: 1)")

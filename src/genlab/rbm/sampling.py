@@ -202,8 +202,6 @@ def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
     if offsets is not None:
         assert p.log_var is None, "centring is for Bernoulli visible units"
         offsets.slide(v_pos.mean(0), h_all[:n_pos].mean(0))
-        shift_b = offsets.hidden @ p.weights  # W'lambda, (n_v,)
-        shift_c = p.weights @ offsets.visible  # W mu, (n_h,)
     if p.log_var is None:
         # gradients of b and c, then H becomes a * H in place (H is not needed after)
         g_b = v_all[:n_pos].sum(0).div_(n_pos).sub_(v_all[n_pos:].sum(0), alpha=1.0 / n_neg)
@@ -222,21 +220,21 @@ def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
     s_all = scaled_visible(p, v_all)
     g_c = h_w.sum(0)
     if offsets is not None:
-        # sum_r a_r (h_r - lambda)(v_r - mu)' = H'(V - mu) - lambda g_b', as sum_r a_r = 0
-        s_all = s_all - offsets.visible
+        # the centred weight gradient sum_r a_r (h_r - lambda)(v_r - mu)' is one product
+        # (H_a - a lambda')'(V - mu), both factors made in place (g_b is already taken)
+        h_w[:n_pos].sub_(offsets.hidden, alpha=1.0 / n_pos)
+        h_w[n_pos:].add_(offsets.hidden, alpha=1.0 / n_neg)
+        s_all = v_all.sub_(offsets.visible)
+        shift_b, shift_c = _centred_bias_shift(p, velocity, h_w, s_all, offsets, opt)
     # the weight step is formed in place, without an (n_h, n_v) gradient temporary:
     # W += lr (H'V - decay W), or u <- momentum u + lr (H'V - decay W); W += u
     if velocity is None:
         if opt.weight_decay:
             p.weights.mul_(1.0 - lr * opt.weight_decay)
         p.weights.addmm_(h_w.t(), s_all, alpha=lr)
-        if offsets is not None:
-            p.weights.addr_(offsets.hidden, g_b, alpha=-lr)
     else:
         u = velocity.weights
         u.mul_(opt.momentum).addmm_(h_w.t(), s_all, alpha=lr)
-        if offsets is not None:
-            u.addr_(offsets.hidden, g_b, alpha=-lr)
         if opt.weight_decay:
             u.add_(p.weights, alpha=-lr * opt.weight_decay)
         p.weights.add_(u)
@@ -252,12 +250,35 @@ def cd_update(p: RBMParams, velocity: RBMParams | None, v_pos: torch.Tensor,
         else:
             param.add_(g, alpha=lr)
     if offsets is not None:
-        # b = b_c - W'lambda and c = c_c - W mu with the new W: b += shift_b - W'lambda, ...
-        p.visible_bias.add_(shift_b).sub_(offsets.hidden @ p.weights)
-        p.hidden_bias.add_(shift_c).sub_(p.weights @ offsets.visible)
+        if velocity is not None:  # the step dW = u is known only now
+            shift_b = offsets.hidden @ velocity.weights
+            shift_c = velocity.weights @ offsets.visible
+        # b = b_c - W'lambda and c = c_c - W mu under the new W: b -= dW'lambda, c -= dW mu
+        p.visible_bias.sub_(shift_b)
+        p.hidden_bias.sub_(shift_c)
     if p.log_var is not None:
         p.log_var.clamp_(*LOG_VAR_RANGE)
     return new_chain
+
+
+def _centred_bias_shift(p: RBMParams, velocity: RBMParams | None, h_c: torch.Tensor,
+                        s_c: torch.Tensor, offsets: Offsets, opt: Optimiser
+                        ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    r"""$(\Delta W^\top \lambda, \Delta W \mu)$ ``(n_v,)``, ``(n_h,)`` of a centred step
+    without momentum, before ``p.weights`` takes it: with $\Delta W = \epsilon (H_c^\top S_c
+    - \delta W)$ they are $\epsilon ((H_c \lambda)^\top S_c - \delta W^\top \lambda)$ and
+    $\epsilon (H_c^\top (S_c \mu) - \delta W \mu)$, products of the ``(B + M, n_h)`` and
+    ``(B + M, n_v)`` factors ``h_c`` and ``s_c`` instead of passes over $W$. With momentum,
+    ``(None, None)``: the step is the new velocity, known after the update."""
+    if velocity is not None:
+        return None, None
+    lr = opt.learning_rate
+    shift_b = (h_c @ offsets.hidden) @ s_c
+    shift_c = h_c.t() @ (s_c @ offsets.visible)
+    if opt.weight_decay:
+        shift_b.sub_(offsets.hidden @ p.weights, alpha=opt.weight_decay)
+        shift_c.sub_(p.weights @ offsets.visible, alpha=opt.weight_decay)
+    return shift_b.mul_(lr), shift_c.mul_(lr)
 
 
 def _sample_visible_into(p: RBMParams, h: torch.Tensor, generator: torch.Generator | None,
