@@ -309,7 +309,8 @@ def solve_mean_field(dist: np.ndarray, restarts: int = 32, config: MeanFieldConf
                      seed: int | None = 0, device: str | torch.device = "auto") -> SolveResult:
     """Anneal ``restarts`` mean-field networks at once (softassign below ``serial_from``
     cities, serial Potts from there, unless ``config.update`` says which); every returned
-    tour is a permutation, the shortest restart's."""
+    tour is a permutation, the shortest restart's (for the serial network each restart's
+    shortest reading of its states every ``config.read_every`` sweeps and at the end)."""
     cfg = config or MeanFieldConfig()
     if cfg.update not in ("auto", "sinkhorn", "serial"):
         raise GenlabError(f"unknown mean-field update {cfg.update!r}; "
