@@ -74,7 +74,9 @@ The uniform state turns unstable at $1 / \beta_c$, but only the ring's coarsest 
 there, weakly ($s$ stays within a few times $1 / n$); the order that sets the tour forms
 between about $0.6 / \beta_c$ and the saturation (at $0.2$-$0.4 / \beta_c$), so the
 annealing starts at $0.6 / \beta_c$ (it started at $1.2 / \beta_c$, spending about 350
-sweeps on the coarse modes): 250-540 sweeps in all instead of 700-1,300.
+sweeps on the coarse modes): 250-540 sweeps in all instead of 700-1,300. This start is
+the one change that does not carry over everywhere: on random uniform instances of 100
+cities (not kroA100) the tours come out longer than from $1.2 / \beta_c$ (`docs/tsp.md`).
 
 A state need not be a permutation (two cities may share a position): it is read as a tour
 both by the assignment that maximises $\sum_X V_{X, \pi(X)}$ and by sorting the cities by
