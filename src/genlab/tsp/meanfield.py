@@ -49,30 +49,50 @@ U = -\frac{\partial E_P}{\partial V}
   = -d (V S + V S^\top) - \alpha \Big(\sum_Y V_{Yi} - V_{Xi}\Big) + \gamma_s V_{Xi},
 $$
 
-while $T$ falls geometrically from just above $1 / \beta_c$. At a permutation $E_P$ is the
-tour length minus $\gamma_s n / 2$. Serial updates need no damping (they do not oscillate);
-a negative $\gamma_s$ keeps the rows from saturating before the distances have ordered them.
+while $T$ falls geometrically, by 0.2 % per sweep, from $0.6 / \beta_c$ until the mean
+saturation $s = \sum_{X,i} V_{Xi}^2 / n$ exceeds 0.9. At a permutation $E_P$ is the tour
+length minus $\gamma_s n / 2$. Serial updates need no damping (they do not oscillate).
 (Measured on the TSPLIB instances of `benchmarks/bench_tsp.py`: the synchronous softassign
 freezes at about twice $\beta_c$ on large instances, 24-76 % above the optimum on
 st70-kroA100, where the serial network is 3-13 %; the serial network is the better of the
 two on 4 of the 5 instances of 20-40 cities and 7 of the 8 above, softassign on the
 instances below 20 cities, hence the switch at 20.)
-The state then need not be a permutation (two cities may share a position): it is read as a
-tour both by the assignment that maximises $\sum_X V_{X, \pi(X)}$ and by sorting the cities by
-their mean position on the circle, $\arg \sum_i V_{Xi}\, e^{2 \pi i \sqrt{-1} / n}$, and the
-shorter reading is kept (both are functions of the network's state alone, not a local search).
 
-The serial network cools by 0.998 per sweep (about 700-1,300 sweeps to saturation); 0.995
-takes 2.5 times fewer sweeps. Over seeds 1-5 on the 15 TSPLIB instances of
-`benchmarks/bench_tsp.py` (16 restarts), 0.998 lowers the mean gap on 9 of the 12 that
-run the serial network (e.g. kroA100 12.4 to 10.3 %, berlin52 9.2 to 7.4 %) and raises it on
-3 (st70 4.8 to 6.6 %, ulysses22 4.4 to 6.2 %, fri26); without fri26 the mean over the 15 is
-5.5 % at 0.995 and 5.2 % at 0.998. On fri26 either cooling sometimes leaves every restart of a batch
-40-50 % above the optimum (0.995: seed 1; 0.998: seeds 3 and 4): the network saturates with
-some rows split between two positions and one to four positions empty, a balance of the
-penalty $\alpha$ and $\gamma_s$ that more restarts or slower cooling do not repair
-($\alpha = 1.5$ or $\gamma_s = -0.25$ repair fri26 but leave kroA100 16-17 % above the
-optimum).
+The self-coupling is set per restart by its saturation: $\gamma_s = -0.5$ while
+$s \le 0.8$, then rising linearly to $+0.5$ at $s = 1$ (:func:`self_coupling_at`). A
+negative $\gamma_s$ keeps the rows from saturating before the distances have ordered them,
+but it also keeps them from committing: the field of row $X$ holds $\gamma_s V_{Xi}$, so
+when its two best positions' other fields differ by less than $-\gamma_s$ neither committed
+state of the row is a fixed point (at $V_{Xi} = 1$ position $j$ is the better one, and the
+reverse) and the row stays split between them however low $T$ goes. With $\gamma_s$ held at
+$-0.5$, fri26 (seeds 3 and 4) ended every restart so, with some rows split between two
+positions and one to four positions empty, 40-50 % above the optimum after 1,300 sweeps,
+its tours lengthening again at low $T$ from 2 % at $s \approx 0.8$. Once the rows have
+chosen (from $s = 0.8$), a positive $\gamma_s$ makes each committed row a fixed point.
+
+The uniform state turns unstable at $1 / \beta_c$, but only the ring's coarsest modes grow
+there, weakly ($s$ stays within a few times $1 / n$); the order that sets the tour forms
+between about $0.6 / \beta_c$ and the saturation (at $0.2$-$0.4 / \beta_c$), so the
+annealing starts at $0.6 / \beta_c$ (it started at $1.2 / \beta_c$, spending about 350
+sweeps on the coarse modes): 250-540 sweeps in all instead of 700-1,300. This start is
+the one change that does not carry over everywhere: on random uniform instances of 100
+cities (not kroA100) the tours come out longer than from $1.2 / \beta_c$ (`docs/tsp.md`).
+
+A state need not be a permutation (two cities may share a position): it is read as a tour
+both by the assignment that maximises $\sum_X V_{X, \pi(X)}$ and by sorting the cities by
+their mean position on the circle, $\arg \sum_i V_{Xi}\, e^{2 \pi i \sqrt{-1} / n}$, and the
+shorter reading is kept (both are functions of the network's state alone, not a local
+search). The states are read every 10 sweeps (`read_every`) and each restart keeps its
+shortest reading (a tie goes to the later state). That matters on ulysses22, whose clusters
+of nearly coincident cities lead the saturating network to park two of them in one position
+between two empty ones (where they pay the penalty $\alpha = 1$ but no distance at all, less
+than their edges cost in a tour): read at $s \approx 0.5$ the state is 2 % above the optimum,
+saturated 11 %. A larger $\alpha$ parks less ($\alpha = 1.5$: ulysses22 5 %) but makes the
+network commit at a higher $T$, leaving pr76 and kroA100 14-18 % above the optimum (read at
+the end only; $\alpha = 1.25$: 11-13 %).
+
+Over seeds 1-5 on the 15 TSPLIB instances (16 restarts) the mean gap is 3.4 %, 4.1 %
+without the readings along the annealing (6.4 % before these changes), see `docs/tsp.md`.
 """
 
 from __future__ import annotations
@@ -115,11 +135,14 @@ class MeanFieldConfig:
     serial_from: int = 20      # auto uses serial Potts updates from this many cities on
     # the serial Potts network (Peterson & Soederberg 1989), distances at the unit-square scale
     penalty: float = 1.0       # alpha, on two cities in one position
-    self_coupling: float = -0.5  # gamma_s; negative: resists early saturation
-    t_start: float = 1.2       # T_0 = t_start / beta_c(0)
-    cooling: float = 0.998     # T <- cooling * T after every sweep (0.995: see the module)
+    self_coupling: float = -0.5  # gamma_s while unsaturated; negative: resists saturation
+    self_coupling_end: float = 0.5  # gamma_s of a saturated restart (commits split rows)
+    commit_from: float = 0.8   # gamma_s rises linearly in sum V^2 / n from here to 1
+    t_start: float = 0.6       # T_0 = t_start / beta_c(0)
+    cooling: float = 0.998     # T <- cooling * T after every sweep
     max_sweeps: int = 2000     # at most this many sweeps
     serial_saturation: float = 0.9  # stop when sum_{X,i} V_Xi^2 / n exceeds this
+    read_every: int = 10       # read the serial states every this many sweeps (0: at the end)
 
 
 def critical_beta(d: np.ndarray, gamma: float) -> float:
@@ -155,6 +178,15 @@ def potts_energy(V: torch.Tensor, d: torch.Tensor, penalty: float, self_coupling
     return mf_energy(V, d, 0.0) + 0.5 * penalty * shared - 0.5 * self_coupling * sq
 
 
+def self_coupling_at(saturation: torch.Tensor, cfg: MeanFieldConfig) -> torch.Tensor:
+    r"""$\gamma_s$ of every restart from its saturation $s = \sum_{X,i} V_{Xi}^2 / n$ (B,):
+    ``cfg.self_coupling`` up to $s_0$ = ``cfg.commit_from``, then linear up to
+    ``cfg.self_coupling_end`` at $s = 1$; returned as (B, 1)."""
+    s0 = cfg.commit_from
+    ramp = ((saturation - s0) / max(1.0 - s0, 1e-12)).clamp(0.0, 1.0)
+    return (cfg.self_coupling + (cfg.self_coupling_end - cfg.self_coupling) * ramp)[:, None]
+
+
 def _anneal_sinkhorn(d: torch.Tensor, ds: np.ndarray, restarts: int, cfg: MeanFieldConfig,
                      gen: torch.Generator) -> tuple[torch.Tensor, list, list, dict]:
     """Synchronous, damped softassign annealing; returns ``V`` and the energy trace."""
@@ -180,11 +212,12 @@ def _anneal_sinkhorn(d: torch.Tensor, ds: np.ndarray, restarts: int, cfg: MeanFi
 
 
 def serial_sweep(V: torch.Tensor, C: torch.Tensor, col: torch.Tensor, d: torch.Tensor,
-                 T: float, alpha: float, gs: float, order: list[int]) -> None:
+                 T: float, alpha: float, gs: float | torch.Tensor, order: list[int]) -> None:
     """One serial sweep, in place: for each city ``X`` of ``order``,
     ``V_X. <- softmax(U_X. / T)``, ``U = -C - alpha (col - V_X.) + gs V_X.``, then the field
     ``C = d (V S + V S^T)`` ``(B, n, n)`` and the column sums ``col`` ``(B, n)`` are brought
-    up to date by the row's change (a rank-one update of ``C``)."""
+    up to date by the row's change (a rank-one update of ``C``). ``gs`` is a number or one
+    per restart, ``(B, 1)``."""
     for X in order:
         old = V[:, X, :]  # (B, n)
         U = -C[:, X, :] - alpha * (col - old) + gs * old
@@ -195,8 +228,10 @@ def serial_sweep(V: torch.Tensor, C: torch.Tensor, col: torch.Tensor, d: torch.T
 
 
 def _anneal_serial(d: torch.Tensor, ds: np.ndarray, restarts: int, cfg: MeanFieldConfig,
-                   gen: torch.Generator) -> tuple[torch.Tensor, list, list, dict]:
-    """Serial Potts annealing (module docstring); returns ``V`` and the energy trace.
+                   gen: torch.Generator, watch=None) -> tuple[torch.Tensor, list, list, dict]:
+    r"""Serial Potts annealing (module docstring); returns ``V`` and the energy trace
+    ($E_P$ at $\gamma_s$ = ``cfg.self_coupling``). ``watch(V)``, if given, is called every
+    ``cfg.read_every`` sweeps.
 
     ``C = d (V S + V S^T)`` and the column sums are kept up to date after every city's
     update (a rank-one change), so one city costs ``O(B n^2)``.
@@ -208,14 +243,18 @@ def _anneal_serial(d: torch.Tensor, ds: np.ndarray, restarts: int, cfg: MeanFiel
     V /= V.sum(2, keepdim=True)  # (B, n, n): each city's row sums to 1
     C = d @ (torch.roll(V, -1, 2) + torch.roll(V, 1, 2))  # (B, n, n)
     col = V.sum(1)  # (B, n) occupancy of every position
-    alpha, gs = cfg.penalty, cfg.self_coupling
-    energies, steps = [potts_energy(V, d, alpha, gs)], [0]
+    alpha = cfg.penalty
+    sat = (V * V).sum((1, 2)) / n  # (B,) saturation of every restart
+    energies, steps = [potts_energy(V, d, alpha, cfg.self_coupling)], [0]
     for sweep in range(1, cfg.max_sweeps + 1):
         order = torch.randperm(n, generator=gen, device=gen.device).tolist()
-        serial_sweep(V, C, col, d, T, alpha, gs, order)
-        energies.append(potts_energy(V, d, alpha, gs))
+        serial_sweep(V, C, col, d, T, alpha, self_coupling_at(sat, cfg), order)
+        energies.append(potts_energy(V, d, alpha, cfg.self_coupling))
         steps.append(sweep)
-        if float((V * V).sum((1, 2)).mean()) / n > cfg.serial_saturation:
+        sat = (V * V).sum((1, 2)) / n
+        if watch is not None and cfg.read_every and sweep % cfg.read_every == 0:
+            watch(V)
+        if float(sat.mean()) > cfg.serial_saturation:
             break
         T *= cfg.cooling
     return V, energies, steps, {"temperature_final": T}
@@ -235,6 +274,33 @@ def read_tours(dist: np.ndarray, V: torch.Tensor) -> tuple[np.ndarray, np.ndarra
     return tours, valid
 
 
+class ShortestReadings:
+    """Per restart, the shortest tour :func:`read_tours` has read from the states shown to
+    :meth:`read` so far (``tours`` (B, n), ``lengths`` (B,)), and whether the latest state
+    it was read from was a permutation matrix by itself (``valid`` (B,))."""
+
+    def __init__(self, dist: np.ndarray):
+        self.dist = dist
+        self.tours: np.ndarray | None = None
+        self.lengths: np.ndarray | None = None
+        self.valid: np.ndarray | None = None
+
+    def read(self, V: torch.Tensor) -> None:
+        """Read states ``V`` (B, n, n) and keep every restart's reading that is shorter."""
+        tours, valid = read_tours(self.dist, V)
+        lengths = tour_lengths(self.dist, tours)
+        if self.tours is None:
+            self.tours, self.valid, self.lengths = tours, valid, lengths
+            return
+        # a tie goes to the later state: a tour that stays the same reports the validity of
+        # the latest state it was read from (the same tour read in another rotation or
+        # direction sums its edges in another order, hence the tolerance)
+        keep = lengths <= self.lengths * (1 + 1e-12)
+        self.tours[keep] = tours[keep]
+        self.valid[keep] = valid[keep]
+        self.lengths[keep] = lengths[keep]
+
+
 def check_memory(restarts: int, n: int, device: torch.device) -> None:
     """Refuse ``restarts`` networks of ``n`` cities that cannot fit (measured: about 8
     ``(restarts, n, n)`` float64 arrays at the peak)."""
@@ -245,7 +311,8 @@ def solve_mean_field(dist: np.ndarray, restarts: int = 32, config: MeanFieldConf
                      seed: int | None = 0, device: str | torch.device = "auto") -> SolveResult:
     """Anneal ``restarts`` mean-field networks at once (softassign below ``serial_from``
     cities, serial Potts from there, unless ``config.update`` says which); every returned
-    tour is a permutation, the shortest restart's."""
+    tour is a permutation, the shortest restart's (for the serial network each restart's
+    shortest reading of its states every ``config.read_every`` sweeps and at the end)."""
     cfg = config or MeanFieldConfig()
     if cfg.update not in ("auto", "sinkhorn", "serial"):
         raise GenlabError(f"unknown mean-field update {cfg.update!r}; "
@@ -258,9 +325,13 @@ def solve_mean_field(dist: np.ndarray, restarts: int = 32, config: MeanFieldConf
     update = cfg.update
     if update == "auto":
         update = "serial" if n >= cfg.serial_from else "sinkhorn"
-    anneal = _anneal_serial if update == "serial" else _anneal_sinkhorn
-    V, energies, steps, extra = anneal(d, ds, restarts, cfg, gen)
-    tours, valid = read_tours(dist, V)
+    shortest = ShortestReadings(dist)
+    if update == "serial":
+        V, energies, steps, extra = _anneal_serial(d, ds, restarts, cfg, gen, shortest.read)
+    else:
+        V, energies, steps, extra = _anneal_sinkhorn(d, ds, restarts, cfg, gen)
+    shortest.read(V)
+    tours, valid = shortest.tours, shortest.valid
     # every reading is a permutation, so the shortest restart is returned; ``valid`` says
     # whether the state was a permutation matrix by itself (by construction for softassign,
     # whose doubly-stochastic states always read as one)
