@@ -63,7 +63,8 @@ LEARNERGY_VERSION = "2.0.2"
 # ``fit``'s batch of 128) and learning rate 0.05 with momentum 0.5 at batch 20. genlab's
 # best is the candidate with the best lower estimate in the same search, PCD-10 (then
 # uncentred), trained centred ("PCD-10, centred") since centring became the default: at
-# 60 s (2026-12-07) centred PCD-10 reached -86.8 / -87.3 nats, uncentred -102.4 / -89.8.
+# 60 s (2026-12-07, results/rbm_peers.json) centred PCD-10 reached -88.8 / -87.4 nats,
+# uncentred -102.4 / -89.8.
 PEERS: dict[str, dict[str, Any]] = {
     "sklearn": {"learning_rate": 0.05, "batch_size": 100},
     "learnergy": {"steps": 1, "learning_rate": 0.05, "momentum": 0.5, "batch_size": 20},

@@ -87,21 +87,14 @@ def _rate(text: str) -> float:
     return value
 
 
-def _centred(args: argparse.Namespace) -> bool:
-    """Whether the run is centred: --centering or --no-centering, else the default for
-    the visible units (Gaussian units are never centred)."""
-    if args.centering is not None:
-        return bool(args.centering)
-    return TRAIN_DEFAULTS.centered and args.visible == "bernoulli"
-
-
 def _check_training_options(args: argparse.Namespace) -> None:
     """--pt-chains shapes parallel tempering and --centering-rate the centring; without
     --method pt or a centred run they would be ignored without a word."""
     if args.pt_chains is not None and args.method != "pt":
         raise GenlabError("--pt-chains applies to --method pt only; add --method pt, or drop "
                           "it")
-    if args.centering_rate is not None and not _centred(args):
+    if (args.centering_rate is not None
+            and not TRAIN_DEFAULTS.centred_for(args.visible, args.centering)):
         raise GenlabError("--centering-rate applies to centred training only (Bernoulli "
                           "visible units, without --no-centering); drop it")
     if args.centering and args.visible != "bernoulli":
@@ -123,7 +116,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         device=args.device, resume=args.resume, overwrite=args.overwrite, method=args.method,
         k=args.k, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
         momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
-        sigma=args.sigma, fixed_variance=args.fixed_variance, centered=_centred(args),
+        sigma=args.sigma, fixed_variance=args.fixed_variance, centered=args.centering,
         verbose=args.verbose, **tuning)
     emit(args, report, lambda r: f"trained {r['model']} ({r['n_hidden']} hidden) on "
          f"{r['n_train']} examples in {r['seconds']:.1f} s; saved to {r['out']}")

@@ -117,6 +117,13 @@ class TrainSettings:
     centering_rate: float = 0.01  # the centring offsets' sliding factor
     pt_chains: int = 10  # "pt": inverse temperatures per persistent chain
 
+    def centred_for(self, visible: str, centered: bool | None = None) -> bool:
+        """Whether a run on ``visible`` units is centred: ``centered`` when given, else
+        ``self.centered`` for Bernoulli visible units (Gaussian ones are never centred)."""
+        if centered is not None:
+            return bool(centered)
+        return self.centered and visible == "bernoulli"
+
 
 TRAIN_DEFAULTS = TrainSettings()
 
@@ -146,8 +153,7 @@ def rbm_estimator(visible: str = "bernoulli", hidden: int = TRAIN_DEFAULTS.hidde
     if visible not in VISIBLE_UNITS:
         raise GenlabError(f"visible units must be one of {', '.join(VISIBLE_UNITS)}, got "
                           f"{visible!r}")
-    if centered is None:
-        centered = TRAIN_DEFAULTS.centered and visible == "bernoulli"
+    centered = TRAIN_DEFAULTS.centred_for(visible, centered)
     kwargs: dict[str, Any] = dict(
         learning_rate=lr, batch_size=batch_size, n_iter=epochs, random_state=seed,
         method=method, k=k, momentum=momentum, weight_decay=weight_decay,
